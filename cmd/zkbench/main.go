@@ -1,0 +1,653 @@
+// Command zkbench drives any ZooKeeper-compatible server with a closed-loop workload and reports
+// throughput and latency percentiles, so that zkgo and Apache ZooKeeper can be compared with the
+// same client (github.com/go-zookeeper/zk) on the same machine.
+//
+//	zkbench --server 127.0.0.1:2181 --workload get --sessions 32 --duration 10s
+//	zkbench report --baseline apache results.jsonl   # Markdown table from --json lines
+//
+// Each session is its own zk.Conn. Every worker issues one synchronous request at a time
+// (closed loop); --pipeline P runs P workers per session, which gives P outstanding requests on
+// the connection because the client multiplexes concurrent calls by xid (it has no async API).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	flag "github.com/spf13/pflag"
+)
+
+type config struct {
+	servers        []string
+	sessions       int
+	pipeline       int
+	duration       time.Duration
+	warmup         time.Duration
+	valueSize      int
+	workload       string
+	znodes         int
+	maxOps         int64
+	pid            int
+	json           bool
+	label          string
+	rootPrefix     string
+	sessionTimeout time.Duration
+	connectTimeout time.Duration
+	verbose        bool
+}
+
+var workloads = []string{"create", "set", "get", "mixed", "watch"}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "report" {
+		if err := reportMain(os.Args[2:], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "zkbench report:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	cfg, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "zkbench:", err)
+		os.Exit(2)
+	}
+	// SIGINT/SIGTERM end the run early but still remove the run's znodes.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "zkbench:", err)
+		os.Exit(1)
+	}
+	if cfg.json {
+		err = json.NewEncoder(os.Stdout).Encode(res)
+	} else {
+		err = res.writeText(os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "zkbench:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string) (*config, error) {
+	cfg := &config{}
+	fs := flag.NewFlagSet("zkbench", flag.ContinueOnError)
+	fs.StringSliceVar(&cfg.servers, "server", []string{"127.0.0.1:2181"}, "server host:port (repeatable or comma list); session i uses server i mod n first")
+	fs.IntVar(&cfg.sessions, "sessions", 32, "concurrent sessions (watch: number of watchers; the setter has its own session)")
+	fs.IntVar(&cfg.pipeline, "pipeline", 1, "outstanding requests per session (workers sharing one connection)")
+	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "measured duration")
+	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "unmeasured load before the measured duration")
+	fs.IntVar(&cfg.valueSize, "value-size", 100, "znode value size in bytes")
+	fs.StringVar(&cfg.workload, "workload", "get", "create|set|get|mixed (90% get, 10% set)|watch (fan-out of one setter to --sessions watchers)")
+	fs.IntVar(&cfg.znodes, "znodes", 1000, "keyspace size for get/set/mixed, created before and removed after the run")
+	fs.Int64Var(&cfg.maxOps, "max-ops", 50_000_000, "stop after this many operations even if --duration has not passed")
+	fs.IntVar(&cfg.pid, "pid", 0, "server process id; reports its resident memory (VmRSS, VmHWM) after the run")
+	fs.BoolVar(&cfg.json, "json", false, "print one JSON object instead of text")
+	fs.StringVar(&cfg.label, "label", "", "name of the server under test, carried into --json output (e.g. apache, zkgo)")
+	fs.StringVar(&cfg.rootPrefix, "root", "/zkbench", "prefix of the per-run root znode")
+	fs.DurationVar(&cfg.sessionTimeout, "session-timeout", 30*time.Second, "requested session timeout")
+	fs.DurationVar(&cfg.connectTimeout, "connect-timeout", 30*time.Second, "time allowed to establish all sessions")
+	fs.BoolVar(&cfg.verbose, "verbose", false, "log client library messages to stderr")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	var servers []string
+	for _, s := range cfg.servers {
+		if s = strings.TrimSpace(s); s != "" {
+			servers = append(servers, s)
+		}
+	}
+	cfg.servers = servers
+	switch {
+	case len(cfg.servers) == 0:
+		return nil, errors.New("--server is empty")
+	case cfg.sessions < 1:
+		return nil, errors.New("--sessions must be >= 1")
+	case cfg.pipeline < 1:
+		return nil, errors.New("--pipeline must be >= 1")
+	case cfg.duration <= 0 || cfg.warmup < 0:
+		return nil, errors.New("--duration must be > 0 and --warmup >= 0")
+	case cfg.valueSize < 0:
+		return nil, errors.New("--value-size must be >= 0")
+	case cfg.znodes < 1:
+		return nil, errors.New("--znodes must be >= 1")
+	case cfg.maxOps < 1:
+		return nil, errors.New("--max-ops must be >= 1")
+	case !strings.HasPrefix(cfg.rootPrefix, "/") || strings.HasSuffix(cfg.rootPrefix, "/"):
+		return nil, errors.New("--root must start and not end with /")
+	}
+	valid := false
+	for _, w := range workloads {
+		valid = valid || w == cfg.workload
+	}
+	if !valid {
+		return nil, fmt.Errorf("--workload %q: want one of %s", cfg.workload, strings.Join(workloads, ", "))
+	}
+	return cfg, nil
+}
+
+// Result is one run's outcome; its JSON form is what `zkbench report` reads.
+type Result struct {
+	Label      string         `json:"label,omitempty"`
+	Workload   string         `json:"workload"`
+	Servers    []string       `json:"servers"`
+	Sessions   int            `json:"sessions"`
+	Pipeline   int            `json:"pipeline"`
+	ValueSize  int            `json:"value_size"`
+	Znodes     int            `json:"znodes"`
+	WarmupS    float64        `json:"warmup_s"`
+	DurationS  float64        `json:"duration_s"`
+	Ops        uint64         `json:"ops"`        // completed in the measured window (watch: notifications)
+	Throughput float64        `json:"throughput"` // Ops per second
+	Unit       string         `json:"unit"`       // "ops/s" or, for watch, "events/s"
+	Sets       uint64         `json:"sets,omitempty"`
+	Errors     uint64         `json:"errors"`
+	ErrorKinds map[string]int `json:"error_kinds,omitempty"`
+	Latency    LatencyMS      `json:"latency_ms"`
+	Pid        int            `json:"pid,omitempty"`
+	RSSKiB     int64          `json:"rss_kib,omitempty"`
+	HWMKiB     int64          `json:"hwm_kib,omitempty"`
+	Start      time.Time      `json:"start"`
+}
+
+// LatencyMS holds latencies in milliseconds (watch: set issued to notification received).
+type LatencyMS struct {
+	Min  float64 `json:"min"`
+	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p999"`
+	Max  float64 `json:"max"`
+}
+
+func ms(ns int64) float64 { return float64(ns) / 1e6 }
+
+func (r *Result) writeText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "zkbench: workload=%s servers=%s sessions=%d pipeline=%d value-size=%d znodes=%d warmup=%gs duration=%gs\n",
+		r.Workload, strings.Join(r.Servers, ","), r.Sessions, r.Pipeline, r.ValueSize, r.Znodes, r.WarmupS, r.DurationS)
+	fmt.Fprintf(&b, "  throughput  %.1f %s (%d in window", r.Throughput, r.Unit, r.Ops)
+	if r.Workload == "watch" {
+		fmt.Fprintf(&b, ", %d sets", r.Sets)
+	}
+	b.WriteString(")\n")
+	fmt.Fprintf(&b, "  errors      %d", r.Errors)
+	for k, n := range r.ErrorKinds {
+		fmt.Fprintf(&b, " [%s: %d]", k, n)
+	}
+	b.WriteString("\n")
+	l := r.Latency
+	fmt.Fprintf(&b, "  latency ms  min %.3f  p50 %.3f  p99 %.3f  p99.9 %.3f  max %.3f  mean %.3f\n",
+		l.Min, l.P50, l.P99, l.P999, l.Max, l.Mean)
+	if r.Pid != 0 {
+		fmt.Fprintf(&b, "  server rss  %.1f MiB (peak %.1f MiB, pid %d)\n", float64(r.RSSKiB)/1024, float64(r.HWMKiB)/1024, r.Pid)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// hostList is a HostProvider with a fixed order, so that session i starts on server i mod n
+// (zk.Connect shuffles, which would make multi-server runs uneven and unrepeatable).
+type hostList struct {
+	hosts []string
+	next  int
+	tried int
+}
+
+func (h *hostList) Init([]string) error { return nil }
+func (h *hostList) Len() int            { return len(h.hosts) }
+func (h *hostList) Connected()          { h.tried = 0 }
+func (h *hostList) Next() (string, bool) {
+	s := h.hosts[h.next]
+	h.next = (h.next + 1) % len(h.hosts)
+	h.tried++
+	return s, h.tried > len(h.hosts)
+}
+
+// connectAll opens n sessions and waits until each has one.
+func connectAll(ctx context.Context, cfg *config, n int) ([]*zk.Conn, error) {
+	logger := zk.Logger(log.New(io.Discard, "", 0))
+	if cfg.verbose {
+		logger = log.New(os.Stderr, "zk: ", log.LstdFlags)
+	}
+	servers := zk.FormatServers(cfg.servers)
+	conns := make([]*zk.Conn, 0, n)
+	ready := make(chan error, n)
+	for i := 0; i < n; i++ {
+		order := append(append([]string{}, servers[i%len(servers):]...), servers[:i%len(servers)]...)
+		c, events, err := zk.Connect(cfg.servers, cfg.sessionTimeout,
+			zk.WithLogger(logger), zk.WithHostProvider(&hostList{hosts: order}))
+		if err != nil {
+			closeAll(conns)
+			return nil, fmt.Errorf("connect: %w", err)
+		}
+		conns = append(conns, c)
+		go func() {
+			// Drain the session channel for the life of the connection (it closes on Close);
+			// report the first session establishment.
+			reported := false
+			for ev := range events {
+				if !reported && ev.State == zk.StateHasSession {
+					reported = true
+					ready <- nil
+				}
+			}
+		}()
+	}
+	timeout := time.NewTimer(cfg.connectTimeout)
+	defer timeout.Stop()
+	for i := 0; i < n; i++ {
+		select {
+		case <-ready:
+		case <-timeout.C:
+			closeAll(conns)
+			return nil, fmt.Errorf("only %d of %d sessions established within %v", i, n, cfg.connectTimeout)
+		case <-ctx.Done():
+			closeAll(conns)
+			return nil, ctx.Err()
+		}
+	}
+	return conns, nil
+}
+
+func closeAll(conns []*zk.Conn) {
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// window is the measured part of the run, as offsets on the monotonic clock from epoch.
+type window struct {
+	epoch      time.Time
+	start, end time.Duration
+}
+
+func (w window) now() time.Duration { return time.Since(w.epoch) }
+func (w window) in(t0, t1 time.Duration) bool {
+	return t0 >= w.start && t1 <= w.end
+}
+
+// workerStats is owned by one worker goroutine and merged after the run.
+type workerStats struct {
+	hist   *Histogram
+	ops    uint64
+	errors map[string]int
+	nerr   uint64
+}
+
+func newWorkerStats() *workerStats {
+	return &workerStats{hist: NewHistogram(), errors: map[string]int{}}
+}
+
+// fail counts an error seen in the window and backs off briefly when the connection is down, so
+// that a dead server yields a bounded error count rather than a hot loop.
+func (s *workerStats) fail(err error, counted bool) {
+	if counted {
+		s.nerr++
+		s.errors[err.Error()]++
+	}
+	if errors.Is(err, zk.ErrConnectionClosed) || errors.Is(err, zk.ErrNoServer) ||
+		errors.Is(err, zk.ErrSessionExpired) || errors.Is(err, zk.ErrClosing) {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func run(ctx context.Context, cfg *config) (*Result, error) {
+	nconns := cfg.sessions
+	if cfg.workload == "watch" {
+		nconns++ // the setter
+	}
+	conns, err := connectAll(ctx, cfg, nconns)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(conns)
+
+	root := fmt.Sprintf("%s-%d-%d", cfg.rootPrefix, os.Getpid(), time.Now().UnixNano())
+	value := make([]byte, cfg.valueSize)
+	for i := range value {
+		value[i] = 'a' + byte(rand.IntN(26))
+	}
+	acl := zk.WorldACL(zk.PermAll)
+	if _, err := conns[0].Create(root, nil, 0, acl); err != nil {
+		return nil, fmt.Errorf("create %s: %w", root, err)
+	}
+	var keys []string // znodes to remove afterwards, besides the root
+	defer func() {
+		// Cleanup must run even when ctx was cancelled by a signal, but is bounded in time.
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if err := removeAll(cctx, conns, keys, root); err != nil {
+			fmt.Fprintf(os.Stderr, "zkbench: cleanup of %s: %v\n", root, err)
+		}
+	}()
+
+	switch cfg.workload {
+	case "get", "set", "mixed":
+		keys = make([]string, cfg.znodes)
+		for i := range keys {
+			keys[i] = fmt.Sprintf("%s/k%07d", root, i)
+		}
+		if err := createAll(ctx, conns, keys, value, acl); err != nil {
+			return nil, fmt.Errorf("setup: %w", err)
+		}
+	case "watch":
+		keys = []string{root + "/watched"}
+		if _, err := conns[0].Create(keys[0], value, 0, acl); err != nil {
+			return nil, fmt.Errorf("setup: %w", err)
+		}
+	}
+
+	w := window{epoch: time.Now(), start: cfg.warmup, end: cfg.warmup + cfg.duration}
+	res := &Result{
+		Label: cfg.label, Workload: cfg.workload, Servers: cfg.servers, Sessions: cfg.sessions,
+		Pipeline: cfg.pipeline, ValueSize: cfg.valueSize, Znodes: cfg.znodes,
+		WarmupS: cfg.warmup.Seconds(), DurationS: cfg.duration.Seconds(), Unit: "ops/s",
+		Start: w.epoch.UTC(), Pid: cfg.pid,
+	}
+	var stats []*workerStats
+	if cfg.workload == "watch" {
+		res.Unit = "events/s"
+		var sets uint64
+		stats, sets = runWatch(ctx, cfg, conns, keys[0], value, w)
+		res.Sets = sets
+	} else {
+		var created []string
+		stats, created = runLoad(ctx, cfg, conns, keys, root, value, acl, w)
+		keys = append(keys, created...)
+	}
+	// Read memory while the server still holds the run's data, before cleanup.
+	if cfg.pid != 0 {
+		res.RSSKiB, res.HWMKiB, err = procMemory(cfg.pid)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "zkbench: %v\n", err)
+		}
+	}
+
+	hist := NewHistogram()
+	res.ErrorKinds = map[string]int{}
+	for _, s := range stats {
+		hist.Merge(s.hist)
+		res.Ops += s.ops
+		res.Errors += s.nerr
+		for k, n := range s.errors {
+			res.ErrorKinds[k] += n
+		}
+	}
+	measured := cfg.duration
+	if elapsed := w.now() - w.start; elapsed < measured {
+		measured = max(elapsed, time.Millisecond) // stopped early by --max-ops or a signal
+	}
+	res.DurationS = measured.Seconds()
+	res.Throughput = float64(res.Ops) / measured.Seconds()
+	res.Latency = LatencyMS{
+		Min: ms(hist.Min()), Mean: hist.Mean() / 1e6, P50: ms(hist.Quantile(50)),
+		P99: ms(hist.Quantile(99)), P999: ms(hist.Quantile(99.9)), Max: ms(hist.Max()),
+	}
+	// An interrupted run still reports what it measured (DurationS says how long).
+	return res, nil
+}
+
+// runLoad runs the closed-loop create/get/set/mixed workers and returns their stats and the
+// paths they may have created.
+func runLoad(ctx context.Context, cfg *config, conns []*zk.Conn, keys []string, root string,
+	value []byte, acl []zk.ACL, w window) ([]*workerStats, []string) {
+	nworkers := cfg.sessions * cfg.pipeline
+	stats := make([]*workerStats, nworkers)
+	attempted := make([]int, nworkers) // creates issued per worker, for cleanup
+	var issued atomic.Int64
+	var wg sync.WaitGroup
+	for id := 0; id < nworkers; id++ {
+		stats[id] = newWorkerStats()
+		conn := conns[id%cfg.sessions]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := stats[id]
+			rng := rand.New(rand.NewPCG(uint64(id), uint64(w.epoch.UnixNano())))
+			prefix := fmt.Sprintf("%s/c%d-", root, id)
+			var name []byte
+			for ctx.Err() == nil && issued.Add(1) <= cfg.maxOps {
+				t0 := w.now()
+				if t0 >= w.end {
+					return
+				}
+				var err error
+				switch cfg.workload {
+				case "get":
+					_, _, err = conn.Get(keys[rng.IntN(len(keys))])
+				case "set":
+					_, err = conn.Set(keys[rng.IntN(len(keys))], value, -1)
+				case "mixed":
+					if rng.IntN(10) == 0 {
+						_, err = conn.Set(keys[rng.IntN(len(keys))], value, -1)
+					} else {
+						_, _, err = conn.Get(keys[rng.IntN(len(keys))])
+					}
+				case "create":
+					name = strconv.AppendInt(append(name[:0], prefix...), int64(attempted[id]), 10)
+					attempted[id]++
+					_, err = conn.Create(string(name), value, 0, acl)
+				}
+				t1 := w.now()
+				counted := w.in(t0, t1)
+				if err != nil {
+					st.fail(err, counted)
+					continue
+				}
+				if counted {
+					st.ops++
+					st.hist.Record(int64(t1 - t0))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var created []string
+	if cfg.workload == "create" {
+		for id, n := range attempted {
+			for i := 0; i < n; i++ {
+				created = append(created, fmt.Sprintf("%s/c%d-%d", root, id, i))
+			}
+		}
+	}
+	return stats, created
+}
+
+// runWatch measures notification fan-out: each round the setter waits until all watchers hold a
+// data watch on node, stamps the time, and sets node; each watcher records the time from the
+// stamp to its notification and re-arms. Watches are one-shot, so the barrier is what makes
+// every set reach every watcher; throughput is notifications delivered per second.
+func runWatch(ctx context.Context, cfg *config, conns []*zk.Conn, node string, value []byte,
+	w window) ([]*workerStats, uint64) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	watchers := conns[:cfg.sessions]
+	setter := conns[cfg.sessions]
+	armed := make(chan struct{}, len(watchers))
+	var stamp atomic.Int64 // offset from w.epoch at which the current round's set was issued
+	stats := make([]*workerStats, len(watchers)+1)
+	var wg sync.WaitGroup
+	for i, conn := range watchers {
+		stats[i] = newWorkerStats()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := stats[i]
+			for rounds := int64(0); ctx.Err() == nil && rounds < cfg.maxOps; rounds++ {
+				_, _, ch, err := conn.GetW(node)
+				if err != nil {
+					st.fail(err, w.in(w.now(), w.now()))
+					continue
+				}
+				select {
+				case armed <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+				var ev zk.Event
+				select {
+				case ev = <-ch:
+				case <-ctx.Done():
+					return
+				}
+				t1 := w.now()
+				t0 := time.Duration(stamp.Load())
+				if ev.Type != zk.EventNodeDataChanged || ev.Err != nil {
+					st.fail(fmt.Errorf("unexpected watch event %v (err %v)", ev.Type, ev.Err), w.in(t0, t1))
+					continue
+				}
+				if w.in(t0, t1) {
+					st.ops++
+					st.hist.Record(int64(t1 - t0))
+				}
+			}
+		}()
+	}
+	st := newWorkerStats()
+	stats[len(watchers)] = st
+	var sets uint64
+	const armTimeout = 10 * time.Second
+	timer := time.NewTimer(armTimeout)
+	defer timer.Stop()
+	needArm := true // false after a failed set: the watchers are still armed from before
+rounds:
+	for n := int64(0); ctx.Err() == nil && n < cfg.maxOps && w.now() < w.end; n++ {
+		timer.Reset(armTimeout)
+	arm:
+		for got := 0; needArm && got < len(watchers); got++ {
+			select {
+			case <-armed:
+			case <-timer.C:
+				// A watcher is stuck (its errors are counted); go on with the others.
+				st.fail(fmt.Errorf("watchers not re-armed within %v", armTimeout), w.in(w.now(), w.now()))
+				break arm
+			case <-ctx.Done():
+				break rounds
+			}
+		}
+		t0 := w.now()
+		stamp.Store(int64(t0))
+		_, err := setter.Set(node, value, -1)
+		needArm = err == nil
+		if err != nil {
+			st.fail(err, w.in(t0, w.now()))
+			continue
+		}
+		if w.in(t0, t0) {
+			sets++
+		}
+	}
+	// Let the last round's notifications arrive before stopping the watchers.
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	wg.Wait()
+	return stats, sets
+}
+
+// createAll creates paths in parallel, one goroutine per session.
+func createAll(ctx context.Context, conns []*zk.Conn, paths []string, value []byte, acl []zk.ACL) error {
+	errs := make(chan error, len(conns))
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := i; j < len(paths) && ctx.Err() == nil; j += len(conns) {
+				if _, err := c.Create(paths[j], value, 0, acl); err != nil {
+					errs <- fmt.Errorf("create %s: %w", paths[j], err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// removeAll deletes paths (leaves, in any order) and then root. Deletes go in multi batches,
+// falling back to single deletes for a batch that has missing paths (a create that failed).
+func removeAll(ctx context.Context, conns []*zk.Conn, paths []string, root string) error {
+	const batch = 200
+	errs := make(chan error, len(conns))
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for lo := i * batch; lo < len(paths) && ctx.Err() == nil; lo += len(conns) * batch {
+				part := paths[lo:min(lo+batch, len(paths))]
+				ops := make([]any, len(part))
+				for k, p := range part {
+					ops[k] = &zk.DeleteRequest{Path: p, Version: -1}
+				}
+				if _, err := c.Multi(ops...); err == nil {
+					continue
+				}
+				for _, p := range part {
+					if err := c.Delete(p, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+						errs <- fmt.Errorf("delete %s: %w", p, err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return conns[0].Delete(root, -1)
+}
+
+// procMemory reads VmRSS and VmHWM (peak RSS) of pid, in KiB, from /proc/PID/status.
+func procMemory(pid int) (rss, hwm int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, fmt.Errorf("server memory: %w", err)
+	}
+	return parseStatusKiB(string(b), "VmRSS"), parseStatusKiB(string(b), "VmHWM"), nil
+}
+
+// parseStatusKiB returns the value of a "Key:   123 kB" line of /proc/PID/status, 0 if absent.
+func parseStatusKiB(status, key string) int64 {
+	for _, line := range strings.Split(status, "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || k != key {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) == 0 {
+			return 0
+		}
+		n, _ := strconv.ParseInt(f[0], 10, 64)
+		return n
+	}
+	return 0
+}

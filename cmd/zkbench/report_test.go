@@ -1,0 +1,58 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRenderReportMedianAndRatio(t *testing.T) {
+	mk := func(label string, tput, p99 float64) Result {
+		return Result{Label: label, Workload: "get", Unit: "ops/s", Throughput: tput,
+			Latency: LatencyMS{P50: 1, P99: p99, P999: 4}}
+	}
+	results := []Result{
+		mk("apache", 1000, 2), mk("zkgo", 900, 9), mk("apache", 3000, 2),
+		mk("zkgo", 2000, 1), mk("apache", 2000, 2), mk("zkgo", 5000, 9),
+	}
+	got := renderReport(results, "apache")
+	for _, want := range []string{
+		"| get | apache | 2000 ops/s | 1.000 | 2.000 | 4.000 |", // median of 1000, 2000, 3000
+		"| get | zkgo | 2000 ops/s | 1.000 | 1.000 | 4.000 |",   // median run's own latencies
+		"| get | 1.00× | 1.00× | 0.50× | 1.00× |",
+		"| 3 |\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+func TestParseStatusKiB(t *testing.T) {
+	status := "Name:\tjava\nVmPeak:\t 5000 kB\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\n"
+	if got := parseStatusKiB(status, "VmRSS"); got != 102400 {
+		t.Errorf("VmRSS = %d", got)
+	}
+	if got := parseStatusKiB(status, "VmHWM"); got != 204800 {
+		t.Errorf("VmHWM = %d", got)
+	}
+	if got := parseStatusKiB(status, "VmSwap"); got != 0 {
+		t.Errorf("VmSwap = %d", got)
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	cfg, err := parseFlags([]string{"--server", "a:1,b:2", "--server", "c:3", "--workload", "mixed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(cfg.servers, " ") != "a:1 b:2 c:3" || cfg.sessions != 32 || cfg.valueSize != 100 {
+		t.Errorf("parsed %+v", cfg)
+	}
+	for _, bad := range [][]string{
+		{"--workload", "delete"}, {"--sessions", "0"}, {"--pipeline", "0"}, {"--root", "x"}, {"extra"},
+	} {
+		if _, err := parseFlags(bad); err == nil {
+			t.Errorf("parseFlags(%q) accepted", bad)
+		}
+	}
+}

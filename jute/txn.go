@@ -1,0 +1,266 @@
+package jute
+
+import "fmt"
+
+// TxnHeader precedes every transaction in proposals and in the log.
+type TxnHeader struct {
+	ClientID int64
+	Cxid     int32
+	Zxid     int64
+	Time     int64
+	Type     int32
+}
+
+func (r *TxnHeader) Encode(e *Encoder) {
+	e.Long(r.ClientID)
+	e.Int(r.Cxid)
+	e.Long(r.Zxid)
+	e.Long(r.Time)
+	e.Int(r.Type)
+}
+
+func (r *TxnHeader) Decode(d *Decoder) {
+	r.ClientID = d.Long()
+	r.Cxid = d.Int()
+	r.Zxid = d.Long()
+	r.Time = d.Long()
+	r.Type = d.Int()
+}
+
+// CreateTxn creates a persistent or ephemeral node. ParentCVersion is the parent's cversion
+// after this create; applying it is idempotent over a fuzzy snapshot (ZOOKEEPER-1046).
+type CreateTxn struct {
+	Path           string
+	Data           []byte
+	ACL            []ACL
+	Ephemeral      bool
+	ParentCVersion int32
+}
+
+func (r *CreateTxn) Encode(e *Encoder) {
+	e.String(r.Path)
+	e.Buffer(r.Data)
+	EncodeACLs(e, r.ACL)
+	e.Bool(r.Ephemeral)
+	e.Int(r.ParentCVersion)
+}
+
+func (r *CreateTxn) Decode(d *Decoder) {
+	r.Path = d.String()
+	r.Data = d.Buffer()
+	r.ACL = DecodeACLs(d)
+	r.Ephemeral = d.Bool()
+	r.ParentCVersion = d.Int()
+}
+
+// CreateContainerTxn creates a container node.
+type CreateContainerTxn struct {
+	Path           string
+	Data           []byte
+	ACL            []ACL
+	ParentCVersion int32
+}
+
+func (r *CreateContainerTxn) Encode(e *Encoder) {
+	e.String(r.Path)
+	e.Buffer(r.Data)
+	EncodeACLs(e, r.ACL)
+	e.Int(r.ParentCVersion)
+}
+
+func (r *CreateContainerTxn) Decode(d *Decoder) {
+	r.Path = d.String()
+	r.Data = d.Buffer()
+	r.ACL = DecodeACLs(d)
+	r.ParentCVersion = d.Int()
+}
+
+// CreateTTLTxn creates a TTL node.
+type CreateTTLTxn struct {
+	Path           string
+	Data           []byte
+	ACL            []ACL
+	ParentCVersion int32
+	TTL            int64
+}
+
+func (r *CreateTTLTxn) Encode(e *Encoder) {
+	e.String(r.Path)
+	e.Buffer(r.Data)
+	EncodeACLs(e, r.ACL)
+	e.Int(r.ParentCVersion)
+	e.Long(r.TTL)
+}
+
+func (r *CreateTTLTxn) Decode(d *Decoder) {
+	r.Path = d.String()
+	r.Data = d.Buffer()
+	r.ACL = DecodeACLs(d)
+	r.ParentCVersion = d.Int()
+	r.TTL = d.Long()
+}
+
+// DeleteTxn deletes a node (also used for deleteContainer).
+type DeleteTxn struct{ Path string }
+
+func (r *DeleteTxn) Encode(e *Encoder) { e.String(r.Path) }
+func (r *DeleteTxn) Decode(d *Decoder) { r.Path = d.String() }
+
+// SetDataTxn sets data; Version is the node's new version.
+type SetDataTxn struct {
+	Path    string
+	Data    []byte
+	Version int32
+}
+
+func (r *SetDataTxn) Encode(e *Encoder) { e.String(r.Path); e.Buffer(r.Data); e.Int(r.Version) }
+func (r *SetDataTxn) Decode(d *Decoder) {
+	r.Path = d.String()
+	r.Data = d.Buffer()
+	r.Version = d.Int()
+}
+
+// CheckVersionTxn is the check op inside a multi.
+type CheckVersionTxn struct {
+	Path    string
+	Version int32
+}
+
+func (r *CheckVersionTxn) Encode(e *Encoder) { e.String(r.Path); e.Int(r.Version) }
+func (r *CheckVersionTxn) Decode(d *Decoder) { r.Path = d.String(); r.Version = d.Int() }
+
+// SetACLTxn sets an ACL; Version is the node's new aversion.
+type SetACLTxn struct {
+	Path    string
+	ACL     []ACL
+	Version int32
+}
+
+func (r *SetACLTxn) Encode(e *Encoder) { e.String(r.Path); EncodeACLs(e, r.ACL); e.Int(r.Version) }
+func (r *SetACLTxn) Decode(d *Decoder) {
+	r.Path = d.String()
+	r.ACL = DecodeACLs(d)
+	r.Version = d.Int()
+}
+
+// CreateSessionTxn opens a session with its negotiated timeout.
+type CreateSessionTxn struct{ TimeOut int32 }
+
+func (r *CreateSessionTxn) Encode(e *Encoder) { e.Int(r.TimeOut) }
+func (r *CreateSessionTxn) Decode(d *Decoder) { r.TimeOut = d.Int() }
+
+// CloseSessionTxn closes a session and names the ephemerals to delete with it.
+type CloseSessionTxn struct{ Paths2Delete []string }
+
+func (r *CloseSessionTxn) Encode(e *Encoder) { e.Strings(r.Paths2Delete) }
+func (r *CloseSessionTxn) Decode(d *Decoder) {
+	// 3.5 close-session txns have no body at all.
+	if d.Remaining() == 0 {
+		return
+	}
+	r.Paths2Delete = d.Strings()
+}
+
+// ErrorTxn records a failed write; it still consumes a zxid.
+type ErrorTxn struct{ Err int32 }
+
+func (r *ErrorTxn) Encode(e *Encoder) { e.Int(r.Err) }
+func (r *ErrorTxn) Decode(d *Decoder) { r.Err = d.Int() }
+
+// MultiTxn holds the sub-transactions of a multi, all under one zxid.
+type MultiTxn struct{ Txns []SubTxn }
+
+// SubTxn is one element of a MultiTxn: its type and the encoded record.
+type SubTxn struct {
+	Type int32
+	Txn  Record
+}
+
+func (r *MultiTxn) Encode(e *Encoder) {
+	e.Int(int32(len(r.Txns)))
+	for _, t := range r.Txns {
+		e.Int(t.Type)
+		// Each sub-record is a jute buffer: length then bytes.
+		start := len(e.B)
+		e.Int(0)
+		t.Txn.Encode(e)
+		n := len(e.B) - start - 4
+		e.B[start] = byte(n >> 24)
+		e.B[start+1] = byte(n >> 16)
+		e.B[start+2] = byte(n >> 8)
+		e.B[start+3] = byte(n)
+	}
+}
+
+func (r *MultiTxn) Decode(d *Decoder) {
+	n := d.VectorLen(8)
+	if n < 0 {
+		return
+	}
+	r.Txns = make([]SubTxn, 0, n)
+	for i := 0; i < n && d.Err() == nil; i++ {
+		typ := d.Int()
+		body := d.Buffer()
+		if d.Err() != nil {
+			return
+		}
+		rec, err := DecodeTxn(typ, body)
+		if err != nil {
+			d.fail(err)
+			return
+		}
+		r.Txns = append(r.Txns, SubTxn{Type: typ, Txn: rec})
+	}
+}
+
+// TxnDigest follows the txn record when digests are enabled (3.6+).
+type TxnDigest struct {
+	Version    int32
+	TreeDigest int64
+}
+
+func (r *TxnDigest) Encode(e *Encoder) { e.Int(r.Version); e.Long(r.TreeDigest) }
+func (r *TxnDigest) Decode(d *Decoder) { r.Version = d.Int(); r.TreeDigest = d.Long() }
+
+// NewTxn returns an empty txn record for a txn type.
+func NewTxn(typ int32) (Record, error) {
+	switch typ {
+	case OpCreate, OpCreate2:
+		return &CreateTxn{}, nil
+	case OpCreateContainer:
+		return &CreateContainerTxn{}, nil
+	case OpCreateTTL:
+		return &CreateTTLTxn{}, nil
+	case OpDelete, OpDeleteContainer:
+		return &DeleteTxn{}, nil
+	case OpSetData:
+		return &SetDataTxn{}, nil
+	case OpCheck:
+		return &CheckVersionTxn{}, nil
+	case OpSetACL:
+		return &SetACLTxn{}, nil
+	case OpCreateSession:
+		return &CreateSessionTxn{}, nil
+	case OpCloseSession:
+		return &CloseSessionTxn{}, nil
+	case OpError:
+		return &ErrorTxn{}, nil
+	case OpMulti:
+		return &MultiTxn{}, nil
+	}
+	return nil, fmt.Errorf("jute: unsupported txn type %d", typ)
+}
+
+// DecodeTxn decodes a txn record of the given type.
+func DecodeTxn(typ int32, b []byte) (Record, error) {
+	rec, err := NewTxn(typ)
+	if err != nil {
+		return nil, err
+	}
+	d := NewDecoder(b)
+	rec.Decode(d)
+	if d.Err() != nil {
+		return nil, fmt.Errorf("decode txn type %d: %w", typ, d.Err())
+	}
+	return rec, nil
+}

@@ -1,0 +1,334 @@
+package server
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zkgo/zkgo/jute"
+)
+
+// maxQueuedOut bounds what a connection may have waiting to be written; a client that stops
+// reading its replies is disconnected instead of growing the server's memory.
+const maxQueuedOut = 64 << 20
+
+// maxPending bounds a connection's requests queued behind its own writes (like
+// globalOutstandingLimit, per connection): the reader stops reading until they drain.
+const maxPending = 1000
+
+// conn is one client connection (ServerCnxn). Requests are answered strictly in the order
+// they arrive: reads run at once unless an earlier write of this connection is still in the
+// pipeline, in which case they queue behind it.
+type conn struct {
+	s      *Server
+	nc     net.Conn
+	ip     string // remote address without port, for ip auth and maxClientCnxns
+	remote string // host:port
+
+	sessionID atomic.Int64
+	timeout   int32
+	readOnly  bool // client sent the readOnly flag
+
+	auth atomic.Pointer[[]jute.Id]
+
+	mu       sync.Mutex
+	pending  []*request // this connection's requests waiting for an earlier write to finish
+	drained  *sync.Cond
+	closing  bool
+	saslSrv  *saslServer
+	saslDone bool
+
+	// Output queue, drained by the writer goroutine in one write per batch.
+	outMu     sync.Mutex
+	out       [][]byte
+	outBytes  int
+	outClosed bool
+	closeOut  bool // close after the queue is written (closeSession, auth failure)
+	outSignal chan struct{}
+
+	closeOnce sync.Once
+	done      chan struct{}
+
+	// Statistics for cons/stat.
+	established time.Time
+	received    atomic.Int64
+	sent        atomic.Int64
+	lastOp      atomic.Int32
+	lastCxid    atomic.Int32
+	lastZxid    atomic.Int64
+	lastResp    atomic.Int64
+	lastLat     atomic.Int64
+	minLat      atomic.Int64
+	maxLat      atomic.Int64
+	sumLat      atomic.Int64
+	cntLat      atomic.Int64
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{s: s, nc: nc, remote: nc.RemoteAddr().String(), outSignal: make(chan struct{}, 1), done: make(chan struct{})}
+	c.ip, _, _ = net.SplitHostPort(c.remote)
+	if c.ip == "" {
+		c.ip = c.remote
+	}
+	c.drained = sync.NewCond(&c.mu)
+	ids := []jute.Id{{Scheme: schemeIP, ID: c.ip}}
+	c.auth.Store(&ids)
+	c.minLat.Store(-1)
+	c.lastOp.Store(-1000)
+	c.lastCxid.Store(-1)
+	c.lastZxid.Store(-1)
+	return c
+}
+
+func (c *conn) authIDs() []jute.Id { return *c.auth.Load() }
+
+func (c *conn) addAuth(id jute.Id) {
+	old := c.authIDs()
+	for _, o := range old {
+		if o == id {
+			return
+		}
+	}
+	ids := make([]jute.Id, len(old), len(old)+1)
+	copy(ids, old)
+	ids = append(ids, id)
+	c.auth.Store(&ids)
+}
+
+// Process delivers a watch event (datatree.Watcher). Apache ZooKeeper 3.8 sends zxid -1.
+func (c *conn) Process(ev jute.WatcherEvent) {
+	c.send(frame(jute.ReplyHeader{Xid: jute.XidNotification, Zxid: -1}, &ev))
+}
+
+// frame builds a length-prefixed reply.
+func frame(h jute.ReplyHeader, body jute.Record) []byte {
+	e := jute.NewEncoder(64)
+	e.Int(0)
+	h.Encode(e)
+	if body != nil {
+		body.Encode(e)
+	}
+	binary.BigEndian.PutUint32(e.B, uint32(len(e.B)-4))
+	return e.B
+}
+
+// send queues a frame for the writer.
+func (c *conn) send(b []byte) {
+	c.outMu.Lock()
+	if c.outClosed {
+		c.outMu.Unlock()
+		return
+	}
+	c.out = append(c.out, b)
+	c.outBytes += len(b)
+	over := c.outBytes > maxQueuedOut
+	c.outMu.Unlock()
+	c.s.stats.packetsSent.Add(1)
+	c.sent.Add(1)
+	if over {
+		c.s.log.Warn().Str("client", c.remote).Msg("closing connection: client does not read its replies")
+		// Asynchronously: send may run with c.mu held.
+		go c.close()
+		return
+	}
+	select {
+	case c.outSignal <- struct{}{}:
+	default:
+	}
+}
+
+// sendAndClose queues a last frame (may be nil) and closes once everything is written.
+func (c *conn) sendAndClose(b []byte) {
+	if b != nil {
+		c.send(b)
+	}
+	c.outMu.Lock()
+	c.closeOut = true
+	c.outMu.Unlock()
+	select {
+	case c.outSignal <- struct{}{}:
+	default:
+	}
+}
+
+func (c *conn) writer() {
+	var bufs net.Buffers
+	for {
+		select {
+		case <-c.outSignal:
+		case <-c.done:
+			return
+		}
+		c.outMu.Lock()
+		batch := c.out
+		c.out = nil
+		c.outBytes = 0
+		closeAfter := c.closeOut
+		c.outMu.Unlock()
+		if len(batch) > 0 {
+			bufs = append(bufs[:0], batch...)
+			if _, err := bufs.WriteTo(c.nc); err != nil {
+				c.close()
+				return
+			}
+		}
+		if closeAfter {
+			c.close()
+			return
+		}
+	}
+}
+
+// close tears the connection down; the session lives on until it expires or is resumed.
+func (c *conn) close() {
+	c.closeOnce.Do(func() {
+		c.outMu.Lock()
+		c.outClosed = true
+		c.out = nil
+		c.outMu.Unlock()
+		close(c.done)
+		c.nc.Close()
+		c.mu.Lock()
+		c.closing = true
+		c.drained.Broadcast()
+		c.mu.Unlock()
+		c.s.tree.RemoveWatcher(c)
+		if c.sid() != 0 {
+			c.s.sessions.unbind(c.sid(), c)
+		}
+		c.s.removeConn(c)
+	})
+}
+
+var errFrameTooLarge = errors.New("frame exceeds jute.maxbuffer")
+
+// readFrame reads one length-prefixed frame; lengths outside [0, jute.maxbuffer] close the
+// connection as Apache ZooKeeper does ("Len error").
+func (c *conn) readFrame(r *bufio.Reader, first []byte) ([]byte, error) {
+	var hdr [4]byte
+	if first != nil {
+		copy(hdr[:], first)
+	} else if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, err
+	}
+	n := int32(binary.BigEndian.Uint32(hdr[:]))
+	if n < 0 || int(n) > c.s.maxBuffer {
+		return nil, errFrameTooLarge
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// serve is the connection's reader: handshake (or a four-letter word), then requests.
+func (c *conn) serve() {
+	defer c.close()
+	go c.writer()
+	r := bufio.NewReaderSize(c.nc, 64<<10)
+	var first [4]byte
+	if _, err := io.ReadFull(r, first[:]); err != nil {
+		return
+	}
+	if cmd := string(first[:]); isFourLetterWord(cmd) {
+		c.s.fourLetterWord(c, cmd, r)
+		return
+	}
+	b, err := c.readFrame(r, first[:])
+	if err != nil {
+		c.s.logFrameError(c, err)
+		return
+	}
+	c.s.stats.packetsReceived.Add(1)
+	c.received.Add(1)
+	if !c.s.connect(c, b) {
+		return
+	}
+	for {
+		b, err := c.readFrame(r, nil)
+		if err != nil {
+			c.s.logFrameError(c, err)
+			return
+		}
+		c.s.stats.packetsReceived.Add(1)
+		c.received.Add(1)
+		if !c.s.handle(c, b) {
+			return
+		}
+	}
+}
+
+// enqueueOrRun runs a local request now if nothing of this connection is ahead of it in the
+// pipeline, otherwise queues it behind. Called only by the reader goroutine.
+func (c *conn) enqueueOrRun(r *request) {
+	c.mu.Lock()
+	for len(c.pending) >= maxPending && !c.closing {
+		c.drained.Wait()
+	}
+	if len(c.pending) == 0 {
+		c.s.runLocal(r)
+	} else {
+		c.pending = append(c.pending, r)
+	}
+	c.mu.Unlock()
+}
+
+// enqueueWrite records a pipeline request in the connection's order before it is submitted.
+func (c *conn) enqueueWrite(r *request) {
+	c.mu.Lock()
+	for len(c.pending) >= maxPending && !c.closing {
+		c.drained.Wait()
+	}
+	c.pending = append(c.pending, r)
+	c.mu.Unlock()
+}
+
+// writeDone is called by the committer once r (the head of pending) is applied: it answers
+// r and then runs the local requests that were waiting behind it.
+func (c *conn) writeDone(r *request, reply func()) {
+	c.mu.Lock()
+	if len(c.pending) > 0 && c.pending[0] == r {
+		c.pending = c.pending[1:]
+	}
+	reply()
+	for len(c.pending) > 0 && !c.pending[0].pipeline {
+		l := c.pending[0]
+		c.pending = c.pending[1:]
+		c.s.runLocal(l)
+	}
+	if len(c.pending) == 0 {
+		c.pending = nil
+	}
+	c.drained.Broadcast()
+	c.mu.Unlock()
+}
+
+func (c *conn) recordLatency(op int32, cxid int32, zxid int64, start time.Time) {
+	now := time.Now()
+	lat := now.Sub(start).Milliseconds()
+	c.lastOp.Store(op)
+	if cxid >= 0 {
+		c.lastCxid.Store(cxid)
+	}
+	c.lastZxid.Store(zxid)
+	c.lastResp.Store(now.UnixMilli())
+	c.lastLat.Store(lat)
+	if m := c.minLat.Load(); m < 0 || lat < m {
+		c.minLat.Store(lat)
+	}
+	if lat > c.maxLat.Load() {
+		c.maxLat.Store(lat)
+	}
+	c.sumLat.Add(lat)
+	c.cntLat.Add(1)
+	c.s.stats.recordLatency(lat)
+}
+
+// sid is the session bound to this connection (0 before the handshake completes).
+func (c *conn) sid() int64 { return c.sessionID.Load() }

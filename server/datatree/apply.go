@@ -1,0 +1,234 @@
+package datatree
+
+import (
+	"strings"
+
+	"github.com/zkgo/zkgo/jute"
+)
+
+// Result is what applying one transaction produced (ProcessTxnResult).
+type Result struct {
+	Type  int32 // txn type
+	Err   jute.Code
+	Path  string
+	Stat  jute.Stat // the node's Stat after create/setData/setACL
+	Multi []Result
+}
+
+// ProcessTxn applies a transaction. The caller holds the write lock. Sessions are not the
+// tree's business except that closeSession deletes the session's ephemerals.
+func (t *Tree) ProcessTxn(hdr *jute.TxnHeader, txn jute.Record) Result {
+	res := t.apply(hdr, hdr.Type, txn)
+	if hdr.Zxid > t.lastZxid {
+		t.lastZxid = hdr.Zxid
+	}
+	return res
+}
+
+func (t *Tree) apply(hdr *jute.TxnHeader, typ int32, txn jute.Record) Result {
+	res := Result{Type: typ}
+	switch r := txn.(type) {
+	case *jute.CreateTxn:
+		owner := int64(0)
+		if r.Ephemeral {
+			owner = hdr.ClientID
+		}
+		res.Path = r.Path
+		res.Err = t.createNode(r.Path, r.Data, r.ACL, owner, r.ParentCVersion, hdr.Zxid, hdr.Time, &res.Stat)
+	case *jute.CreateContainerTxn:
+		res.Path = r.Path
+		res.Err = t.createNode(r.Path, r.Data, r.ACL, jute.ContainerEphemeralOwner, r.ParentCVersion, hdr.Zxid, hdr.Time, &res.Stat)
+	case *jute.CreateTTLTxn:
+		res.Path = r.Path
+		res.Err = t.createNode(r.Path, r.Data, r.ACL, jute.TTLMask|(r.TTL&jute.MaxTTL), r.ParentCVersion, hdr.Zxid, hdr.Time, &res.Stat)
+	case *jute.DeleteTxn:
+		res.Path = r.Path
+		res.Err = t.deleteNode(r.Path, hdr.Zxid)
+	case *jute.SetDataTxn:
+		res.Path = r.Path
+		res.Err = t.setData(r.Path, r.Data, r.Version, hdr.Zxid, hdr.Time, &res.Stat)
+	case *jute.SetACLTxn:
+		res.Path = r.Path
+		res.Err = t.setACL(r.Path, r.ACL, r.Version, &res.Stat)
+	case *jute.CheckVersionTxn:
+		res.Path = r.Path
+	case *jute.ErrorTxn:
+		res.Err = jute.Code(r.Err)
+	case *jute.CreateSessionTxn:
+	case *jute.CloseSessionTxn:
+		t.killSession(hdr.ClientID, r.Paths2Delete, hdr.Zxid)
+	case *jute.MultiTxn:
+		res.Multi = t.applyMulti(hdr, r)
+	}
+	return res
+}
+
+// applyMulti applies all sub-txns or none: a logged multi that failed holds an error sub-txn,
+// and then every result is an error (the ones before it 0, the failing one its code, the
+// rest RUNTIMEINCONSISTENCY), as the client expects.
+func (t *Tree) applyMulti(hdr *jute.TxnHeader, m *jute.MultiTxn) []Result {
+	failed := -1
+	for i, st := range m.Txns {
+		if e, ok := st.Txn.(*jute.ErrorTxn); ok && e.Err != 0 && failed < 0 {
+			failed = i
+		}
+	}
+	out := make([]Result, len(m.Txns))
+	if failed >= 0 {
+		for i, st := range m.Txns {
+			code := jute.Code(0)
+			if e, ok := st.Txn.(*jute.ErrorTxn); ok {
+				code = jute.Code(e.Err)
+			}
+			out[i] = Result{Type: jute.OpError, Err: code}
+		}
+		return out
+	}
+	for i, st := range m.Txns {
+		out[i] = t.apply(hdr, st.Type, st.Txn)
+	}
+	return out
+}
+
+func (t *Tree) createNode(path string, data []byte, acl []jute.ACL, owner int64, parentCVersion int32, zxid, time int64, stat *jute.Stat) jute.Code {
+	parentPath, name := Split(path)
+	parent := t.nodes[parentPath]
+	if parent == nil {
+		return jute.NoNode
+	}
+	if _, exists := parent.children[name]; exists {
+		return jute.NodeExists
+	}
+	if parentCVersion == -1 {
+		parentCVersion = parent.Stat.Cversion + 1
+	}
+	// Replaying a txn over a fuzzy snapshot must not move cversion/pzxid backwards
+	// (ZOOKEEPER-1046, ZOOKEEPER-3145).
+	if parentCVersion > parent.Stat.Cversion {
+		parent.Stat.Cversion = parentCVersion
+		parent.Stat.Pzxid = zxid
+	}
+	n := &Node{Data: data, acl: t.acls.ref(acl)}
+	n.Stat = jute.StatPersisted{Czxid: zxid, Mzxid: zxid, Pzxid: zxid, Ctime: time, Mtime: time, EphemeralOwner: owner}
+	t.addNode(parent, path, n)
+	switch t.OwnerType(owner) {
+	case OwnerSession:
+		set := t.ephemerals[owner]
+		if set == nil {
+			set = make(map[string]struct{})
+			t.ephemerals[owner] = set
+		}
+		set[path] = struct{}{}
+	case OwnerContainer:
+		t.containers[path] = struct{}{}
+	case OwnerTTL:
+		t.ttls[path] = struct{}{}
+	}
+	if strings.HasPrefix(parentPath, QuotaPath) {
+		switch name {
+		case LimitNode:
+			t.quotas[trimQuotaPath(parentPath)] = struct{}{}
+		case StatNode:
+			t.refreshQuotaStats(trimQuotaPath(parentPath))
+		}
+	}
+	if q := t.quotaPrefix(path); q != "" {
+		t.updateQuotaStat(q, int64(len(data)), 1)
+	}
+	if stat != nil {
+		t.Stat(n, stat)
+	}
+	t.dataWatches.trigger(path, jute.EventNodeCreated, nil)
+	t.childWatches.trigger(parentPath, jute.EventNodeChildrenChanged, nil)
+	return jute.OK
+}
+
+func (t *Tree) deleteNode(path string, zxid int64) jute.Code {
+	n := t.nodes[path]
+	if n == nil {
+		return jute.NoNode
+	}
+	parentPath, name := Split(path)
+	parent := t.nodes[parentPath]
+	if parent == nil {
+		return jute.NoNode
+	}
+	delete(t.nodes, path)
+	delete(parent.children, name)
+	t.dataSize -= int64(len(path) + len(n.Data))
+	// Only move pzxid forward: a replayed create may already have set a later one.
+	if zxid > parent.Stat.Pzxid {
+		parent.Stat.Pzxid = zxid
+	}
+	t.acls.release(n.acl)
+	switch owner := n.Stat.EphemeralOwner; t.OwnerType(owner) {
+	case OwnerSession:
+		if set := t.ephemerals[owner]; set != nil {
+			delete(set, path)
+			if len(set) == 0 {
+				delete(t.ephemerals, owner)
+			}
+		}
+	case OwnerContainer:
+		delete(t.containers, path)
+	case OwnerTTL:
+		delete(t.ttls, path)
+	}
+	if strings.HasPrefix(parentPath, QuotaPath) && name == LimitNode {
+		delete(t.quotas, trimQuotaPath(parentPath))
+	}
+	if q := t.quotaPrefix(path); q != "" {
+		t.updateQuotaStat(q, -int64(len(n.Data)), -1)
+	}
+	fired := t.dataWatches.trigger(path, jute.EventNodeDeleted, nil)
+	t.childWatches.trigger(path, jute.EventNodeDeleted, fired)
+	t.childWatches.trigger(parentPath, jute.EventNodeChildrenChanged, nil)
+	return jute.OK
+}
+
+func (t *Tree) setData(path string, data []byte, version int32, zxid, time int64, stat *jute.Stat) jute.Code {
+	n := t.nodes[path]
+	if n == nil {
+		return jute.NoNode
+	}
+	old := len(n.Data)
+	n.Data = data
+	n.Stat.Mtime = time
+	n.Stat.Mzxid = zxid
+	n.Stat.Version = version
+	t.dataSize += int64(len(data) - old)
+	if q := t.quotaPrefix(path); q != "" {
+		t.updateQuotaStat(q, int64(len(data)-old), 0)
+	}
+	if stat != nil {
+		t.Stat(n, stat)
+	}
+	t.dataWatches.trigger(path, jute.EventNodeDataChanged, nil)
+	return jute.OK
+}
+
+func (t *Tree) setACL(path string, acl []jute.ACL, version int32, stat *jute.Stat) jute.Code {
+	n := t.nodes[path]
+	if n == nil {
+		return jute.NoNode
+	}
+	t.acls.release(n.acl)
+	n.acl = t.acls.ref(acl)
+	n.Stat.Aversion = version
+	if stat != nil {
+		t.Stat(n, stat)
+	}
+	return jute.OK
+}
+
+// killSession deletes a closing session's ephemerals: the listed ones (3.6+ txns), or all the
+// tree knows of for older txns without a list.
+func (t *Tree) killSession(session int64, paths []string, zxid int64) {
+	if paths == nil {
+		paths = t.Ephemerals(session)
+	}
+	for _, p := range paths {
+		t.deleteNode(p, zxid)
+	}
+	delete(t.ephemerals, session)
+}

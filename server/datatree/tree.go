@@ -1,0 +1,304 @@
+// Package datatree is ZooKeeper's in-memory data tree: znodes with their Stat, ACLs, the
+// ephemeral/container/TTL indexes, quota accounting and the two watch tables. It changes only
+// by applying transactions (ProcessTxn), in zxid order, so a log replay, a follower and a
+// standalone server all reach the same tree.
+//
+// Locking: the tree has one RWMutex. Readers hold RLock for the whole read, including
+// registering a watch and queueing the reply, so a reply never overtakes an event of a later
+// transaction. ProcessTxn must be called with Lock held.
+package datatree
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/zkgo/zkgo/jute"
+)
+
+// Node is one znode.
+type Node struct {
+	Stat     jute.StatPersisted
+	Data     []byte
+	acl      int64
+	children map[string]struct{}
+}
+
+// NumChildren is the live child count.
+func (n *Node) NumChildren() int { return len(n.children) }
+
+// Tree is the data tree.
+type Tree struct {
+	sync.RWMutex
+
+	nodes      map[string]*Node
+	acls       *aclCache
+	ephemerals map[int64]map[string]struct{}
+	containers map[string]struct{}
+	ttls       map[string]struct{}
+	quotas     map[string]struct{} // paths with a zookeeper_limits node
+
+	dataWatches  *watchTable
+	childWatches *watchTable
+
+	// ExtendedTypes enables TTL owner decoding (zookeeper.extendedTypesEnabled).
+	ExtendedTypes bool
+
+	lastZxid int64
+	dataSize int64 // sum of path and data lengths, as approximateDataSize
+}
+
+// Well-known paths.
+const (
+	ZookeeperPath = "/zookeeper"
+	QuotaPath     = "/zookeeper/quota"
+	ConfigPath    = "/zookeeper/config"
+	LimitNode     = "zookeeper_limits"
+	StatNode      = "zookeeper_stats"
+)
+
+// New returns the initial tree: /, /zookeeper, /zookeeper/quota and /zookeeper/config.
+func New() *Tree {
+	t := &Tree{
+		nodes:        make(map[string]*Node),
+		acls:         newACLCache(),
+		ephemerals:   make(map[int64]map[string]struct{}),
+		containers:   make(map[string]struct{}),
+		ttls:         make(map[string]struct{}),
+		quotas:       make(map[string]struct{}),
+		dataWatches:  newWatchTable(),
+		childWatches: newWatchTable(),
+	}
+	root := &Node{acl: OpenACLRef, Data: []byte{}}
+	t.nodes["/"] = root
+	zk := &Node{acl: OpenACLRef, Data: []byte{}}
+	t.addNode(root, ZookeeperPath, zk)
+	t.addNode(zk, QuotaPath, &Node{acl: OpenACLRef, Data: []byte{}})
+	// /zookeeper/config gets READ_ACL_UNSAFE through setACL(-1), hence aversion -1 (addConfigNode).
+	cfg := &Node{acl: t.acls.ref(jute.ReadACLUnsafe), Data: []byte{}}
+	cfg.Stat.Aversion = -1
+	t.addNode(zk, ConfigPath, cfg)
+	return t
+}
+
+func (t *Tree) addNode(parent *Node, path string, n *Node) {
+	_, name := Split(path)
+	if parent.children == nil {
+		parent.children = make(map[string]struct{})
+	}
+	parent.children[name] = struct{}{}
+	t.nodes[path] = n
+	t.dataSize += int64(len(path) + len(n.Data))
+}
+
+// Get returns the node at path or nil.
+func (t *Tree) Get(path string) *Node { return t.nodes[path] }
+
+// NodeCount is the number of znodes, the built-ins included.
+func (t *Tree) NodeCount() int { return len(t.nodes) }
+
+// ApproximateDataSize is the sum of path and data lengths (zk_approximate_data_size).
+func (t *Tree) ApproximateDataSize() int64 { return t.dataSize }
+
+// LastProcessedZxid is the zxid of the last applied transaction.
+func (t *Tree) LastProcessedZxid() int64 { return t.lastZxid }
+
+// SetLastProcessedZxid is used after restoring a tree from storage.
+func (t *Tree) SetLastProcessedZxid(z int64) { t.lastZxid = z }
+
+// ACL returns a node's ACL list (shared: do not modify).
+func (t *Tree) ACL(n *Node) []jute.ACL { return t.acls.get(n.acl) }
+
+// Children returns a node's child names, sorted for stable output.
+func (t *Tree) Children(n *Node) []string {
+	out := make([]string, 0, len(n.children))
+	for c := range n.children {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Stat fills the client-visible Stat of n. Container and TTL markers in ephemeralOwner are
+// server-internal and shown to clients as 0, as Apache ZooKeeper 3.8 does.
+func (t *Tree) Stat(n *Node, s *jute.Stat) {
+	p := &n.Stat
+	s.Czxid, s.Mzxid, s.Ctime, s.Mtime = p.Czxid, p.Mzxid, p.Ctime, p.Mtime
+	s.Version, s.Cversion, s.Aversion = p.Version, p.Cversion, p.Aversion
+	s.EphemeralOwner = p.EphemeralOwner
+	if t.OwnerType(p.EphemeralOwner) != OwnerSession {
+		s.EphemeralOwner = 0
+	}
+	s.DataLength = int32(len(n.Data))
+	s.NumChildren = int32(len(n.children))
+	s.Pzxid = p.Pzxid
+}
+
+// OwnerKind classifies an ephemeralOwner value (EphemeralType).
+type OwnerKind int
+
+const (
+	OwnerNone OwnerKind = iota
+	OwnerSession
+	OwnerContainer
+	OwnerTTL
+)
+
+// OwnerType decodes an ephemeralOwner.
+func (t *Tree) OwnerType(owner int64) OwnerKind {
+	switch {
+	case owner == 0:
+		return OwnerNone
+	case owner == jute.ContainerEphemeralOwner:
+		return OwnerContainer
+	case t.ExtendedTypes && owner&jute.TTLMask == jute.TTLMask:
+		return OwnerTTL
+	}
+	return OwnerSession
+}
+
+// TTLOf returns the TTL encoded in a TTL node's owner.
+func TTLOf(owner int64) int64 { return owner & jute.MaxTTL }
+
+// Ephemerals returns the ephemeral paths of a session, sorted.
+func (t *Tree) Ephemerals(session int64) []string {
+	set := t.ephemerals[session]
+	out := make([]string, 0, len(set))
+	for p := range set {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// EphemeralsBySession returns every session's ephemeral paths (for dump).
+func (t *Tree) EphemeralsBySession() map[int64][]string {
+	out := make(map[int64][]string, len(t.ephemerals))
+	for s := range t.ephemerals {
+		out[s] = t.Ephemerals(s)
+	}
+	return out
+}
+
+// EphemeralCount is the number of ephemeral nodes.
+func (t *Tree) EphemeralCount() int {
+	n := 0
+	for _, s := range t.ephemerals {
+		n += len(s)
+	}
+	return n
+}
+
+// Containers returns the container paths.
+func (t *Tree) Containers() []string { return keys(t.containers) }
+
+// TTLs returns the TTL node paths.
+func (t *Tree) TTLs() []string { return keys(t.ttls) }
+
+func keys(m map[string]struct{}) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// CountDescendants counts the nodes below path (getAllChildrenNumber).
+func (t *Tree) CountDescendants(n *Node, path string) int {
+	total := 0
+	for c := range n.children {
+		cp := Join(path, c)
+		total++
+		if cn := t.nodes[cp]; cn != nil && len(cn.children) > 0 {
+			total += t.CountDescendants(cn, cp)
+		}
+	}
+	return total
+}
+
+// AddWatch registers a watch. Data/exists watches go to the data table, child watches to the
+// child table; PERSISTENT goes to both and PERSISTENT_RECURSIVE to the data table only.
+func (t *Tree) AddDataWatch(path string, w Watcher)  { t.dataWatches.add(path, w, Standard) }
+func (t *Tree) AddChildWatch(path string, w Watcher) { t.childWatches.add(path, w, Standard) }
+func (t *Tree) AddPersistentWatch(path string, w Watcher, recursive bool) {
+	if recursive {
+		t.dataWatches.add(path, w, PersistentRecursive)
+		return
+	}
+	t.dataWatches.add(path, w, Persistent)
+	t.childWatches.add(path, w, Persistent)
+}
+
+// RemoveWatcher drops every watch of w (its connection closed).
+func (t *Tree) RemoveWatcher(w Watcher) {
+	t.dataWatches.removeWatcher(w)
+	t.childWatches.removeWatcher(w)
+}
+
+// WatchQuery finds (and optionally removes) w's watches on path by WatcherType, as
+// checkWatches/removeWatches do. It reports whether any matched.
+func (t *Tree) WatchQuery(path string, w Watcher, watcherType int32, remove bool) bool {
+	op := t.dataWatches.has
+	cop := t.childWatches.has
+	if remove {
+		op = t.dataWatches.remove
+		cop = t.childWatches.remove
+	}
+	switch watcherType {
+	case jute.WatcherChildren:
+		return cop(path, w, Standard)
+	case jute.WatcherData:
+		return op(path, w, Standard)
+	case jute.WatcherPersistent:
+		a := op(path, w, Persistent)
+		b := cop(path, w, Persistent)
+		return a || b
+	case jute.WatcherPersistentRecursive:
+		return op(path, w, PersistentRecursive)
+	case jute.WatcherAny:
+		a := op(path, w, Standard, Persistent, PersistentRecursive)
+		b := cop(path, w, Standard, Persistent)
+		return a || b
+	}
+	return false
+}
+
+// WatchStats returns the totals over both tables (wchs): distinct watchers and paths, and
+// the number of (watcher, path) pairs.
+func (t *Tree) WatchStats() WatchStats {
+	byW := t.WatchesByWatcher()
+	paths := make(map[string]struct{})
+	total := 0
+	for _, ps := range byW {
+		total += len(ps)
+		for _, p := range ps {
+			paths[p] = struct{}{}
+		}
+	}
+	return WatchStats{Watchers: len(byW), Paths: len(paths), Watches: total}
+}
+
+// WatchesByWatcher merges both tables: watcher -> distinct paths.
+func (t *Tree) WatchesByWatcher() map[Watcher][]string {
+	out := t.dataWatches.byWatcherCopy()
+	for w, ps := range t.childWatches.byWatcherCopy() {
+		seen := make(map[string]struct{}, len(out[w]))
+		for _, p := range out[w] {
+			seen[p] = struct{}{}
+		}
+		for _, p := range ps {
+			if _, ok := seen[p]; !ok {
+				out[w] = append(out[w], p)
+			}
+		}
+	}
+	for w := range out {
+		sort.Strings(out[w])
+	}
+	return out
+}
+
+// WatchCount is the number of watch registrations over both tables (zk_watch_count).
+func (t *Tree) WatchCount() int {
+	return t.dataWatches.stats().Watches + t.childWatches.stats().Watches
+}

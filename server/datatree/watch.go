@@ -1,0 +1,213 @@
+package datatree
+
+import (
+	"sync"
+
+	"github.com/zkgo/zkgo/jute"
+)
+
+// Watcher receives watch events; a server connection is one. Watches belong to the watcher
+// that set them and vanish when it is removed.
+type Watcher interface {
+	Process(ev jute.WatcherEvent)
+}
+
+// WatchMode is how a watch behaves when it fires (WatcherMode).
+type WatchMode uint8
+
+const (
+	Standard WatchMode = iota
+	Persistent
+	PersistentRecursive
+)
+
+// watchTable is one of the two watch tables of a tree (data or child), as WatchManager.
+// Its own mutex lets reads register watches while holding only the tree's read lock.
+type watchTable struct {
+	mu        sync.Mutex
+	byPath    map[string]map[Watcher]WatchMode
+	byWatcher map[Watcher]map[string]struct{}
+	recursive int // number of PersistentRecursive registrations; 0 skips the parent walk
+}
+
+func newWatchTable() *watchTable {
+	return &watchTable{
+		byPath:    make(map[string]map[Watcher]WatchMode),
+		byWatcher: make(map[Watcher]map[string]struct{}),
+	}
+}
+
+func (t *watchTable) add(path string, w Watcher, mode WatchMode) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ws := t.byPath[path]
+	if ws == nil {
+		ws = make(map[Watcher]WatchMode)
+		t.byPath[path] = ws
+	}
+	old, had := ws[w]
+	// A one-shot watch does not downgrade an existing persistent one (WatchManager.addWatch).
+	if had && old != Standard && mode == Standard {
+		return
+	}
+	if had && old == PersistentRecursive {
+		t.recursive--
+	}
+	if mode == PersistentRecursive {
+		t.recursive++
+	}
+	ws[w] = mode
+	ps := t.byWatcher[w]
+	if ps == nil {
+		ps = make(map[string]struct{})
+		t.byWatcher[w] = ps
+	}
+	ps[path] = struct{}{}
+}
+
+func (t *watchTable) removeLocked(path string, w Watcher) {
+	ws := t.byPath[path]
+	if mode, ok := ws[w]; ok {
+		if mode == PersistentRecursive {
+			t.recursive--
+		}
+		delete(ws, w)
+		if len(ws) == 0 {
+			delete(t.byPath, path)
+		}
+	}
+	if ps := t.byWatcher[w]; ps != nil {
+		delete(ps, path)
+		if len(ps) == 0 {
+			delete(t.byWatcher, w)
+		}
+	}
+}
+
+// trigger fires the watches for an event on path and returns the watchers it notified.
+// Parents are visited only for recursive watches, which never see NodeChildrenChanged.
+func (t *watchTable) trigger(path string, typ int32, suppress map[Watcher]struct{}) map[Watcher]struct{} {
+	t.mu.Lock()
+	var fired map[Watcher]struct{}
+	add := func(w Watcher) {
+		if fired == nil {
+			fired = make(map[Watcher]struct{})
+		}
+		fired[w] = struct{}{}
+	}
+	p := path
+	atParent := false
+	for {
+		if ws := t.byPath[p]; len(ws) > 0 {
+			for w, mode := range ws {
+				switch {
+				case mode == PersistentRecursive:
+					if typ != jute.EventNodeChildrenChanged {
+						add(w)
+					}
+				case !atParent:
+					add(w)
+					if mode == Standard {
+						t.removeLocked(p, w)
+					}
+				}
+			}
+		}
+		if t.recursive == 0 || p == "/" {
+			break
+		}
+		p, _ = Split(p)
+		atParent = true
+	}
+	t.mu.Unlock()
+	if len(fired) == 0 {
+		return nil
+	}
+	ev := jute.WatcherEvent{Type: typ, State: jute.StateSyncConnected, Path: path}
+	for w := range fired {
+		if _, skip := suppress[w]; skip {
+			continue
+		}
+		w.Process(ev)
+	}
+	return fired
+}
+
+// has reports whether w watches path in one of the given modes.
+func (t *watchTable) has(path string, w Watcher, modes ...WatchMode) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	mode, ok := t.byPath[path][w]
+	if !ok {
+		return false
+	}
+	for _, m := range modes {
+		if m == mode {
+			return true
+		}
+	}
+	return false
+}
+
+// remove drops w's watch on path if its mode is one of modes; it reports whether it did.
+func (t *watchTable) remove(path string, w Watcher, modes ...WatchMode) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	mode, ok := t.byPath[path][w]
+	if !ok {
+		return false
+	}
+	for _, m := range modes {
+		if m == mode {
+			t.removeLocked(path, w)
+			return true
+		}
+	}
+	return false
+}
+
+func (t *watchTable) removeWatcher(w Watcher) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for p := range t.byWatcher[w] {
+		ws := t.byPath[p]
+		if ws[w] == PersistentRecursive {
+			t.recursive--
+		}
+		delete(ws, w)
+		if len(ws) == 0 {
+			delete(t.byPath, p)
+		}
+	}
+	delete(t.byWatcher, w)
+}
+
+// WatchStats summarises a table for wchs/mntr.
+type WatchStats struct {
+	Watchers int // connections with at least one watch
+	Paths    int
+	Watches  int
+}
+
+func (t *watchTable) stats() WatchStats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := WatchStats{Watchers: len(t.byWatcher), Paths: len(t.byPath)}
+	for _, ws := range t.byPath {
+		s.Watches += len(ws)
+	}
+	return s
+}
+
+// byWatcherCopy returns watcher -> paths, for wchc.
+func (t *watchTable) byWatcherCopy() map[Watcher][]string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[Watcher][]string, len(t.byWatcher))
+	for w, ps := range t.byWatcher {
+		for p := range ps {
+			out[w] = append(out[w], p)
+		}
+	}
+	return out
+}

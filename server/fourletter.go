@@ -1,0 +1,432 @@
+package server
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/zkgo/zkgo/server/datatree"
+)
+
+var fourLetterWords = map[string]bool{
+	"conf": true, "cons": true, "crst": true, "dirs": true, "dump": true, "envi": true, "gtmk": true,
+	"ruok": true, "stmk": true, "srst": true, "srvr": true, "stat": true, "wchc": true, "wchp": true,
+	"wchs": true, "mntr": true, "isro": true, "hash": true,
+}
+
+func isFourLetterWord(s string) bool { return fourLetterWords[s] }
+
+// fourLetterWord answers a four-letter command in plain text and closes the connection
+// (NIOServerCnxn.checkFourLetterWord).
+func (s *Server) fourLetterWord(c *conn, cmd string, r *bufio.Reader) {
+	s.removeConn(c) // a 4lw connection is not a client connection in cons/stat
+	var b strings.Builder
+	switch {
+	case !s.whitelist[cmd]:
+		fmt.Fprintf(&b, "%s is not executed because it is not in the whitelist.\n", cmd)
+	case !s.serving.Load() && cmd != "ruok" && cmd != "isro":
+		b.WriteString("This ZooKeeper instance is not currently serving requests\n")
+	default:
+		if cmd == "stmk" {
+			var mask [8]byte
+			io.ReadFull(r, mask[:])
+		}
+		s.runFourLetterWord(&b, cmd)
+	}
+	c.sendAndClose([]byte(b.String()))
+	<-c.done
+}
+
+func (s *Server) runFourLetterWord(b *strings.Builder, cmd string) {
+	switch cmd {
+	case "ruok":
+		b.WriteString("imok")
+	case "srvr":
+		s.writeServerSummary(b, false)
+	case "stat":
+		s.writeServerSummary(b, true)
+	case "conf":
+		dd, dl := s.dirSizes()
+		s.cfg.Dump(b, dd, dl)
+	case "envi":
+		s.writeEnvironment(b)
+	case "mntr":
+		s.writeMonitor(b)
+	case "cons":
+		for _, c := range s.clientConns() {
+			c.dumpInfo(b, false)
+			b.WriteByte('\n')
+		}
+		b.WriteByte('\n')
+	case "crst":
+		for _, c := range s.clientConns() {
+			c.resetStats()
+		}
+		b.WriteString("Connection stats reset.\n")
+	case "srst":
+		s.stats.reset()
+		b.WriteString("Server stats reset.\n")
+	case "isro":
+		b.WriteString("rw")
+	case "dirs":
+		dd, dl := s.dirSizes()
+		fmt.Fprintf(b, "datadir_size: %d\nlogdir_size: %d\n", dd, dl)
+	case "gtmk", "stmk":
+		b.WriteString("0\n")
+	case "wchs":
+		s.tree.RLock()
+		ws := s.tree.WatchStats()
+		s.tree.RUnlock()
+		fmt.Fprintf(b, "%d connections watching %d paths\nTotal watches:%d\n", ws.Watchers, ws.Paths, ws.Watches)
+	case "wchc":
+		s.tree.RLock()
+		by := s.tree.WatchesByWatcher()
+		s.tree.RUnlock()
+		ids := map[int64][]string{}
+		for w, ps := range by {
+			if c, ok := w.(*conn); ok {
+				ids[c.sid()] = append(ids[c.sid()], ps...)
+			}
+		}
+		for _, id := range sortedKeys(ids) {
+			fmt.Fprintf(b, "0x%x\n", id)
+			for _, p := range ids[id] {
+				fmt.Fprintf(b, "\t%s\n", p)
+			}
+		}
+	case "wchp":
+		s.tree.RLock()
+		by := s.tree.WatchesByWatcher()
+		s.tree.RUnlock()
+		paths := map[string][]int64{}
+		for w, ps := range by {
+			if c, ok := w.(*conn); ok {
+				for _, p := range ps {
+					paths[p] = append(paths[p], c.sid())
+				}
+			}
+		}
+		ps := make([]string, 0, len(paths))
+		for p := range paths {
+			ps = append(ps, p)
+		}
+		sort.Strings(ps)
+		for _, p := range ps {
+			b.WriteString(p + "\n")
+			for _, id := range paths[p] {
+				fmt.Fprintf(b, "\t0x%x\n", id)
+			}
+		}
+	case "dump":
+		b.WriteString("SessionTracker dump:\n")
+		byExp := s.sessions.byExpiry()
+		fmt.Fprintf(b, "Session Sets (%d)/(%d):\n", len(byExp), s.sessions.count())
+		times := make([]int64, 0, len(byExp))
+		for t := range byExp {
+			times = append(times, t)
+		}
+		sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+		for _, t := range times {
+			fmt.Fprintf(b, "%d expire at %s:\n", len(byExp[t]), time.UnixMilli(t).UTC().Format("Mon Jan 02 15:04:05 UTC 2006"))
+			for _, id := range byExp[t] {
+				fmt.Fprintf(b, "\t0x%x\n", id)
+			}
+		}
+		s.tree.RLock()
+		eph := s.tree.EphemeralsBySession()
+		s.tree.RUnlock()
+		b.WriteString("ephemeral nodes dump:\n")
+		fmt.Fprintf(b, "Sessions with Ephemerals (%d):\n", len(eph))
+		for _, id := range sortedKeys(eph) {
+			fmt.Fprintf(b, "0x%x:\n", id)
+			for _, p := range eph[id] {
+				fmt.Fprintf(b, "\t%s\n", p)
+			}
+		}
+		b.WriteString("Connections dump:\n")
+		conns := s.clientConns()
+		fmt.Fprintf(b, "Connections Sets (%d)/(%d):\n", min(len(conns), 1), len(conns))
+		for _, c := range conns {
+			fmt.Fprintf(b, "0x%x\n", c.sid())
+		}
+	case "hash":
+		s.tree.RLock()
+		fmt.Fprintf(b, "%x: %d\n", s.tree.LastProcessedZxid(), 0)
+		s.tree.RUnlock()
+	}
+}
+
+func sortedKeys[V any](m map[int64]V) []int64 {
+	out := make([]int64, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// clientConns are the connections that completed a handshake or are in one (not 4lw).
+func (s *Server) clientConns() []*conn { return s.connList() }
+
+// javaDouble prints a float as Java's Double.toString does for ordinary magnitudes.
+func javaDouble(v float64) string {
+	str := strconv.FormatFloat(v, 'f', -1, 64)
+	if !strings.Contains(str, ".") {
+		str += ".0"
+	}
+	return str
+}
+
+func (s *Server) latency() (minL int64, avg float64, maxL int64) {
+	minL = s.stats.minLatency.Load()
+	if minL < 0 {
+		minL = 0
+	}
+	if n := s.stats.cntLatency.Load(); n > 0 {
+		avg = float64(s.stats.sumLatency.Load()) / float64(n)
+	}
+	return minL, avg, s.stats.maxLatency.Load()
+}
+
+func (s *Server) writeServerSummary(b *strings.Builder, withClients bool) {
+	fmt.Fprintf(b, "Zookeeper version: %s, built on %s\n", Version, buildDate)
+	if withClients {
+		b.WriteString("Clients:\n")
+		for _, c := range s.clientConns() {
+			c.dumpInfo(b, true)
+			b.WriteByte('\n')
+		}
+		b.WriteByte('\n')
+	}
+	minL, avg, maxL := s.latency()
+	fmt.Fprintf(b, "Latency min/avg/max: %d/%s/%d\n", minL, javaDouble(avg), maxL)
+	fmt.Fprintf(b, "Received: %d\n", s.stats.packetsReceived.Load())
+	fmt.Fprintf(b, "Sent: %d\n", s.stats.packetsSent.Load())
+	fmt.Fprintf(b, "Connections: %d\n", len(s.clientConns()))
+	fmt.Fprintf(b, "Outstanding: %d\n", s.stats.outstanding.Load())
+	s.tree.RLock()
+	zxid := s.tree.LastProcessedZxid()
+	nodes := s.tree.NodeCount()
+	s.tree.RUnlock()
+	fmt.Fprintf(b, "Zxid: 0x%x\n", zxid)
+	fmt.Fprintf(b, "Mode: %s\n", s.mode())
+	fmt.Fprintf(b, "Node count: %d\n", nodes)
+}
+
+func (s *Server) mode() string { return "standalone" }
+
+// buildDate is what srvr shows after "built on".
+var buildDate = "2026-11-27 00:00 UTC"
+
+func (s *Server) writeEnvironment(b *strings.Builder) {
+	host, _ := os.Hostname()
+	u, _ := user.Current()
+	uname, home := "", ""
+	if u != nil {
+		uname, home = u.Username, u.HomeDir
+	}
+	wd, _ := os.Getwd()
+	exe, _ := os.Executable()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.WriteString("Environment:\n")
+	kv := [][2]string{
+		{"zookeeper.version", Version + ", built on " + buildDate},
+		{"host.name", host},
+		{"java.version", runtime.Version()},
+		{"java.vendor", "zkgo (Go runtime)"},
+		{"java.home", runtime.GOROOT()},
+		{"java.class.path", exe},
+		{"java.library.path", ""},
+		{"java.io.tmpdir", os.TempDir()},
+		{"java.compiler", "<NA>"},
+		{"os.name", strings.Title(runtime.GOOS)},
+		{"os.arch", runtime.GOARCH},
+		{"os.version", kernelVersion()},
+		{"user.name", uname},
+		{"user.home", home},
+		{"user.dir", wd},
+		{"os.memory.free", fmt.Sprintf("%dMB", (ms.HeapSys-ms.HeapInuse)>>20)},
+		{"os.memory.max", fmt.Sprintf("%dMB", ms.Sys>>20)},
+		{"os.memory.total", fmt.Sprintf("%dMB", ms.HeapSys>>20)},
+	}
+	for _, p := range kv {
+		b.WriteString(p[0] + "=" + p[1] + "\n")
+	}
+}
+
+func kernelVersion() string {
+	v, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(v))
+}
+
+func (s *Server) writeMonitor(b *strings.Builder) {
+	minL, avg, maxL := s.latency()
+	s.tree.RLock()
+	nodes := s.tree.NodeCount()
+	watches := s.tree.WatchCount()
+	ephemerals := s.tree.EphemeralCount()
+	size := s.tree.ApproximateDataSize()
+	s.tree.RUnlock()
+	fds, maxFds := openFDs()
+	line := func(k string, v any) { fmt.Fprintf(b, "zk_%s\t%v\n", k, v) }
+	line("version", Version+", built on "+buildDate)
+	line("server_state", s.mode())
+	line("avg_latency", javaDouble(avg))
+	line("max_latency", maxL)
+	line("min_latency", minL)
+	line("packets_received", s.stats.packetsReceived.Load())
+	line("packets_sent", s.stats.packetsSent.Load())
+	line("num_alive_connections", len(s.clientConns()))
+	line("outstanding_requests", s.stats.outstanding.Load())
+	line("znode_count", nodes)
+	line("watch_count", watches)
+	line("ephemerals_count", ephemerals)
+	line("approximate_data_size", size)
+	line("open_file_descriptor_count", fds)
+	line("max_file_descriptor_count", maxFds)
+	line("global_sessions", s.sessions.count())
+	line("local_sessions", 0)
+	line("uptime", time.Since(s.started).Milliseconds())
+	line("connection_drop_probability", "0.0")
+	line("outstanding_tls_handshake", 0)
+	line("auth_failed_count", 0)
+	line("quorum_size", 1)
+}
+
+func openFDs() (int, int) {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	maxFds := 0
+	if b, err := os.ReadFile("/proc/self/limits"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "Max open files") {
+				f := strings.Fields(l)
+				if len(f) >= 4 {
+					maxFds, _ = strconv.Atoi(f[3])
+				}
+			}
+		}
+	}
+	return len(ents), maxFds
+}
+
+// dirSizes are the sizes of the snapshot and log directories.
+func (s *Server) dirSizes() (int64, int64) {
+	size := func(dir string) int64 {
+		var total int64
+		filepath.Walk(filepath.Join(dir, "version-2"), func(_ string, fi os.FileInfo, err error) error {
+			if err == nil && !fi.IsDir() {
+				total += fi.Size()
+			}
+			return nil
+		})
+		return total
+	}
+	return size(s.cfg.DataDir), size(s.cfg.DataLogDir)
+}
+
+// dumpInfo writes one connection line as ServerCnxn.dumpConnectionInfo does.
+func (c *conn) dumpInfo(b *strings.Builder, brief bool) {
+	fmt.Fprintf(b, " /%s[1](queued=%d,recved=%d,sent=%d", c.remote, c.queued(), c.received.Load(), c.sent.Load())
+	if !brief {
+		if id := c.sid(); id != 0 {
+			fmt.Fprintf(b, ",sid=0x%x,lop=%s,est=%d,to=%d", id, shortOp(c.lastOp.Load()), c.established.UnixMilli(), c.timeout)
+			if cx := c.lastCxid.Load(); cx >= 0 {
+				fmt.Fprintf(b, ",lcxid=0x%x", cx)
+			}
+			minL := c.minLat.Load()
+			if minL < 0 {
+				minL = 0
+			}
+			avg := 0.0
+			if n := c.cntLat.Load(); n > 0 {
+				avg = float64(c.sumLat.Load()) / float64(n)
+			}
+			fmt.Fprintf(b, ",lzxid=0x%x,lresp=%d,llat=%d,minlat=%d,avglat=%s,maxlat=%d",
+				c.lastZxid.Load(), c.lastResp.Load(), c.lastLat.Load(), minL, javaDouble(avg), c.maxLat.Load())
+		}
+	}
+	b.WriteString(")")
+}
+
+func (c *conn) queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending)
+}
+
+func (c *conn) resetStats() {
+	c.received.Store(0)
+	c.sent.Store(0)
+	c.minLat.Store(-1)
+	c.maxLat.Store(0)
+	c.sumLat.Store(0)
+	c.cntLat.Store(0)
+	c.lastLat.Store(0)
+}
+
+// shortOp is the four-letter op name used in cons (FinalRequestProcessor lastOp).
+func shortOp(op int32) string {
+	switch op {
+	case -1000:
+		return "NA"
+	case 11:
+		return "PING"
+	case 1, 15, 19, 21:
+		return "CREA"
+	case 2:
+		return "DELE"
+	case 3:
+		return "EXIS"
+	case 4:
+		return "GETD"
+	case 5:
+		return "SETD"
+	case 6:
+		return "GACL"
+	case 7:
+		return "SACL"
+	case 8:
+		return "GETC"
+	case 12:
+		return "GETC"
+	case 9:
+		return "SYNC"
+	case 14:
+		return "MULT"
+	case 22:
+		return "MLTR"
+	case 101, 105:
+		return "SETW"
+	case 106:
+		return "ADDW"
+	case 17:
+		return "CHKW"
+	case 18:
+		return "REMW"
+	case 103:
+		return "GETE"
+	case 104:
+		return "GETACN"
+	case 107:
+		return "HOMI"
+	case -10:
+		return "SESS"
+	case -11:
+		return "CLOS"
+	}
+	return "NA"
+}
+
+var _ datatree.Watcher = (*conn)(nil)

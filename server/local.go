@@ -1,0 +1,325 @@
+package server
+
+import (
+	"strings"
+
+	"github.com/zkgo/zkgo/jute"
+	"github.com/zkgo/zkgo/server/datatree"
+)
+
+// runLocal answers a request that needs no transaction: reads, watch management, ping,
+// whoAmI and SASL. It runs with the tree read-locked, and queues its reply before unlocking,
+// so the reply is ordered with the watch events of every transaction (FinalRequestProcessor).
+func (s *Server) runLocal(r *request) {
+	c := r.conn
+	if r.op == jute.OpSasl {
+		s.handleSASL(r)
+		return
+	}
+	t := s.tree
+	t.RLock()
+	zxid := t.LastProcessedZxid()
+	h := jute.ReplyHeader{Xid: r.xid, Zxid: zxid}
+	body, code := s.read(r, t)
+	h.Err = int32(code)
+	if code != jute.OK {
+		body = nil
+	}
+	c.send(frame(h, body))
+	t.RUnlock()
+	if r.op != jute.OpPing {
+		c.recordLatency(r.op, r.xid, zxid, r.start)
+	} else {
+		c.recordLatency(r.op, -1, zxid, r.start)
+	}
+}
+
+// read executes one local op against the (read-locked) tree.
+func (s *Server) read(r *request, t *datatree.Tree) (jute.Record, jute.Code) {
+	c := r.conn
+	switch r.op {
+	case jute.OpPing:
+		return nil, jute.OK
+	case jute.OpExists:
+		var req jute.PathWatchRequest
+		if jute.Unmarshal(r.body, &req) != nil {
+			return nil, jute.MarshallingError
+		}
+		if containsNUL(req.Path) {
+			return nil, jute.BadArguments
+		}
+		n := t.Get(req.Path)
+		if n != nil {
+			if code := s.checkACL(t.ACL(n), jute.PermRead, r.auth); code != jute.OK {
+				return nil, code
+			}
+		}
+		// The watch is set even when the node is missing: it fires on creation.
+		if req.Watch {
+			t.AddDataWatch(req.Path, c)
+		}
+		if n == nil {
+			return nil, jute.NoNode
+		}
+		var st jute.Stat
+		t.Stat(n, &st)
+		return &st, jute.OK
+	case jute.OpGetData:
+		var req jute.PathWatchRequest
+		if jute.Unmarshal(r.body, &req) != nil {
+			return nil, jute.MarshallingError
+		}
+		data, st, code := s.getData(r, t, req.Path, req.Watch)
+		if code != jute.OK {
+			return nil, code
+		}
+		return &getDataResponse{data: data, stat: st}, jute.OK
+	case jute.OpGetChildren, jute.OpGetChildren2:
+		var req jute.PathWatchRequest
+		if jute.Unmarshal(r.body, &req) != nil {
+			return nil, jute.MarshallingError
+		}
+		children, st, code := s.getChildren(r, t, req.Path, req.Watch)
+		if code != jute.OK {
+			return nil, code
+		}
+		return &childrenResponse{children: children, stat: st, withStat: r.op == jute.OpGetChildren2}, jute.OK
+	case jute.OpGetACL:
+		var req jute.PathRequest
+		if jute.Unmarshal(r.body, &req) != nil {
+			return nil, jute.MarshallingError
+		}
+		n := t.Get(req.Path)
+		if n == nil {
+			return nil, jute.NoNode
+		}
+		acl := t.ACL(n)
+		if code := s.checkACL(acl, jute.PermRead|jute.PermAdmin, r.auth); code != jute.OK {
+			return nil, code
+		}
+		if s.checkACL(acl, jute.PermAdmin, r.auth) != jute.OK {
+			acl = maskDigests(acl)
+		}
+		resp := &aclResponse{acl: acl}
+		t.Stat(n, &resp.stat)
+		return resp, jute.OK
+	case jute.OpGetAllChildrenNumber:
+		var req jute.PathRequest
+		if jute.Unmarshal(r.body, &req) != nil {
+			return nil, jute.MarshallingError
+		}
+		n := t.Get(req.Path)
+		if n == nil {
+			return nil, jute.NoNode
+		}
+		if code := s.checkACL(t.ACL(n), jute.PermRead, r.auth); code != jute.OK {
+			return nil, code
+		}
+		return &intResponse{v: int32(t.CountDescendants(n, req.Path))}, jute.OK
+	case jute.OpGetEphemerals:
+		var req jute.PathRequest
+		if jute.Unmarshal(r.body, &req) != nil {
+			return nil, jute.MarshallingError
+		}
+		all := t.Ephemerals(r.session)
+		prefix := req.Path
+		if prefix == "" || strings.TrimSpace(prefix) == "/" {
+			return &stringsResponse{v: all}, jute.OK
+		}
+		out := make([]string, 0, len(all))
+		for _, p := range all {
+			if strings.HasPrefix(p, prefix) {
+				out = append(out, p)
+			}
+		}
+		return &stringsResponse{v: out}, jute.OK
+	case jute.OpWhoAmI:
+		return &whoAmIResponse{ids: c.authIDs()}, jute.OK
+	case jute.OpAddWatch:
+		var req jute.PathTypeRequest
+		if jute.Unmarshal(r.body, &req) != nil {
+			return nil, jute.MarshallingError
+		}
+		switch req.Type {
+		case jute.AddWatchPersistent:
+			t.AddPersistentWatch(req.Path, c, false)
+		case jute.AddWatchPersistentRecursive:
+			t.AddPersistentWatch(req.Path, c, true)
+		default:
+			return nil, jute.MarshallingError
+		}
+		return &intResponse{v: 0}, jute.OK
+	case jute.OpCheckWatches, jute.OpRemoveWatches:
+		var req jute.PathTypeRequest
+		if jute.Unmarshal(r.body, &req) != nil {
+			return nil, jute.MarshallingError
+		}
+		if req.Type < jute.WatcherChildren || req.Type > jute.WatcherPersistentRecursive {
+			return nil, jute.MarshallingError
+		}
+		if !t.WatchQuery(req.Path, c, req.Type, r.op == jute.OpRemoveWatches) {
+			return nil, jute.NoWatcher
+		}
+		return nil, jute.OK
+	case jute.OpSetWatches, jute.OpSetWatches2:
+		req := jute.SetWatches{V2: r.op == jute.OpSetWatches2}
+		if jute.Unmarshal(r.body, &req) != nil {
+			return nil, jute.MarshallingError
+		}
+		s.setWatches(t, c, &req)
+		return nil, jute.OK
+	case jute.OpMultiRead:
+		ops, code := decodeMulti(r.body, true)
+		if code != jute.OK {
+			return nil, code
+		}
+		resp := &multiResponse{}
+		for _, op := range ops {
+			var req jute.PathWatchRequest
+			jute.Unmarshal(op.body, &req)
+			rr := readResult{op: op.typ}
+			if op.typ == jute.OpGetData {
+				rr.data, rr.stat, rr.err = s.getData(r, t, req.Path, false)
+			} else {
+				rr.children, _, rr.err = s.getChildren(r, t, req.Path, false)
+			}
+			resp.reads = append(resp.reads, rr)
+		}
+		return resp, jute.OK
+	}
+	return nil, jute.Unimplemented
+}
+
+func (s *Server) getData(r *request, t *datatree.Tree, path string, watch bool) ([]byte, jute.Stat, jute.Code) {
+	var st jute.Stat
+	n := t.Get(path)
+	if n == nil {
+		return nil, st, jute.NoNode
+	}
+	if code := s.checkACL(t.ACL(n), jute.PermRead, r.auth); code != jute.OK {
+		return nil, st, code
+	}
+	t.Stat(n, &st)
+	if watch {
+		t.AddDataWatch(path, r.conn)
+	}
+	return n.Data, st, jute.OK
+}
+
+func (s *Server) getChildren(r *request, t *datatree.Tree, path string, watch bool) ([]string, jute.Stat, jute.Code) {
+	var st jute.Stat
+	n := t.Get(path)
+	if n == nil {
+		return nil, st, jute.NoNode
+	}
+	if code := s.checkACL(t.ACL(n), jute.PermRead, r.auth); code != jute.OK {
+		return nil, st, code
+	}
+	t.Stat(n, &st)
+	if watch {
+		t.AddChildWatch(path, r.conn)
+	}
+	return t.Children(n), st, jute.OK
+}
+
+// setWatches re-arms a reconnecting client's watches, firing at once those whose event
+// happened after relativeZxid, the last zxid the client saw (DataTree.setWatches).
+func (s *Server) setWatches(t *datatree.Tree, c *conn, req *jute.SetWatches) {
+	rz := req.RelativeZxid
+	for _, p := range req.DataWatches {
+		n := t.Get(p)
+		switch {
+		case n == nil:
+			c.Process(jute.WatcherEvent{Type: jute.EventNodeDeleted, State: jute.StateSyncConnected, Path: p})
+		case n.Stat.Mzxid > rz:
+			c.Process(jute.WatcherEvent{Type: jute.EventNodeDataChanged, State: jute.StateSyncConnected, Path: p})
+		default:
+			t.AddDataWatch(p, c)
+		}
+	}
+	for _, p := range req.ExistWatches {
+		if t.Get(p) != nil {
+			c.Process(jute.WatcherEvent{Type: jute.EventNodeCreated, State: jute.StateSyncConnected, Path: p})
+		} else {
+			t.AddDataWatch(p, c)
+		}
+	}
+	for _, p := range req.ChildWatches {
+		n := t.Get(p)
+		switch {
+		case n == nil:
+			c.Process(jute.WatcherEvent{Type: jute.EventNodeDeleted, State: jute.StateSyncConnected, Path: p})
+		case n.Stat.Pzxid > rz:
+			c.Process(jute.WatcherEvent{Type: jute.EventNodeChildrenChanged, State: jute.StateSyncConnected, Path: p})
+		default:
+			t.AddChildWatch(p, c)
+		}
+	}
+	for _, p := range req.PersistentWatches {
+		t.AddPersistentWatch(p, c, false)
+	}
+	for _, p := range req.PersistentRecursive {
+		t.AddPersistentWatch(p, c, true)
+	}
+}
+
+type getDataResponse struct {
+	data []byte
+	stat jute.Stat
+}
+
+func (g *getDataResponse) Encode(e *jute.Encoder) { e.Buffer(g.data); g.stat.Encode(e) }
+func (g *getDataResponse) Decode(d *jute.Decoder) { g.data = d.Buffer(); g.stat.Decode(d) }
+
+type childrenResponse struct {
+	children []string
+	stat     jute.Stat
+	withStat bool
+}
+
+func (g *childrenResponse) Encode(e *jute.Encoder) {
+	e.Strings(g.children)
+	if g.withStat {
+		g.stat.Encode(e)
+	}
+}
+func (g *childrenResponse) Decode(d *jute.Decoder) {}
+
+type aclResponse struct {
+	acl  []jute.ACL
+	stat jute.Stat
+}
+
+func (a *aclResponse) Encode(e *jute.Encoder) { jute.EncodeACLs(e, a.acl); a.stat.Encode(e) }
+func (a *aclResponse) Decode(d *jute.Decoder) {}
+
+type intResponse struct{ v int32 }
+
+func (i *intResponse) Encode(e *jute.Encoder) { e.Int(i.v) }
+func (i *intResponse) Decode(d *jute.Decoder) { i.v = d.Int() }
+
+type stringsResponse struct{ v []string }
+
+func (s *stringsResponse) Encode(e *jute.Encoder) { e.Strings(s.v) }
+func (s *stringsResponse) Decode(d *jute.Decoder) { s.v = d.Strings() }
+
+// whoAmIResponse lists the connection's identities; the user of a scheme without a provider
+// (super) is null, as AuthUtil.getUser returns.
+type whoAmIResponse struct{ ids []jute.Id }
+
+func (w *whoAmIResponse) Encode(e *jute.Encoder) {
+	e.Int(int32(len(w.ids)))
+	for _, id := range w.ids {
+		e.String(id.Scheme)
+		switch id.Scheme {
+		case schemeDigest:
+			user, _, _ := strings.Cut(id.ID, ":")
+			e.String(user)
+		case schemeIP, schemeSASL, "x509":
+			e.String(id.ID)
+		default:
+			e.Int(-1)
+		}
+	}
+}
+func (w *whoAmIResponse) Decode(d *jute.Decoder) {}

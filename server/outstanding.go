@@ -1,0 +1,120 @@
+package server
+
+import (
+	"sync"
+
+	"github.com/zkgo/zkgo/jute"
+	"github.com/zkgo/zkgo/server/datatree"
+)
+
+// changeRecord is what a prepared but not yet applied transaction will make of a node
+// (PrepRequestProcessor.ChangeRecord); exists=false records a pending delete.
+type changeRecord struct {
+	zxid       int64
+	path       string
+	exists     bool
+	stat       jute.StatPersisted
+	childCount int32
+	dataLen    int
+	acl        []jute.ACL
+}
+
+// outstanding holds the change records of transactions between prep and apply, so that a
+// request is prepared against the tree as it will be once everything before it is applied.
+type outstanding struct {
+	mu     sync.Mutex
+	byPath map[string]*changeRecord
+	queue  []*changeRecord
+}
+
+func newOutstanding() *outstanding {
+	return &outstanding{byPath: make(map[string]*changeRecord)}
+}
+
+// record returns the effective state of path: the newest pending change, else the tree.
+// The tree is read after the map: a txn is applied to the tree before its record leaves
+// the map, so either view is current.
+func (s *Server) record(path string) *changeRecord {
+	o := s.outstanding
+	o.mu.Lock()
+	if cr, ok := o.byPath[path]; ok {
+		cp := *cr
+		o.mu.Unlock()
+		if !cp.exists {
+			return nil
+		}
+		return &cp
+	}
+	o.mu.Unlock()
+	t := s.tree
+	t.RLock()
+	defer t.RUnlock()
+	n := t.Get(path)
+	if n == nil {
+		return nil
+	}
+	return &changeRecord{path: path, exists: true, stat: n.Stat, childCount: int32(n.NumChildren()), dataLen: len(n.Data), acl: t.ACL(n)}
+}
+
+func (s *Server) addChange(cr *changeRecord) {
+	o := s.outstanding
+	o.mu.Lock()
+	o.byPath[cr.path] = cr
+	o.queue = append(o.queue, cr)
+	o.mu.Unlock()
+}
+
+// applied drops the records of every transaction up to zxid.
+func (s *Server) applied(zxid int64) {
+	o := s.outstanding
+	o.mu.Lock()
+	i := 0
+	for ; i < len(o.queue) && o.queue[i].zxid <= zxid; i++ {
+		cr := o.queue[i]
+		if o.byPath[cr.path] == cr {
+			delete(o.byPath, cr.path)
+		}
+		o.queue[i] = nil
+	}
+	o.queue = o.queue[i:]
+	if len(o.queue) == 0 {
+		o.queue = nil
+	}
+	o.mu.Unlock()
+}
+
+// rollback forgets the records a failed multi added under zxid (rollbackPendingChanges).
+func (s *Server) rollback(zxid int64) {
+	o := s.outstanding
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	paths := map[string]struct{}{}
+	for len(o.queue) > 0 && o.queue[len(o.queue)-1].zxid == zxid {
+		cr := o.queue[len(o.queue)-1]
+		o.queue = o.queue[:len(o.queue)-1]
+		paths[cr.path] = struct{}{}
+	}
+	for p := range paths {
+		delete(o.byPath, p)
+		for i := len(o.queue) - 1; i >= 0; i-- {
+			if o.queue[i].path == p {
+				o.byPath[p] = o.queue[i]
+				break
+			}
+		}
+	}
+}
+
+// pendingEphemerals applies the queued changes to a session's ephemeral set (closeSession).
+func (s *Server) pendingEphemerals(session int64, set map[string]struct{}) {
+	o := s.outstanding
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, cr := range o.queue {
+		if !cr.exists {
+			delete(set, cr.path)
+		} else if cr.stat.EphemeralOwner == session && s.tree.OwnerType(session) == datatree.OwnerSession {
+			set[cr.path] = struct{}{}
+		}
+	}
+}

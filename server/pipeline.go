@@ -1,0 +1,634 @@
+package server
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/zkgo/zkgo/jute"
+	"github.com/zkgo/zkgo/server/datatree"
+)
+
+// request is one client (or internal) request on its way through the server.
+type request struct {
+	conn     *conn // nil for internal requests (session expiry, container reaping)
+	session  int64
+	xid      int32
+	op       int32
+	body     []byte
+	auth     []jute.Id
+	pipeline bool // goes through prep/commit rather than being answered locally
+	start    time.Time
+
+	// createSession
+	timeout int32
+	passwd  []byte
+	hasRO   bool
+	done    chan struct{}
+
+	// Set by prep.
+	hdr     jute.TxnHeader
+	txn     jute.Record // nil: nothing to log or apply (sync)
+	errCode jute.Code   // set when the whole request failed before it became a txn
+	subOps  []int32     // multi: the client's op type per sub-op, for result types
+	path    string      // sync: echoed path
+
+	result datatree.Result
+}
+
+// TxnSink makes transactions durable before they are applied: the transaction log in
+// standalone mode, the quorum later. Persist returns once every txn of the batch is safe.
+type TxnSink interface {
+	Persist(batch []*Txn) error
+}
+
+// Txn is a transaction as it is logged.
+type Txn struct {
+	Hdr jute.TxnHeader
+	Rec jute.Record
+}
+
+type nopSink struct{}
+
+func (nopSink) Persist([]*Txn) error { return nil }
+
+// SetSink installs the durability stage (before Start).
+func (s *Server) SetSink(sink TxnSink) { s.sink = sink }
+
+func (s *Server) submit(r *request) {
+	s.stats.outstanding.Add(1)
+	select {
+	case s.reqCh <- r:
+	case <-s.stopCh:
+	}
+}
+
+// committer is the single ordered commit path: it takes requests in arrival order, prepares
+// a batch (each against the effects of those before it), persists the batch with one sink
+// call (group commit), then applies and answers each in zxid order.
+func (s *Server) committer() {
+	defer s.wg.Done()
+	batch := make([]*request, 0, 256)
+	txns := make([]*Txn, 0, 256)
+	for {
+		batch = batch[:0]
+		select {
+		case r := <-s.reqCh:
+			batch = append(batch, r)
+		case <-s.stopCh:
+			return
+		}
+	drain:
+		for len(batch) < cap(batch) {
+			select {
+			case r := <-s.reqCh:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		txns = txns[:0]
+		for _, r := range batch {
+			s.prep(r)
+			if r.txn != nil {
+				txns = append(txns, &Txn{Hdr: r.hdr, Rec: r.txn})
+			}
+		}
+		if len(txns) > 0 {
+			if err := s.sink.Persist(txns); err != nil {
+				// Nothing of this batch was acknowledged; stop rather than diverge.
+				s.log.Error().Err(err).Msg("cannot persist transactions; stopping")
+				go s.Close()
+				return
+			}
+		}
+		for _, r := range batch {
+			s.applyAndReply(r)
+		}
+	}
+}
+
+func (s *Server) applyAndReply(r *request) {
+	if r.txn != nil {
+		s.tree.Lock()
+		r.result = s.tree.ProcessTxn(&r.hdr, r.txn)
+		switch r.hdr.Type {
+		case jute.OpCreateSession:
+			s.sessions.add(r.hdr.ClientID, r.txn.(*jute.CreateSessionTxn).TimeOut, time.Now().UnixMilli())
+		case jute.OpCloseSession:
+			s.sessions.remove(r.hdr.ClientID)
+		}
+		s.tree.Unlock()
+		s.applied(r.hdr.Zxid)
+	}
+	s.stats.outstanding.Add(-1)
+	s.reply(r)
+}
+
+func (s *Server) newHeader(r *request, typ int32) {
+	r.hdr = jute.TxnHeader{ClientID: r.session, Cxid: r.xid, Zxid: s.nextZxid, Time: time.Now().UnixMilli(), Type: typ}
+	s.nextZxid++
+}
+
+// fail turns a prepared request into an error txn: it keeps its zxid, as in Apache ZooKeeper.
+func (r *request) fail(code jute.Code) {
+	r.hdr.Type = jute.OpError
+	r.txn = &jute.ErrorTxn{Err: int32(code)}
+}
+
+// prep turns a request into a transaction (PrepRequestProcessor).
+func (s *Server) prep(r *request) {
+	switch r.op {
+	case jute.OpSync:
+		var req jute.PathRequest
+		if jute.Unmarshal(r.body, &req) != nil {
+			r.errCode = jute.MarshallingError
+			return
+		}
+		r.path = req.Path
+		return
+	case jute.OpCreateSession:
+		s.newHeader(r, jute.OpCreateSession)
+		r.txn = &jute.CreateSessionTxn{TimeOut: r.timeout}
+		return
+	case jute.OpCloseSession:
+		s.newHeader(r, jute.OpCloseSession)
+		r.txn = s.prepCloseSession(r)
+		return
+	}
+	s.newHeader(r, r.op)
+	if r.op == jute.OpMulti {
+		s.prepMulti(r)
+		return
+	}
+	rec, code := s.prepOp(r, r.op, r.body, true)
+	if code != jute.OK {
+		r.fail(code)
+		return
+	}
+	r.txn = rec
+}
+
+// prepOp prepares one write op (top level or inside a multi), recording its changes.
+func (s *Server) prepOp(r *request, op int32, body []byte, topLevel bool) (jute.Record, jute.Code) {
+	switch op {
+	case jute.OpCreate, jute.OpCreate2, jute.OpCreateContainer, jute.OpCreateTTL:
+		req := jute.CreateRequest{HasTTL: op == jute.OpCreateTTL}
+		if jute.Unmarshal(body, &req) != nil {
+			return nil, jute.MarshallingError
+		}
+		if req.HasTTL == false {
+			req.TTL = -1
+		}
+		return s.prepCreate(r, op, &req)
+	case jute.OpDelete, jute.OpDeleteContainer:
+		var req jute.PathVersionRequest
+		if op == jute.OpDeleteContainer {
+			var p jute.PathRequest
+			if jute.Unmarshal(body, &p) != nil {
+				return nil, jute.MarshallingError
+			}
+			req.Path, req.Version = p.Path, -1
+		} else if jute.Unmarshal(body, &req) != nil {
+			return nil, jute.MarshallingError
+		}
+		return s.prepDelete(r, op, &req)
+	case jute.OpSetData:
+		var req jute.SetDataRequest
+		if jute.Unmarshal(body, &req) != nil {
+			return nil, jute.MarshallingError
+		}
+		return s.prepSetData(r, &req)
+	case jute.OpSetACL:
+		var req jute.SetACLRequest
+		if jute.Unmarshal(body, &req) != nil {
+			return nil, jute.MarshallingError
+		}
+		return s.prepSetACL(r, &req)
+	case jute.OpCheck:
+		var req jute.PathVersionRequest
+		if jute.Unmarshal(body, &req) != nil {
+			return nil, jute.MarshallingError
+		}
+		return s.prepCheck(r, &req)
+	case jute.OpReconfig:
+		var req jute.ReconfigRequest
+		if jute.Unmarshal(body, &req) != nil {
+			return nil, jute.MarshallingError
+		}
+		if !s.cfg.ReconfigEnabled {
+			return nil, jute.ReconfigDisabled
+		}
+		// Standalone servers cannot reconfigure (PrepRequestProcessor: not a leader).
+		return nil, jute.Unimplemented
+	}
+	return nil, jute.MarshallingError
+}
+
+func (s *Server) checkSession(r *request) jute.Code {
+	if r.conn == nil {
+		return jute.OK
+	}
+	if !s.sessions.check(r.session) {
+		return jute.SessionExpired
+	}
+	return jute.OK
+}
+
+func (s *Server) prepCreate(r *request, op int32, req *jute.CreateRequest) (jute.Record, jute.Code) {
+	mode := req.Flags
+	if mode < jute.ModePersistent || mode > jute.ModePersistentSequentialWithTTL {
+		return nil, jute.BadArguments
+	}
+	isTTL := mode == jute.ModePersistentWithTTL || mode == jute.ModePersistentSequentialWithTTL
+	ephemeral := mode == jute.ModeEphemeral || mode == jute.ModeEphemeralSequential
+	sequential := mode == jute.ModePersistentSequential || mode == jute.ModeEphemeralSequential || mode == jute.ModePersistentSequentialWithTTL
+	// The op decides the node kind; a mismatching mode is refused rather than logged as a
+	// txn that digests disagree on (seen with Apache ZooKeeper 3.8 for op 19, flags 0).
+	if (op == jute.OpCreateContainer) != (mode == jute.ModeContainer) && (op == jute.OpCreateContainer || mode == jute.ModeContainer) {
+		return nil, jute.BadArguments
+	}
+	if isTTL && !s.extendedTypes {
+		return nil, jute.Unimplemented
+	}
+	if isTTL {
+		if req.TTL <= 0 || req.TTL > jute.MaxTTL || op != jute.OpCreateTTL {
+			return nil, jute.BadArguments
+		}
+	} else if req.TTL >= 0 || op == jute.OpCreateTTL {
+		return nil, jute.BadArguments
+	}
+	if c := s.checkSession(r); c != jute.OK {
+		return nil, c
+	}
+	path := req.Path
+	slash := lastSlash(path)
+	if slash < 0 || containsNUL(path) {
+		return nil, jute.BadArguments
+	}
+	acl, code := fixupACL(req.ACL, r.auth)
+	if code != jute.OK {
+		return nil, code
+	}
+	parentPath := path[:slash]
+	if parentPath == "" {
+		parentPath = "/"
+	}
+	parent := s.record(parentPath)
+	if parent == nil {
+		return nil, jute.NoNode
+	}
+	if c := s.checkACL(parent.acl, jute.PermCreate, r.auth); c != jute.OK {
+		return nil, c
+	}
+	if sequential {
+		path += fmt.Sprintf("%010d", parent.stat.Cversion)
+	}
+	if datatree.ValidatePath(path) != nil {
+		return nil, jute.BadArguments
+	}
+	if s.record(path) != nil {
+		return nil, jute.NodeExists
+	}
+	if s.tree.OwnerType(parent.stat.EphemeralOwner) == datatree.OwnerSession {
+		return nil, jute.NoChildrenForEphemerals
+	}
+	newCversion := parent.stat.Cversion + 1
+	if c := s.checkQuota(path, 0, len(req.Data), 1); c != jute.OK {
+		return nil, c
+	}
+	var owner int64
+	var rec jute.Record
+	switch {
+	case op == jute.OpCreateContainer:
+		owner = jute.ContainerEphemeralOwner
+		rec = &jute.CreateContainerTxn{Path: path, Data: req.Data, ACL: acl, ParentCVersion: newCversion}
+	case op == jute.OpCreateTTL:
+		owner = jute.TTLMask | req.TTL
+		rec = &jute.CreateTTLTxn{Path: path, Data: req.Data, ACL: acl, ParentCVersion: newCversion, TTL: req.TTL}
+	default:
+		if ephemeral {
+			owner = r.session
+		}
+		rec = &jute.CreateTxn{Path: path, Data: req.Data, ACL: acl, Ephemeral: ephemeral, ParentCVersion: newCversion}
+	}
+	zxid := r.hdr.Zxid
+	parent.zxid = zxid
+	parent.childCount++
+	parent.stat.Cversion = newCversion
+	parent.stat.Pzxid = zxid
+	s.addChange(parent)
+	s.addChange(&changeRecord{zxid: zxid, path: path, exists: true, acl: acl, dataLen: len(req.Data),
+		stat: jute.StatPersisted{Czxid: zxid, Mzxid: zxid, Pzxid: zxid, Ctime: r.hdr.Time, Mtime: r.hdr.Time, EphemeralOwner: owner}})
+	return rec, jute.OK
+}
+
+func lastSlash(p string) int {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '/' {
+			return i
+		}
+	}
+	return -1
+}
+
+func containsNUL(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if p[i] == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func isSpecialPath(p string) bool {
+	return p == "/" || p == datatree.ZookeeperPath || p == datatree.QuotaPath || p == datatree.ConfigPath
+}
+
+func checkVersion(current, expected int32) (int32, jute.Code) {
+	if expected != -1 && expected != current {
+		return 0, jute.BadVersion
+	}
+	return current + 1, jute.OK
+}
+
+func (s *Server) prepDelete(r *request, op int32, req *jute.PathVersionRequest) (jute.Record, jute.Code) {
+	if op == jute.OpDelete {
+		if c := s.checkSession(r); c != jute.OK {
+			return nil, c
+		}
+	}
+	path := req.Path
+	slash := lastSlash(path)
+	if slash < 0 || containsNUL(path) || isSpecialPath(path) {
+		return nil, jute.BadArguments
+	}
+	parentPath := path[:slash]
+	if parentPath == "" {
+		parentPath = "/"
+	}
+	parent := s.record(parentPath)
+	if parent == nil {
+		return nil, jute.NoNode
+	}
+	if op == jute.OpDelete {
+		if c := s.checkACL(parent.acl, jute.PermDelete, r.auth); c != jute.OK {
+			return nil, c
+		}
+	}
+	node := s.record(path)
+	if node == nil {
+		return nil, jute.NoNode
+	}
+	if op == jute.OpDelete {
+		if _, c := checkVersion(node.stat.Version, req.Version); c != jute.OK {
+			return nil, c
+		}
+	}
+	if node.childCount > 0 {
+		return nil, jute.NotEmpty
+	}
+	if op == jute.OpDeleteContainer {
+		if k := s.tree.OwnerType(node.stat.EphemeralOwner); k != datatree.OwnerContainer && k != datatree.OwnerTTL {
+			return nil, jute.BadVersion
+		}
+	}
+	zxid := r.hdr.Zxid
+	parent.zxid = zxid
+	parent.childCount--
+	parent.stat.Pzxid = zxid
+	s.addChange(parent)
+	s.addChange(&changeRecord{zxid: zxid, path: path})
+	return &jute.DeleteTxn{Path: path}, jute.OK
+}
+
+func (s *Server) prepSetData(r *request, req *jute.SetDataRequest) (jute.Record, jute.Code) {
+	if c := s.checkSession(r); c != jute.OK {
+		return nil, c
+	}
+	if datatree.ValidatePath(req.Path) != nil {
+		return nil, jute.BadArguments
+	}
+	node := s.record(req.Path)
+	if node == nil {
+		return nil, jute.NoNode
+	}
+	if c := s.checkACL(node.acl, jute.PermWrite, r.auth); c != jute.OK {
+		return nil, c
+	}
+	if c := s.checkQuota(req.Path, node.dataLen, len(req.Data), 0); c != jute.OK {
+		return nil, c
+	}
+	v, c := checkVersion(node.stat.Version, req.Version)
+	if c != jute.OK {
+		return nil, c
+	}
+	node.zxid = r.hdr.Zxid
+	node.stat.Version = v
+	node.stat.Mtime = r.hdr.Time
+	node.stat.Mzxid = r.hdr.Zxid
+	node.dataLen = len(req.Data)
+	s.addChange(node)
+	return &jute.SetDataTxn{Path: req.Path, Data: req.Data, Version: v}, jute.OK
+}
+
+func (s *Server) prepSetACL(r *request, req *jute.SetACLRequest) (jute.Record, jute.Code) {
+	if c := s.checkSession(r); c != jute.OK {
+		return nil, c
+	}
+	if datatree.ValidatePath(req.Path) != nil {
+		return nil, jute.BadArguments
+	}
+	acl, code := fixupACL(req.ACL, r.auth)
+	if code != jute.OK {
+		return nil, code
+	}
+	node := s.record(req.Path)
+	if node == nil {
+		return nil, jute.NoNode
+	}
+	if c := s.checkACL(node.acl, jute.PermAdmin, r.auth); c != jute.OK {
+		return nil, c
+	}
+	v, c := checkVersion(node.stat.Aversion, req.Version)
+	if c != jute.OK {
+		return nil, c
+	}
+	node.zxid = r.hdr.Zxid
+	node.stat.Aversion = v
+	node.acl = acl
+	s.addChange(node)
+	return &jute.SetACLTxn{Path: req.Path, ACL: acl, Version: v}, jute.OK
+}
+
+func (s *Server) prepCheck(r *request, req *jute.PathVersionRequest) (jute.Record, jute.Code) {
+	if c := s.checkSession(r); c != jute.OK {
+		return nil, c
+	}
+	if datatree.ValidatePath(req.Path) != nil {
+		return nil, jute.BadArguments
+	}
+	node := s.record(req.Path)
+	if node == nil {
+		return nil, jute.NoNode
+	}
+	if c := s.checkACL(node.acl, jute.PermRead, r.auth); c != jute.OK {
+		return nil, c
+	}
+	v, c := checkVersion(node.stat.Version, req.Version)
+	if c != jute.OK {
+		return nil, c
+	}
+	return &jute.CheckVersionTxn{Path: req.Path, Version: v}, jute.OK
+}
+
+// checkQuota enforces hard quotas when enforceQuota is on (ZooKeeperServer.checkQuota).
+func (s *Server) checkQuota(path string, oldLen, newLen int, countDiff int64) jute.Code {
+	if !s.enforceQuota {
+		return jute.OK
+	}
+	s.tree.RLock()
+	defer s.tree.RUnlock()
+	prefix := s.tree.QuotaPrefix(path)
+	if prefix == "" {
+		return jute.OK
+	}
+	limits, usage := s.tree.QuotaUsage(prefix)
+	if limits == nil || usage == nil {
+		return jute.OK
+	}
+	bytesDiff := int64(newLen - oldLen)
+	if countDiff != 0 && (limits.Get(datatree.QuotaCount) > -1 || limits.Get(datatree.QuotaCountHardLimit) > -1) {
+		hard := limits.Get(datatree.QuotaCountHardLimit) > -1
+		if hard && usage.Get(datatree.QuotaCount)+countDiff > limits.Get(datatree.QuotaCountHardLimit) {
+			return jute.QuotaExceeded
+		}
+	}
+	if bytesDiff != 0 && (limits.Get(datatree.QuotaBytes) > -1 || limits.Get(datatree.QuotaByteHardLimit) > -1) {
+		hard := limits.Get(datatree.QuotaByteHardLimit) > -1
+		if hard && usage.Get(datatree.QuotaBytes)+bytesDiff > limits.Get(datatree.QuotaByteHardLimit) {
+			return jute.QuotaExceeded
+		}
+	}
+	return jute.OK
+}
+
+// prepMulti prepares every sub-op under one zxid. When one fails, the changes of the earlier
+// ones are rolled back, it becomes an error sub-txn and the later ones RUNTIMEINCONSISTENCY.
+func (s *Server) prepMulti(r *request) {
+	ops, code := decodeMulti(r.body, false)
+	if code != jute.OK {
+		r.fail(code)
+		return
+	}
+	m := &jute.MultiTxn{Txns: make([]jute.SubTxn, 0, len(ops))}
+	r.subOps = make([]int32, len(ops))
+	var failed jute.Code
+	for i, op := range ops {
+		r.subOps[i] = op.typ
+		if failed != jute.OK {
+			m.Txns = append(m.Txns, jute.SubTxn{Type: jute.OpError, Txn: &jute.ErrorTxn{Err: int32(jute.RuntimeInconsistency)}})
+			continue
+		}
+		rec, c := s.prepOp(r, op.typ, op.body, false)
+		if c != jute.OK {
+			failed = c
+			s.rollback(r.hdr.Zxid)
+			m.Txns = append(m.Txns, jute.SubTxn{Type: jute.OpError, Txn: &jute.ErrorTxn{Err: int32(c)}})
+			continue
+		}
+		m.Txns = append(m.Txns, jute.SubTxn{Type: op.typ, Txn: rec})
+	}
+	r.txn = m
+}
+
+type multiOp struct {
+	typ  int32
+	body []byte
+}
+
+// decodeMulti splits a MultiRequest into its ops. Reads and writes cannot mix; an op of the
+// wrong kind or an unknown type is a marshalling error, as MultiOperationRecord rejects it.
+func decodeMulti(b []byte, read bool) ([]multiOp, jute.Code) {
+	d := jute.NewDecoder(b)
+	var ops []multiOp
+	for {
+		var h jute.MultiHeader
+		h.Decode(d)
+		if d.Err() != nil {
+			return nil, jute.MarshallingError
+		}
+		if h.Done {
+			return ops, jute.OK
+		}
+		start := d.Off
+		switch h.Type {
+		case jute.OpCreate, jute.OpCreate2, jute.OpCreateContainer:
+			if read {
+				return nil, jute.MarshallingError
+			}
+			var req jute.CreateRequest
+			req.Decode(d)
+		case jute.OpCreateTTL:
+			if read {
+				return nil, jute.MarshallingError
+			}
+			req := jute.CreateRequest{HasTTL: true}
+			req.Decode(d)
+		case jute.OpDelete, jute.OpCheck:
+			if read {
+				return nil, jute.MarshallingError
+			}
+			var req jute.PathVersionRequest
+			req.Decode(d)
+		case jute.OpSetData:
+			if read {
+				return nil, jute.MarshallingError
+			}
+			var req jute.SetDataRequest
+			req.Decode(d)
+		case jute.OpGetChildren, jute.OpGetData:
+			if !read {
+				return nil, jute.MarshallingError
+			}
+			var req jute.PathWatchRequest
+			req.Decode(d)
+		default:
+			return nil, jute.MarshallingError
+		}
+		if d.Err() != nil {
+			return nil, jute.MarshallingError
+		}
+		ops = append(ops, multiOp{typ: h.Type, body: d.B[start:d.Off]})
+	}
+}
+
+// prepCloseSession lists the session's ephemerals, pending creates included, so that
+// applying the txn deletes exactly those (CloseSessionTxn.paths2Delete, 3.6+).
+func (s *Server) prepCloseSession(r *request) jute.Record {
+	s.tree.RLock()
+	set := make(map[string]struct{})
+	for _, p := range s.tree.Ephemerals(r.session) {
+		set[p] = struct{}{}
+	}
+	s.tree.RUnlock()
+	s.pendingEphemerals(r.session, set)
+	paths := make([]string, 0, len(set))
+	for p := range set {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	zxid := r.hdr.Zxid
+	for _, p := range paths {
+		parentPath, _ := datatree.Split(p)
+		if parent := s.record(parentPath); parent != nil {
+			parent.zxid = zxid
+			parent.childCount--
+			parent.stat.Pzxid = zxid
+			s.addChange(parent)
+		}
+		s.addChange(&changeRecord{zxid: zxid, path: p})
+	}
+	s.sessions.setClosing(r.session)
+	return &jute.CloseSessionTxn{Paths2Delete: paths}
+}

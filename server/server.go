@@ -1,0 +1,286 @@
+// Package server is the client side of a ZooKeeper node: connections, sessions, the request
+// pipeline, the data tree, watches and ACLs.
+//
+// Every change flows through one ordered path (pipeline.go): a request is prepared into a
+// zxid-stamped transaction (validation, ACL checks, sequence numbers against the tree plus
+// the changes still in flight), the transaction is made durable by the txnSink, and then
+// applied to the data tree, which fires watches before the reply is queued.
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/zkgo/zkgo/jute"
+	"github.com/zkgo/zkgo/quorum/config"
+	"github.com/zkgo/zkgo/server/datatree"
+)
+
+// Version is the version this server reports where Apache ZooKeeper reports its own.
+const Version = "3.8.0-zkgo"
+
+// Server is a standalone ZooKeeper server.
+type Server struct {
+	cfg *config.Config
+	log zerolog.Logger
+
+	tree     *datatree.Tree
+	sessions *sessionTracker
+
+	// Settings resolved from the config once.
+	tickMs         int
+	minTimeout     int32
+	maxTimeout     int32
+	maxBuffer      int
+	maxClientCnxns int
+	skipACL        bool
+	superDigest    string
+	extendedTypes  bool
+	enforceQuota   bool
+	whitelist      map[string]bool
+	serverID       int64
+	saslUsers      map[string]string // DIGEST-MD5 users from the JAAS Server section
+
+	ln      net.Listener
+	reqCh   chan *request
+	stopCh  chan struct{}
+	wg      sync.WaitGroup
+	started time.Time
+	serving atomic.Bool
+
+	connMu sync.Mutex
+	conns  map[*conn]struct{}
+	perIP  map[string]int
+
+	// Pipeline state, owned by the committer goroutine (see pipeline.go).
+	nextZxid    int64
+	outstanding *outstanding
+	sink        TxnSink
+
+	stats serverStats
+}
+
+// New prepares a server from cfg; Start binds and serves.
+func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
+	s := &Server{
+		cfg:            cfg,
+		log:            log,
+		tree:           datatree.New(),
+		tickMs:         cfg.TickTime,
+		minTimeout:     int32(cfg.MinSessionTimeoutMs()),
+		maxTimeout:     int32(cfg.MaxSessionTimeoutMs()),
+		maxBuffer:      cfg.JuteMaxBuffer(),
+		maxClientCnxns: cfg.MaxClientCnxns,
+		skipACL:        cfg.SkipACL(),
+		superDigest:    cfg.SuperDigest(),
+		extendedTypes:  cfg.ExtendedTypesEnabled(),
+		enforceQuota:   cfg.EnforceQuota(),
+		whitelist:      cfg.FourLetterWhitelist(),
+		serverID:       1, // standalone servers use id 1 for session ids (createSessionTrackerServerId)
+		reqCh:          make(chan *request, 4096),
+		stopCh:         make(chan struct{}),
+		conns:          make(map[*conn]struct{}),
+		perIP:          make(map[string]int),
+		outstanding:    newOutstanding(),
+		sink:           nopSink{},
+	}
+	if s.tickMs <= 0 {
+		return nil, errors.New("tickTime must be positive")
+	}
+	s.tree.ExtendedTypes = s.extendedTypes
+	users, err := loadSASLUsers(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.saslUsers = users
+	s.stats.minLatency.Store(-1)
+	return s, nil
+}
+
+// Tree exposes the data tree (tests, 4lw, storage).
+func (s *Server) Tree() *datatree.Tree { return s.tree }
+
+// Start binds the client port and starts serving in the background.
+func (s *Server) Start() error {
+	addr := net.JoinHostPort(s.cfg.ClientPortAddress, fmt.Sprint(s.cfg.ClientPort))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("bind client port %s: %w", addr, err)
+	}
+	s.ln = ln
+	s.started = time.Now()
+	s.sessions = newSessionTracker(s.tickMs, s.serverID, s.started)
+	s.nextZxid = s.tree.LastProcessedZxid() + 1
+	s.wg.Add(3)
+	go s.committer()
+	go s.expirer()
+	go s.containerManager()
+	s.serving.Store(true)
+	s.wg.Add(1)
+	go s.acceptLoop()
+	s.log.Info().Str("addr", ln.Addr().String()).Msg("serving clients")
+	return nil
+}
+
+// Addr is the bound client address (useful with clientPort=0 in tests).
+func (s *Server) Addr() net.Addr {
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Close stops serving and releases the port. Sessions are not closed: like a crash or a
+// restart of Apache ZooKeeper, they survive in storage until they expire.
+func (s *Server) Close() error {
+	if s.ln == nil {
+		return nil
+	}
+	select {
+	case <-s.stopCh:
+		return nil
+	default:
+	}
+	s.serving.Store(false)
+	close(s.stopCh)
+	err := s.ln.Close()
+	s.connMu.Lock()
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.connMu.Unlock()
+	for _, c := range conns {
+		c.close()
+	}
+	s.wg.Wait()
+	return err
+}
+
+func (s *Server) acceptLoop() {
+	defer s.wg.Done()
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			select {
+			case <-s.stopCh:
+				return
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			s.log.Error().Err(err).Msg("accept")
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if tc, ok := nc.(*net.TCPConn); ok {
+			tc.SetNoDelay(true)
+			tc.SetKeepAlive(true)
+		}
+		c := newConn(s, nc)
+		if !s.addConn(c) {
+			s.log.Warn().Str("ip", c.ip).Int("max", s.maxClientCnxns).Msg("too many connections from this address; closing")
+			nc.Close()
+			continue
+		}
+		go c.serve()
+	}
+}
+
+// addConn enforces maxClientCnxns per client IP (0 = unlimited).
+func (s *Server) addConn(c *conn) bool {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	if s.maxClientCnxns > 0 && s.perIP[c.ip] >= s.maxClientCnxns {
+		return false
+	}
+	s.perIP[c.ip]++
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *Server) removeConn(c *conn) {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	if _, ok := s.conns[c]; !ok {
+		return
+	}
+	delete(s.conns, c)
+	s.perIP[c.ip]--
+	if s.perIP[c.ip] <= 0 {
+		delete(s.perIP, c.ip)
+	}
+}
+
+func (s *Server) connList() []*conn {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	out := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+func (s *Server) logFrameError(c *conn, err error) {
+	if errors.Is(err, errFrameTooLarge) {
+		s.log.Warn().Str("client", c.remote).Int("jute.maxbuffer", s.maxBuffer).Msg("closing connection: packet length out of range")
+	}
+}
+
+// expirer closes sessions whose timeout passed, once per tick.
+func (s *Server) expirer() {
+	defer s.wg.Done()
+	t := time.NewTicker(time.Duration(s.tickMs) * time.Millisecond / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopCh:
+			return
+		case now := <-t.C:
+			for _, sess := range s.sessions.expired(now.UnixMilli()) {
+				s.log.Info().Str("session", fmt.Sprintf("0x%x", sess.id)).Int32("timeout", sess.timeout).Msg("session expired")
+				s.submit(&request{session: sess.id, op: jute.OpCloseSession, pipeline: true})
+			}
+		}
+	}
+}
+
+// serverStats are the counters of srvr/stat/mntr.
+type serverStats struct {
+	packetsReceived atomic.Int64
+	packetsSent     atomic.Int64
+	minLatency      atomic.Int64
+	maxLatency      atomic.Int64
+	sumLatency      atomic.Int64
+	cntLatency      atomic.Int64
+	outstanding     atomic.Int64
+}
+
+func (st *serverStats) recordLatency(ms int64) {
+	if m := st.minLatency.Load(); m < 0 || ms < m {
+		st.minLatency.Store(ms)
+	}
+	if ms > st.maxLatency.Load() {
+		st.maxLatency.Store(ms)
+	}
+	st.sumLatency.Add(ms)
+	st.cntLatency.Add(1)
+}
+
+func (st *serverStats) reset() {
+	st.packetsReceived.Store(0)
+	st.packetsSent.Store(0)
+	st.minLatency.Store(-1)
+	st.maxLatency.Store(0)
+	st.sumLatency.Store(0)
+	st.cntLatency.Store(0)
+}

@@ -1,0 +1,233 @@
+package server
+
+import (
+	"sync"
+	"time"
+)
+
+// session is a client session as the session tracker knows it.
+type session struct {
+	id       int64
+	timeout  int32 // negotiated, ms
+	expireAt int64 // ms, a multiple of the tick (ExpiryQueue bucket)
+	closing  bool
+	conn     *conn // connection currently bound to it on this server, if any
+}
+
+// sessionTracker keeps sessions alive and finds expired ones, bucketing expiry times by the
+// tick as ExpiryQueue does, so a tick's work is proportional to what expires in it.
+type sessionTracker struct {
+	mu       sync.Mutex
+	tick     int64
+	sessions map[int64]*session
+	buckets  map[int64]map[int64]*session
+	nextID   int64
+}
+
+func newSessionTracker(tickMs int, serverID int64, now time.Time) *sessionTracker {
+	return &sessionTracker{
+		tick:     int64(tickMs),
+		sessions: make(map[int64]*session),
+		buckets:  make(map[int64]map[int64]*session),
+		nextID:   initialSessionID(serverID, now.UnixMilli()),
+	}
+}
+
+// initialSessionID is SessionTrackerImpl.initializeNextSessionId: the server id in the top
+// byte, the low 40 bits of the start time in milliseconds below it, a 16-bit counter.
+func initialSessionID(serverID, nowMs int64) int64 {
+	next := int64(uint64(nowMs<<24) >> 8)
+	return next | serverID<<56
+}
+
+func (st *sessionTracker) roundUp(t int64) int64 { return (t/st.tick + 1) * st.tick }
+
+// newID allocates a session id; the session exists once its createSession txn is applied.
+func (st *sessionTracker) newID() int64 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	id := st.nextID
+	st.nextID++
+	return id
+}
+
+// add registers a session (createSession applied, or a restored session).
+func (st *sessionTracker) add(id int64, timeout int32, nowMs int64) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s := st.sessions[id]
+	if s == nil {
+		s = &session{id: id, timeout: timeout}
+		st.sessions[id] = s
+	}
+	s.timeout = timeout
+	st.touchLocked(s, timeout, nowMs)
+}
+
+func (st *sessionTracker) touchLocked(s *session, timeout int32, nowMs int64) {
+	at := st.roundUp(nowMs + int64(timeout))
+	if at == s.expireAt {
+		return
+	}
+	if b := st.buckets[s.expireAt]; b != nil {
+		delete(b, s.id)
+		if len(b) == 0 {
+			delete(st.buckets, s.expireAt)
+		}
+	}
+	s.expireAt = at
+	b := st.buckets[at]
+	if b == nil {
+		b = make(map[int64]*session)
+		st.buckets[at] = b
+	}
+	b[s.id] = s
+}
+
+// touch keeps a session alive; false if it is unknown or closing.
+func (st *sessionTracker) touch(id int64, timeout int32, nowMs int64) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s := st.sessions[id]
+	if s == nil || s.closing {
+		return false
+	}
+	if timeout <= 0 {
+		timeout = s.timeout
+	}
+	st.touchLocked(s, timeout, nowMs)
+	return true
+}
+
+// check is checkSession: the session must exist and not be closing.
+func (st *sessionTracker) check(id int64) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s := st.sessions[id]
+	return s != nil && !s.closing
+}
+
+// setClosing marks a session as closing; later requests of it get SESSIONEXPIRED.
+func (st *sessionTracker) setClosing(id int64) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if s := st.sessions[id]; s != nil {
+		s.closing = true
+	}
+}
+
+func (st *sessionTracker) remove(id int64) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s := st.sessions[id]
+	if s == nil {
+		return
+	}
+	if b := st.buckets[s.expireAt]; b != nil {
+		delete(b, id)
+		if len(b) == 0 {
+			delete(st.buckets, s.expireAt)
+		}
+	}
+	delete(st.sessions, id)
+}
+
+// expired marks and returns the sessions whose expiry time has passed.
+func (st *sessionTracker) expired(nowMs int64) []*session {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var out []*session
+	for at, b := range st.buckets {
+		if at > nowMs {
+			continue
+		}
+		for _, s := range b {
+			s.closing = true
+			out = append(out, s)
+		}
+		delete(st.buckets, at)
+	}
+	return out
+}
+
+// bind records the connection serving a session and returns the one it replaces.
+func (st *sessionTracker) bind(id int64, c *conn) *conn {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s := st.sessions[id]
+	if s == nil {
+		return nil
+	}
+	old := s.conn
+	s.conn = c
+	return old
+}
+
+// unbind forgets c as the connection of session id, if it still is.
+func (st *sessionTracker) unbind(id int64, c *conn) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if s := st.sessions[id]; s != nil && s.conn == c {
+		s.conn = nil
+	}
+}
+
+// connOf returns the connection bound to a session.
+func (st *sessionTracker) connOf(id int64) *conn {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if s := st.sessions[id]; s != nil {
+		return s.conn
+	}
+	return nil
+}
+
+func (st *sessionTracker) count() int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return len(st.sessions)
+}
+
+// snapshot returns id -> timeout of every session (for dump and snapshots).
+func (st *sessionTracker) snapshot() map[int64]int32 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := make(map[int64]int32, len(st.sessions))
+	for id, s := range st.sessions {
+		out[id] = s.timeout
+	}
+	return out
+}
+
+// byExpiry returns expiry time -> session ids (dump).
+func (st *sessionTracker) byExpiry() map[int64][]int64 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := make(map[int64][]int64, len(st.buckets))
+	for at, b := range st.buckets {
+		for id := range b {
+			out[at] = append(out[at], id)
+		}
+	}
+	return out
+}
+
+// sessionPassword is the 16-byte password of a session: java.util.Random seeded with
+// sessionId ^ superSecret, nextBytes(16). Every server must compute the same bytes.
+func sessionPassword(id int64) []byte {
+	const superSecret = 0xB3415C00
+	const mult = 0x5DEECE66D
+	const mask = (1 << 48) - 1
+	seed := (id ^ superSecret ^ mult) & mask
+	out := make([]byte, 16)
+	for i := 0; i < 16; {
+		seed = (seed*mult + 0xB) & mask
+		r := int32(seed >> 16)
+		for n := 0; n < 4 && i < 16; n++ {
+			out[i] = byte(r)
+			r >>= 8
+			i++
+		}
+	}
+	return out
+}
