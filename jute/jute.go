@@ -62,8 +62,12 @@ type Decoder struct {
 	B   []byte
 	Off int
 	err error
-	// Max bounds any single length field (jute.maxbuffer); 0 means the remaining bytes.
+	// Max bounds any single buffer or string length (jute.maxbuffer); 0 means only the
+	// remaining bytes bound it.
 	Max int
+	// lax is set when a value was read whose encoding the Encoder does not reproduce
+	// (null string or vector, a boolean byte other than 0 or 1, ...); see Canonical.
+	lax bool
 }
 
 // NewDecoder reads from b.
@@ -71,6 +75,13 @@ func NewDecoder(b []byte) *Decoder { return &Decoder{B: b} }
 
 // Err is the first decoding error, if any.
 func (d *Decoder) Err() error { return d.err }
+
+// Canonical reports whether every value read so far has the one encoding that the Encoder
+// writes for it, so that re-encoding the decoded records reproduces the bytes read. Null
+// strings and vectors (read as "" and nil, written as length 0), boolean bytes other than
+// 0 and 1, a 3.5 CloseSessionTxn without a body and padding after a multi sub-txn are
+// accepted, as Java accepts them, but are not canonical.
+func (d *Decoder) Canonical() bool { return !d.lax }
 
 // Remaining is the number of unread bytes.
 func (d *Decoder) Remaining() int { return len(d.B) - d.Off }
@@ -119,56 +130,17 @@ func (d *Decoder) Byte() byte {
 }
 
 // Bool follows Java's reader: any non-zero byte is true.
-func (d *Decoder) Bool() bool { return d.Byte() != 0 }
-
-func (d *Decoder) length() int {
-	n := d.Int()
-	if d.err != nil {
-		return 0
+func (d *Decoder) Bool() bool {
+	b := d.Byte()
+	if b > 1 {
+		d.lax = true
 	}
-	if n < -1 {
-		d.fail(fmt.Errorf("jute: negative length %d", n))
-		return 0
-	}
-	if n > 0 && (int(n) > d.Remaining() || (d.Max > 0 && int(n) > d.Max)) {
-		d.fail(fmt.Errorf("jute: length %d exceeds record", n))
-		return 0
-	}
-	return int(n)
+	return b != 0
 }
 
-// Buffer returns a copy of the next buffer; null decodes as nil, empty as a non-nil empty slice.
-func (d *Decoder) Buffer() []byte {
-	n := d.Int()
-	if d.err != nil || n == -1 {
-		return nil
-	}
-	if n < -1 || int(n) > d.Remaining() {
-		d.fail(fmt.Errorf("jute: bad buffer length %d", n))
-		return nil
-	}
-	b := d.take(int(n))
-	out := make([]byte, len(b))
-	copy(out, b)
-	return out
-}
-
-// String returns the next ustring; null decodes as "".
-func (d *Decoder) String() string {
-	n := d.Int()
-	if d.err != nil || n == -1 {
-		return ""
-	}
-	if n < -1 || int(n) > d.Remaining() {
-		d.fail(fmt.Errorf("jute: bad string length %d", n))
-		return ""
-	}
-	return string(d.take(int(n)))
-}
-
-// VectorLen reads a vector count; -1 (null) returns -1. Each element needs at least minSize
-// bytes, which bounds the count by the frame so a hostile count cannot allocate memory.
-func (d *Decoder) VectorLen(minSize int) int {
+// length reads the length of a buffer or string: -1 (null) or a length that fits in the
+// remaining bytes and in Max, so a hostile length never allocates more than the frame.
+func (d *Decoder) length(what string) int {
 	n := d.Int()
 	if d.err != nil {
 		return 0
@@ -176,7 +148,64 @@ func (d *Decoder) VectorLen(minSize int) int {
 	if n == -1 {
 		return -1
 	}
-	if n < -1 || (minSize > 0 && int64(n)*int64(minSize) > int64(d.Remaining())) || n > math.MaxInt32/2 {
+	if n < -1 || int(n) > d.Remaining() || (d.Max > 0 && int(n) > d.Max) {
+		d.fail(fmt.Errorf("jute: bad %s length %d", what, n))
+		return 0
+	}
+	return int(n)
+}
+
+// raw returns the next buffer without copying it; null decodes as nil.
+func (d *Decoder) raw() []byte {
+	n := d.length("buffer")
+	if d.err != nil || n == -1 {
+		return nil
+	}
+	return d.take(n)
+}
+
+// Buffer returns a copy of the next buffer; null decodes as nil, empty as a non-nil empty slice.
+func (d *Decoder) Buffer() []byte {
+	n := d.length("buffer")
+	if d.err != nil || n == -1 {
+		return nil
+	}
+	b := d.take(n)
+	out := make([]byte, len(b))
+	copy(out, b)
+	return out
+}
+
+// String returns the next ustring; null decodes as "".
+func (d *Decoder) String() string {
+	n := d.length("string")
+	if d.err != nil {
+		return ""
+	}
+	if n == -1 {
+		d.lax = true
+		return ""
+	}
+	return string(d.take(n))
+}
+
+// VectorLen reads a vector count; -1 (null) returns -1. Each element needs at least minSize
+// bytes (at least 1 is assumed), which bounds the count by the frame so a hostile count
+// cannot allocate memory.
+func (d *Decoder) VectorLen(minSize int) int {
+	n := d.Int()
+	if d.err != nil {
+		return 0
+	}
+	if n == -1 {
+		// Callers decode null as nil and the Encoder writes nil as an empty vector.
+		d.lax = true
+		return -1
+	}
+	if minSize < 1 {
+		minSize = 1
+	}
+	if n < -1 || int64(n)*int64(minSize) > int64(d.Remaining()) || n > math.MaxInt32/2 {
 		d.fail(fmt.Errorf("jute: bad vector length %d", n))
 		return 0
 	}
@@ -212,7 +241,7 @@ func Marshal(r Record) []byte {
 	return e.B
 }
 
-// Unmarshal decodes b into r, rejecting trailing bytes only when strict is set (Java ignores them).
+// Unmarshal decodes b into r. Trailing bytes are not an error: Java ignores them too.
 func Unmarshal(b []byte, r Record) error {
 	d := NewDecoder(b)
 	r.Decode(d)

@@ -400,3 +400,6 @@ type SASLToken struct{ Token []byte }
 
 func (r *SASLToken) Encode(e *Encoder) { e.Buffer(r.Token) }
 func (r *SASLToken) Decode(d *Decoder) { r.Token = d.Buffer() }
+
+func (r *ClientInfo) Encode(e *Encoder) { e.String(r.AuthScheme); e.String(r.User) }
+func (r *ClientInfo) Decode(d *Decoder) { r.AuthScheme = d.String(); r.User = d.String() }

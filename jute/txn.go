@@ -154,8 +154,9 @@ type CloseSessionTxn struct{ Paths2Delete []string }
 
 func (r *CloseSessionTxn) Encode(e *Encoder) { e.Strings(r.Paths2Delete) }
 func (r *CloseSessionTxn) Decode(d *Decoder) {
-	// 3.5 close-session txns have no body at all.
+	// 3.5 close-session txns have no body at all (re-encoded with an empty vector).
 	if d.Remaining() == 0 {
+		d.lax = true
 		return
 	}
 	r.Paths2Delete = d.Strings()
@@ -200,17 +201,39 @@ func (r *MultiTxn) Decode(d *Decoder) {
 	r.Txns = make([]SubTxn, 0, n)
 	for i := 0; i < n && d.Err() == nil; i++ {
 		typ := d.Int()
-		body := d.Buffer()
+		body := d.raw()
 		if d.Err() != nil {
 			return
 		}
-		rec, err := DecodeTxn(typ, body)
-		if err != nil {
-			d.fail(err)
+		if !validSubTxn(typ) {
+			// DataTree.processTxn throws "Invalid type of op" for these. Refusing a nested
+			// multi here also keeps a hostile log from recursing once per 12 bytes.
+			d.fail(fmt.Errorf("jute: invalid sub-txn type %d in multi", typ))
 			return
+		}
+		sub := NewDecoder(body)
+		rec, _ := NewTxn(typ)
+		rec.Decode(sub)
+		if sub.Err() != nil {
+			d.fail(fmt.Errorf("decode sub-txn type %d: %w", typ, sub.Err()))
+			return
+		}
+		if body == nil || sub.lax || sub.Remaining() > 0 {
+			d.lax = true
 		}
 		r.Txns = append(r.Txns, SubTxn{Type: typ, Txn: rec})
 	}
+}
+
+// validSubTxn reports whether a MultiTxn may hold a sub-txn of type typ: the types
+// DataTree.processTxn accepts inside a multi.
+func validSubTxn(typ int32) bool {
+	switch typ {
+	case OpCreate, OpCreate2, OpCreateTTL, OpCreateContainer, OpDelete, OpDeleteContainer,
+		OpSetData, OpCheck, OpError:
+		return true
+	}
+	return false
 }
 
 // TxnDigest follows the txn record when digests are enabled (3.6+).

@@ -17,6 +17,7 @@
 #   BENCH_ZNODES [1000]   get/set keyspace           BENCH_PIPELINE [1]  outstanding req/session
 #   BENCH_WORKLOADS ["get set create mixed watch"]   BENCH_ROUNDS [1]    runs per pair (median)
 #   BENCH_OUT [docs/bench-latest.md]                 BENCH_KEEP [0]      1 keeps data dirs, logs
+#   BENCH_PRIME [5s]      unreported mixed load on each server first (JIT warm-up); 0 skips
 #   ZKGO_CMD ['bin/zkserver start-foreground "$CFG"'] how to run "ours" in the foreground;
 #         evaluated by bash with CFG (its zoo.cfg), DIR and PORT set; it must exec the server so
 #         that its pid is the one measured (--pid) and stopped.
@@ -29,6 +30,7 @@ command -v go >/dev/null || PATH=/usr/local/go/bin:$PATH
 
 DURATION=${BENCH_DURATION:-10s}
 WARMUP=${BENCH_WARMUP:-2s}
+PRIME=${BENCH_PRIME:-5s}
 SESSIONS=${BENCH_SESSIONS:-32}
 VALUE_SIZE=${BENCH_VALUE_SIZE:-100}
 ZNODES=${BENCH_ZNODES:-1000}
@@ -45,7 +47,7 @@ APACHE_LABEL=apache
 # The exact command, with every setting that differs from the defaults, for the report.
 invocation=""
 for v in BENCH_DURATION BENCH_WARMUP BENCH_SESSIONS BENCH_VALUE_SIZE BENCH_ZNODES BENCH_PIPELINE \
-	BENCH_WORKLOADS BENCH_ROUNDS BENCH_OUT ZKGO_CMD ZKGO_LABEL SERVER_JVMFLAGS; do
+	BENCH_WORKLOADS BENCH_ROUNDS BENCH_PRIME BENCH_OUT ZKGO_CMD ZKGO_LABEL SERVER_JVMFLAGS; do
 	if [ -n "${!v:-}" ]; then
 		invocation+="$v=$(printf '%q' "${!v}") "
 	fi
@@ -192,6 +194,18 @@ run_one() { # label port pid workload
 	fi
 }
 
+# Prime both servers once so that the first measured workload does not pay for the JVM's JIT
+# warm-up (or our first allocations); results are discarded.
+if [ "$PRIME" != 0 ] && [ "$PRIME" != 0s ]; then
+	for side in "$APACHE_PORT" "$OURS_PORT"; do
+		bin/zkbench --server "127.0.0.1:$side" --workload mixed --sessions "$SESSIONS" \
+			--duration "$PRIME" --warmup 0s --json >/dev/null &
+		BENCH_PID=$!
+		wait "$BENCH_PID" || log "priming 127.0.0.1:$side failed"
+		BENCH_PID=""
+	done
+fi
+
 for wl in $WORKLOADS; do
 	for round in $(seq 1 "$ROUNDS"); do
 		# ABBA order over rounds, so that neither side always runs first after the other's load.
@@ -233,7 +247,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo "none yet")
 	echo "- $ZKGO_LABEL: \`$ZKGO_CMD\`, commit $commit."
 	echo "- Client: zkbench (github.com/go-zookeeper/zk), $SESSIONS sessions, $PIPELINE outstanding request(s) per"
 	echo "  session (closed loop), $VALUE_SIZE-byte values, $ZNODES-znode keyspace for get/set/mixed,"
-	echo "  ${WARMUP} warm-up then ${DURATION} measured per run; runs interleaved Apache/$ZKGO_LABEL, $ROUNDS round(s),"
+	echo "  each server primed with ${PRIME} of mixed load, then ${WARMUP} warm-up and ${DURATION} measured per run; runs interleaved Apache/$ZKGO_LABEL, $ROUNDS round(s),"
 	echo "  median-throughput run shown. mixed = 90% get / 10% set; watch = $SESSIONS watchers of one znode, one"
 	echo "  setter; its throughput is notifications/s and its latency is set issued → notification received."
 	echo "- RSS: server VmRSS after the run (peak VmHWM)."

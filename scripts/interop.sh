@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Interop gate: unchanged third-party clients against the server under test.
 #
-#   bash scripts/interop.sh [zkgo|apache]       (default zkgo; `make interop` = zkgo)
+#   bash scripts/interop.sh [zkgo|apache [PYTEST-ARGS...]]   (default zkgo; `make interop` = zkgo)
+#
+#   e.g. bash scripts/interop.sh zkgo -k "TestClient and create"   (the gate then only judges the
+#        baseline tests that ran)
 #
 # 1. kazoo's OWN test suite (the installed python3-kazoo package, kazoo/tests), single node,
 #    driven by kazoo's own harness (kazoo/testing). The harness starts servers by running
@@ -21,8 +24,9 @@
 #   INTEROP_TEST_TIMEOUT   limit for one test, seconds (default 120)
 #   INTEROP_PORT_OFFSET    first of the 4 ports kazoo's harness uses (default: first free of
 #                          21810, 21830, ...; the smoke server uses offset+10)
-#   INTEROP_PYTEST_ARGS    extra pytest arguments, e.g. "-k TestClient" (the gate then only
-#                          judges the tests that ran)
+#   INTEROP_SERVER_DEAD_LIMIT  abort the suite once no server has been running for this many
+#                          seconds (default 45; kazoo's harness never restarts a crashed server,
+#                          so every later test would just wait 15s to connect)
 #   INTEROP_KEEP=1         keep the work directory (it is also kept on failure)
 #   INTEROP_SKIP_KAZOO=1 / INTEROP_SKIP_ZKCLI=1   skip one part (says so loudly; still fails
 #                          the run unless INTEROP_ALLOW_SKIP=1, so nothing is skipped silently)
@@ -32,10 +36,12 @@ TARGET=${1:-zkgo}
 case $TARGET in
     zkgo | apache) ;;
     *)
-        echo "usage: $0 [zkgo|apache]" >&2
+        echo "usage: $0 [zkgo|apache [PYTEST-ARGS...]]" >&2
         exit 2
         ;;
 esac
+shift $(($# > 0 ? 1 : 0))
+PYTEST_EXTRA=("$@")
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
@@ -54,6 +60,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/zkgo-interop-$TARGET.XXXXXX")
 mkdir -p "$WORK/pids" "$WORK/logs" "$WORK/tmp"
 FAILED=0
 PYTEST_PID=""
+SUMMARY="(kazoo suite did not run)"
 
 log() { echo "interop[$TARGET]: $*"; }
 fail() {
@@ -150,6 +157,32 @@ preflight() {
 # ---------------------------------------------------------------------------------------------
 # Part 1: kazoo's own test suite.
 # ---------------------------------------------------------------------------------------------
+
+# Stop pytest (pid $1) once a server has been started and none has lived for
+# INTEROP_SERVER_DEAD_LIMIT seconds. Tests that stop the server restart it within seconds.
+server_watchdog() {
+    local limit=${INTEROP_SERVER_DEAD_LIMIT:-45} dead=0 armed=0 alive f
+    while kill -0 "$1" 2>/dev/null; do
+        sleep 3
+        alive=0
+        for f in "$WORK"/pids/*; do
+            [[ -e $f ]] || continue
+            armed=1
+            if kill -0 "$(basename "$f")" 2>/dev/null; then
+                alive=1
+                break
+            fi
+        done
+        ((armed)) || continue
+        if ((alive)); then dead=0; else dead=$((dead + 3)); fi
+        if ((dead >= limit)); then
+            echo "no server under test running for ${dead}s (crashed or exited?); suite aborted" >"$WORK/watchdog.txt"
+            kill -TERM "$1" 2>/dev/null
+            return
+        fi
+    done
+}
+
 run_kazoo_suite() {
     local offset=$1 tests_dir pkgroot rc start end
     tests_dir=$($PY -c 'import os, kazoo.tests; print(os.path.dirname(kazoo.tests.__file__))')
@@ -178,22 +211,32 @@ run_kazoo_suite() {
         if ! "$PY" -c 'import mock, objgraph' 2>/dev/null; then
             PYTHONPATH=$PYTHONPATH:$ROOT/scripts/kazoo/pycompat
         fi
-        # shellcheck disable=SC2086
         exec timeout -k 15 "$SUITE_TIMEOUT" "$PY" -m pytest \
             -c "$ROOT/scripts/kazoo/pytest.ini" --rootdir="$pkgroot" \
             -p no:cacheprovider -p zkgo_interop_plugin \
             -rfEs --junitxml="$WORK/junit.xml" -o junit_family=xunit2 \
-            ${INTEROP_PYTEST_ARGS:-} "$tests_dir"
+            "${PYTEST_EXTRA[@]}" "$tests_dir"
     ) >"$WORK/pytest.out" 2>&1 &
     PYTEST_PID=$!
+    server_watchdog "$PYTEST_PID" &
+    local wd=$!
     wait "$PYTEST_PID"
     rc=$?
+    kill "$wd" 2>/dev/null
+    wait "$wd" 2>/dev/null
     PYTEST_PID=""
     end=$(date +%s)
     stop_all
+    # pytest's own summary line, printed again at the very end
+    SUMMARY=$(grep -E '^=+ .* in [0-9.]+s' "$WORK/pytest.out" | tail -1)
+    SUMMARY=${SUMMARY:-$(tail -1 "$WORK/pytest.out")}
     log "pytest exit status $rc after $((end - start))s; full output: $WORK/pytest.out"
     # pytest: 0 all passed, 1 some tests failed (judged against the baseline below),
     # 2 interrupted (e.g. collection errors), 3 internal error, 4 usage error, 5 no tests.
+    if [[ -s $WORK/watchdog.txt ]]; then
+        fail "$(cat "$WORK/watchdog.txt"); server logs: $WORK/logs"
+        tail -15 "$(ls -t "$WORK"/logs/server-*.log | head -1)" 2>/dev/null | sed 's/^/  | /'
+    fi
     case $rc in
         0 | 1) ;;
         124 | 137) fail "kazoo suite exceeded ${SUITE_TIMEOUT}s" ;;
@@ -217,7 +260,7 @@ run_kazoo_suite() {
     while read -r id; do
         outcome=$(awk -v id="$id" '$2 == id {print $1}' "$WORK/outcomes.txt")
         if [[ -z $outcome ]]; then
-            if [[ -z ${INTEROP_PYTEST_ARGS:-} ]]; then
+            if ((${#PYTEST_EXTRA[@]} == 0)); then
                 echo "  NOT RUN  $id"
                 missing=$((missing + 1))
             fi
@@ -240,9 +283,6 @@ run_kazoo_suite() {
     else
         log "kazoo suite: all $(sed -e 's/#.*//' "$BASELINE" | grep -c '[^[:space:]]') baseline tests passed"
     fi
-    # pytest's own summary line
-    grep -E '^=+ .*(passed|failed|error|skipped).* in [0-9.]+s' "$WORK/pytest.out" | tail -1 ||
-        tail -3 "$WORK/pytest.out"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -329,7 +369,11 @@ run_zkcli_smoke() {
     start_smoke_server "$port"
     pid=$SMOKE_PID
     if ! wait_port "$port" "$pid" 30; then
-        fail "zkCli smoke: server did not accept connections on 127.0.0.1:$port within 30s (log: $WORK/logs/server-$pid.log)"
+        if kill -0 "$pid" 2>/dev/null; then
+            fail "zkCli smoke: server did not accept connections on 127.0.0.1:$port within 30s (log: $WORK/logs/server-$pid.log)"
+        else
+            fail "zkCli smoke: server exited before accepting connections on 127.0.0.1:$port (log: $WORK/logs/server-$pid.log)"
+        fi
         tail -20 "$WORK/logs/server-$pid.log" 2>/dev/null
         stop_all
         return
@@ -387,10 +431,14 @@ main() {
     fi
 }
 
-main
-if [[ $FAILED != 0 ]]; then
-    log "FAILED"
-    exit 1
-fi
-log "OK"
-exit 0
+finish() {
+    log "kazoo pytest summary ($TARGET): $SUMMARY"
+    if [[ $FAILED != 0 ]]; then
+        log "FAILED"
+        return 1
+    fi
+    log "OK"
+}
+
+# One line, so bash has read all of it before running (safe if this file is edited meanwhile).
+main; finish; exit $?

@@ -104,7 +104,7 @@ func idMatches(scheme, id, expr string) bool {
 	case schemeIP:
 		return ipMatches(id, expr)
 	case schemeDigest, schemeSASL, "x509":
-		return id == expr
+		return id == expr || scheme == schemeSASL && saslMatches(id, expr)
 	}
 	return false
 }

@@ -41,8 +41,10 @@ func (s *Server) fourLetterWord(c *conn, cmd string, r *bufio.Reader) {
 		}
 		s.runFourLetterWord(&b, cmd)
 	}
-	c.sendAndClose([]byte(b.String()))
-	<-c.done
+	// Written directly: 4lw output is not a client packet and is not counted in srvr.
+	c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	c.nc.Write([]byte(b.String()))
+	c.close()
 }
 
 func (s *Server) runFourLetterWord(b *strings.Builder, cmd string) {

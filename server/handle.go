@@ -120,7 +120,7 @@ func (s *Server) handle(c *conn, b []byte) bool {
 	}
 	body := b[d.Off:]
 	if h.Type == jute.OpAuth {
-		return s.handleAuth(c, body)
+		return s.handleAuth(c, h.Xid, body)
 	}
 	if !isPipelineOp(h.Type) && !isLocalOp(h.Type) {
 		// Unknown ops, notification (0) and a top-level check (13) are refused and the
@@ -146,11 +146,12 @@ func (s *Server) handle(c *conn, b []byte) bool {
 	return true
 }
 
-// handleAuth processes addauth at once (not queued), as processPacket does.
-func (s *Server) handleAuth(c *conn, body []byte) bool {
+// handleAuth processes addauth at once (not queued), as processPacket does. The reply
+// echoes the request's xid: -4 from Java clients, a normal xid from go-zookeeper.
+func (s *Server) handleAuth(c *conn, xid int32, body []byte) bool {
 	var ap jute.AuthPacket
 	if jute.Unmarshal(body, &ap) != nil {
-		c.sendAndClose(frame(jute.ReplyHeader{Xid: jute.XidAuth, Err: int32(jute.AuthFailed)}, nil))
+		c.sendAndClose(frame(jute.ReplyHeader{Xid: xid, Err: int32(jute.AuthFailed)}, nil))
 		return false
 	}
 	switch ap.Scheme {
@@ -164,10 +165,10 @@ func (s *Server) handleAuth(c *conn, body []byte) bool {
 		c.addAuth(jute.Id{Scheme: schemeIP, ID: c.ip})
 	default:
 		s.log.Warn().Str("client", c.remote).Str("scheme", ap.Scheme).Msg("authentication failed: no provider for scheme; closing")
-		c.sendAndClose(frame(jute.ReplyHeader{Xid: jute.XidAuth, Err: int32(jute.AuthFailed)}, nil))
+		c.sendAndClose(frame(jute.ReplyHeader{Xid: xid, Err: int32(jute.AuthFailed)}, nil))
 		return false
 	}
-	c.send(frame(jute.ReplyHeader{Xid: jute.XidAuth}, nil))
+	c.send(frame(jute.ReplyHeader{Xid: xid}, nil))
 	return true
 }
 

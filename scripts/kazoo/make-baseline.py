@@ -14,6 +14,25 @@ import subprocess
 import sys
 
 
+# Why a test is not gated, by substring of its id (shown in the baseline's comments).
+REASONS = [
+    ("test_request_queuing_session",
+     "reconnect must happen within 5s of the harness restarting the JVM; races on 2 cores"),
+    ("test_update_host_list", "stops cluster[0] and expects a 2nd server to take over"),
+    ("TestReconfig", "reconfig needs a quorum (standalone answers UNIMPLEMENTED)"),
+    ("TestReadOnlyMode", "needs cluster[1], cluster[2]"),
+    ("gssapi", "needs a Kerberos KDC (KRB5_TEST_ENV)"),
+    ("test_build.py", "runs on Travis only"),
+]
+
+
+def reason(tid):
+    for key, why in REASONS:
+        if key in tid:
+            return " -- " + why
+    return ""
+
+
 def dpkg_version(pkg):
     try:
         return subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg],
@@ -33,7 +52,7 @@ def main(out, inputs):
                     res[tid.strip()] = outcome
         runs.append(res)
     ids = sorted(set().union(*runs))
-    stable, flaky = [], []
+    stable, flaky, never = [], [], []
     tally = collections.Counter()
     for tid in ids:
         outs = [r.get(tid, "missing") for r in runs]
@@ -42,6 +61,8 @@ def main(out, inputs):
             stable.append(tid)
         elif npass:
             flaky.append((tid, outs))
+        else:
+            never.append((tid, outs))
         tally[outs[-1]] += 1
     with open(out, "w") as f:
         f.write("# kazoo's own test suite (python3-kazoo %s, kazoo/tests): the tests that PASS\n"
@@ -55,15 +76,17 @@ def main(out, inputs):
                    ", ".join("%d %s" % (n, k) for k, n in sorted(tally.items()))))
         f.write("#\n# Flaky on Apache itself (passed in some runs only): NOT gated.\n")
         for tid, outs in flaky:
-            f.write("# flaky: %s   (%s)\n" % (tid, "/".join(outs)))
+            f.write("# flaky: %s  (%s)%s\n" % (tid, "/".join(outs), reason(tid)))
         if not flaky:
             f.write("#   (none seen)\n")
-        f.write("#\n# Not listed: tests that fail or skip on Apache single-node (they need a\n"
-                "# 3-server ensemble, Kerberos, Travis, ...); see the outcome lists.\n\n")
+        f.write("#\n# Never pass on Apache single node: NOT gated.\n")
+        for tid, outs in never:
+            f.write("# %s: %s%s\n" % (outs[-1], tid, reason(tid)))
+        f.write("\n")
         for tid in stable:
             f.write(tid + "\n")
     print("%s: %d gated, %d flaky, %d never pass" % (
-        out, len(stable), len(flaky), len(ids) - len(stable) - len(flaky)))
+        out, len(stable), len(flaky), len(never)))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 It does two things and touches nothing of kazoo:
 
-* writes one line per test, ``<outcome> <nodeid>``, to $INTEROP_OUTCOMES at the end of the
-  session (outcome: passed, failed, error, skipped, xfailed, xpassed). A test counts as
+* writes one line per test, ``<outcome> <nodeid>``, to $INTEROP_OUTCOMES after each test and
+  at the end of the session (outcome: passed, failed, error, skipped, xfailed, xpassed). A test counts as
   ``passed`` only if setup, call and teardown all succeeded.
 * bounds every test with a wall-clock limit of $INTEROP_TEST_TIMEOUT seconds (default 120;
   pytest-timeout is not packaged for Debian 12). On expiry it dumps every thread's stack to
@@ -61,6 +61,18 @@ def pytest_runtest_logreport(report):
         _set(report.nodeid, "xfailed" if xfail else "skipped")
     elif report.when == "call":
         _set(report.nodeid, "xpassed" if xfail else "passed")
+    if report.when == "teardown":
+        _write()  # after every test, so a run killed midway still leaves its outcomes
+
+
+def _write():
+    path = os.environ.get("INTEROP_OUTCOMES")
+    if not path:
+        return
+    with open(path + ".tmp", "w") as f:
+        for nodeid in sorted(_outcomes):
+            f.write("%s %s\n" % (_outcomes[nodeid], nodeid))
+    os.replace(path + ".tmp", path)
 
 
 def pytest_collectreport(report):
@@ -69,9 +81,4 @@ def pytest_collectreport(report):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    path = os.environ.get("INTEROP_OUTCOMES")
-    if not path:
-        return
-    with open(path, "w") as f:
-        for nodeid in sorted(_outcomes):
-            f.write("%s %s\n" % (_outcomes[nodeid], nodeid))
+    _write()
