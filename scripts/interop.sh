@@ -158,6 +158,14 @@ preflight() {
 # Part 1: kazoo's own test suite.
 # ---------------------------------------------------------------------------------------------
 
+# True if pid $1 exists and is not a zombie (a dead server stays a zombie until the harness
+# reaps it, and kazoo's harness only does that when it stops the server).
+proc_running() {
+    local st
+    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [[ -n $st && $st != Z ]]
+}
+
 # Stop pytest (pid $1) once a server has been started and none has lived for
 # INTEROP_SERVER_DEAD_LIMIT seconds. Tests that stop the server restart it within seconds.
 server_watchdog() {
@@ -168,7 +176,7 @@ server_watchdog() {
         for f in "$WORK"/pids/*; do
             [[ -e $f ]] || continue
             armed=1
-            if kill -0 "$(basename "$f")" 2>/dev/null; then
+            if proc_running "$(basename "$f")"; then
                 alive=1
                 break
             fi
@@ -256,13 +264,15 @@ run_kazoo_suite() {
         return
     fi
     # Baseline lines: a test id; '#' starts a comment (flaky tests are listed as comments).
-    local missing=0 regress=0 id outcome
+    local missing=0 missing_sel=0 regress=0 id outcome
     while read -r id; do
         outcome=$(awk -v id="$id" '$2 == id {print $1}' "$WORK/outcomes.txt")
         if [[ -z $outcome ]]; then
             if ((${#PYTEST_EXTRA[@]} == 0)); then
                 echo "  NOT RUN  $id"
                 missing=$((missing + 1))
+            else
+                missing_sel=$((missing_sel + 1)) # deselected by the given pytest arguments
             fi
         elif [[ $outcome != passed ]]; then
             echo "  REGRESSION ($outcome)  $id"
@@ -281,7 +291,7 @@ run_kazoo_suite() {
     if ((regress + missing > 0)); then
         fail "kazoo suite: $regress baseline test(s) did not pass, $missing not run (baseline: $BASELINE)"
     else
-        log "kazoo suite: all $(sed -e 's/#.*//' "$BASELINE" | grep -c '[^[:space:]]') baseline tests passed"
+        log "kazoo suite: all $(($(sed -e 's/#.*//' "$BASELINE" | grep -c '[^[:space:]]') - missing_sel)) baseline tests that ran passed (baseline: $BASELINE)"
     fi
 }
 

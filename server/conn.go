@@ -156,6 +156,16 @@ func (c *conn) sendAndClose(b []byte) {
 	}
 }
 
+// lastWords queues a final frame and waits (bounded) until it is written and the
+// connection closed, so the reader does not tear the socket down before the reply leaves.
+func (c *conn) lastWords(b []byte) {
+	c.sendAndClose(b)
+	select {
+	case <-c.done:
+	case <-time.After(5 * time.Second):
+	}
+}
+
 func (c *conn) writer() {
 	var bufs net.Buffers
 	for {

@@ -75,8 +75,7 @@ func (s *Server) connect(c *conn, b []byte) bool {
 	}
 	resp.Passwd = make([]byte, 16)
 	s.log.Info().Str("session", fmt.Sprintf("0x%x", req.SessionID)).Str("client", c.remote).Msg("invalid session or password; telling client it expired")
-	c.sendAndClose(connectFrame(&resp))
-	<-c.done
+	c.lastWords(connectFrame(&resp))
 	return false
 }
 
@@ -126,7 +125,7 @@ func (s *Server) handle(c *conn, b []byte) bool {
 		// Unknown ops, notification (0) and a top-level check (13) are refused and the
 		// connection closed (UnimplementedRequestProcessor; 3.9 semantics for check).
 		s.log.Warn().Str("client", c.remote).Int32("type", h.Type).Msg("unknown request type; closing connection")
-		c.sendAndClose(frame(jute.ReplyHeader{Xid: h.Xid, Zxid: -1, Err: int32(jute.Unimplemented)}, nil))
+		c.lastWords(frame(jute.ReplyHeader{Xid: h.Xid, Zxid: -1, Err: int32(jute.Unimplemented)}, nil))
 		return false
 	}
 	// Every packet keeps the session alive; a session that is gone or closing gets its
@@ -151,7 +150,7 @@ func (s *Server) handle(c *conn, b []byte) bool {
 func (s *Server) handleAuth(c *conn, xid int32, body []byte) bool {
 	var ap jute.AuthPacket
 	if jute.Unmarshal(body, &ap) != nil {
-		c.sendAndClose(frame(jute.ReplyHeader{Xid: xid, Err: int32(jute.AuthFailed)}, nil))
+		c.lastWords(frame(jute.ReplyHeader{Xid: xid, Err: int32(jute.AuthFailed)}, nil))
 		return false
 	}
 	switch ap.Scheme {
@@ -165,7 +164,7 @@ func (s *Server) handleAuth(c *conn, xid int32, body []byte) bool {
 		c.addAuth(jute.Id{Scheme: schemeIP, ID: c.ip})
 	default:
 		s.log.Warn().Str("client", c.remote).Str("scheme", ap.Scheme).Msg("authentication failed: no provider for scheme; closing")
-		c.sendAndClose(frame(jute.ReplyHeader{Xid: xid, Err: int32(jute.AuthFailed)}, nil))
+		c.lastWords(frame(jute.ReplyHeader{Xid: xid, Err: int32(jute.AuthFailed)}, nil))
 		return false
 	}
 	c.send(frame(jute.ReplyHeader{Xid: xid}, nil))
@@ -245,7 +244,7 @@ func (s *Server) writeReply(r *request) {
 			c.send(frame(h, nil))
 			return
 		}
-		c.send(frame(h, &multiResponse{results: res.Multi, ops: r.subOps}))
+		c.send(frame(h, &multiResponse{results: res.Multi}))
 		return
 	}
 	if res.Err != jute.OK {
@@ -278,7 +277,6 @@ func (p *pathStat) Decode(d *jute.Decoder) { p.path = d.String(); p.stat.Decode(
 // done marker.
 type multiResponse struct {
 	results []datatree.Result
-	ops     []int32
 	reads   []readResult
 }
 
@@ -291,16 +289,13 @@ type readResult struct {
 }
 
 func (m *multiResponse) Encode(e *jute.Encoder) {
-	for i, res := range m.results {
+	for _, res := range m.results {
 		if res.Err != jute.OK || res.Type == jute.OpError {
 			(&jute.MultiHeader{Type: jute.OpError, Err: int32(res.Err)}).Encode(e)
 			e.Int(int32(res.Err))
 			continue
 		}
 		op := res.Type
-		if i < len(m.ops) && op != jute.OpCheck && op != jute.OpDelete && op != jute.OpSetData {
-			op = m.ops[i]
-		}
 		switch op {
 		case jute.OpCreate:
 			(&jute.MultiHeader{Type: jute.OpCreate}).Encode(e)

@@ -48,12 +48,8 @@ func (s *Server) read(r *request, t *datatree.Tree) (jute.Record, jute.Code) {
 		if containsNUL(req.Path) {
 			return nil, jute.BadArguments
 		}
+		// No ACL check: Apache ZooKeeper 3.8 answers exists for anyone.
 		n := t.Get(req.Path)
-		if n != nil {
-			if code := s.checkACL(t.ACL(n), jute.PermRead, r.auth); code != jute.OK {
-				return nil, code
-			}
-		}
 		// The watch is set even when the node is missing: it fires on creation.
 		if req.Watch {
 			t.AddDataWatch(req.Path, c)
@@ -157,7 +153,18 @@ func (s *Server) read(r *request, t *datatree.Tree) (jute.Record, jute.Code) {
 		if req.Type < jute.WatcherChildren || req.Type > jute.WatcherPersistentRecursive {
 			return nil, jute.MarshallingError
 		}
-		if !t.WatchQuery(req.Path, c, req.Type, r.op == jute.OpRemoveWatches) {
+		var found bool
+		switch {
+		case r.op == jute.OpCheckWatches && req.Type == jute.WatcherData:
+			found = t.AnyWatcherOn(req.Path, true)
+		case r.op == jute.OpCheckWatches && req.Type == jute.WatcherChildren:
+			found = t.AnyWatcherOn(req.Path, false)
+		case r.op == jute.OpCheckWatches && req.Type == jute.WatcherAny:
+			found = t.AnyWatcherOn(req.Path, true) || t.AnyWatcherOn(req.Path, false)
+		default:
+			found = t.WatchQuery(req.Path, c, req.Type, r.op == jute.OpRemoveWatches)
+		}
+		if !found {
 			return nil, jute.NoWatcher
 		}
 		return nil, jute.OK

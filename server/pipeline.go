@@ -30,7 +30,6 @@ type request struct {
 	hdr     jute.TxnHeader
 	txn     jute.Record // nil: nothing to log or apply (sync)
 	errCode jute.Code   // set when the whole request failed before it became a txn
-	subOps  []int32     // multi: the client's op type per sub-op, for result types
 	path    string      // sync: echoed path
 
 	result datatree.Result
@@ -161,7 +160,7 @@ func (s *Server) prep(r *request) {
 		s.prepMulti(r)
 		return
 	}
-	rec, code := s.prepOp(r, r.op, r.body, true)
+	rec, code := s.prepOp(r, r.op, r.body, nil)
 	if code != jute.OK {
 		r.fail(code)
 		return
@@ -170,14 +169,17 @@ func (s *Server) prep(r *request) {
 }
 
 // prepOp prepares one write op (top level or inside a multi), recording its changes.
-func (s *Server) prepOp(r *request, op int32, body []byte, topLevel bool) (jute.Record, jute.Code) {
+func (s *Server) prepOp(r *request, op int32, body []byte, create *jute.CreateRequest) (jute.Record, jute.Code) {
 	switch op {
 	case jute.OpCreate, jute.OpCreate2, jute.OpCreateContainer, jute.OpCreateTTL:
+		if create != nil {
+			return s.prepCreate(r, op, create)
+		}
 		req := jute.CreateRequest{HasTTL: op == jute.OpCreateTTL}
 		if jute.Unmarshal(body, &req) != nil {
 			return nil, jute.MarshallingError
 		}
-		if req.HasTTL == false {
+		if !req.HasTTL {
 			req.TTL = -1
 		}
 		return s.prepCreate(r, op, &req)
@@ -243,19 +245,17 @@ func (s *Server) prepCreate(r *request, op int32, req *jute.CreateRequest) (jute
 	isTTL := mode == jute.ModePersistentWithTTL || mode == jute.ModePersistentSequentialWithTTL
 	ephemeral := mode == jute.ModeEphemeral || mode == jute.ModeEphemeralSequential
 	sequential := mode == jute.ModePersistentSequential || mode == jute.ModeEphemeralSequential || mode == jute.ModePersistentSequentialWithTTL
-	// The op decides the node kind; a mismatching mode is refused rather than logged as a
-	// txn that digests disagree on (seen with Apache ZooKeeper 3.8 for op 19, flags 0).
-	if (op == jute.OpCreateContainer) != (mode == jute.ModeContainer) && (op == jute.OpCreateContainer || mode == jute.ModeContainer) {
-		return nil, jute.BadArguments
-	}
+	// The op decides the kind of node as in Apache ZooKeeper (a container flag on op 1
+	// makes a persistent node); only createTTL without a TTL mode is refused, where Java
+	// would log a txn it cannot apply.
 	if isTTL && !s.extendedTypes {
 		return nil, jute.Unimplemented
 	}
 	if isTTL {
-		if req.TTL <= 0 || req.TTL > jute.MaxTTL || op != jute.OpCreateTTL {
+		if req.TTL <= 0 || req.TTL > jute.MaxTTL {
 			return nil, jute.BadArguments
 		}
-	} else if req.TTL >= 0 || op == jute.OpCreateTTL {
+	} else if req.TTL >= 0 {
 		return nil, jute.BadArguments
 	}
 	if c := s.checkSession(r); c != jute.OK {
@@ -303,6 +303,10 @@ func (s *Server) prepCreate(r *request, op int32, req *jute.CreateRequest) (jute
 	case op == jute.OpCreateContainer:
 		owner = jute.ContainerEphemeralOwner
 		rec = &jute.CreateContainerTxn{Path: path, Data: req.Data, ACL: acl, ParentCVersion: newCversion}
+	case op == jute.OpCreateTTL && !isTTL:
+		// Apache ZooKeeper logs a CreateTTLTxn without a TTL here and then fails to
+		// apply it; refuse it once every check Java makes has passed.
+		return nil, jute.BadArguments
 	case op == jute.OpCreateTTL:
 		owner = jute.TTLMask | req.TTL
 		rec = &jute.CreateTTLTxn{Path: path, Data: req.Data, ACL: acl, ParentCVersion: newCversion, TTL: req.TTL}
@@ -522,15 +526,18 @@ func (s *Server) prepMulti(r *request) {
 		return
 	}
 	m := &jute.MultiTxn{Txns: make([]jute.SubTxn, 0, len(ops))}
-	r.subOps = make([]int32, len(ops))
 	var failed jute.Code
-	for i, op := range ops {
-		r.subOps[i] = op.typ
+	for _, op := range ops {
 		if failed != jute.OK {
 			m.Txns = append(m.Txns, jute.SubTxn{Type: jute.OpError, Txn: &jute.ErrorTxn{Err: int32(jute.RuntimeInconsistency)}})
 			continue
 		}
-		rec, c := s.prepOp(r, op.typ, op.body, false)
+		if op.poison {
+			s.rollback(r.hdr.Zxid)
+			r.fail(jute.MarshallingError)
+			return
+		}
+		rec, c := s.prepOp(r, op.typ, op.body, op.create)
 		if c != jute.OK {
 			failed = c
 			s.rollback(r.hdr.Zxid)
@@ -543,8 +550,10 @@ func (s *Server) prepMulti(r *request) {
 }
 
 type multiOp struct {
-	typ  int32
-	body []byte
+	typ    int32
+	body   []byte
+	create *jute.CreateRequest // decoded create ops, their type fixed by the mode
+	poison bool                // fails the whole multi if prepared (Java's ClassCastException)
 }
 
 // decodeMulti splits a MultiRequest into its ops. Reads and writes cannot mix; an op of the
@@ -562,19 +571,34 @@ func decodeMulti(b []byte, read bool) ([]multiOp, jute.Code) {
 			return ops, jute.OK
 		}
 		start := d.Off
+		var create *jute.CreateRequest
+		poison := false
 		switch h.Type {
-		case jute.OpCreate, jute.OpCreate2, jute.OpCreateContainer:
+		case jute.OpCreate, jute.OpCreate2, jute.OpCreateContainer, jute.OpCreateTTL:
 			if read {
 				return nil, jute.MarshallingError
 			}
-			var req jute.CreateRequest
-			req.Decode(d)
-		case jute.OpCreateTTL:
-			if read {
+			// Apache ZooKeeper rebuilds each create through Op.create(flags[, ttl]): the mode
+			// picks create/createContainer/createTTL, create2 answers like create, a TTL mode
+			// without a ttl field fails the whole multi, and a ttl without a TTL mode is dropped.
+			create = &jute.CreateRequest{HasTTL: h.Type == jute.OpCreateTTL}
+			create.Decode(d)
+			if d.Err() != nil {
 				return nil, jute.MarshallingError
 			}
-			req := jute.CreateRequest{HasTTL: true}
-			req.Decode(d)
+			ttlMode := create.Flags == jute.ModePersistentWithTTL || create.Flags == jute.ModePersistentSequentialWithTTL
+			switch {
+			case ttlMode && !create.HasTTL:
+				poison = true
+			case ttlMode:
+				h.Type = jute.OpCreateTTL
+			case create.Flags == jute.ModeContainer:
+				h.Type = jute.OpCreateContainer
+				create.HasTTL, create.TTL = false, -1
+			default:
+				h.Type = jute.OpCreate
+				create.HasTTL, create.TTL = false, -1
+			}
 		case jute.OpDelete, jute.OpCheck:
 			if read {
 				return nil, jute.MarshallingError
@@ -599,7 +623,7 @@ func decodeMulti(b []byte, read bool) ([]multiOp, jute.Code) {
 		if d.Err() != nil {
 			return nil, jute.MarshallingError
 		}
-		ops = append(ops, multiOp{typ: h.Type, body: d.B[start:d.Off]})
+		ops = append(ops, multiOp{typ: h.Type, body: d.B[start:d.Off], create: create, poison: poison})
 	}
 }
 

@@ -107,7 +107,7 @@ func TestCRUDAndStat(t *testing.T) {
 		}
 	}
 	_, st4, _ := c.Exists("/a")
-	if st4.Cversion != 3 || st4.NumChildren != 0 || st4.Pzxid <= st3.Pzxid {
+	if st4.Cversion != 6 || st4.NumChildren != 0 || st4.Pzxid <= st3.Pzxid {
 		t.Fatalf("after deletes: %+v", st4)
 	}
 	if err := c.Delete("/a", 1); err != nil {

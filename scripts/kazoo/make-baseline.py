@@ -26,6 +26,12 @@ REASONS = [
 ]
 
 
+# Known flaky on Apache although a given set of runs may pass them all: the same test body
+# (_request_queuing_common) is shared by the threading, gevent and eventlet variants, and each
+# variant has failed in some Apache run here (4 runs, 2026-11: eventlet x3, threading x1).
+KNOWN_FLAKY = ["test_request_queuing_session"]
+
+
 def reason(tid):
     for key, why in REASONS:
         if key in tid:
@@ -57,7 +63,7 @@ def main(out, inputs):
     for tid in ids:
         outs = [r.get(tid, "missing") for r in runs]
         npass = outs.count("passed")
-        if npass == len(runs):
+        if npass == len(runs) and not any(k in tid for k in KNOWN_FLAKY):
             stable.append(tid)
         elif npass:
             flaky.append((tid, outs))
@@ -74,7 +80,7 @@ def main(out, inputs):
                 % (dpkg_version("python3-kazoo"), dpkg_version("zookeeper"),
                    datetime.date.today().isoformat(), len(runs),
                    ", ".join("%d %s" % (n, k) for k, n in sorted(tally.items()))))
-        f.write("#\n# Flaky on Apache itself (passed in some runs only): NOT gated.\n")
+        f.write("#\n# Flaky on Apache itself (passed in some runs only, or share a test body with one that did): NOT gated.\n")
         for tid, outs in flaky:
             f.write("# flaky: %s  (%s)%s\n" % (tid, "/".join(outs), reason(tid)))
         if not flaky:

@@ -90,8 +90,14 @@ func (t *Tree) addNode(parent *Node, path string, n *Node) {
 	t.dataSize += int64(len(path) + len(n.Data))
 }
 
-// Get returns the node at path or nil.
-func (t *Tree) Get(path string) *Node { return t.nodes[path] }
+// Get returns the node at path or nil. "" names the root too, as in Apache ZooKeeper's
+// node map, so reads of "" answer for "/".
+func (t *Tree) Get(path string) *Node {
+	if path == "" {
+		return t.nodes["/"]
+	}
+	return t.nodes[path]
+}
 
 // NodeCount is the number of znodes, the built-ins included.
 func (t *Tree) NodeCount() int { return len(t.nodes) }
@@ -123,7 +129,10 @@ func (t *Tree) Children(n *Node) []string {
 func (t *Tree) Stat(n *Node, s *jute.Stat) {
 	p := &n.Stat
 	s.Czxid, s.Mzxid, s.Ctime, s.Mtime = p.Czxid, p.Mzxid, p.Ctime, p.Mtime
-	s.Version, s.Cversion, s.Aversion = p.Version, p.Cversion, p.Aversion
+	s.Version, s.Aversion = p.Version, p.Aversion
+	// The stored cversion counts creates; clients see creates plus deletes, i.e. every
+	// create that has no live child has been deleted (DataNode.copyStat, v3 semantics).
+	s.Cversion = p.Cversion*2 - int32(len(n.children))
 	s.EphemeralOwner = p.EphemeralOwner
 	if t.OwnerType(p.EphemeralOwner) != OwnerSession {
 		s.EphemeralOwner = 0
@@ -235,6 +244,19 @@ func (t *Tree) RemoveWatcher(w Watcher) {
 	t.childWatches.removeWatcher(w)
 }
 
+// AnyWatcherOn reports whether anyone watches path in the data (data=true) or child table.
+// Apache ZooKeeper 3.8's checkWatches answers with exactly this, whoever asks
+// (WatchManager.containsWatcher), and zkgo keeps that answer.
+func (t *Tree) AnyWatcherOn(path string, data bool) bool {
+	tb := t.childWatches
+	if data {
+		tb = t.dataWatches
+	}
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	return len(tb.byPath[path]) > 0
+}
+
 // WatchQuery finds (and optionally removes) w's watches on path by WatcherType, as
 // checkWatches/removeWatches do. It reports whether any matched.
 func (t *Tree) WatchQuery(path string, w Watcher, watcherType int32, remove bool) bool {
@@ -245,10 +267,12 @@ func (t *Tree) WatchQuery(path string, w Watcher, watcherType int32, remove bool
 		cop = t.childWatches.remove
 	}
 	switch watcherType {
+	// Children/Data match a watch of any mode in that table, as 3.8's removeWatcher(path,
+	// watcher) does; the 3.9 types Persistent/PersistentRecursive match their mode only.
 	case jute.WatcherChildren:
-		return cop(path, w, Standard)
+		return cop(path, w, Standard, Persistent)
 	case jute.WatcherData:
-		return op(path, w, Standard)
+		return op(path, w, Standard, Persistent, PersistentRecursive)
 	case jute.WatcherPersistent:
 		a := op(path, w, Persistent)
 		b := cop(path, w, Persistent)
