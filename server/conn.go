@@ -53,6 +53,7 @@ type conn struct {
 
 	closeOnce sync.Once
 	done      chan struct{}
+	flushed   chan struct{} // closed once a final reply is written (sendAndClose)
 
 	// Statistics for cons/stat.
 	established time.Time
@@ -70,7 +71,7 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{s: s, nc: nc, remote: nc.RemoteAddr().String(), outSignal: make(chan struct{}, 1), done: make(chan struct{})}
+	c := &conn{s: s, nc: nc, remote: nc.RemoteAddr().String(), outSignal: make(chan struct{}, 1), done: make(chan struct{}), flushed: make(chan struct{})}
 	c.ip, _, _ = net.SplitHostPort(c.remote)
 	if c.ip == "" {
 		c.ip = c.remote
@@ -161,9 +162,14 @@ func (c *conn) sendAndClose(b []byte) {
 func (c *conn) lastWords(b []byte) {
 	c.sendAndClose(b)
 	select {
+	case <-c.flushed:
 	case <-c.done:
 	case <-time.After(5 * time.Second):
 	}
+	// Read what the client still sends until it closes, so that our close is a FIN and
+	// not a reset that could destroy the reply before the client reads it.
+	c.nc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	io.Copy(io.Discard, c.nc)
 }
 
 func (c *conn) writer() {
@@ -188,7 +194,18 @@ func (c *conn) writer() {
 			}
 		}
 		if closeAfter {
-			c.close()
+			// Half-close: the client reads the last reply and then EOF; the reader sees the
+			// client's FIN (or a deadline) and finishes the teardown.
+			c.outMu.Lock()
+			c.outClosed = true
+			c.outMu.Unlock()
+			if tc, ok := c.nc.(*net.TCPConn); ok {
+				tc.CloseWrite()
+				c.nc.SetReadDeadline(time.Now().Add(2 * time.Second))
+			} else {
+				c.close()
+			}
+			close(c.flushed)
 			return
 		}
 	}
