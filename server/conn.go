@@ -21,6 +21,8 @@ const maxQueuedOut = 64 << 20
 // globalOutstandingLimit, per connection): the reader stops reading until they drain.
 const maxPending = 1000
 
+const sessionlessTimeout = 10 * time.Second
+
 // conn is one client connection (ServerCnxn). Requests are answered strictly in the order
 // they arrive: reads run at once unless an earlier write of this connection is still in the
 // pipeline, in which case they queue behind it.
@@ -259,6 +261,9 @@ func (c *conn) serve() {
 	defer c.close()
 	go c.writer()
 	r := bufio.NewReaderSize(c.nc, 64<<10)
+	// A connection must open a session (or send a four-letter word) within the sessionless
+	// connection timeout, 10 s as in NIOServerCnxnFactory, or it is closed.
+	c.nc.SetReadDeadline(time.Now().Add(sessionlessTimeout))
 	var first [4]byte
 	if _, err := io.ReadFull(r, first[:]); err != nil {
 		return
@@ -277,6 +282,7 @@ func (c *conn) serve() {
 	if !c.s.connect(c, b) {
 		return
 	}
+	c.nc.SetReadDeadline(time.Time{})
 	for {
 		b, err := c.readFrame(r, nil)
 		if err != nil {
