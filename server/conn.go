@@ -104,7 +104,12 @@ func (c *conn) addAuth(id jute.Id) {
 }
 
 // Process delivers a watch event (datatree.Watcher). Apache ZooKeeper 3.8 sends zxid -1.
-func (c *conn) Process(ev jute.WatcherEvent) {
+// An event about a node this connection may not READ is dropped (NIOServerCnxn.process with
+// the CVE-2024-23944 fix); the watch that fired is gone all the same.
+func (c *conn) Process(ev jute.WatcherEvent, acl []jute.ACL) {
+	if c.s.checkACL(acl, jute.PermRead, c.authIDs()) != jute.OK {
+		return
+	}
 	c.send(frame(jute.ReplyHeader{Xid: jute.XidNotification, Zxid: -1}, &ev))
 }
 

@@ -237,16 +237,16 @@ func (s *Server) setWatches(t *datatree.Tree, c *conn, req *jute.SetWatches) {
 		n := t.Get(p)
 		switch {
 		case n == nil:
-			c.Process(jute.WatcherEvent{Type: jute.EventNodeDeleted, State: jute.StateSyncConnected, Path: p})
+			c.Process(jute.WatcherEvent{Type: jute.EventNodeDeleted, State: jute.StateSyncConnected, Path: p}, nil)
 		case n.Stat.Mzxid > rz:
-			c.Process(jute.WatcherEvent{Type: jute.EventNodeDataChanged, State: jute.StateSyncConnected, Path: p})
+			c.Process(jute.WatcherEvent{Type: jute.EventNodeDataChanged, State: jute.StateSyncConnected, Path: p}, nil)
 		default:
 			t.AddDataWatch(p, c)
 		}
 	}
 	for _, p := range req.ExistWatches {
 		if t.Get(p) != nil {
-			c.Process(jute.WatcherEvent{Type: jute.EventNodeCreated, State: jute.StateSyncConnected, Path: p})
+			c.Process(jute.WatcherEvent{Type: jute.EventNodeCreated, State: jute.StateSyncConnected, Path: p}, nil)
 		} else {
 			t.AddDataWatch(p, c)
 		}
@@ -255,9 +255,9 @@ func (s *Server) setWatches(t *datatree.Tree, c *conn, req *jute.SetWatches) {
 		n := t.Get(p)
 		switch {
 		case n == nil:
-			c.Process(jute.WatcherEvent{Type: jute.EventNodeDeleted, State: jute.StateSyncConnected, Path: p})
+			c.Process(jute.WatcherEvent{Type: jute.EventNodeDeleted, State: jute.StateSyncConnected, Path: p}, nil)
 		case n.Stat.Pzxid > rz:
-			c.Process(jute.WatcherEvent{Type: jute.EventNodeChildrenChanged, State: jute.StateSyncConnected, Path: p})
+			c.Process(jute.WatcherEvent{Type: jute.EventNodeChildrenChanged, State: jute.StateSyncConnected, Path: p}, nil)
 		default:
 			t.AddChildWatch(p, c)
 		}

@@ -62,6 +62,8 @@ type Server struct {
 	nextZxid    int64
 	outstanding *outstanding
 	sink        TxnSink
+	disk        *diskSink // nil when running without storage (tests of the pipeline alone)
+
 
 	stats serverStats
 }
@@ -108,14 +110,18 @@ func (s *Server) Tree() *datatree.Tree { return s.tree }
 
 // Start binds the client port and starts serving in the background.
 func (s *Server) Start() error {
+	s.started = time.Now()
+	s.sessions = newSessionTracker(s.tickMs, s.serverID, s.started)
+	if err := s.openStorage(); err != nil {
+		return err
+	}
 	addr := net.JoinHostPort(s.cfg.ClientPortAddress, fmt.Sprint(s.cfg.ClientPort))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		s.disk.close()
 		return fmt.Errorf("bind client port %s: %w", addr, err)
 	}
 	s.ln = ln
-	s.started = time.Now()
-	s.sessions = newSessionTracker(s.tickMs, s.serverID, s.started)
 	s.nextZxid = s.tree.LastProcessedZxid() + 1
 	s.wg.Add(3)
 	go s.committer()
@@ -160,6 +166,11 @@ func (s *Server) Close() error {
 		c.close()
 	}
 	s.wg.Wait()
+	if s.disk != nil {
+		if cerr := s.disk.close(); err == nil {
+			err = cerr
+		}
+	}
 	return err
 }
 

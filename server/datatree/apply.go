@@ -138,8 +138,8 @@ func (t *Tree) createNode(path string, data []byte, acl []jute.ACL, owner int64,
 	if stat != nil {
 		t.Stat(n, stat)
 	}
-	t.dataWatches.trigger(path, jute.EventNodeCreated, nil)
-	t.childWatches.trigger(parentPath, jute.EventNodeChildrenChanged, nil)
+	t.dataWatches.trigger(path, jute.EventNodeCreated, acl, nil)
+	t.childWatches.trigger(parentPath, jute.EventNodeChildrenChanged, t.acls.get(parent.acl), nil)
 	return jute.OK
 }
 
@@ -153,6 +153,8 @@ func (t *Tree) deleteNode(path string, zxid int64) jute.Code {
 	if parent == nil {
 		return jute.NoNode
 	}
+	// Taken before the reference is released: the delete events are filtered by it.
+	acl := t.acls.get(n.acl)
 	delete(t.nodes, path)
 	delete(parent.children, name)
 	t.dataSize -= int64(len(path) + len(n.Data))
@@ -180,9 +182,9 @@ func (t *Tree) deleteNode(path string, zxid int64) jute.Code {
 	if q := t.quotaPrefix(path); q != "" {
 		t.updateQuotaStat(q, -int64(len(n.Data)), -1)
 	}
-	fired := t.dataWatches.trigger(path, jute.EventNodeDeleted, nil)
-	t.childWatches.trigger(path, jute.EventNodeDeleted, fired)
-	t.childWatches.trigger(parentPath, jute.EventNodeChildrenChanged, nil)
+	fired := t.dataWatches.trigger(path, jute.EventNodeDeleted, acl, nil)
+	t.childWatches.trigger(path, jute.EventNodeDeleted, acl, fired)
+	t.childWatches.trigger(parentPath, jute.EventNodeChildrenChanged, t.acls.get(parent.acl), nil)
 	return jute.OK
 }
 
@@ -203,7 +205,7 @@ func (t *Tree) setData(path string, data []byte, version int32, zxid, time int64
 	if stat != nil {
 		t.Stat(n, stat)
 	}
-	t.dataWatches.trigger(path, jute.EventNodeDataChanged, nil)
+	t.dataWatches.trigger(path, jute.EventNodeDataChanged, t.acls.get(n.acl), nil)
 	return jute.OK
 }
 

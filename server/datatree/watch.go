@@ -7,9 +7,12 @@ import (
 )
 
 // Watcher receives watch events; a server connection is one. Watches belong to the watcher
-// that set them and vanish when it is removed.
+// that set them and vanish when it is removed. acl is the ACL of the znode the event is about
+// (its parent's for NodeChildrenChanged), nil for events not raised by a change: the watcher
+// drops the event unless it may READ that node (ServerWatcher.process, the
+// CVE-2024-23944 fix that the Debian 3.8.0 build the project is compared against carries).
 type Watcher interface {
-	Process(ev jute.WatcherEvent)
+	Process(ev jute.WatcherEvent, acl []jute.ACL)
 }
 
 // WatchMode is how a watch behaves when it fires (WatcherMode).
@@ -86,7 +89,7 @@ func (t *watchTable) removeLocked(path string, w Watcher) {
 
 // trigger fires the watches for an event on path and returns the watchers it notified.
 // Parents are visited only for recursive watches, which never see NodeChildrenChanged.
-func (t *watchTable) trigger(path string, typ int32, suppress map[Watcher]struct{}) map[Watcher]struct{} {
+func (t *watchTable) trigger(path string, typ int32, acl []jute.ACL, suppress map[Watcher]struct{}) map[Watcher]struct{} {
 	t.mu.Lock()
 	var fired map[Watcher]struct{}
 	add := func(w Watcher) {
@@ -128,7 +131,7 @@ func (t *watchTable) trigger(path string, typ int32, suppress map[Watcher]struct
 		if _, skip := suppress[w]; skip {
 			continue
 		}
-		w.Process(ev)
+		w.Process(ev, acl)
 	}
 	return fired
 }

@@ -1,0 +1,167 @@
+package persistence
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/rs/zerolog"
+
+	"github.com/zkgo/zkgo/jute"
+	"github.com/zkgo/zkgo/server/datatree"
+)
+
+// Applier applies a replayed transaction to the restored state (tree and sessions).
+type Applier func(hdr *jute.TxnHeader, rec jute.Record)
+
+// Restored is the state found on disk.
+type Restored struct {
+	Tree     *datatree.Tree
+	Sessions map[int64]int32
+	SnapZxid int64 // zxid of the snapshot loaded (-1 when none)
+	LastZxid int64 // last zxid after replay
+	Replayed int   // transactions replayed from the log
+}
+
+// RestoreOptions tune Restore.
+type RestoreOptions struct {
+	ExtendedTypes bool
+	TrustEmpty    bool // zookeeper.snapshot.trust.empty: logs without a snapshot are accepted
+	Log           zerolog.Logger
+}
+
+// Restore loads the newest valid snapshot from snapDir and replays the logs in logDir after
+// it (FileTxnSnapLog.restore). apply is called for each replayed txn after it is applied to
+// the tree, so the caller can keep its session table. A torn final record of the newest log
+// is cut off with a log line; corruption elsewhere is an error that names file and offset.
+func Restore(snapDir, logDir string, o RestoreOptions, apply Applier) (*Restored, error) {
+	snaps, err := zxidFiles(snapDir, "snapshot")
+	if err != nil {
+		return nil, err
+	}
+	logs, err := zxidFiles(logDir, "log")
+	if err != nil {
+		return nil, err
+	}
+	res := &Restored{SnapZxid: -1}
+	var loadErr error
+	for i := len(snaps) - 1; i >= 0 && i >= len(snaps)-100; i-- {
+		s, err := ReadSnapshot(snaps[i].path, snaps[i].zxid, o.ExtendedTypes)
+		if err != nil {
+			o.Log.Warn().Err(err).Msg("skipping invalid snapshot")
+			loadErr = err
+			continue
+		}
+		res.Tree, res.Sessions, res.SnapZxid = s.Tree, s.Sessions, s.Zxid
+		break
+	}
+	if res.Tree == nil {
+		if len(snaps) > 0 {
+			// Snapshots exist but none is readable: starting empty would lose data.
+			return nil, fmt.Errorf("no valid snapshot in %s: %w", snapDir, loadErr)
+		}
+		if len(logs) > 0 && !o.TrustEmpty {
+			return nil, fmt.Errorf("found transaction logs in %s but no snapshot in %s; refusing to start (set snapshot.trust.empty=true to replay the logs onto an empty tree)", logDir, snapDir)
+		}
+		res.Tree = datatree.New()
+		res.Tree.ExtendedTypes = o.ExtendedTypes
+		res.Sessions = make(map[int64]int32)
+		res.SnapZxid = 0
+	}
+	res.LastZxid = res.SnapZxid
+	// Replay from the log that contains the txn after the snapshot: the last file starting at
+	// or before it, and all later files.
+	start := 0
+	for i, lf := range logs {
+		if lf.zxid <= res.SnapZxid {
+			start = i
+		}
+	}
+	for i := start; i < len(logs); i++ {
+		lf := logs[i]
+		err := ReadLogFile(lf.path, func(lt *LoggedTxn) error {
+			if lt.Hdr.Zxid <= res.LastZxid {
+				return nil
+			}
+			if res.LastZxid > 0 && lt.Hdr.Zxid != res.LastZxid+1 && lt.Hdr.Zxid>>32 == res.LastZxid>>32 {
+				return &ErrCorrupt{File: lf.path, Reason: fmt.Sprintf("gap in the log: zxid 0x%x after 0x%x", lt.Hdr.Zxid, res.LastZxid)}
+			}
+			res.Tree.Lock()
+			res.Tree.ProcessTxn(&lt.Hdr, lt.Rec)
+			res.Tree.Unlock()
+			switch lt.Hdr.Type {
+			case jute.OpCreateSession:
+				if cs, ok := lt.Rec.(*jute.CreateSessionTxn); ok {
+					res.Sessions[lt.Hdr.ClientID] = cs.TimeOut
+				}
+			case jute.OpCloseSession:
+				delete(res.Sessions, lt.Hdr.ClientID)
+			}
+			if apply != nil {
+				apply(&lt.Hdr, lt.Rec)
+			}
+			res.LastZxid = lt.Hdr.Zxid
+			res.Replayed++
+			return nil
+		})
+		var torn *ErrTornTail
+		if errors.As(err, &torn) && i == len(logs)-1 {
+			o.Log.Warn().Str("file", torn.File).Int64("offset", torn.Offset).Str("reason", torn.Reason).
+				Msg("truncating a partially written final log record (crash during write)")
+			if terr := TruncateAt(torn.File, torn.Offset); terr != nil {
+				return nil, terr
+			}
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("replaying the transaction log: %w", err)
+		}
+	}
+	res.Tree.SetLastProcessedZxid(res.LastZxid)
+	return res, nil
+}
+
+// SnapDir and LogDir are the version-2 directories of dataDir and dataLogDir.
+func SnapDir(dataDir string) string { return filepath.Join(dataDir, VersionDir) }
+
+// LogDir is the version-2 directory of dataLogDir.
+func LogDir(dataLogDir string) string { return filepath.Join(dataLogDir, VersionDir) }
+
+// Purge keeps the newest retain snapshots and the logs needed to replay from the oldest kept
+// one; older snapshots and logs are deleted (PurgeTxnLog).
+func Purge(snapDir, logDir string, retain int) ([]string, error) {
+	if retain < 3 {
+		retain = 3
+	}
+	snaps, err := zxidFiles(snapDir, "snapshot")
+	if err != nil || len(snaps) <= retain {
+		return nil, err
+	}
+	oldest := snaps[len(snaps)-retain].zxid
+	logs, err := zxidFiles(logDir, "log")
+	if err != nil {
+		return nil, err
+	}
+	// Keep the last log starting at or before the oldest kept snapshot.
+	keepFrom := int64(-1)
+	for _, lf := range logs {
+		if lf.zxid <= oldest {
+			keepFrom = lf.zxid
+		}
+	}
+	var removed []string
+	for _, s := range snaps[:len(snaps)-retain] {
+		if err := os.Remove(s.path); err == nil {
+			removed = append(removed, s.path)
+		}
+	}
+	for _, lf := range logs {
+		if lf.zxid < keepFrom {
+			if err := os.Remove(lf.path); err == nil {
+				removed = append(removed, lf.path)
+			}
+		}
+	}
+	return removed, nil
+}

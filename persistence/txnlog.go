@@ -1,0 +1,381 @@
+// Package persistence owns every byte on disk: the transaction log and snapshots in Apache
+// ZooKeeper's formats (version-2/log.<zxid>, version-2/snapshot.<zxid>), so a data dir moves
+// between Apache ZooKeeper and zkgo in both directions.
+//
+// Invariants: a transaction is acknowledged only after Commit returned (fsync unless
+// forceSync=no); log files are never appended to after a restart, a new one starts at the
+// next zxid; a snapshot is written under a temporary name and renamed once complete and
+// synced, so a crash never leaves a half snapshot under a snapshot name.
+package persistence
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/adler32"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/zkgo/zkgo/jute"
+)
+
+// File magics and version (FileTxnLog.TXNLOG_MAGIC, FileSnap.SNAP_MAGIC).
+const (
+	logMagic  = 0x5A4B4C47 // "ZKLG"
+	snapMagic = 0x5A4B534E // "ZKSN"
+	version   = 2
+	endOfRec  = 0x42 // 'B'
+)
+
+// VersionDir is the subdirectory Apache ZooKeeper keeps its files in.
+const VersionDir = "version-2"
+
+// TxnLog appends transactions to log.<zxid> files with preallocation and group commit.
+type TxnLog struct {
+	dir       string
+	preAlloc  int64
+	forceSync bool
+	warnMs    int64
+	log       zerolog.Logger
+
+	f    *os.File
+	w    *bufio.Writer
+	pos  int64 // bytes written to the current file (buffered included)
+	size int64 // preallocated size of the current file
+
+	// Bytes appended since the last roll, for snapSizeLimitInKb.
+	sinceRoll int64
+}
+
+// LogOptions configure a TxnLog.
+type LogOptions struct {
+	PreAllocBytes int64 // zookeeper.preAllocSize (KiB) * 1024; <= 0 disables padding
+	ForceSync     bool  // zookeeper.forceSync
+	WarnMs        int64 // fsync.warningthresholdms
+	Log           zerolog.Logger
+}
+
+// OpenTxnLog prepares appending under dir (the dataLogDir's version-2). The first Append
+// starts a new file named by its zxid.
+func OpenTxnLog(dir string, o LogOptions) (*TxnLog, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return &TxnLog{dir: dir, preAlloc: o.PreAllocBytes, forceSync: o.ForceSync, warnMs: o.WarnMs, log: o.Log}, nil
+}
+
+// LogName is log.<hex zxid>, lower case without leading zeros (Long.toHexString).
+func LogName(zxid int64) string { return "log." + strconv.FormatUint(uint64(zxid), 16) }
+
+// SnapName is snapshot.<hex zxid>.
+func SnapName(zxid int64) string { return "snapshot." + strconv.FormatUint(uint64(zxid), 16) }
+
+// MarshalTxn is the txn bytes of a log record and a proposal: TxnHeader then the record.
+func MarshalTxn(hdr *jute.TxnHeader, rec jute.Record) []byte {
+	e := jute.NewEncoder(128)
+	hdr.Encode(e)
+	if rec != nil {
+		rec.Encode(e)
+	}
+	return e.B
+}
+
+func (l *TxnLog) openNew(zxid int64) error {
+	name := filepath.Join(l.dir, LogName(zxid))
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("create txn log: %w", err)
+	}
+	l.f = f
+	l.w = bufio.NewWriterSize(f, 256<<10)
+	l.pos, l.size = 0, 0
+	var hdr [16]byte
+	binary.BigEndian.PutUint32(hdr[0:], logMagic)
+	binary.BigEndian.PutUint32(hdr[4:], version)
+	// dbid 0
+	if _, err := l.w.Write(hdr[:]); err != nil {
+		return err
+	}
+	l.pos = 16
+	// The directory entry must survive a crash as well as the data.
+	return syncDir(l.dir)
+}
+
+// Append buffers one transaction; it is durable after Commit.
+func (l *TxnLog) Append(hdr *jute.TxnHeader, rec jute.Record) error {
+	if l.f == nil {
+		if err := l.openNew(hdr.Zxid); err != nil {
+			return err
+		}
+	}
+	b := MarshalTxn(hdr, rec)
+	var pre [12]byte
+	binary.BigEndian.PutUint64(pre[0:], uint64(adler32.Checksum(b)))
+	binary.BigEndian.PutUint32(pre[8:], uint32(len(b)))
+	if err := l.pad(int64(len(b) + 13)); err != nil {
+		return err
+	}
+	l.w.Write(pre[:])
+	l.w.Write(b)
+	if err := l.w.WriteByte(endOfRec); err != nil {
+		return err
+	}
+	n := int64(len(b) + 13)
+	l.pos += n
+	l.sinceRoll += n
+	return nil
+}
+
+// pad preallocates the file in preAlloc steps (FilePadding) so that fsync rarely has to
+// update the file size.
+func (l *TxnLog) pad(next int64) error {
+	if l.preAlloc <= 0 || l.pos+next+4096 < l.size {
+		return nil
+	}
+	newSize := l.size
+	end := l.pos + next
+	if end > newSize {
+		newSize = end + l.preAlloc
+		newSize -= newSize % l.preAlloc
+	} else {
+		newSize += l.preAlloc
+	}
+	if _, err := l.f.WriteAt([]byte{0}, newSize-1); err != nil {
+		return fmt.Errorf("preallocate txn log: %w", err)
+	}
+	l.size = newSize
+	return nil
+}
+
+// Commit writes out everything appended and fsyncs it (group commit: one fsync for the batch).
+func (l *TxnLog) Commit() error {
+	if l.f == nil {
+		return nil
+	}
+	if err := l.w.Flush(); err != nil {
+		return fmt.Errorf("write txn log: %w", err)
+	}
+	if !l.forceSync {
+		return nil
+	}
+	start := time.Now()
+	if err := l.f.Sync(); err != nil {
+		return fmt.Errorf("fsync txn log: %w", err)
+	}
+	if ms := time.Since(start).Milliseconds(); l.warnMs > 0 && ms > l.warnMs {
+		l.log.Warn().Int64("ms", ms).Str("file", l.f.Name()).Msg("fsync-ing the write ahead log took long; see fsync.warningthresholdms")
+	}
+	return nil
+}
+
+// Roll closes the current file; the next Append starts a new one (after a snapshot starts).
+func (l *TxnLog) Roll() error {
+	l.sinceRoll = 0
+	if l.f == nil {
+		return nil
+	}
+	err := l.Commit()
+	if cerr := l.f.Close(); err == nil {
+		err = cerr
+	}
+	l.f, l.w = nil, nil
+	return err
+}
+
+// BytesSinceRoll is what was appended since the last roll.
+func (l *TxnLog) BytesSinceRoll() int64 { return l.sinceRoll }
+
+// Close commits and closes.
+func (l *TxnLog) Close() error { return l.Roll() }
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// zxidFiles lists files named prefix.<hex> in dir, sorted by zxid.
+func zxidFiles(dir, prefix string) ([]fileZxid, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []fileZxid
+	for _, e := range ents {
+		name := e.Name()
+		parts := strings.Split(name, ".")
+		if len(parts) < 2 || parts[0] != prefix || e.IsDir() {
+			continue
+		}
+		z, err := strconv.ParseUint(parts[1], 16, 64)
+		if err != nil {
+			continue
+		}
+		out = append(out, fileZxid{path: filepath.Join(dir, name), zxid: int64(z)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].zxid < out[j].zxid })
+	return out, nil
+}
+
+type fileZxid struct {
+	path string
+	zxid int64
+}
+
+// LoggedTxn is one record read back from a log.
+type LoggedTxn struct {
+	Hdr jute.TxnHeader
+	Rec jute.Record
+	// Digest is the TxnDigest that 3.6+ writes after the record, if present.
+	Digest *jute.TxnDigest
+}
+
+// ErrTornTail reports a partially written final record; Offset is where it starts.
+type ErrTornTail struct {
+	File   string
+	Offset int64
+	Reason string
+}
+
+func (e *ErrTornTail) Error() string {
+	return fmt.Sprintf("%s: partial record at offset %d (%s)", e.File, e.Offset, e.Reason)
+}
+
+// ErrCorrupt reports a record that fails its checksum or cannot be decoded.
+type ErrCorrupt struct {
+	File   string
+	Offset int64
+	Reason string
+}
+
+func (e *ErrCorrupt) Error() string {
+	return fmt.Sprintf("%s: corrupt record at offset %d: %s", e.File, e.Offset, e.Reason)
+}
+
+// ReadLogFile calls fn for each record of one log file, in order. The end of the log is EOF or
+// the zero padding. A record cut short (or without its end marker) is a torn tail; a record
+// whose checksum fails or that does not decode is corruption.
+func ReadLogFile(path string, fn func(*LoggedTxn) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 256<<10)
+	var hdr [16]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return &ErrTornTail{File: path, Offset: 0, Reason: "no file header"}
+	}
+	if binary.BigEndian.Uint32(hdr[0:]) != logMagic {
+		return &ErrCorrupt{File: path, Offset: 0, Reason: "bad magic"}
+	}
+	off := int64(16)
+	var pre [12]byte
+	for {
+		n, err := io.ReadFull(r, pre[:])
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			if allZero(pre[:n]) {
+				return nil
+			}
+			return &ErrTornTail{File: path, Offset: off, Reason: "short record header"}
+		}
+		sum := binary.BigEndian.Uint64(pre[0:])
+		length := int32(binary.BigEndian.Uint32(pre[8:]))
+		if sum == 0 && length == 0 {
+			return nil // preallocated zeros
+		}
+		if length <= 0 || length > 64<<20 {
+			return &ErrTornTail{File: path, Offset: off, Reason: fmt.Sprintf("bad length %d", length)}
+		}
+		body := make([]byte, int(length)+1)
+		if _, err := io.ReadFull(r, body); err != nil {
+			return &ErrTornTail{File: path, Offset: off, Reason: "short record"}
+		}
+		if body[length] != endOfRec {
+			return &ErrTornTail{File: path, Offset: off, Reason: "no end-of-record marker"}
+		}
+		body = body[:length]
+		if uint64(adler32.Checksum(body)) != sum {
+			return &ErrCorrupt{File: path, Offset: off, Reason: "checksum mismatch"}
+		}
+		lt, err := decodeLogged(body)
+		if err != nil {
+			return &ErrCorrupt{File: path, Offset: off, Reason: err.Error()}
+		}
+		if err := fn(lt); err != nil {
+			return err
+		}
+		off += 13 + int64(length)
+	}
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeLogged decodes TxnHeader, record and the optional TxnDigest.
+func decodeLogged(b []byte) (*LoggedTxn, error) {
+	d := jute.NewDecoder(b)
+	lt := &LoggedTxn{}
+	lt.Hdr.Decode(d)
+	if d.Err() != nil {
+		return nil, d.Err()
+	}
+	rec, err := jute.NewTxn(lt.Hdr.Type)
+	if err != nil {
+		return nil, err
+	}
+	if lt.Hdr.Type == jute.OpCloseSession && d.Remaining() == 0 {
+		// A 3.5 close-session txn has no body.
+		lt.Rec = &jute.CloseSessionTxn{}
+		return lt, nil
+	}
+	rec.Decode(d)
+	if d.Err() != nil {
+		return nil, d.Err()
+	}
+	lt.Rec = rec
+	if d.Remaining() >= 12 {
+		var dg jute.TxnDigest
+		dg.Decode(d)
+		if d.Err() == nil {
+			lt.Digest = &dg
+		}
+	}
+	return lt, nil
+}
+
+// TruncateAt cuts a log file at off (a torn final record) and syncs it.
+func TruncateAt(path string, off int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Truncate(off); err != nil {
+		return err
+	}
+	return f.Sync()
+}

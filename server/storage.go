@@ -1,0 +1,163 @@
+package server
+
+import (
+	"math/rand/v2"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/zkgo/zkgo/persistence"
+)
+
+// diskSink is the standalone durability stage: every batch of transactions is appended to
+// the txn log and fsynced once (group commit) before any of them is applied or answered.
+// Every snapCount/2 + rand(snapCount/2) transactions the log is rolled and a fuzzy snapshot
+// is written in the background (SyncRequestProcessor).
+type diskSink struct {
+	s        *Server
+	log      *persistence.TxnLog
+	snapDir  string
+	snapCnt  int
+	sizeLim  int64
+	count    int
+	next     int
+	snapping atomic.Bool
+}
+
+func (s *Server) openStorage() error {
+	cfg := s.cfg
+	snapDir := persistence.SnapDir(cfg.DataDir)
+	logDir := persistence.LogDir(cfg.DataLogDir)
+	start := time.Now()
+	res, err := persistence.Restore(snapDir, logDir, persistence.RestoreOptions{
+		ExtendedTypes: s.extendedTypes,
+		TrustEmpty:    cfg.PropBool("zookeeper.snapshot.trust.empty"),
+		Log:           s.log,
+	}, nil)
+	if err != nil {
+		return err
+	}
+	s.tree = res.Tree
+	s.tree.ExtendedTypes = s.extendedTypes
+	// Sessions found on disk live on and expire a timeout after the restart unless resumed.
+	for id, to := range res.Sessions {
+		s.sessions.add(id, to, time.Now().UnixMilli())
+	}
+	s.log.Info().Int("nodes", s.tree.NodeCount()).Int("sessions", len(res.Sessions)).
+		Str("snapshotZxid", zxidHex(res.SnapZxid)).Str("lastZxid", zxidHex(res.LastZxid)).Int("replayed", res.Replayed).
+		Dur("took", time.Since(start)).Msg("data loaded")
+	tl, err := persistence.OpenTxnLog(logDir, persistence.LogOptions{
+		PreAllocBytes: int64(cfg.PreAllocSizeKB()) * 1024,
+		ForceSync:     cfg.ForceSync(),
+		WarnMs:        int64(cfg.FsyncWarningThresholdMs()),
+		Log:           s.log,
+	})
+	if err != nil {
+		return err
+	}
+	d := &diskSink{s: s, log: tl, snapDir: snapDir, snapCnt: cfg.SnapCount(), sizeLim: cfg.SnapSizeLimitInKb() * 1024}
+	d.resetThreshold()
+	s.sink = d
+	s.disk = d
+	// A data dir must always hold a snapshot: logs without one are refused at start.
+	if _, err := os.Stat(snapDir); err != nil || res.SnapZxid < 0 || !hasSnapshot(snapDir) {
+		return d.snapshot()
+	}
+	if res.Replayed > 0 {
+		d.startSnapshot()
+	}
+	return nil
+}
+
+func hasSnapshot(dir string) bool {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if len(e.Name()) > 9 && e.Name()[:9] == "snapshot." {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *diskSink) resetThreshold() {
+	half := d.snapCnt / 2
+	d.next = half + rand.IntN(max(half, 1))
+	d.count = 0
+}
+
+// Persist appends and fsyncs a batch; it runs on the committer goroutine.
+func (d *diskSink) Persist(batch []*Txn) error {
+	for _, t := range batch {
+		if err := d.log.Append(&t.Hdr, t.Rec); err != nil {
+			return err
+		}
+	}
+	if err := d.log.Commit(); err != nil {
+		return err
+	}
+	d.count += len(batch)
+	if d.count > d.next || (d.sizeLim > 0 && d.log.BytesSinceRoll() > d.sizeLim/2) {
+		if !d.snapping.Load() {
+			if err := d.log.Roll(); err != nil {
+				return err
+			}
+			d.resetThreshold()
+			d.startSnapshot()
+		}
+	}
+	return nil
+}
+
+func (d *diskSink) startSnapshot() {
+	if !d.snapping.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer d.snapping.Store(false)
+		if err := d.write(); err != nil {
+			d.s.log.Error().Err(err).Msg("writing snapshot failed")
+		}
+	}()
+}
+
+// snapshot writes one synchronously.
+func (d *diskSink) snapshot() error {
+	d.snapping.Store(true)
+	defer d.snapping.Store(false)
+	return d.write()
+}
+
+func (d *diskSink) write() error {
+	start := time.Now()
+	view := d.s.tree.CopyForSnapshot()
+	sessions := d.s.sessions.snapshot()
+	name, err := persistence.WriteSnapshot(d.snapDir, view, sessions)
+	if err != nil {
+		return err
+	}
+	d.s.log.Info().Str("file", name).Int("nodes", len(view.Nodes)).Dur("took", time.Since(start)).Msg("snapshot written")
+	return nil
+}
+
+func (d *diskSink) close() error { return d.log.Close() }
+
+func zxidHex(z int64) string { return "0x" + formatHex(z) }
+
+func formatHex(z int64) string {
+	const digits = "0123456789abcdef"
+	u := uint64(z)
+	if u == 0 {
+		return "0"
+	}
+	var b [16]byte
+	i := len(b)
+	for u > 0 {
+		i--
+		b[i] = digits[u&15]
+		u >>= 4
+	}
+	return string(b[i:])
+}
