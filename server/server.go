@@ -64,7 +64,6 @@ type Server struct {
 	sink        TxnSink
 	disk        *diskSink // nil when running without storage (tests of the pipeline alone)
 
-
 	stats serverStats
 }
 
