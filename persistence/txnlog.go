@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -46,10 +47,15 @@ type TxnLog struct {
 	warnMs    int64
 	log       zerolog.Logger
 
-	f    *os.File
-	w    *bufio.Writer
-	pos  int64 // bytes written to the current file (buffered included)
-	size int64 // preallocated size of the current file
+	f         *os.File
+	w         *bufio.Writer
+	pos       int64 // bytes written to the current file (buffered included)
+	committed int64 // bytes of the current file known to be durable
+	size      int64 // preallocated size of the current file
+	fresh     bool  // the current file holds no committed record yet
+
+	// failHook injects write errors (tests of the disk-full path).
+	failHook atomic.Pointer[func() error]
 
 	// Bytes appended since the last roll, for snapSizeLimitInKb.
 	sinceRoll int64
@@ -105,6 +111,8 @@ func (l *TxnLog) openNew(zxid int64) error {
 		return err
 	}
 	l.pos = 16
+	l.committed = 0
+	l.fresh = true
 	// The directory entry must survive a crash as well as the data.
 	return syncDir(l.dir)
 }
@@ -160,20 +168,50 @@ func (l *TxnLog) Commit() error {
 	if l.f == nil {
 		return nil
 	}
+	if hook := l.failHook.Load(); hook != nil {
+		if err := (*hook)(); err != nil {
+			return fmt.Errorf("write txn log: %w", err)
+		}
+	}
 	if err := l.w.Flush(); err != nil {
 		return fmt.Errorf("write txn log: %w", err)
 	}
 	if !l.forceSync {
+		l.committed, l.fresh = l.pos, false
 		return nil
 	}
 	start := time.Now()
 	if err := l.f.Sync(); err != nil {
 		return fmt.Errorf("fsync txn log: %w", err)
 	}
+	l.committed, l.fresh = l.pos, false
 	if ms := time.Since(start).Milliseconds(); l.warnMs > 0 && ms > l.warnMs {
 		l.log.Warn().Int64("ms", ms).Str("file", l.f.Name()).Msg("fsync-ing the write ahead log took long; see fsync.warningthresholdms")
 	}
 	return nil
+}
+
+// InjectFailure makes Commit call f first and fail with its error (tests only).
+func (l *TxnLog) InjectFailure(f func() error) { l.failHook.Store(&f) }
+
+// Abandon undoes a failed batch (disk full, I/O error): the current file is cut back to what
+// was committed and synced, so none of the batch can reappear after a restart, and the next
+// Append starts a new file. An error here means the log's state on disk is unknown.
+func (l *TxnLog) Abandon() error {
+	if l.f == nil {
+		return nil
+	}
+	name := l.f.Name()
+	l.f.Close()
+	l.f, l.w = nil, nil
+	if l.fresh {
+		// Nothing of this file was ever committed: remove it entirely.
+		if err := os.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return syncDir(l.dir)
+	}
+	return TruncateAt(name, l.committed)
 }
 
 // Roll closes the current file; the next Append starts a new one (after a snapshot starts).

@@ -211,6 +211,11 @@ func (s *Server) writeReply(r *request) {
 	}
 	defer c.recordLatency(r.op, r.xid, zxid, r.start)
 	h := jute.ReplyHeader{Xid: r.xid, Zxid: zxid}
+	if r.errCode != jute.OK && r.op == jute.OpCreateSession {
+		// The session could not be logged: no session, the client tries again.
+		go c.close()
+		return
+	}
 	switch r.op {
 	case jute.OpCreateSession:
 		c.timeout = r.timeout
@@ -221,6 +226,11 @@ func (s *Server) writeReply(r *request) {
 		s.log.Debug().Str("session", fmt.Sprintf("0x%x", r.session)).Int32("timeout", r.timeout).Str("client", c.remote).Msg("session established")
 		return
 	case jute.OpCloseSession:
+		if r.errCode != jute.OK {
+			h.Err = int32(r.errCode)
+			c.send(frame(h, nil))
+			return
+		}
 		c.sendAndClose(frame(h, nil))
 		return
 	case jute.OpSync:

@@ -105,6 +105,30 @@ func (s *Server) rollback(zxid int64) {
 	}
 }
 
+// rollbackFrom forgets every change record from zxid on (a batch that was not persisted).
+func (s *Server) rollbackFrom(zxid int64) {
+	o := s.outstanding
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	i := len(o.queue)
+	for i > 0 && o.queue[i-1].zxid >= zxid {
+		i--
+	}
+	dropped := o.queue[i:]
+	o.queue = o.queue[:i]
+	for _, cr := range dropped {
+		if o.byPath[cr.path] == cr {
+			delete(o.byPath, cr.path)
+			for j := len(o.queue) - 1; j >= 0; j-- {
+				if o.queue[j].path == cr.path {
+					o.byPath[cr.path] = o.queue[j]
+					break
+				}
+			}
+		}
+	}
+}
+
 // pendingEphemerals applies the queued changes to a session's ephemeral set (closeSession).
 func (s *Server) pendingEphemerals(session int64, set map[string]struct{}) {
 	o := s.outstanding

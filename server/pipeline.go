@@ -95,10 +95,10 @@ func (s *Server) committer() {
 		}
 		if len(txns) > 0 {
 			if err := s.sink.Persist(txns); err != nil {
-				// Nothing of this batch was acknowledged; stop rather than diverge.
-				s.log.Error().Err(err).Msg("cannot persist transactions; stopping")
-				go s.Close()
-				return
+				if !s.persistFailed(batch, txns, err) {
+					return
+				}
+				continue
 			}
 		}
 		for _, r := range batch {
@@ -655,4 +655,47 @@ func (s *Server) prepCloseSession(r *request) jute.Record {
 	}
 	s.sessions.setClosing(r.session)
 	return &jute.CloseSessionTxn{Paths2Delete: paths}
+}
+
+// abandoner is a sink that can undo a failed batch on disk.
+type abandoner interface{ Abandon() error }
+
+// persistFailed handles a batch the sink could not make durable (disk full, I/O error): the
+// log is cut back to its last committed record, the batch's prepared changes and zxids are
+// rolled back, and each write is answered with SYSTEMERROR; nothing of the batch was applied
+// or acknowledged, and later writes are tried afresh. It returns false when the log's state
+// on disk is unknown, in which case the server stops rather than risk a divergence.
+func (s *Server) persistFailed(batch []*request, txns []*Txn, err error) bool {
+	s.log.Error().Err(err).Int("txns", len(txns)).Msg("cannot write the transaction log; failing this batch")
+	if a, ok := s.sink.(abandoner); ok {
+		if aerr := a.Abandon(); aerr != nil {
+			s.log.Error().Err(aerr).Msg("cannot restore the transaction log after a failed write; stopping")
+			go s.Close()
+			return false
+		}
+	}
+	first := txns[0].Hdr.Zxid
+	s.rollbackFrom(first)
+	s.nextZxid = first
+	for _, r := range batch {
+		if r.txn == nil {
+			s.applyAndReply(r)
+			continue
+		}
+		s.stats.outstanding.Add(-1)
+		r.txn = nil
+		r.errCode = jute.SystemError
+		switch {
+		case r.op == jute.OpCloseSession:
+			// The session stays open; expiry will try again.
+			s.sessions.reopen(r.session, time.Now().UnixMilli())
+			if r.conn == nil {
+				continue
+			}
+		case r.op == jute.OpDeleteContainer:
+			continue
+		}
+		s.reply(r)
+	}
+	return true
 }

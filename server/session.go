@@ -116,6 +116,16 @@ func (st *sessionTracker) setClosing(id int64) {
 	}
 }
 
+// reopen undoes setClosing after a close that could not be made durable.
+func (st *sessionTracker) reopen(id int64, nowMs int64) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if s := st.sessions[id]; s != nil {
+		s.closing = false
+		st.touchLocked(s, s.timeout, nowMs)
+	}
+}
+
 func (st *sessionTracker) remove(id int64) {
 	st.mu.Lock()
 	defer st.mu.Unlock()

@@ -144,6 +144,9 @@ func (d *diskSink) write() error {
 
 func (d *diskSink) close() error { return d.log.Close() }
 
+// Abandon cuts the log back after a failed Persist.
+func (d *diskSink) Abandon() error { return d.log.Abandon() }
+
 func zxidHex(z int64) string { return "0x" + formatHex(z) }
 
 func formatHex(z int64) string {

@@ -226,16 +226,19 @@ func (t *Tree) CountDescendants(n *Node, path string) int {
 }
 
 // AddWatch registers a watch. Data/exists watches go to the data table, child watches to the
-// child table; PERSISTENT goes to both and PERSISTENT_RECURSIVE to the data table only.
+// child table; PERSISTENT and PERSISTENT_RECURSIVE go to both, as 3.8's DataTree.addWatch
+// and setWatches do (3.9 keeps recursive watches out of the child table). A recursive entry
+// in the child table never fires NodeChildrenChanged, but checkWatches and removeWatches of
+// type Children see it.
 func (t *Tree) AddDataWatch(path string, w Watcher)  { t.dataWatches.add(path, w, Standard) }
 func (t *Tree) AddChildWatch(path string, w Watcher) { t.childWatches.add(path, w, Standard) }
 func (t *Tree) AddPersistentWatch(path string, w Watcher, recursive bool) {
+	mode := Persistent
 	if recursive {
-		t.dataWatches.add(path, w, PersistentRecursive)
-		return
+		mode = PersistentRecursive
 	}
-	t.dataWatches.add(path, w, Persistent)
-	t.childWatches.add(path, w, Persistent)
+	t.dataWatches.add(path, w, mode)
+	t.childWatches.add(path, w, mode)
 }
 
 // RemoveWatcher drops every watch of w (its connection closed).
@@ -270,7 +273,7 @@ func (t *Tree) WatchQuery(path string, w Watcher, watcherType int32, remove bool
 	// Children/Data match a watch of any mode in that table, as 3.8's removeWatcher(path,
 	// watcher) does; the 3.9 types Persistent/PersistentRecursive match their mode only.
 	case jute.WatcherChildren:
-		return cop(path, w, Standard, Persistent)
+		return cop(path, w, Standard, Persistent, PersistentRecursive)
 	case jute.WatcherData:
 		return op(path, w, Standard, Persistent, PersistentRecursive)
 	case jute.WatcherPersistent:
@@ -278,10 +281,12 @@ func (t *Tree) WatchQuery(path string, w Watcher, watcherType int32, remove bool
 		b := cop(path, w, Persistent)
 		return a || b
 	case jute.WatcherPersistentRecursive:
-		return op(path, w, PersistentRecursive)
+		a := op(path, w, PersistentRecursive)
+		b := cop(path, w, PersistentRecursive)
+		return a || b
 	case jute.WatcherAny:
 		a := op(path, w, Standard, Persistent, PersistentRecursive)
-		b := cop(path, w, Standard, Persistent)
+		b := cop(path, w, Standard, Persistent, PersistentRecursive)
 		return a || b
 	}
 	return false

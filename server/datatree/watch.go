@@ -49,10 +49,9 @@ func (t *watchTable) add(path string, w Watcher, mode WatchMode) {
 		t.byPath[path] = ws
 	}
 	old, had := ws[w]
-	// A one-shot watch does not downgrade an existing persistent one (WatchManager.addWatch).
-	if had && old != Standard && mode == Standard {
-		return
-	}
+	// One mode per (watcher, path) and table, and the last add wins: a one-shot watch set on
+	// a path the watcher watches persistently turns that watch into a one-shot one (3.8's
+	// WatcherModeManager.setWatcherMode; only 3.9's ZOOKEEPER-4466 keeps both).
 	if had && old == PersistentRecursive {
 		t.recursive--
 	}
