@@ -84,7 +84,7 @@ func Restore(snapDir, logDir string, o RestoreOptions, apply Applier) (*Restored
 			if lt.Hdr.Zxid <= res.LastZxid {
 				return nil
 			}
-			if res.LastZxid > 0 && lt.Hdr.Zxid != res.LastZxid+1 && lt.Hdr.Zxid>>32 == res.LastZxid>>32 {
+			if lt.Hdr.Zxid != res.LastZxid+1 && lt.Hdr.Zxid>>32 == res.LastZxid>>32 {
 				return &ErrCorrupt{File: lf.path, Reason: fmt.Sprintf("gap in the log: zxid 0x%x after 0x%x", lt.Hdr.Zxid, res.LastZxid)}
 			}
 			res.Tree.Lock()

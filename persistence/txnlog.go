@@ -351,6 +351,11 @@ func ReadLogFile(path string, fn func(*LoggedTxn) error) error {
 		}
 		body = body[:length]
 		if uint64(adler32.Checksum(body)) != sum {
+			// A bad last record (only zeros after it) was never acknowledged: an fsynced
+			// record is whole on disk. It is a torn write; anything earlier is corruption.
+			if zerosFrom(f, off+13+int64(length)) {
+				return &ErrTornTail{File: path, Offset: off, Reason: "checksum mismatch in the last record"}
+			}
 			return &ErrCorrupt{File: path, Offset: off, Reason: "checksum mismatch"}
 		}
 		lt, err := decodeLogged(body)
@@ -361,6 +366,21 @@ func ReadLogFile(path string, fn func(*LoggedTxn) error) error {
 			return err
 		}
 		off += 13 + int64(length)
+	}
+}
+
+// zerosFrom reports whether the file holds only zero bytes from off to its end.
+func zerosFrom(f *os.File, off int64) bool {
+	buf := make([]byte, 1<<20)
+	for {
+		n, err := f.ReadAt(buf, off)
+		if !allZero(buf[:n]) {
+			return false
+		}
+		off += int64(n)
+		if err != nil {
+			return err == io.EOF
+		}
 	}
 }
 

@@ -126,6 +126,10 @@ func (s *Server) Start() error {
 	go s.committer()
 	go s.expirer()
 	go s.containerManager()
+	if s.cfg.PurgeInterval > 0 {
+		s.wg.Add(1)
+		go s.autopurge()
+	}
 	s.serving.Store(true)
 	s.wg.Add(1)
 	go s.acceptLoop()

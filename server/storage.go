@@ -164,3 +164,26 @@ func formatHex(z int64) string {
 	}
 	return string(b[i:])
 }
+
+// autopurge deletes old snapshots and logs every autopurge.purgeInterval hours, keeping
+// autopurge.snapRetainCount snapshots (DatadirCleanupManager); the first run is at start.
+func (s *Server) autopurge() {
+	defer s.wg.Done()
+	interval := time.Duration(s.cfg.PurgeInterval) * time.Hour
+	retain := s.cfg.SnapRetainCount
+	snapDir := persistence.SnapDir(s.cfg.DataDir)
+	logDir := persistence.LogDir(s.cfg.DataLogDir)
+	for {
+		removed, err := persistence.Purge(snapDir, logDir, retain)
+		if err != nil {
+			s.log.Warn().Err(err).Msg("purging old snapshots and logs failed")
+		} else if len(removed) > 0 {
+			s.log.Info().Strs("files", removed).Msg("purged old snapshots and logs")
+		}
+		select {
+		case <-s.stopCh:
+			return
+		case <-time.After(interval):
+		}
+	}
+}

@@ -213,6 +213,13 @@ func (g *gen) createOp(inMulti bool) (rawzk.Op, string) {
 	desc := fmt.Sprintf("%s %q data=%s acl=%s flags=%d", jute.OpName(op), p, fmtData(o.Data), ac.label, flags)
 	if op == jute.OpCreateTTL {
 		o.TTL = []int64{3600000, 3600000, 0, -1, 1 << 41}[g.pick(5)]
+		if o.TTL < 0 && flags != 5 && flags != 6 {
+			// Intended difference: a non-TTL mode with a negative ttl passes 3.8's
+			// validateTTL, and if every later check passes too Apache logs a CreateTTLTxn it
+			// cannot apply and its SyncThread exits (the server shuts down); zkgo answers
+			// BADARGUMENTS instead (prepCreate). A ttl >= 0 is refused by both.
+			o.TTL = 0
+		}
 		desc += fmt.Sprintf(" ttl=%d", o.TTL)
 	}
 	_ = inMulti
