@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"github.com/zkgo/zkgo/jute"
 	"github.com/zkgo/zkgo/server/datatree"
@@ -17,10 +18,11 @@ import (
 
 // checkedWriter keeps an Adler-32 over every byte written, as CheckedOutputStream does.
 type checkedWriter struct {
-	w   *bufio.Writer
-	sum hash.Hash32
-	e   jute.Encoder
-	err error
+	w    *bufio.Writer
+	sum  hash.Hash32
+	e    jute.Encoder
+	err  error
+	size int64
 }
 
 func (c *checkedWriter) flushRecord() {
@@ -29,6 +31,7 @@ func (c *checkedWriter) flushRecord() {
 		return
 	}
 	c.sum.Write(c.e.B)
+	c.size += int64(len(c.e.B))
 	_, c.err = c.w.Write(c.e.B)
 	c.e.B = c.e.B[:0]
 }
@@ -44,14 +47,29 @@ func (c *checkedWriter) seal() {
 // parent-first order, "/" and the seal. It is written under a temporary name, synced and
 // renamed, so the snapshot name only ever holds a complete file.
 func WriteSnapshot(dir string, v *datatree.SnapshotView, sessions map[int64]int32) (string, error) {
+	name, _, err := writeSnapshot(dir, v, sessions)
+	return name, err
+}
+
+// WriteSnapshotMeta writes a snapshot and records it in the catalog.
+func WriteSnapshotMeta(dir string, v *datatree.SnapshotView, sessions map[int64]int32, m *Meta) (string, error) {
+	name, fi, err := writeSnapshot(dir, v, sessions)
+	if err != nil || m == nil {
+		return name, err
+	}
+	return name, m.Record(fi)
+}
+
+func writeSnapshot(dir string, v *datatree.SnapshotView, sessions map[int64]int32) (string, FileInfo, error) {
+	var fi FileInfo
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
+		return "", fi, err
 	}
 	final := filepath.Join(dir, SnapName(v.Zxid))
 	tmp := filepath.Join(dir, "tmp."+SnapName(v.Zxid))
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
-		return "", err
+		return "", fi, err
 	}
 	ok := false
 	defer func() {
@@ -98,24 +116,26 @@ func WriteSnapshot(dir string, v *datatree.SnapshotView, sessions map[int64]int3
 	}
 	e.String("/")
 	cw.flushRecord()
+	seal := cw.sum.Sum32()
 	cw.seal()
 	if cw.err != nil {
-		return "", cw.err
+		return "", fi, cw.err
 	}
 	if err := cw.w.Flush(); err != nil {
-		return "", err
+		return "", fi, err
 	}
 	if err := f.Sync(); err != nil {
-		return "", err
+		return "", fi, err
 	}
 	if err := f.Close(); err != nil {
-		return "", err
+		return "", fi, err
 	}
 	if err := os.Rename(tmp, final); err != nil {
-		return "", err
+		return "", fi, err
 	}
 	ok = true
-	return final, syncDir(dir)
+	fi = FileInfo{Name: SnapName(v.Zxid), Kind: "snapshot", FirstZxid: v.Zxid, LastZxid: v.Zxid, Size: cw.size, Checksum: seal, Written: time.Now().UnixMilli()}
+	return final, fi, syncDir(dir)
 }
 
 // Snapshot is a loaded snapshot.

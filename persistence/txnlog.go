@@ -59,6 +59,10 @@ type TxnLog struct {
 
 	// Bytes appended since the last roll, for snapSizeLimitInKb.
 	sinceRoll int64
+
+	meta      *Meta
+	firstZxid int64
+	lastZxid  int64
 }
 
 // LogOptions configure a TxnLog.
@@ -67,6 +71,7 @@ type LogOptions struct {
 	ForceSync     bool  // zookeeper.forceSync
 	WarnMs        int64 // fsync.warningthresholdms
 	Log           zerolog.Logger
+	Meta          *Meta // catalog to record segments in (nil: none)
 }
 
 // OpenTxnLog prepares appending under dir (the dataLogDir's version-2). The first Append
@@ -75,7 +80,7 @@ func OpenTxnLog(dir string, o LogOptions) (*TxnLog, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	return &TxnLog{dir: dir, preAlloc: o.PreAllocBytes, forceSync: o.ForceSync, warnMs: o.WarnMs, log: o.Log}, nil
+	return &TxnLog{dir: dir, preAlloc: o.PreAllocBytes, forceSync: o.ForceSync, warnMs: o.WarnMs, log: o.Log, meta: o.Meta}, nil
 }
 
 // LogName is log.<hex zxid>, lower case without leading zeros (Long.toHexString).
@@ -113,8 +118,16 @@ func (l *TxnLog) openNew(zxid int64) error {
 	l.pos = 16
 	l.committed = 0
 	l.fresh = true
-	// The directory entry must survive a crash as well as the data.
-	return syncDir(l.dir)
+	l.firstZxid, l.lastZxid = zxid, zxid
+	// The directory entry must survive a crash as well as the data, and the catalog must
+	// know the segment before anything acknowledged lands in it.
+	if err := syncDir(l.dir); err != nil {
+		return err
+	}
+	if l.meta != nil {
+		return l.meta.Record(FileInfo{Name: LogName(zxid), Kind: "log", FirstZxid: zxid, LastZxid: zxid, Written: time.Now().UnixMilli()})
+	}
+	return nil
 }
 
 // Append buffers one transaction; it is durable after Commit.
@@ -131,6 +144,7 @@ func (l *TxnLog) Append(hdr *jute.TxnHeader, rec jute.Record) error {
 	if err := l.pad(int64(len(b) + 13)); err != nil {
 		return err
 	}
+	l.lastZxid = hdr.Zxid
 	l.w.Write(pre[:])
 	l.w.Write(b)
 	if err := l.w.WriteByte(endOfRec); err != nil {
@@ -209,7 +223,13 @@ func (l *TxnLog) Abandon() error {
 		if err := os.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
-		return syncDir(l.dir)
+		if err := syncDir(l.dir); err != nil {
+			return err
+		}
+		if l.meta != nil {
+			return l.meta.Forget(filepath.Base(name))
+		}
+		return nil
 	}
 	return TruncateAt(name, l.committed)
 }
@@ -223,6 +243,10 @@ func (l *TxnLog) Roll() error {
 	err := l.Commit()
 	if cerr := l.f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil && l.meta != nil && !l.fresh {
+		err = l.meta.Record(FileInfo{Name: LogName(l.firstZxid), Kind: "log", FirstZxid: l.firstZxid,
+			LastZxid: l.lastZxid, Size: l.committed, Closed: true, Written: time.Now().UnixMilli()})
 	}
 	l.f, l.w = nil, nil
 	return err

@@ -12,8 +12,16 @@
 #    turns that into `bin/zkserver start-foreground zoo.cfg` (zkgo) or the real JVM (apache).
 #    The per-test outcomes are compared with testdata/kazoo/baseline-apache-3.8.txt: every
 #    test listed there passes against Apache ZooKeeper 3.8 here and must pass against us too.
-# 2. zkCli.sh smoke check: a fixed script of zkCli.sh batch commands, output normalised and
-#    compared with testdata/kazoo/zkcli-smoke.expected (recorded from Apache 3.8).
+# 2. zkCli.sh check, against one server started with zookeeper.extendedTypesEnabled=true,
+#    zookeeper.enforceQuota=true and znode.container.checkIntervalMs=1000 (both targets):
+#    a. smoke: a fixed list of zkCli.sh batch commands (one JVM each, exit status recorded),
+#       compared with testdata/kazoo/zkcli-smoke.expected;
+#    b. sessions: scripts/zkcli/sessions.zkcli, interactive zkCli.sh sessions fed on stdin by
+#       scripts/zkcli/session.py, covering every command of zkCli's `help` with its options and
+#       error outputs, watch events, auth, quotas, TTL/container expiry, history/redo,
+#       close/connect/quit; compared with testdata/kazoo/zkcli-sessions.expected.
+#    Both transcripts are normalised by scripts/zkcli/normalise.py (dates, zxids, session ids,
+#    ports, unspecified orders) and were recorded from Apache ZooKeeper 3.8.
 #
 # Running in `apache` mode checks the baseline and golden files are still right for the
 # installed Apache ZooKeeper. Both modes exit non-zero on any regression.
@@ -30,6 +38,10 @@
 #   INTEROP_KEEP=1         keep the work directory (it is also kept on failure)
 #   INTEROP_SKIP_KAZOO=1 / INTEROP_SKIP_ZKCLI=1   skip one part (says so loudly; still fails
 #                          the run unless INTEROP_ALLOW_SKIP=1, so nothing is skipped silently)
+#   ZKCLI_ONLY=1           run only the zkCli.sh check (kazoo suite skipped, not a failure)
+#   ZKCLI_SESSIONS="a b"   only these sessions of scripts/zkcli/sessions.zkcli (compared with the
+#                          same sections of the golden file); ZKCLI_SESSIONS=none: no sessions
+#   INTEROP_UPDATE_GOLDEN=1   (apache only) rewrite the zkCli golden files from this run
 set -uo pipefail
 
 TARGET=${1:-zkgo}
@@ -52,6 +64,8 @@ REAL_JAVA=/usr/bin/java
 APACHE_CP=/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar
 BASELINE=$ROOT/testdata/kazoo/baseline-apache-3.8.txt
 ZKCLI_GOLDEN=$ROOT/testdata/kazoo/zkcli-smoke.expected
+ZKCLI_SESSIONS_SCRIPT=$ROOT/scripts/zkcli/sessions.zkcli
+ZKCLI_SESSIONS_GOLDEN=$ROOT/testdata/kazoo/zkcli-sessions.expected
 SUITE_TIMEOUT=${INTEROP_SUITE_TIMEOUT:-1200}
 export INTEROP_TEST_TIMEOUT=${INTEROP_TEST_TIMEOUT:-120}
 ZKGO_BIN=${ZKGO_BIN:-$ROOT/bin/zkserver}
@@ -325,29 +339,12 @@ ZKCLI_SCRIPT=(
     "ls -s /"
 )
 
-# Normalise a transcript: dates -> <date> (the epoch date of the root stays literal), zxids and
-# session ids -> Z1, Z2, ... / S1, S2, ... by first appearance (0x0 stays literal), so equal
-# ids stay equal but their values do not matter.
+# Normalise a transcript (scripts/zkcli/normalise.py): dates -> <date> (the epoch date of the
+# root stays literal), zxids and session ids -> Z1, Z2, ... / S1, S2, ... by first appearance
+# (0x0 stays literal), so equal ids stay equal but their values do not matter; ports; orders
+# the protocol leaves unspecified (getEphemerals, whoami, ls -R).
 normalise_zkcli() {
-    $PY -c '
-import re, sys
-zx, ss = {}, {}
-def ident(table, prefix):
-    def f(m):
-        v = m.group(2)
-        if int(v, 16) == 0:
-            return m.group(0)
-        table.setdefault(v, "%s%d" % (prefix, len(table) + 1))
-        return m.group(1) + table[v]
-    return f
-date = re.compile(r"[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d [A-Z]{2,5} \d{4}")
-for line in sys.stdin:
-    if "Thu Jan 01 00:00:00 UTC 1970" not in line:
-        line = date.sub("<date>", line)
-    line = re.sub(r"^([cmp]Zxid = )0x([0-9a-f]+)", ident(zx, "Z"), line)
-    line = re.sub(r"^(ephemeralOwner = )0x([0-9a-f]+)", ident(ss, "S"), line)
-    sys.stdout.write(line)
-'
+    $PY "$ROOT/scripts/zkcli/normalise.py"
 }
 
 # Start one server of $TARGET on port $1 with its own data dir; sets SMOKE_PID.
@@ -355,6 +352,8 @@ SMOKE_PID=""
 start_smoke_server() {
     local port=$1 dir=$WORK/smoke
     mkdir -p "$dir/data"
+    # The same server settings for both targets: TTL nodes need extended types, the quota
+    # tests need hard quotas enforced, and the container/TTL reaper runs every second.
     cat >"$dir/zoo.cfg" <<EOF
 tickTime=2000
 dataDir=$dir/data
@@ -368,13 +367,16 @@ EOF
         export INTEROP_PIDDIR=$WORK/pids INTEROP_LOGDIR=$WORK/logs
         exec "$ROOT/scripts/kazoo/bin/java" -cp "$APACHE_CP" \
             -Dzookeeper.log.dir="$dir" -Djava.awt.headless=true \
+            -Dzookeeper.extendedTypesEnabled=true -Dzookeeper.enforceQuota=true \
+            -Dznode.container.checkIntervalMs=1000 \
             org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg"
     ) </dev/null >/dev/null 2>&1 &
     SMOKE_PID=$!
 }
 
 run_zkcli_smoke() {
-    local port=$1 pid out=$WORK/zkcli-$TARGET.txt cmd rc
+    local port=$1 pid out=$WORK/zkcli-$TARGET.txt cmd rc start
+    start=$(date +%s)
     log "zkCli.sh smoke check on 127.0.0.1:$port (${#ZKCLI_SCRIPT[@]} commands)"
     start_smoke_server "$port"
     pid=$SMOKE_PID
@@ -405,6 +407,8 @@ run_zkcli_smoke() {
 
         } >>"$out.raw"
     done
+    log "zkCli smoke: ${#ZKCLI_SCRIPT[@]} batch commands in $(($(date +%s) - start))s"
+    run_zkcli_sessions "$port" "$pid"
     stop_all
     normalise_zkcli <"$out.raw" >"$out"
     if [[ ${INTEROP_UPDATE_GOLDEN:-0} == 1 && $TARGET == apache ]]; then
@@ -416,6 +420,67 @@ run_zkcli_smoke() {
     else
         cat "$WORK/zkcli.diff"
         fail "zkCli smoke: output differs from Apache 3.8 (- expected, + $TARGET)"
+    fi
+    check_zkcli_sessions
+    log "zkCli check took $(($(date +%s) - start))s"
+}
+
+# Part 2b: interactive sessions (scripts/zkcli/sessions.zkcli) on the smoke server (port $1,
+# pid $2); the raw transcript goes to $WORK/zkcli-sessions-$TARGET.txt.raw.
+ZKCLI_SESSIONS_RAN=0
+run_zkcli_sessions() {
+    local port=$1 pid=$2 raw=$WORK/zkcli-sessions-$TARGET.txt.raw sel=()
+    [[ ${ZKCLI_SESSIONS:-} == none ]] && return
+    # shellcheck disable=SC2206
+    [[ -n ${ZKCLI_SESSIONS:-} ]] && sel=($ZKCLI_SESSIONS)
+    if ! kill -0 "$pid" 2>/dev/null; then
+        fail "zkCli sessions: the server (pid $pid) is gone before the sessions started"
+        return
+    fi
+    log "zkCli sessions: $ZKCLI_SESSIONS_SCRIPT${sel[*]:+ (only: ${sel[*]})}"
+    ZKCLI_SESSIONS_RAN=1
+    if ! env ZOO_LOG_DIR="$WORK/logs" "$PY" "$ROOT/scripts/zkcli/session.py" "$ZKCLI" \
+        "127.0.0.1:$port" "$ZKCLI_SESSIONS_SCRIPT" "$raw" "${sel[@]}" 2>&1 | sed 's/^/  /'; then
+        fail "zkCli sessions: the driver reported a problem (see [driver] lines in $raw)"
+    fi
+    kill -0 "$pid" 2>/dev/null || fail "zkCli sessions: the server (pid $pid) died during the sessions (log: $WORK/logs/server-$pid.log)"
+}
+
+# Print the sections of a session transcript named in $2.. ("=== session NAME" headers).
+zkcli_sections() {
+    local file=$1
+    shift
+    awk -v names=" $* " '/^=== session / {keep = index(names, " " $3 " ") > 0} keep' "$file"
+}
+
+check_zkcli_sessions() {
+    local raw=$WORK/zkcli-sessions-$TARGET.txt.raw out=$WORK/zkcli-sessions-$TARGET.txt
+    local expected=$ZKCLI_SESSIONS_GOLDEN sel=()
+    ((ZKCLI_SESSIONS_RAN)) || return
+    if [[ ! -s $raw ]]; then
+        fail "zkCli sessions: no transcript ($raw)"
+        return
+    fi
+    normalise_zkcli <"$raw" >"$out"
+    # shellcheck disable=SC2206
+    [[ -n ${ZKCLI_SESSIONS:-} ]] && sel=($ZKCLI_SESSIONS)
+    if [[ ${INTEROP_UPDATE_GOLDEN:-0} == 1 && $TARGET == apache ]]; then
+        if ((${#sel[@]})); then
+            fail "zkCli sessions: INTEROP_UPDATE_GOLDEN=1 needs all sessions (unset ZKCLI_SESSIONS)"
+        else
+            cp "$out" "$ZKCLI_SESSIONS_GOLDEN"
+            log "zkCli sessions: golden file rewritten: $ZKCLI_SESSIONS_GOLDEN"
+        fi
+    fi
+    if ((${#sel[@]})); then
+        expected=$WORK/zkcli-sessions.expected-subset
+        zkcli_sections "$ZKCLI_SESSIONS_GOLDEN" "${sel[@]}" >"$expected"
+    fi
+    if diff -u "$expected" "$out" >"$WORK/zkcli-sessions.diff"; then
+        log "zkCli sessions: output matches Apache 3.8 ($ZKCLI_SESSIONS_GOLDEN)"
+    else
+        cat "$WORK/zkcli-sessions.diff"
+        fail "zkCli sessions: output differs from Apache 3.8 (- expected, + $TARGET); transcripts: $WORK/zkcli-sessions-$TARGET.txt{,.raw}"
     fi
 }
 
@@ -433,7 +498,9 @@ main() {
         run_zkcli_smoke $((offset + 10))
     fi
 
-    if [[ ${INTEROP_SKIP_KAZOO:-0} == 1 ]]; then
+    if [[ ${ZKCLI_ONLY:-0} == 1 ]]; then
+        log "kazoo suite not run (ZKCLI_ONLY=1)"
+    elif [[ ${INTEROP_SKIP_KAZOO:-0} == 1 ]]; then
         log "SKIPPED: kazoo test suite (INTEROP_SKIP_KAZOO=1)"
         [[ $skip_ok == 1 ]] || fail "kazoo suite skipped (set INTEROP_ALLOW_SKIP=1 to allow)"
     else

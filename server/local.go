@@ -111,7 +111,13 @@ func (s *Server) read(r *request, t *datatree.Tree) (jute.Record, jute.Code) {
 		if code := s.checkACL(t.ACL(n), jute.PermRead, r.auth); code != jute.OK {
 			return nil, code
 		}
-		return &intResponse{v: int32(t.CountDescendants(n, req.Path))}, jute.OK
+		count := t.CountDescendants(n, req.Path)
+		if req.Path == "" {
+			// DataTree.getAllChildrenNumber counts the map keys under path+"/"; for "" that
+			// is every key but "" itself, so "/" counts too: one more than for "/".
+			count++
+		}
+		return &intResponse{v: int32(count)}, jute.OK
 	case jute.OpGetEphemerals:
 		var req jute.PathRequest
 		if jute.Unmarshal(r.body, &req) != nil {

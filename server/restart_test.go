@@ -1,6 +1,9 @@
 package server
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/go-zookeeper/zk"
@@ -68,5 +71,34 @@ func TestRestartKeepsDataAndSessions(t *testing.T) {
 	p, err := c2.Create("/p/s-", nil, zk.FlagSequence, acl)
 	if err != nil || p != "/p/s-0000000040" {
 		t.Fatalf("sequential after restart: %v %q", err, p)
+	}
+}
+
+// A data dir whose files vanished (wiped version-2, a lost mount) is refused instead of
+// served empty: the catalog remembers them (ZOOKEEPER-2325).
+func TestMissingFilesAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	s1 := serverOn(t, dir, nil)
+	c, _ := connect(t, s1.Addr().String())
+	c.Create("/keep", []byte("v"), 0, zk.WorldACL(zk.PermAll))
+	s1.Close()
+	c.Close()
+	if err := os.RemoveAll(filepath.Join(dir, "version-2")); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.DataDir, cfg.DataLogDir = dir, dir
+	cfg.ClientPortAddress = "127.0.0.1"
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.ClientPort = 0
+	s2, err := New(cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Start(); err == nil || !strings.Contains(err.Error(), "missing") {
+		s2.Close()
+		t.Fatalf("started on a wiped data dir: %v", err)
 	}
 }

@@ -3,6 +3,8 @@ package server
 import (
 	"math/rand/v2"
 	"os"
+	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,12 +18,14 @@ import (
 type diskSink struct {
 	s        *Server
 	log      *persistence.TxnLog
+	meta     *persistence.Meta
 	snapDir  string
 	snapCnt  int
 	sizeLim  int64
 	count    int
 	next     int
 	snapping atomic.Bool
+	snapWG   sync.WaitGroup
 }
 
 func (s *Server) openStorage() error {
@@ -29,12 +33,25 @@ func (s *Server) openStorage() error {
 	snapDir := persistence.SnapDir(cfg.DataDir)
 	logDir := persistence.LogDir(cfg.DataLogDir)
 	start := time.Now()
+	meta, err := persistence.OpenMeta(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	cat, err := meta.Catalog()
+	if err == nil {
+		err = persistence.CheckCatalog(cat, snapDir, logDir)
+	}
+	if err != nil {
+		meta.Close()
+		return err
+	}
 	res, err := persistence.Restore(snapDir, logDir, persistence.RestoreOptions{
 		ExtendedTypes: s.extendedTypes,
 		TrustEmpty:    cfg.PropBool("zookeeper.snapshot.trust.empty"),
 		Log:           s.log,
 	}, nil)
 	if err != nil {
+		meta.Close()
 		return err
 	}
 	s.tree = res.Tree
@@ -51,11 +68,13 @@ func (s *Server) openStorage() error {
 		ForceSync:     cfg.ForceSync(),
 		WarnMs:        int64(cfg.FsyncWarningThresholdMs()),
 		Log:           s.log,
+		Meta:          meta,
 	})
 	if err != nil {
+		meta.Close()
 		return err
 	}
-	d := &diskSink{s: s, log: tl, snapDir: snapDir, snapCnt: cfg.SnapCount(), sizeLim: cfg.SnapSizeLimitInKb() * 1024}
+	d := &diskSink{s: s, log: tl, meta: meta, snapDir: snapDir, snapCnt: cfg.SnapCount(), sizeLim: cfg.SnapSizeLimitInKb() * 1024}
 	d.resetThreshold()
 	s.sink = d
 	s.disk = d
@@ -115,7 +134,9 @@ func (d *diskSink) startSnapshot() {
 	if !d.snapping.CompareAndSwap(false, true) {
 		return
 	}
+	d.snapWG.Add(1)
 	go func() {
+		defer d.snapWG.Done()
 		defer d.snapping.Store(false)
 		if err := d.write(); err != nil {
 			d.s.log.Error().Err(err).Msg("writing snapshot failed")
@@ -134,7 +155,7 @@ func (d *diskSink) write() error {
 	start := time.Now()
 	view := d.s.tree.CopyForSnapshot()
 	sessions := d.s.sessions.snapshot()
-	name, err := persistence.WriteSnapshot(d.snapDir, view, sessions)
+	name, err := persistence.WriteSnapshotMeta(d.snapDir, view, sessions, d.meta)
 	if err != nil {
 		return err
 	}
@@ -142,7 +163,14 @@ func (d *diskSink) write() error {
 	return nil
 }
 
-func (d *diskSink) close() error { return d.log.Close() }
+func (d *diskSink) close() error {
+	d.snapWG.Wait()
+	err := d.log.Close()
+	if merr := d.meta.Close(); err == nil {
+		err = merr
+	}
+	return err
+}
 
 // Abandon cuts the log back after a failed Persist.
 func (d *diskSink) Abandon() error { return d.log.Abandon() }
@@ -179,6 +207,13 @@ func (s *Server) autopurge() {
 			s.log.Warn().Err(err).Msg("purging old snapshots and logs failed")
 		} else if len(removed) > 0 {
 			s.log.Info().Strs("files", removed).Msg("purged old snapshots and logs")
+			names := make([]string, len(removed))
+			for i, p := range removed {
+				names[i] = filepath.Base(p)
+			}
+			if err := s.disk.meta.Forget(names...); err != nil {
+				s.log.Warn().Err(err).Msg("updating the catalog after a purge failed")
+			}
 		}
 		select {
 		case <-s.stopCh:

@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 
-SETTLE = float(os.environ.get("ZKCLI_SETTLE", "0.15"))  # quiet time after a command
+SETTLE = float(os.environ.get("ZKCLI_SETTLE", "0.1"))  # quiet time after a command
 CMD_LIMIT = float(os.environ.get("ZKCLI_CMD_LIMIT", "40"))  # one command (sync waits 30s)
 LOG_NOISE = re.compile(r"^(SLF4J:|log4j:)")
 
