@@ -99,12 +99,12 @@ func ipMatches(id, expr string) bool {
 	return cip.Mask(mask).Equal(aip.Mask(mask))
 }
 
-func idMatches(scheme, id, expr string) bool {
+func (s *Server) idMatches(scheme, id, expr string) bool {
 	switch scheme {
 	case schemeIP:
 		return ipMatches(id, expr)
 	case schemeDigest, schemeSASL, "x509":
-		return id == expr || scheme == schemeSASL && saslMatches(id, expr)
+		return id == expr || scheme == schemeSASL && s.saslMatches(id, expr)
 	}
 	return false
 }
@@ -127,7 +127,7 @@ func (s *Server) checkACL(acl []jute.ACL, perm int32, ids []jute.Id) jute.Code {
 			return jute.OK
 		}
 		for _, id := range ids {
-			if id.Scheme == a.Id.Scheme && idMatches(id.Scheme, id.ID, a.Id.ID) {
+			if id.Scheme == a.Id.Scheme && s.idMatches(id.Scheme, id.ID, a.Id.ID) {
 				return jute.OK
 			}
 		}

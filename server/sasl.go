@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync/atomic"
 
 	"github.com/zkgo/zkgo/jute"
 	"github.com/zkgo/zkgo/quorum/config"
@@ -54,18 +53,14 @@ func (z *saslServer) evaluate(tok []byte) ([]byte, error) { return z.mech.evalua
 func (z *saslServer) complete() bool                      { return z.mech.complete }
 func (z *saslServer) authorizationID() string             { return z.mech.authzID }
 
-// saslAnyUserACL is zookeeper.letAnySaslUserDoX of the most recently configured server: a
-// sasl ACL entry naming it matches every SASL-authenticated user (SASLAuthenticationProvider).
-var saslAnyUserACL atomic.Pointer[string]
-
 // saslMatches is SASLAuthenticationProvider.matches: the id "super" matches every sasl ACL
-// entry; otherwise ids match exactly, or the entry is the letAnySaslUserDoX name.
-func saslMatches(id, expr string) bool {
+// entry; otherwise ids match exactly, or the entry is the zookeeper.letAnySaslUserDoX name,
+// which stands for every SASL-authenticated user.
+func (s *Server) saslMatches(id, expr string) bool {
 	if id == "super" || id == expr {
 		return true
 	}
-	anyUser := saslAnyUserACL.Load()
-	return anyUser != nil && expr == *anyUser
+	return s.saslAnyUser != "" && expr == s.saslAnyUser
 }
 
 // loadSASLUsers reads the DIGEST-MD5 users of the JAAS "Server" section named by
@@ -74,11 +69,6 @@ func saslMatches(id, expr string) bool {
 // JAAS file, or no such section: ServerCnxnFactory.configureSaslLogin), and an error when
 // the file cannot be read or parsed (Apache ZooKeeper refuses to start then).
 func loadSASLUsers(cfg *config.Config) (map[string]string, error) {
-	if v, ok := cfg.Prop(propLetAnySASLUserDoX); ok {
-		saslAnyUserACL.Store(&v)
-	} else {
-		saslAnyUserACL.Store(nil)
-	}
 	section := cfg.PropString(propSASLServerSection, defaultSASLServerSection)
 	file := cfg.JAASConfigFile()
 	if file == "" {

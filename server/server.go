@@ -46,6 +46,7 @@ type Server struct {
 	whitelist      map[string]bool
 	serverID       int64
 	saslUsers      map[string]string // DIGEST-MD5 users from the JAAS Server section
+	saslAnyUser    string            // zookeeper.letAnySaslUserDoX
 
 	ln      net.Listener
 	reqCh   chan *request
@@ -100,6 +101,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.saslUsers = users
+	s.saslAnyUser, _ = cfg.Prop(propLetAnySASLUserDoX)
 	s.stats.minLatency.Store(-1)
 	return s, nil
 }

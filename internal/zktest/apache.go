@@ -134,7 +134,11 @@ type node struct {
 }
 
 func startNode(dir string, port int, extraCfg []string) (*node, error) {
-	dataDir := filepath.Join(dir, "data")
+	return startNodeAt(dir, filepath.Join(dir, "data"), port, extraCfg)
+}
+
+// startNodeAt is startNode with the data dir given (zoo.cfg, zk.log stay in dir).
+func startNodeAt(dir, dataDir string, port int, extraCfg []string) (*node, error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, err
 	}
@@ -251,4 +255,55 @@ func tail(p string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// Apache is a standalone Apache ZooKeeper node on a data dir the test chose.
+type Apache struct {
+	Addr    string // "127.0.0.1:port"
+	DataDir string
+	LogPath string // the node's stdout/stderr (slf4j-simple log)
+	n       *node
+}
+
+// Stop stops the node (SIGTERM, then SIGKILL) and waits for it; the data dir is then free
+// for another server. Calling it again is harmless.
+func (a *Apache) Stop() error { return a.n.stop() }
+
+// Log returns the node's log so far.
+func (a *Apache) Log() string { return string(readFile(a.LogPath)) }
+
+// StartApacheDir starts a standalone Apache ZooKeeper 3.8 node like StartApache, but on the
+// given dataDir (which may already hold version-2/ files written by another server), so that
+// data dir compatibility can be tested in both directions. zoo.cfg and the log are in
+// t.TempDir(); the node is stopped in t.Cleanup unless Stop was called before.
+func StartApacheDir(t testing.TB, dataDir string, extraCfg ...string) *Apache {
+	t.Helper()
+	if !ApacheAvailable() {
+		t.Fatalf("zktest: Apache ZooKeeper not available (need java on PATH and %s; apt-get install -y zookeeper)",
+			filepath.Join(javaDir(), "zookeeper.jar"))
+	}
+	var lastErr error
+	for attempt := 0; attempt < startAttempts; attempt++ {
+		dir := t.TempDir()
+		port := FreePort(t)
+		n, err := startNodeAt(dir, dataDir, port, extraCfg)
+		if err == nil {
+			a := &Apache{Addr: n.addr, DataDir: dataDir, LogPath: n.logPath, n: n}
+			t.Cleanup(func() {
+				if err := n.stop(); err != nil {
+					t.Errorf("zktest: stop Apache ZooKeeper: %v", err)
+				}
+				if t.Failed() {
+					t.Logf("zktest: tail of %s:\n%s", n.logPath, tail(n.logPath, 40))
+				}
+			})
+			return a
+		}
+		lastErr = err
+		if !errors.Is(err, errAddrInUse) {
+			break
+		}
+	}
+	t.Fatalf("zktest: start Apache ZooKeeper on %s: %v", dataDir, lastErr)
+	return nil
 }
