@@ -193,7 +193,17 @@ func CheckCatalog(cat []FileInfo, snapDir, logDir string) error {
 				return fmt.Errorf("%w: %s (snapshot of zxid 0x%x)", ErrMissingFile, filepath.Join(snapDir, fi.Name), fi.LastZxid)
 			}
 		case "log":
-			needed := newestSnap == nil || !fi.Closed || fi.LastZxid > newestSnap.LastZxid
+			last, closed := fi.LastZxid, fi.Closed
+			if !closed {
+				// A log open when the server crashed is never marked closed, but it ended before
+				// the next log began: later logs bound it (else purge could never drop it).
+				for j := range cat {
+					if cat[j].Kind == "log" && cat[j].FirstZxid > fi.FirstZxid && (!closed || cat[j].FirstZxid-1 < last) {
+						last, closed = cat[j].FirstZxid-1, true
+					}
+				}
+			}
+			needed := newestSnap == nil || !closed || last > newestSnap.LastZxid
 			if needed && !exists(logDir, fi.Name) {
 				return fmt.Errorf("%w: %s (log from zxid 0x%x)", ErrMissingFile, filepath.Join(logDir, fi.Name), fi.FirstZxid)
 			}

@@ -19,7 +19,9 @@ import (
 )
 
 // untar extracts a test archive into dir.
-func untar(t *testing.T, archive, dir string) {
+func untar(t *testing.T, archive, dir string) { untarF(t, archive, dir) }
+
+func untarF(t testing.TB, archive, dir string) {
 	t.Helper()
 	f, err := os.Open(archive)
 	if err != nil {

@@ -151,6 +151,11 @@ func ReadSnapshot(path string, zxid int64, extendedTypes bool) (*Snapshot, error
 	if err != nil {
 		return nil, err
 	}
+	return DecodeSnapshot(b, path, zxid, extendedTypes)
+}
+
+// DecodeSnapshot loads a snapshot from its bytes; path labels errors.
+func DecodeSnapshot(b []byte, path string, zxid int64, extendedTypes bool) (*Snapshot, error) {
 	// Quick validity check of Apache ZooKeeper (SnapStream.isValidSnapshot): the file ends
 	// with the final seal's "/".
 	if len(b) < 10 || string(b[len(b)-5:]) != "\x00\x00\x00\x01/" {

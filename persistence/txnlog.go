@@ -102,20 +102,30 @@ func MarshalTxn(hdr *jute.TxnHeader, rec jute.Record) []byte {
 func (l *TxnLog) openNew(zxid int64) error {
 	name := filepath.Join(l.dir, LogName(zxid))
 	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if errors.Is(err, os.ErrExist) && holdsNoTxn(name) {
+		// A crash between creating a log and committing its first record leaves a file of
+		// that name with no transaction in it (empty, a missing or zero header, a torn first
+		// record). The restart found nothing in it and goes on from the same zxid, so the
+		// file is started afresh; refusing would fail every write from now on.
+		l.log.Warn().Str("file", name).Msg("replacing a transaction log that holds no transaction (crash before its first commit)")
+		f, err = os.OpenFile(name, os.O_TRUNC|os.O_WRONLY, 0o644)
+	}
 	if err != nil {
 		return fmt.Errorf("create txn log: %w", err)
 	}
-	l.f = f
-	l.w = bufio.NewWriterSize(f, 256<<10)
-	l.pos, l.size = 0, 0
+	// The header goes straight to the file, before any padding: a crash must never leave a
+	// preallocated file whose header is zeros.
 	var hdr [16]byte
 	binary.BigEndian.PutUint32(hdr[0:], logMagic)
 	binary.BigEndian.PutUint32(hdr[4:], version)
 	// dbid 0
-	if _, err := l.w.Write(hdr[:]); err != nil {
-		return err
+	if _, err := f.Write(hdr[:]); err != nil {
+		f.Close()
+		return fmt.Errorf("write txn log header: %w", err)
 	}
-	l.pos = 16
+	l.f = f
+	l.w = bufio.NewWriterSize(f, 256<<10)
+	l.pos, l.size = 16, 0
 	l.committed = 0
 	l.fresh = true
 	l.firstZxid, l.lastZxid = zxid, zxid
@@ -337,10 +347,25 @@ func ReadLogFile(path string, fn func(*LoggedTxn) error) error {
 		return err
 	}
 	defer f.Close()
-	r := bufio.NewReaderSize(f, 256<<10)
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	return ReadLog(f, fi.Size(), path, fn)
+}
+
+// ReadLog reads the records of a log held by f (size bytes); name labels errors.
+func ReadLog(f io.ReaderAt, size int64, name string, fn func(*LoggedTxn) error) error {
+	path := name
+	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, size), int(min(max(size, 16), 256<<10)))
 	var hdr [16]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return &ErrTornTail{File: path, Offset: 0, Reason: "no file header"}
+	}
+	if allZero(hdr[:]) {
+		// Created and preallocated, header not yet written (a crash right after the file was
+		// created): nothing in it was ever committed.
+		return &ErrTornTail{File: path, Offset: 0, Reason: "zero file header"}
 	}
 	if binary.BigEndian.Uint32(hdr[0:]) != logMagic {
 		return &ErrCorrupt{File: path, Offset: 0, Reason: "bad magic"}
@@ -363,7 +388,7 @@ func ReadLogFile(path string, fn func(*LoggedTxn) error) error {
 		if sum == 0 && length == 0 {
 			return nil // preallocated zeros
 		}
-		if length <= 0 || length > 64<<20 {
+		if length <= 0 || off+13+int64(length) > size {
 			return &ErrTornTail{File: path, Offset: off, Reason: fmt.Sprintf("bad length %d", length)}
 		}
 		body := make([]byte, int(length)+1)
@@ -394,8 +419,8 @@ func ReadLogFile(path string, fn func(*LoggedTxn) error) error {
 }
 
 // zerosFrom reports whether the file holds only zero bytes from off to its end.
-func zerosFrom(f *os.File, off int64) bool {
-	buf := make([]byte, 1<<20)
+func zerosFrom(f io.ReaderAt, off int64) bool {
+	buf := make([]byte, 64<<10)
 	for {
 		n, err := f.ReadAt(buf, off)
 		if !allZero(buf[:n]) {
@@ -447,6 +472,15 @@ func decodeLogged(b []byte) (*LoggedTxn, error) {
 		}
 	}
 	return lt, nil
+}
+
+// holdsNoTxn reports whether a log file contains no complete transaction: it is empty, has
+// a missing or zero header, only padding, or a torn first record.
+func holdsNoTxn(path string) bool {
+	n := 0
+	err := ReadLogFile(path, func(*LoggedTxn) error { n++; return nil })
+	var torn *ErrTornTail
+	return n == 0 && (err == nil || errors.As(err, &torn))
 }
 
 // TruncateAt cuts a log file at off (a torn final record) and syncs it.

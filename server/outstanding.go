@@ -130,15 +130,15 @@ func (s *Server) rollbackFrom(zxid int64) {
 }
 
 // pendingEphemerals applies the queued changes to a session's ephemeral set (closeSession).
-func (s *Server) pendingEphemerals(session int64, set map[string]struct{}) {
+func (s *Server) pendingEphemerals(session int64, set *datatree.JavaStringSet) {
 	o := s.outstanding
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for _, cr := range o.queue {
 		if !cr.exists {
-			delete(set, cr.path)
+			set.Remove(cr.path)
 		} else if cr.stat.EphemeralOwner == session && s.tree.OwnerType(session) == datatree.OwnerSession {
-			set[cr.path] = struct{}{}
+			set.Add(cr.path)
 		}
 	}
 }

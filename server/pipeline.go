@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/zkgo/zkgo/jute"
@@ -631,17 +630,12 @@ func decodeMulti(b []byte, read bool) ([]multiOp, jute.Code) {
 // applying the txn deletes exactly those (CloseSessionTxn.paths2Delete, 3.6+).
 func (s *Server) prepCloseSession(r *request) jute.Record {
 	s.tree.RLock()
-	set := make(map[string]struct{})
-	for _, p := range s.tree.Ephemerals(r.session) {
-		set[p] = struct{}{}
-	}
+	set := s.tree.EphemeralsJava(r.session)
 	s.tree.RUnlock()
 	s.pendingEphemerals(r.session, set)
-	paths := make([]string, 0, len(set))
-	for p := range set {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
+	// Java HashSet order, not sorted: the txn's list order is the order the nodes are
+	// deleted and their watches fire in.
+	paths := set.Order()
 	zxid := r.hdr.Zxid
 	for _, p := range paths {
 		parentPath, _ := datatree.Split(p)

@@ -48,6 +48,13 @@ type config struct {
 	sessionTimeout time.Duration
 	connectTimeout time.Duration
 	verbose        bool
+	// storage modes (storage.go)
+	fanout  int
+	popRoot string
+	since   int64
+	path    string
+	timeout time.Duration
+	poll    time.Duration
 }
 
 var workloads = []string{"create", "set", "get", "mixed", "watch"}
@@ -68,6 +75,11 @@ func main() {
 	// SIGINT/SIGTERM end the run early but still remove the run's znodes.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if isStorageWorkload(cfg.workload) {
+		code := storageMain(ctx, cfg)
+		stop()
+		os.Exit(code)
+	}
 	res, err := run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "zkbench:", err)
@@ -93,7 +105,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "measured duration")
 	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "unmeasured load before the measured duration")
 	fs.IntVar(&cfg.valueSize, "value-size", 100, "znode value size in bytes")
-	fs.StringVar(&cfg.workload, "workload", "get", "create|set|get|mixed (90% get, 10% set)|watch (fan-out of one setter to --sessions watchers)")
+	fs.StringVar(&cfg.workload, "workload", "get", "create|set|get|mixed (90% get, 10% set)|watch (fan-out of one setter to --sessions watchers)|populate (--znodes N left in place under --pop-root)|firstread (time from --since to the first answered getData/setData of --path)")
 	fs.IntVar(&cfg.znodes, "znodes", 1000, "keyspace size for get/set/mixed, created before and removed after the run")
 	fs.Int64Var(&cfg.maxOps, "max-ops", 50_000_000, "stop after this many operations even if --duration has not passed")
 	fs.IntVar(&cfg.pid, "pid", 0, "server process id; reports its resident memory (VmRSS, VmHWM) after the run")
@@ -103,6 +115,12 @@ func parseFlags(args []string) (*config, error) {
 	fs.DurationVar(&cfg.sessionTimeout, "session-timeout", 30*time.Second, "requested session timeout")
 	fs.DurationVar(&cfg.connectTimeout, "connect-timeout", 30*time.Second, "time allowed to establish all sessions")
 	fs.BoolVar(&cfg.verbose, "verbose", false, "log client library messages to stderr")
+	fs.IntVar(&cfg.fanout, "fanout", 1000, "populate: children per parent znode")
+	fs.StringVar(&cfg.popRoot, "pop-root", "/pop", "populate: root of the znodes, which are left in place")
+	fs.Int64Var(&cfg.since, "since", 0, "firstread: start time in Unix nanoseconds (date +%s%N) that times are measured from (0 = now)")
+	fs.StringVar(&cfg.path, "path", "/pop/p0000/k0000000", "firstread: znode to getData and then setData")
+	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "populate, firstread: give up after this long (firstread: after --since)")
+	fs.DurationVar(&cfg.poll, "poll", 2*time.Millisecond, "firstread: pause between failed attempts")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -133,13 +151,22 @@ func parseFlags(args []string) (*config, error) {
 		return nil, errors.New("--max-ops must be >= 1")
 	case !strings.HasPrefix(cfg.rootPrefix, "/") || strings.HasSuffix(cfg.rootPrefix, "/"):
 		return nil, errors.New("--root must start and not end with /")
+	case cfg.fanout < 1:
+		return nil, errors.New("--fanout must be >= 1")
+	case !strings.HasPrefix(cfg.popRoot, "/") || strings.HasSuffix(cfg.popRoot, "/"):
+		return nil, errors.New("--pop-root must start and not end with /")
+	case !strings.HasPrefix(cfg.path, "/"):
+		return nil, errors.New("--path must start with /")
+	case cfg.timeout <= 0 || cfg.poll < 0:
+		return nil, errors.New("--timeout must be > 0 and --poll >= 0")
 	}
-	valid := false
+	valid := isStorageWorkload(cfg.workload)
 	for _, w := range workloads {
 		valid = valid || w == cfg.workload
 	}
 	if !valid {
-		return nil, fmt.Errorf("--workload %q: want one of %s", cfg.workload, strings.Join(workloads, ", "))
+		return nil, fmt.Errorf("--workload %q: want one of %s", cfg.workload,
+			strings.Join(append(append([]string{}, workloads...), storageWorkloads...), ", "))
 	}
 	return cfg, nil
 }

@@ -254,6 +254,7 @@ func runSeed(t *testing.T, seed int64, steps int, apacheAddr, zkgoAddr string) b
 			}
 			tg.slots[i].conn.WaitClosed(closeTimeout)
 			tg.slots[i].up = false
+			tg.slots[i].sessionID = 0 // closed: closeAll has nothing left to end
 			return tg.barrier(i)
 		})
 		if e1 != nil {

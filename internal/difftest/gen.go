@@ -281,6 +281,14 @@ func (g *gen) single() request {
 		p := g.path()
 		// Types 4 and 5 are a known, intended difference (3.9 behaviour); 0 and 6 are invalid.
 		typ := []int32{1, 2, 3, 3, 1, 2, 0, 6}[g.pick(8)]
+		if op == jute.OpCheckWatches && p != "" && !strings.Contains(p, "/") {
+			// Intended difference: 3.8's WatchManager.containsWatcher walks the path with
+			// PathParentIterator, whose first next() cuts at lastIndexOf('/') and throws on
+			// a path without '/' (recursive watches or not), so Apache answers
+			// MARSHALLINGERROR; zkgo answers NOWATCHER. removeWatches does not walk the path
+			// and agrees, so only checkWatches gets a rooted path instead.
+			p = g.root + "/" + p
+		}
 		return request{op: op, body: fixed(rawzk.PathTypeBody(p, typ)), desc: fmt.Sprintf("%s %q type=%d", jute.OpName(op), p, typ)}
 	case w < 91:
 		return request{op: jute.OpPing, body: fixed(nil), desc: "ping"}

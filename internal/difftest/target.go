@@ -307,6 +307,19 @@ func (t *target) barrier(skip int) error {
 
 func (t *target) closeAll() {
 	for _, s := range t.slots {
+		// A seed that diverged skipped its teardown: end its sessions now, or they expire
+		// sessionMs later, in the middle of a later seed, and shift that seed's zxids.
+		if s.sessionID != 0 {
+			c := s.conn
+			if c == nil || !s.up || c.IsClosed() {
+				c, _ = rawzk.Dial(t.addr, rawzk.ConnectOptions{TimeoutMs: sessionMs, SessionID: s.sessionID, Passwd: s.passwd})
+			}
+			if c != nil {
+				_, _ = c.Call(jute.OpCloseSession, nil)
+				_ = c.Close()
+			}
+			s.sessionID = 0
+		}
 		if s.conn != nil {
 			_ = s.conn.Close()
 			s.conn = nil

@@ -47,6 +47,8 @@ type CheckReport struct {
 	LastLoggedZxid  int64
 	Restored        *persistence.Restored
 	Problems        []Problem
+
+	zxids []int64 // every logged zxid, in log order
 }
 
 // OK reports whether no errors (warnings allowed) were found.
@@ -169,6 +171,17 @@ func Check(dataDir, dataLogDir string) (*CheckReport, error) {
 		add(Problem{File: rep.SnapDir, Message: "restore failed: " + strings.ReplaceAll(err.Error(), logDir, rep.LogDir)})
 	} else {
 		rep.Restored = res
+		// The txn right after the snapshot must be in the logs, or everything up to the
+		// next logged txn is lost.
+		for _, z := range rep.zxids {
+			if z <= res.SnapZxid {
+				continue
+			}
+			if (z>>32 == res.SnapZxid>>32 && z != res.SnapZxid+1) || (z>>32 != res.SnapZxid>>32 && z&0xffffffff != 1) {
+				add(Problem{File: rep.LogDir, Message: fmt.Sprintf("gap between the snapshot and the logs: snapshot zxid 0x%x, next logged zxid 0x%x", res.SnapZxid, z)})
+			}
+			break
+		}
 		if rep.LastLoggedZxid > res.LastZxid {
 			add(Problem{File: rep.LogDir, Message: fmt.Sprintf("restore stopped at zxid 0x%x but the logs go to 0x%x", res.LastZxid, rep.LastLoggedZxid)})
 		}
@@ -306,6 +319,7 @@ func checkLog(lf zfile, last bool, prev *int64, rep *CheckReport, add func(Probl
 			}
 			*prev = zxid
 			rep.LastLoggedZxid = max(rep.LastLoggedZxid, zxid)
+			rep.zxids = append(rep.zxids, zxid)
 			rep.Txns++
 		}
 		off += 13 + int64(n)

@@ -258,6 +258,8 @@ def main():
     zkcli, hostport, script, outpath = sys.argv[1:5]
     only = set(sys.argv[5:])
     env = dict(os.environ)
+    # zkCli reads stdin and writes stdout in the JVM's default charset, which follows the locale
+    env["LC_ALL"] = "C.UTF-8"
     ok = True
     with open(outpath, "w") as out:
         for sess in parse_script(script):

@@ -119,6 +119,15 @@ func (t *Tree) createNode(path string, data []byte, acl []jute.ACL, owner int64,
 			t.ephemerals[owner] = set
 		}
 		set[path] = struct{}{}
+		if t.ephOrder == nil {
+			t.ephOrder = make(map[int64]*JavaStringSet)
+		}
+		js := t.ephOrder[owner]
+		if js == nil {
+			js = NewJavaStringSet()
+			t.ephOrder[owner] = js
+		}
+		js.Add(path)
 	case OwnerContainer:
 		t.containers[path] = struct{}{}
 	case OwnerTTL:
@@ -170,6 +179,9 @@ func (t *Tree) deleteNode(path string, zxid int64) jute.Code {
 			if len(set) == 0 {
 				delete(t.ephemerals, owner)
 			}
+		}
+		if js := t.ephOrder[owner]; js != nil {
+			js.Remove(path)
 		}
 	case OwnerContainer:
 		delete(t.containers, path)
@@ -233,4 +245,5 @@ func (t *Tree) killSession(session int64, paths []string, zxid int64) {
 		t.deleteNode(p, zxid)
 	}
 	delete(t.ephemerals, session)
+	delete(t.ephOrder, session)
 }

@@ -33,6 +33,9 @@ type Tree struct {
 	nodes      map[string]*Node
 	acls       *aclCache
 	ephemerals map[int64]map[string]struct{}
+	// ephOrder mirrors ephemerals as Java HashSets, for the order closeSession deletes in
+	// (EphemeralsJava). Created lazily; a set outlives its last node, as in DataTree.
+	ephOrder   map[int64]*JavaStringSet
 	containers map[string]struct{}
 	ttls       map[string]struct{}
 	quotas     map[string]struct{} // paths with a zookeeper_limits node
@@ -177,6 +180,30 @@ func (t *Tree) Ephemerals(session int64) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// EphemeralsJava returns the session's ephemeral paths as the HashSet clone
+// DataTree.getEphemerals hands closeSession, whose iteration order is the deletion order.
+// Paths the model has not seen (a tree loaded from a snapshot) are added in sorted order.
+func (t *Tree) EphemeralsJava(session int64) *JavaStringSet {
+	js := t.ephOrder[session]
+	if js == nil {
+		js = NewJavaStringSet()
+	}
+	// Fixed up on the copy: callers hold only the read lock.
+	c := js.Clone()
+	set := t.ephemerals[session]
+	if c.Len() != len(set) {
+		for _, p := range c.Order() {
+			if _, ok := set[p]; !ok {
+				c.Remove(p)
+			}
+		}
+		for _, p := range t.Ephemerals(session) {
+			c.Add(p)
+		}
+	}
+	return c
 }
 
 // EphemeralsBySession returns every session's ephemeral paths (for dump).
