@@ -129,8 +129,10 @@ func SnapDir(dataDir string) string { return filepath.Join(dataDir, VersionDir) 
 func LogDir(dataLogDir string) string { return filepath.Join(dataLogDir, VersionDir) }
 
 // Purge keeps the newest retain snapshots and the logs needed to replay from the oldest kept
-// one; older snapshots and logs are deleted (PurgeTxnLog).
-func Purge(snapDir, logDir string, retain int) ([]string, error) {
+// one; older snapshots and logs are deleted (PurgeTxnLog). forget, if not nil, is told the
+// base names before anything is deleted (the catalog must never list a deleted file as
+// present after a crash; an orphan file is harmless and the next purge removes it).
+func Purge(snapDir, logDir string, retain int, forget ...func(names []string) error) ([]string, error) {
 	if retain < 3 {
 		retain = 3
 	}
@@ -150,17 +152,33 @@ func Purge(snapDir, logDir string, retain int) ([]string, error) {
 			keepFrom = lf.zxid
 		}
 	}
-	var removed []string
+	var victims []string
 	for _, s := range snaps[:len(snaps)-retain] {
-		if err := os.Remove(s.path); err == nil {
-			removed = append(removed, s.path)
-		}
+		victims = append(victims, s.path)
 	}
 	for _, lf := range logs {
 		if lf.zxid < keepFrom {
-			if err := os.Remove(lf.path); err == nil {
-				removed = append(removed, lf.path)
+			victims = append(victims, lf.path)
+		}
+	}
+	if len(victims) == 0 {
+		return nil, nil
+	}
+	names := make([]string, len(victims))
+	for i, p := range victims {
+		names[i] = filepath.Base(p)
+	}
+	for _, f := range forget {
+		if f != nil {
+			if err := f(names); err != nil {
+				return nil, err
 			}
+		}
+	}
+	var removed []string
+	for _, p := range victims {
+		if err := os.Remove(p); err == nil {
+			removed = append(removed, p)
 		}
 	}
 	return removed, nil

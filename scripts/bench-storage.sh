@@ -66,6 +66,7 @@ for v in ZNODES VALUE_SIZE DURATION WARMUP PRIME SETTLE POP_SESSIONS POP_PIPELIN
 done
 invocation+="SERVER_JVMFLAGS=$(printf '%q' "$SERVER_JVMFLAGS") scripts/bench-storage.sh"
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log() { echo "bench-storage: $(date -u +%H:%M:%S) $*" >&2; }
 die() {
 	log "FAILED: $*"
@@ -339,7 +340,8 @@ storage_one() { # label
 		tail -n 30 "$serverlog" >&2
 		die "populate of $label failed (server log $serverlog)"
 	fi
-	log "[$label] populate: $(jget "$R/populate.json" created) created in $(jget "$R/populate.json" elapsed_s)s = $(jget "$R/populate.json" rate) creates/s"
+	log "$(printf '[%s] populate: %s created in %.1fs = %.0f creates/s' "$label" "$(jget "$R/populate.json" created)" \
+		"$(jget "$R/populate.json" elapsed_s)" "$(jget "$R/populate.json" rate)")"
 	sleep "$settle_s"
 	rss "$pid" VmRSS >"$R/rss_loaded"
 	rss "$pid" VmHWM >"$R/hwm_loaded"
@@ -383,7 +385,8 @@ storage_one() { # label
 			tail -n 30 "$serverlog" >&2
 			die "$label did not answer a read and a write of $last_path within $RECOVERY_TIMEOUT of its restart"
 		fi
-		log "[$label] round $round: read after $(jget "$R/recovery-$round.json" read_ms) ms, write after $(jget "$R/recovery-$round.json" write_ms) ms (listening at $(jget "$R/recovery-$round.json" connect_ms) ms)"
+		log "$(printf '[%s] round %s: read after %.0f ms, write after %.0f ms (listening at %.0f ms)' "$label" "$round" \
+			"$(jget "$R/recovery-$round.json" read_ms)" "$(jget "$R/recovery-$round.json" write_ms)" "$(jget "$R/recovery-$round.json" connect_ms)")"
 		sleep 3
 		mntr_val "$port" zk_znode_count >"$R/count_recovered-$round"
 		rss "$pid" VmRSS >"$R/rss_recovered-$round"
@@ -417,6 +420,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo "none yet")
 # ratio A B -> "A/B" with two decimals, or "n/a"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b}'; }
 fmt0() { awk -v a="$1" 'BEGIN {if (a == "") print "n/a"; else printf "%.0f", a}'; }
+fmt2() { awk -v a="$1" 'BEGIN {if (a == "") print "n/a"; else printf "%.2f", a}'; }
 fmt1() { awk -v a="$1" 'BEGIN {if (a == "") print "n/a"; else printf "%.1f", a}'; }
 mib() { awk -v a="$1" 'BEGIN {if (a == "") print "n/a"; else printf "%.1f", a / 1024}'; }
 rd() { cat "$RESULTS/storage-$1/$2" 2>/dev/null || true; }
@@ -441,8 +445,9 @@ z_read=$(jget "$Z/recovery-1.json" read_ms)
 {
 	echo "## zkgo vs Apache ZooKeeper 3.8: storage ($(date -u '+%Y-%m-%d %H:%M UTC'))"
 	echo
-	echo "- Machine: $(nproc) CPUs ($cpu), $mem RAM, Linux $(uname -r)."
-	echo "- Data dirs: \`$BENCH_TMP\` on $fs_src ($fs_type, $rot, options \`$fs_opts\`); fsync on for both (forceSync default)."
+	echo "- Machine: $(nproc) CPUs ($cpu), $mem RAM, Linux $(uname -r). Load average (1/5/15 min) at start $LOAD_START,"
+	echo "  at the end $(cut -d' ' -f1-3 /proc/loadavg): anything above ~0 is other work on the machine competing with both servers."
+	echo "- Data dirs: \`$BENCH_TMP\` on $fs_src ($fs_type, $rot as the kernel reports it, options \`$fs_opts\`); fsync on for both (forceSync default)."
 	echo "- Apache ZooKeeper: Debian libzookeeper-java $zkver, $javaver."
 	echo "  JVM flags: \`$SERVER_JVMFLAGS\` (scripts/apache-zk.sh's default -Xmx1000m is too small a margin for 1M znodes);"
 	echo "  effective: \`$jvm_final\`."
@@ -481,7 +486,7 @@ z_read=$(jget "$Z/recovery-1.json" read_ms)
 			name=$([ "$wl" = set ] && echo setData || echo create)
 			echo "| $name | $s | $(fmt0 "$(jget "$fa" throughput)") | $(fmt0 "$(jget "$fz" throughput)") |" \
 				"$(ratio "$(jget "$fz" throughput)" "$(jget "$fa" throughput)") |" \
-				"$(jget "$fa" latency_ms.p50) / $(jget "$fa" latency_ms.p99) | $(jget "$fz" latency_ms.p50) / $(jget "$fz" latency_ms.p99) |" \
+				"$(fmt2 "$(jget "$fa" latency_ms.p50)") / $(fmt2 "$(jget "$fa" latency_ms.p99)") | $(fmt2 "$(jget "$fz" latency_ms.p50)") / $(fmt2 "$(jget "$fz" latency_ms.p99)") |" \
 				"$(jget "$fa" errors) / $(jget "$fz" errors) |"
 		done
 	done

@@ -224,3 +224,22 @@ func TestCompatCloseSessionDeletesInJavaSetOrder(t *testing.T) {
 		t.Fatalf("events %v, want %v", got, want)
 	}
 }
+
+// A connection the server closes (here for an unknown opcode) loses its watches before the
+// client sees the close, as Apache's NIOServerCnxn.close removes the cnxn's watches; in 3.8
+// checkWatches answers for any watcher on the path, so a leftover would show.
+func TestCompatWatchesGoWhenServerClosesConnection(t *testing.T) {
+	_, addr := startServer(t, nil)
+	a, b := rawDial(t, addr), rawDial(t, addr)
+	mustCall(t, a, jute.OpAddWatch, rawzk.PathTypeBody("/w", jute.AddWatchPersistent))
+	mustCall(t, b, jute.OpCheckWatches, rawzk.PathTypeBody("/w", jute.WatcherData))
+	if err := a.Send(a.NextXid(), 999, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !a.WaitClosed(5 * time.Second) {
+		t.Fatal("connection not closed after an unknown opcode")
+	}
+	if code := call(t, b, jute.OpCheckWatches, rawzk.PathTypeBody("/w", jute.WatcherData)); code != jute.NoWatcher {
+		t.Fatalf("checkWatches after the watcher's connection closed: %d, want NOWATCHER", code)
+	}
+}

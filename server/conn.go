@@ -54,6 +54,7 @@ type conn struct {
 	outSignal chan struct{}
 
 	closeOnce sync.Once
+	stale     atomic.Bool // no more watches: the connection is closing (ServerCnxn.isStale)
 	done      chan struct{}
 	flushed   chan struct{} // closed once a final reply is written (sendAndClose)
 
@@ -202,7 +203,9 @@ func (c *conn) writer() {
 		}
 		if closeAfter {
 			// Half-close: the client reads the last reply and then EOF; the reader sees the
-			// client's FIN (or a deadline) and finishes the teardown.
+			// client's FIN (or a deadline) and finishes the teardown. The watches go now,
+			// as Apache's close drops them before the client can see the EOF.
+			c.retire()
 			c.outMu.Lock()
 			c.outClosed = true
 			c.outMu.Unlock()
@@ -218,6 +221,16 @@ func (c *conn) writer() {
 	}
 }
 
+// retire drops the connection's watches and refuses new ones, which requests still in
+// flight would otherwise set (WatchManager.addWatch ignores a stale cnxn: isDeadWatcher).
+func (c *conn) retire() {
+	c.stale.Store(true)
+	c.s.tree.RemoveWatcher(c)
+}
+
+// Dead reports whether the connection takes no more watches (datatree.Watcher).
+func (c *conn) Dead() bool { return c.stale.Load() }
+
 // close tears the connection down; the session lives on until it expires or is resumed.
 func (c *conn) close() {
 	c.closeOnce.Do(func() {
@@ -231,7 +244,7 @@ func (c *conn) close() {
 		c.closing = true
 		c.drained.Broadcast()
 		c.mu.Unlock()
-		c.s.tree.RemoveWatcher(c)
+		c.retire()
 		if c.sid() != 0 {
 			c.s.sessions.unbind(c.sid(), c)
 		}

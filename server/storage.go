@@ -3,7 +3,6 @@ package server
 import (
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +50,11 @@ func (s *Server) openStorage() error {
 		Log:           s.log,
 	}, nil)
 	if err != nil {
+		meta.Close()
+		return err
+	}
+	// Logs that were open when the server last stopped are closed now: restore read them.
+	if err := closeCrashedLogs(meta, cat, res.LastZxid); err != nil {
 		meta.Close()
 		return err
 	}
@@ -202,18 +206,13 @@ func (s *Server) autopurge() {
 	snapDir := persistence.SnapDir(s.cfg.DataDir)
 	logDir := persistence.LogDir(s.cfg.DataLogDir)
 	for {
-		removed, err := persistence.Purge(snapDir, logDir, retain)
+		removed, err := persistence.Purge(snapDir, logDir, retain, func(names []string) error {
+			return s.disk.meta.Forget(names...)
+		})
 		if err != nil {
 			s.log.Warn().Err(err).Msg("purging old snapshots and logs failed")
 		} else if len(removed) > 0 {
 			s.log.Info().Strs("files", removed).Msg("purged old snapshots and logs")
-			names := make([]string, len(removed))
-			for i, p := range removed {
-				names[i] = filepath.Base(p)
-			}
-			if err := s.disk.meta.Forget(names...); err != nil {
-				s.log.Warn().Err(err).Msg("updating the catalog after a purge failed")
-			}
 		}
 		select {
 		case <-s.stopCh:
@@ -221,4 +220,32 @@ func (s *Server) autopurge() {
 		case <-time.After(interval):
 		}
 	}
+}
+
+// closeCrashedLogs marks catalogued logs that were still open at the last stop as closed,
+// each ending before the next log starts (the newest at lastZxid), so the catalog matches
+// the disk.
+func closeCrashedLogs(meta *persistence.Meta, cat []persistence.FileInfo, lastZxid int64) error {
+	var logs []persistence.FileInfo
+	for _, fi := range cat {
+		if fi.Kind == "log" {
+			logs = append(logs, fi)
+		}
+	}
+	var fix []persistence.FileInfo
+	for i, fi := range logs {
+		if fi.Closed {
+			continue
+		}
+		fi.Closed = true
+		fi.LastZxid = lastZxid
+		if i+1 < len(logs) {
+			fi.LastZxid = logs[i+1].FirstZxid - 1
+		}
+		fix = append(fix, fi)
+	}
+	if len(fix) == 0 {
+		return nil
+	}
+	return meta.Record(fix...)
 }

@@ -765,6 +765,8 @@ func (k *checker) check(alive map[int64]bool) {
 			// Session lost: reported by the caller.
 		case r.out == acked && !has:
 			k.fail("acknowledged create of %s (cycle %d) is lost", p, r.cycle)
+		case r.out == rejected && has:
+			k.fail("rejected create %s has an effect: the node exists", p)
 		}
 		if has && (k.full || r.cycle == k.cycle) {
 			toRead = append(toRead, p)
@@ -1232,5 +1234,88 @@ func TestCrashRecovery(t *testing.T) {
 		walls[0], walls[len(walls)/2], walls[len(walls)-1], last.nodes, last.replayed, last.loadMs, float64(last.dataDir)/1e6)
 	if len(wl) > 0 {
 		t.Logf("server warnings: %s", strings.Join(wl, "; "))
+	}
+}
+
+// TestCheckerCatchesViolations feeds the checker a model that disagrees with the server in
+// each way the crash test looks for, so a passing crash run means something.
+func TestCheckerCatchesViolations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real server process")
+	}
+	bin := buildServer(t, false)
+	dir := t.TempDir()
+	port := freePort(t)
+	srv := &serverProc{t: t, bin: bin, dir: dir, dataDir: filepath.Join(dir, "data"),
+		cfg: filepath.Join(dir, "zoo.cfg"), addr: fmt.Sprintf("127.0.0.1:%d", port)}
+	cfg := fmt.Sprintf("tickTime=2000\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n", srv.dataDir, port)
+	if err := os.WriteFile(srv.cfg, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.kill() })
+	if _, err := srv.start(20 * time.Second); err != nil {
+		t.Fatalf("start: %v\n%s", err, srv.tail(20))
+	}
+	c, err := connect(srv.addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, p := range []string{root, root + "/u", root + "/u/0", root + "/e", root + "/e/0", root + "/m",
+		root + "/seq", root + "/c", root + "/c/0", root + "/mc", root + "/mc/0"} {
+		if err := ensure(c, p, "init"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustCreate := func(p, data string) {
+		if _, err := c.Create(p, []byte(data), 0, acl); err != nil {
+			t.Fatalf("create %s: %v", p, err)
+		}
+	}
+	mustCreate(root+"/u/0/present", "right")
+	mustCreate(root+"/u/0/wrongdata", "other")
+	mustCreate(root+"/u/0/rejected", "x")
+	mustCreate(root+"/u/0/phantom", "x")
+	mustCreate(root+"/m/m1-a", "m1") // b missing: a partial multi
+	seq, err := c.Create(root+"/seq/s-", []byte("s1"), zk.FlagSequence, acl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Set(root+"/c/0", []byte("c-unknown"), -1); err != nil {
+		t.Fatal(err)
+	}
+
+	m := newModel()
+	add := func(p, data string, o outcome) { m.creates[p] = &createRec{path: p, data: data, out: o} }
+	add(root+"/u/0/present", "right", acked)
+	add(root+"/u/0/lost", "gone", acked)
+	add(root+"/u/0/wrongdata", "right", acked)
+	add(root+"/u/0/rejected", "x", rejected)
+	m.multis["m1"] = &multiRec{id: "m1", a: root + "/m/m1-a", b: root + "/m/m1-b", target: root + "/mc/0", ver: 1, shape: "ok", out: unknown}
+	m.multiPath[root+"/m/m1-a"], m.multiPath[root+"/m/m1-b"] = m.multis["m1"], m.multis["m1"]
+	m.vnodes[root+"/mc/0"] = &vnode{path: root + "/mc/0", attempts: []vAttempt{{ver: 1, data: "m1", out: unknown}}}
+	// c/0 is at version 1 with "c-unknown", but the model says version 1 was rejected and
+	// version 3 acknowledged.
+	m.vnodes[root+"/c/0"] = &vnode{path: root + "/c/0", attempts: []vAttempt{{ver: 1, data: "c-unknown", out: rejected}, {ver: 3, data: "c3", out: acked}}}
+	m.seqs["s1"] = &seqRec{data: "s1", out: acked, name: seq + "0"}
+	m.seqNames[seq+"0"] = "s1"
+
+	k := &checker{c: c, m: m, cycle: 0, full: true}
+	k.check(map[int64]bool{})
+	all := strings.Join(k.errs, "\n")
+	for _, want := range []string{
+		"acknowledged create of " + root + "/u/0/lost",
+		root + "/u/0/wrongdata holds",
+		"rejected create " + root + "/u/0/rejected",
+		"node " + root + "/u/0/phantom exists but was never created",
+		"multi m1 (unknown) applied in part",
+		root + "/c/0 is at version 1, but version 3",
+		"sequential node " + seq + "0",
+		"sequential node " + seq + " holds",
+		"multi m1 is applied but " + root + "/mc/0 is at version 0",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("checker missed %q; it reported:\n%s", want, all)
+		}
 	}
 }

@@ -40,9 +40,19 @@ func newWatchTable() *watchTable {
 	}
 }
 
+// deadWatcher is a Watcher that can be closing; add ignores it then, as
+// WatchManager.addWatch ignores a stale ServerCnxn (isDeadWatcher). The check is made under
+// the table's mutex so that an add cannot slip in after the watcher's removal.
+type deadWatcher interface {
+	Dead() bool
+}
+
 func (t *watchTable) add(path string, w Watcher, mode WatchMode) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if d, ok := w.(deadWatcher); ok && d.Dead() {
+		return
+	}
 	ws := t.byPath[path]
 	if ws == nil {
 		ws = make(map[Watcher]WatchMode)
