@@ -226,22 +226,33 @@ stop_server() {
 	fi
 }
 
-# kill9 PID: SIGKILL and wait (bounded) until the process is gone (Apache's first java is not
-# our child, so wait(1) cannot be used for it).
+# kill9 PID PORT: SIGKILL, then wait (bounded) until the process is really gone and nothing
+# accepts on PORT. A multi-threaded process (JVM, Go) shows its leader as a zombie while its other
+# threads, which still hold the listening socket, are exiting; Apache's first java is not our child,
+# so wait(1) cannot be used for it.
 kill9() {
 	kill -KILL "$1" 2>/dev/null || true
 	[ "$1" = "$OURS_PID" ] && OURS_PID=""
-	local i
-	for i in $(seq 1 100); do
-		[ -e "/proc/$1" ] || return 0
-		# A zombie child of ours: reap it.
-		if grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; then
-			wait "$1" 2>/dev/null || true
-			return 0
+	local i gone=""
+	for i in $(seq 1 200); do
+		if [ ! -e "/proc/$1" ]; then
+			gone=1
+			break
 		fi
+		if grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null &&
+			[ "$(find "/proc/$1/task" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)" -le 1 ]; then
+			wait "$1" 2>/dev/null || true # reaps it if it is our child
+			gone=1
+			break
+		fi
+		sleep 0.05
+	done
+	[ -n "$gone" ] || die "pid $1 still alive 10s after SIGKILL"
+	for i in $(seq 1 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null || return 0
 		sleep 0.1
 	done
-	die "pid $1 still alive 10s after SIGKILL"
+	die "127.0.0.1:$2 still accepts connections 10s after SIGKILL of pid $1"
 }
 
 RESULTS=$WORK/results
@@ -369,7 +380,7 @@ storage_one() { # label
 	local round t0
 	for round in $(seq 1 "$RECOVERY_ROUNDS"); do
 		log "[$label] recovery round $round: kill -9 $pid"
-		kill9 "$pid"
+		kill9 "$pid" "$port"
 		t0=$(date +%s%N)
 		if [ "$label" = apache ]; then
 			"${APACHE_CMD[@]}" >>"$serverlog" 2>&1 </dev/null &

@@ -71,6 +71,7 @@ type conn struct {
 	maxLat      atomic.Int64
 	sumLat      atomic.Int64
 	cntLat      atomic.Int64
+	fourLetter  atomic.Bool // answering a four-letter word (cons shows interest ops 0)
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -138,6 +139,7 @@ func (c *conn) send(b []byte) {
 	over := c.outBytes > maxQueuedOut
 	c.outMu.Unlock()
 	c.s.stats.packetsSent.Add(1)
+	c.s.metrics.responseSize(len(b) - 4) // ops hook: client_response sizes, without the length prefix
 	c.sent.Add(1)
 	if over {
 		c.s.log.Warn().Str("client", c.remote).Msg("closing connection: client does not read its replies")
@@ -297,6 +299,7 @@ func (c *conn) serve() {
 	}
 	c.s.stats.packetsReceived.Add(1)
 	c.received.Add(1)
+	c.s.metrics.connRequests.Add(1) // ops hook: connection_request_count
 	if !c.s.connect(c, b) {
 		return
 	}
@@ -379,6 +382,7 @@ func (c *conn) recordLatency(op int32, cxid int32, zxid int64, start time.Time) 
 	c.sumLat.Add(lat)
 	c.cntLat.Add(1)
 	c.s.stats.recordLatency(lat)
+	c.s.metrics.request(op, lat) // ops hook: readlatency/updatelatency, requests by op
 }
 
 // sid is the session bound to this connection (0 before the handshake completes).

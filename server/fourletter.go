@@ -2,8 +2,10 @@ package server
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -27,7 +29,11 @@ func isFourLetterWord(s string) bool { return fourLetterWords[s] }
 // fourLetterWord answers a four-letter command in plain text and closes the connection
 // (NIOServerCnxn.checkFourLetterWord).
 func (s *Server) fourLetterWord(c *conn, cmd string, r *bufio.Reader) {
-	s.removeConn(c) // a 4lw connection is not a client connection in cons/stat
+	// Like NIOServerCnxn.checkFourLetterWord: the word counts as a received packet, and the
+	// connection stays in cons/stat/dump (interest ops 0) until its answer is written.
+	c.fourLetter.Store(true)
+	c.received.Add(1)
+	s.stats.packetsReceived.Add(1)
 	var b strings.Builder
 	switch {
 	case !s.whitelist[cmd]:
@@ -37,11 +43,13 @@ func (s *Server) fourLetterWord(c *conn, cmd string, r *bufio.Reader) {
 	default:
 		if cmd == "stmk" {
 			var mask [8]byte
-			io.ReadFull(r, mask[:])
+			if _, err := io.ReadFull(r, mask[:]); err == nil {
+				s.traceMask.Store(int64(binary.BigEndian.Uint64(mask[:])))
+			}
 		}
 		s.runFourLetterWord(&b, cmd)
 	}
-	// Written directly: 4lw output is not a client packet and is not counted in srvr.
+	// Written directly: 4lw output is not a client packet and is not counted as sent.
 	c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	c.nc.Write([]byte(b.String()))
 	c.close()
@@ -74,7 +82,7 @@ func (s *Server) runFourLetterWord(b *strings.Builder, cmd string) {
 		}
 		b.WriteString("Connection stats reset.\n")
 	case "srst":
-		s.stats.reset()
+		s.resetServerStats()
 		b.WriteString("Server stats reset.\n")
 	case "isro":
 		b.WriteString("rw")
@@ -82,51 +90,31 @@ func (s *Server) runFourLetterWord(b *strings.Builder, cmd string) {
 		dd, dl := s.dirSizes()
 		fmt.Fprintf(b, "datadir_size: %d\nlogdir_size: %d\n", dd, dl)
 	case "gtmk", "stmk":
-		b.WriteString("0\n")
+		b.WriteString(strconv.FormatInt(s.traceMask.Load(), 10)) // TraceMaskCommand: print, no newline
 	case "wchs":
 		s.tree.RLock()
 		ws := s.tree.WatchStats()
 		s.tree.RUnlock()
 		fmt.Fprintf(b, "%d connections watching %d paths\nTotal watches:%d\n", ws.Watchers, ws.Paths, ws.Watches)
 	case "wchc":
-		s.tree.RLock()
-		by := s.tree.WatchesByWatcher()
-		s.tree.RUnlock()
-		ids := map[int64][]string{}
-		for w, ps := range by {
-			if c, ok := w.(*conn); ok {
-				ids[c.sid()] = append(ids[c.sid()], ps...)
-			}
-		}
-		for _, id := range sortedKeys(ids) {
+		// DataTree.dumpWatches(pw, false) then println (WatchCommand).
+		ids, paths := s.sessionWatches()
+		for _, id := range ids {
 			fmt.Fprintf(b, "0x%x\n", id)
-			for _, p := range ids[id] {
+			for _, p := range paths[id] {
 				fmt.Fprintf(b, "\t%s\n", p)
 			}
 		}
+		b.WriteByte('\n')
 	case "wchp":
-		s.tree.RLock()
-		by := s.tree.WatchesByWatcher()
-		s.tree.RUnlock()
-		paths := map[string][]int64{}
-		for w, ps := range by {
-			if c, ok := w.(*conn); ok {
-				for _, p := range ps {
-					paths[p] = append(paths[p], c.sid())
-				}
-			}
-		}
-		ps := make([]string, 0, len(paths))
-		for p := range paths {
-			ps = append(ps, p)
-		}
-		sort.Strings(ps)
+		ps, ids := s.pathWatches()
 		for _, p := range ps {
 			b.WriteString(p + "\n")
-			for _, id := range paths[p] {
+			for _, id := range ids[p] {
 				fmt.Fprintf(b, "\t0x%x\n", id)
 			}
 		}
+		b.WriteByte('\n')
 	case "dump":
 		b.WriteString("SessionTracker dump:\n")
 		byExp := s.sessions.byExpiry()
@@ -153,16 +141,21 @@ func (s *Server) runFourLetterWord(b *strings.Builder, cmd string) {
 				fmt.Fprintf(b, "\t%s\n", p)
 			}
 		}
+		// NIOServerCnxnFactory.dumpConnections: "Connections " + the connection expiry queue.
+		// zkgo has no such queue; all connections are listed in one set expiring one
+		// sessionless timeout from now.
 		b.WriteString("Connections dump:\n")
 		conns := s.clientConns()
 		fmt.Fprintf(b, "Connections Sets (%d)/(%d):\n", min(len(conns), 1), len(conns))
-		for _, c := range conns {
-			fmt.Fprintf(b, "0x%x\n", c.sid())
+		if len(conns) > 0 {
+			fmt.Fprintf(b, "%d expire at %s:\n", len(conns), time.Now().Add(sessionlessTimeout).UTC().Format("Mon Jan 02 15:04:05 UTC 2006"))
+			for _, c := range conns {
+				fmt.Fprintf(b, "\tip: /%s sessionId: 0x%x\n", c.remote, c.sid())
+			}
 		}
 	case "hash":
-		s.tree.RLock()
-		fmt.Fprintf(b, "%x: %d\n", s.tree.LastProcessedZxid(), 0)
-		s.tree.RUnlock()
+		// DigestCommand prints "<hex zxid>: <digest>" per entry of the digest log, which
+		// zkgo does not keep (Apache's is empty until 128 transactions): nothing to print.
 	}
 }
 
@@ -193,7 +186,8 @@ func (s *Server) latency() (minL int64, avg float64, maxL int64) {
 		minL = 0
 	}
 	if n := s.stats.cntLatency.Load(); n > 0 {
-		avg = float64(s.stats.sumLatency.Load()) / float64(n)
+		// AvgMinMaxCounter.getAvg rounds to 4 decimals.
+		avg = math.Round(float64(s.stats.sumLatency.Load())/float64(n)*10000) / 10000
 	}
 	return minL, avg, s.stats.maxLatency.Load()
 }
@@ -229,6 +223,14 @@ func (s *Server) mode() string { return "standalone" }
 var buildDate = "2026-11-27 00:00 UTC"
 
 func (s *Server) writeEnvironment(b *strings.Builder) {
+	b.WriteString("Environment:\n")
+	for _, p := range environment() {
+		b.WriteString(p[0] + "=" + p[1] + "\n")
+	}
+}
+
+// environment is Environment.list: Java's keys, filled with the Go process's values.
+func environment() [][2]string {
 	host, _ := os.Hostname()
 	u, _ := user.Current()
 	uname, home := "", ""
@@ -239,8 +241,7 @@ func (s *Server) writeEnvironment(b *strings.Builder) {
 	exe, _ := os.Executable()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	b.WriteString("Environment:\n")
-	kv := [][2]string{
+	return [][2]string{
 		{"zookeeper.version", Version + ", built on " + buildDate},
 		{"host.name", host},
 		{"java.version", runtime.Version()},
@@ -260,9 +261,6 @@ func (s *Server) writeEnvironment(b *strings.Builder) {
 		{"os.memory.max", fmt.Sprintf("%dMB", ms.Sys>>20)},
 		{"os.memory.total", fmt.Sprintf("%dMB", ms.HeapSys>>20)},
 	}
-	for _, p := range kv {
-		b.WriteString(p[0] + "=" + p[1] + "\n")
-	}
 }
 
 func kernelVersion() string {
@@ -273,38 +271,11 @@ func kernelVersion() string {
 	return strings.TrimSpace(string(v))
 }
 
+// writeMonitor is MonitorCommand: zk_<key>\t<value> for dumpMonitorValues and the metrics.
 func (s *Server) writeMonitor(b *strings.Builder) {
-	minL, avg, maxL := s.latency()
-	s.tree.RLock()
-	nodes := s.tree.NodeCount()
-	watches := s.tree.WatchCount()
-	ephemerals := s.tree.EphemeralCount()
-	size := s.tree.ApproximateDataSize()
-	s.tree.RUnlock()
-	fds, maxFds := openFDs()
-	line := func(k string, v any) { fmt.Fprintf(b, "zk_%s\t%v\n", k, v) }
-	line("version", Version+", built on "+buildDate)
-	line("server_state", s.mode())
-	line("avg_latency", javaDouble(avg))
-	line("max_latency", maxL)
-	line("min_latency", minL)
-	line("packets_received", s.stats.packetsReceived.Load())
-	line("packets_sent", s.stats.packetsSent.Load())
-	line("num_alive_connections", len(s.clientConns()))
-	line("outstanding_requests", s.stats.outstanding.Load())
-	line("znode_count", nodes)
-	line("watch_count", watches)
-	line("ephemerals_count", ephemerals)
-	line("approximate_data_size", size)
-	line("open_file_descriptor_count", fds)
-	line("max_file_descriptor_count", maxFds)
-	line("global_sessions", s.sessions.count())
-	line("local_sessions", 0)
-	line("uptime", time.Since(s.started).Milliseconds())
-	line("connection_drop_probability", "0.0")
-	line("outstanding_tls_handshake", 0)
-	line("auth_failed_count", 0)
-	line("quorum_size", 1)
+	for _, m := range s.monitorValues() {
+		fmt.Fprintf(b, "zk_%s\t%s\n", m.key, formatMetric(m.val))
+	}
 }
 
 func openFDs() (int, int) {
@@ -340,23 +311,16 @@ func (s *Server) dirSizes() (int64, int64) {
 
 // dumpInfo writes one connection line as ServerCnxn.dumpConnectionInfo does.
 func (c *conn) dumpInfo(b *strings.Builder, brief bool) {
-	fmt.Fprintf(b, " /%s[1](queued=%d,recved=%d,sent=%d", c.remote, c.queued(), c.received.Load(), c.sent.Load())
+	fmt.Fprintf(b, " /%s[%d](queued=%d,recved=%d,sent=%d", c.remote, c.interestOps(), c.queued(), c.received.Load(), c.sent.Load())
 	if !brief {
 		if id := c.sid(); id != 0 {
 			fmt.Fprintf(b, ",sid=0x%x,lop=%s,est=%d,to=%d", id, shortOp(c.lastOp.Load()), c.established.UnixMilli(), c.timeout)
 			if cx := c.lastCxid.Load(); cx >= 0 {
 				fmt.Fprintf(b, ",lcxid=0x%x", cx)
 			}
-			minL := c.minLat.Load()
-			if minL < 0 {
-				minL = 0
-			}
-			avg := 0.0
-			if n := c.cntLat.Load(); n > 0 {
-				avg = float64(c.sumLat.Load()) / float64(n)
-			}
-			fmt.Fprintf(b, ",lzxid=0x%x,lresp=%d,llat=%d,minlat=%d,avglat=%s,maxlat=%d",
-				c.lastZxid.Load(), c.lastResp.Load(), c.lastLat.Load(), minL, javaDouble(avg), c.maxLat.Load())
+			minL, avg, maxL := c.latency() // avglat is a long in 3.8
+			fmt.Fprintf(b, ",lzxid=0x%x,lresp=%d,llat=%d,minlat=%d,avglat=%d,maxlat=%d",
+				c.lastZxid.Load(), c.lastResp.Load(), c.lastLat.Load(), minL, avg, maxL)
 		}
 	}
 	b.WriteString(")")
@@ -368,6 +332,7 @@ func (c *conn) queued() int {
 	return len(c.pending)
 }
 
+// resetStats is ServerCnxn.resetStats (crst).
 func (c *conn) resetStats() {
 	c.received.Store(0)
 	c.sent.Store(0)
@@ -376,6 +341,25 @@ func (c *conn) resetStats() {
 	c.sumLat.Store(0)
 	c.cntLat.Store(0)
 	c.lastLat.Store(0)
+	c.lastOp.Store(-1000)
+	c.lastCxid.Store(-1)
+	c.lastZxid.Store(-1)
+	c.lastResp.Store(0)
+}
+
+// resetServerStats is ServerStats.reset (srst): latency, packet counters, response sizes
+// and, with the default metrics provider, every ServerMetrics value (resetAll; the
+// Prometheus provider does not support resetting).
+func (s *Server) resetServerStats() {
+	s.stats.reset()
+	s.metrics.resetResponseSizes()
+	if s.cfg.MetricsProviderClassName != PrometheusProvider {
+		for _, sm := range s.metrics.summaries() {
+			sm.reset()
+		}
+		s.metrics.connRequests.Store(0)
+		s.metrics.fsyncThresholds.Store(0)
+	}
 }
 
 // shortOp is the four-letter op name used in cons (FinalRequestProcessor lastOp).

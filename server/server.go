@@ -66,6 +66,13 @@ type Server struct {
 	disk        *diskSink // nil when running without storage (tests of the pipeline alone)
 
 	stats serverStats
+
+	// Operator interface (admin.go, metrics.go).
+	metrics       *serverMetrics
+	traceMask     atomic.Int64
+	initialConfig string
+	admin         *adminHTTP
+	metricsHTTP   *metricsHTTP
 }
 
 // New prepares a server from cfg; Start binds and serves.
@@ -103,6 +110,8 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 	s.saslUsers = users
 	s.saslAnyUser, _ = cfg.Prop(propLetAnySASLUserDoX)
 	s.stats.minLatency.Store(-1)
+	s.metrics = newServerMetrics()
+	s.traceMask.Store(defaultTraceMask)
 	return s, nil
 }
 
@@ -136,6 +145,8 @@ func (s *Server) Start() error {
 	s.wg.Add(1)
 	go s.acceptLoop()
 	s.log.Info().Str("addr", ln.Addr().String()).Msg("serving clients")
+	s.startAdmin()
+	s.startMetrics()
 	return nil
 }
 
@@ -160,6 +171,8 @@ func (s *Server) Close() error {
 	}
 	s.serving.Store(false)
 	close(s.stopCh)
+	s.stopAdmin()
+	s.stopMetrics()
 	err := s.ln.Close()
 	s.connMu.Lock()
 	conns := make([]*conn, 0, len(s.conns))

@@ -22,6 +22,8 @@ func startServer(t testing.TB, props map[string]string) (*Server, string) {
 	cfg.DataDir = t.TempDir()
 	cfg.DataLogDir = cfg.DataDir
 	cfg.ClientPortAddress = "127.0.0.1"
+	// No AdminServer on 0.0.0.0:8080 unless a test asks for one.
+	cfg.ApplySystemProps(map[string]string{"zookeeper.admin.enableServer": "false"})
 	cfg.ApplySystemProps(props)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

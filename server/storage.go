@@ -67,6 +67,7 @@ func (s *Server) openStorage() error {
 	s.log.Info().Int("nodes", s.tree.NodeCount()).Int("sessions", len(res.Sessions)).
 		Str("snapshotZxid", zxidHex(res.SnapZxid)).Str("lastZxid", zxidHex(res.LastZxid)).Int("replayed", res.Replayed).
 		Dur("took", time.Since(start)).Msg("data loaded")
+	s.metrics.dbInitTime.observe(time.Since(start).Milliseconds()) // ops hook: dbinittime
 	tl, err := persistence.OpenTxnLog(logDir, persistence.LogOptions{
 		PreAllocBytes: int64(cfg.PreAllocSizeKB()) * 1024,
 		ForceSync:     cfg.ForceSync(),
@@ -118,9 +119,11 @@ func (d *diskSink) Persist(batch []*Txn) error {
 			return err
 		}
 	}
+	fsyncStart := time.Now()
 	if err := d.log.Commit(); err != nil {
 		return err
 	}
+	d.s.metrics.fsync(time.Since(fsyncStart).Milliseconds(), d.s.cfg.FsyncWarningThresholdMs()) // ops hook: fsynctime
 	d.count += len(batch)
 	if d.count > d.next || (d.sizeLim > 0 && d.log.BytesSinceRoll() > d.sizeLim/2) {
 		if !d.snapping.Load() {
@@ -164,6 +167,7 @@ func (d *diskSink) write() error {
 		return err
 	}
 	d.s.log.Info().Str("file", name).Int("nodes", len(view.Nodes)).Dur("took", time.Since(start)).Msg("snapshot written")
+	d.s.metrics.snapshotTime.observe(time.Since(start).Milliseconds()) // ops hook: snapshottime
 	return nil
 }
 

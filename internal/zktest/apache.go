@@ -40,14 +40,18 @@ func javaDir() string {
 
 // Classpath is the classpath that runs Apache ZooKeeper from the Debian packages: zookeeper.jar
 // lists every runtime dependency in its manifest Class-Path, and slf4j-simple is only the logging
-// binding (without it slf4j falls back to NOP and the log is empty). ZK_CLASSPATH overrides it.
+// binding (without it slf4j falls back to NOP and the log is empty). servlet-api.jar is what the
+// manifest lacks for the AdminServer: without it AdminServerFactory logs "Unable to load jetty"
+// (NoClassDefFoundError javax/servlet/Servlet) and runs none. ZK_CLASSPATH overrides it.
 func Classpath() string {
 	if cp := os.Getenv("ZK_CLASSPATH"); cp != "" {
 		return cp
 	}
 	cp := filepath.Join(javaDir(), "zookeeper.jar")
-	if simple := filepath.Join(javaDir(), "slf4j-simple.jar"); fileExists(simple) {
-		cp += string(os.PathListSeparator) + simple
+	for _, jar := range []string{"slf4j-simple.jar", "servlet-api.jar"} {
+		if p := filepath.Join(javaDir(), jar); fileExists(p) {
+			cp += string(os.PathListSeparator) + p
+		}
 	}
 	return cp
 }
@@ -122,6 +126,16 @@ func StartApache(t testing.TB, extraCfg ...string) (addr string) {
 	}
 	t.Fatalf("zktest: start Apache ZooKeeper: %v", lastErr)
 	return ""
+}
+
+// StartApacheAdmin is StartApache with the AdminServer enabled on a free loopback port; it
+// returns the client address and the AdminServer's base URL ("http://127.0.0.1:port").
+func StartApacheAdmin(t testing.TB, extraCfg ...string) (addr, adminURL string) {
+	t.Helper()
+	port := FreePort(t)
+	cfg := append([]string{"admin.enableServer=true", "admin.serverAddress=127.0.0.1",
+		fmt.Sprintf("admin.serverPort=%d", port)}, extraCfg...)
+	return StartApache(t, cfg...), fmt.Sprintf("http://127.0.0.1:%d", port)
 }
 
 var errAddrInUse = errors.New("address already in use")

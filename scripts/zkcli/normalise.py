@@ -83,13 +83,15 @@ def fix_block(cmd, body):
 
 
 def main():
-    lines = [normalise_line(l.rstrip("\n")) for l in sys.stdin]
-    res, i = [], 0
-    while i < len(lines):
-        l = lines[i]
+    lines = []
+    for l in sys.stdin:
         if l.startswith("=== session "):
             zx.clear()  # ids are numbered per session, so sessions can be compared one by one
             ss.clear()
+        lines.append(normalise_line(l.rstrip("\n")))
+    res, i = [], 0
+    while i < len(lines):
+        l = lines[i]
         if l.startswith("$ "):
             j = i + 1
             while j < len(lines) and not lines[j].startswith(("$ ", "% ", "=== ")):
