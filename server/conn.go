@@ -75,7 +75,8 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{s: s, nc: nc, remote: nc.RemoteAddr().String(), outSignal: make(chan struct{}, 1), done: make(chan struct{}), flushed: make(chan struct{})}
+	c := &conn{s: s, nc: nc, remote: nc.RemoteAddr().String(), outSignal: make(chan struct{}, 1), done: make(chan struct{}), flushed: make(chan struct{}),
+		established: time.Now()} // ServerCnxn.established: when the connection was accepted
 	c.ip, _, _ = net.SplitHostPort(c.remote)
 	if c.ip == "" {
 		c.ip = c.remote

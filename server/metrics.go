@@ -292,7 +292,7 @@ func (s *Server) writePrometheus(b *strings.Builder) {
 
 	type family struct {
 		name, typ, help string
-		write       func(b *strings.Builder, name string)
+		write           func(b *strings.Builder, name string)
 	}
 	var fams []family
 	single := func(v float64) func(*strings.Builder, string) {
