@@ -85,6 +85,10 @@ func TestRestoreApacheDataDir(t *testing.T) {
 	if res.SnapZxid != 0x22 || res.LastZxid != 0x2a {
 		t.Fatalf("snapshot 0x%x last 0x%x", res.SnapZxid, res.LastZxid)
 	}
+	// Apache's tree digests (snapshot and every logged txn) agree with ours.
+	if res.DigestsChecked < 5 || res.DigestMismatches != 0 {
+		t.Fatalf("digests: %d checked, %d mismatched", res.DigestsChecked, res.DigestMismatches)
+	}
 	raw, err := os.ReadFile("testdata/expected-tree.json")
 	if err != nil {
 		t.Fatal(err)
@@ -134,5 +138,23 @@ func TestRestoreApacheDataDir(t *testing.T) {
 	// The live session of /v/keeper survives, the closed ones do not.
 	if _, ok := res.Sessions[0x10000325a290004]; !ok {
 		t.Errorf("session of /v/keeper not restored: %v", res.Sessions)
+	}
+}
+
+// Replaying all of Apache's log.1 onto its empty snapshot.0 gives, after every txn, the tree
+// digest Apache logged with it.
+func TestDigestsMatchApacheForEveryTxn(t *testing.T) {
+	dir := t.TempDir()
+	untar(t, "testdata/standalone-datadir.tar.gz", dir)
+	vdir := filepath.Join(dir, "standalone", VersionDir)
+	for _, f := range []string{"snapshot.22", "log.23"} {
+		os.Remove(filepath.Join(vdir, f))
+	}
+	res, err := Restore(vdir, vdir, RestoreOptions{ExtendedTypes: true, Log: zerolog.Nop()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.DigestsChecked < 30 || res.DigestMismatches != 0 {
+		t.Fatalf("digests: %d checked, %d mismatched", res.DigestsChecked, res.DigestMismatches)
 	}
 }

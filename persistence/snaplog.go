@@ -22,6 +22,8 @@ type Restored struct {
 	SnapZxid int64 // zxid of the snapshot loaded (-1 when none)
 	LastZxid int64 // last zxid after replay
 	Replayed int   // transactions replayed from the log
+	// Digests checked against the tree during the restore, and how many disagreed.
+	DigestsChecked, DigestMismatches int
 }
 
 // RestoreOptions tune Restore.
@@ -46,6 +48,7 @@ func Restore(snapDir, logDir string, o RestoreOptions, apply Applier) (*Restored
 	}
 	res := &Restored{SnapZxid: -1}
 	var loadErr error
+	var snapDigest *Snapshot
 	for i := len(snaps) - 1; i >= 0 && i >= len(snaps)-100; i-- {
 		s, err := ReadSnapshot(snaps[i].path, snaps[i].zxid, o.ExtendedTypes)
 		if err != nil {
@@ -54,6 +57,10 @@ func Restore(snapDir, logDir string, o RestoreOptions, apply Applier) (*Restored
 			continue
 		}
 		res.Tree, res.Sessions, res.SnapZxid = s.Tree, s.Sessions, s.Zxid
+		// A digest recorded at zxid 0 is a placeholder (no txn had been processed yet).
+		if s.HasDigest && s.DigestVersion == datatree.DigestVersion && s.DigestZxid > 0 {
+			snapDigest = s
+		}
 		break
 	}
 	if res.Tree == nil {
@@ -70,6 +77,25 @@ func Restore(snapDir, logDir string, o RestoreOptions, apply Applier) (*Restored
 		res.SnapZxid = 0
 	}
 	res.LastZxid = res.SnapZxid
+	check := func(zxid int64, want uint64, what string) {
+		res.DigestsChecked++
+		if got := res.Tree.Digest(); got != want {
+			res.DigestMismatches++
+			o.Log.Error().Str("zxid", fmt.Sprintf("0x%x", zxid)).Uint64("tree", got).Uint64(what, want).Msg("digests are not matching")
+		}
+	}
+	if snapDigest != nil && snapDigest.DigestZxid == res.SnapZxid {
+		check(res.SnapZxid, snapDigest.Digest, "snapshot")
+	}
+	// fuzzyUntil is the last zxid of the snapshot's fuzzy window; -1 when unknown (a
+	// snapshot without a digest), and then no txn digest can be checked.
+	fuzzyUntil := int64(-1)
+	switch {
+	case snapDigest != nil:
+		fuzzyUntil = snapDigest.DigestZxid
+	case res.SnapZxid == 0:
+		fuzzyUntil = 0 // the initial empty snapshot is exact
+	}
 	// Replay from the log that contains the txn after the snapshot: the last file starting at
 	// or before it, and all later files.
 	start := 0
@@ -100,6 +126,15 @@ func Restore(snapDir, logDir string, o RestoreOptions, apply Applier) (*Restored
 			}
 			if apply != nil {
 				apply(&lt.Hdr, lt.Rec)
+			}
+			// While replay is inside the fuzzy window of the snapshot (up to the zxid its
+			// digest was taken at) the tree is not yet any state that was ever logged, so
+			// txn digests are compared only after it (DataTree.compareDigest).
+			if lt.Digest != nil && lt.Digest.Version == datatree.DigestVersion && fuzzyUntil >= 0 && lt.Hdr.Zxid > fuzzyUntil {
+				check(lt.Hdr.Zxid, uint64(lt.Digest.TreeDigest), "txn")
+			}
+			if snapDigest != nil && snapDigest.DigestZxid == lt.Hdr.Zxid && snapDigest.DigestZxid != res.SnapZxid {
+				check(lt.Hdr.Zxid, snapDigest.Digest, "snapshot")
 			}
 			res.LastZxid = lt.Hdr.Zxid
 			res.Replayed++

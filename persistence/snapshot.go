@@ -118,6 +118,12 @@ func writeSnapshot(dir string, v *datatree.SnapshotView, sessions map[int64]int3
 	cw.flushRecord()
 	seal := cw.sum.Sum32()
 	cw.seal()
+	// ZxidDigest and its seal, as Apache ZooKeeper 3.6+ writes them.
+	e.Long(v.DigestZxid)
+	e.Int(datatree.DigestVersion)
+	e.Long(int64(v.Digest))
+	cw.flushRecord()
+	cw.seal()
 	if cw.err != nil {
 		return "", fi, cw.err
 	}
@@ -143,6 +149,11 @@ type Snapshot struct {
 	Zxid     int64
 	Tree     *datatree.Tree
 	Sessions map[int64]int32
+	// The ZxidDigest section (3.6+): the tree digest at DigestZxid.
+	HasDigest     bool
+	DigestZxid    int64
+	DigestVersion int32
+	Digest        uint64
 }
 
 // ReadSnapshot loads a snapshot file and verifies its seal(s).
@@ -203,9 +214,10 @@ func DecodeSnapshot(b []byte, path string, zxid int64, extendedTypes bool) (*Sna
 	}
 	// 3.6+ writes a ZxidDigest and a second seal; 3.9 may add lastProcessedZxid and a third.
 	if d.Remaining() >= 20 {
-		d.Long()
-		d.Int()
-		d.Long()
+		s.DigestZxid = d.Long()
+		s.DigestVersion = d.Int()
+		s.Digest = uint64(d.Long())
+		s.HasDigest = true
 		if err := checkSeal(b, d); err != nil {
 			return nil, fmt.Errorf("%s: digest section: %w", path, err)
 		}

@@ -142,12 +142,23 @@ func (l *TxnLog) openNew(zxid int64) error {
 
 // Append buffers one transaction; it is durable after Commit.
 func (l *TxnLog) Append(hdr *jute.TxnHeader, rec jute.Record) error {
+	return l.AppendDigest(hdr, rec, nil)
+}
+
+// AppendDigest buffers a transaction followed by its TxnDigest (the tree digest once it is
+// applied), as Apache ZooKeeper 3.6+ logs it when digests are enabled.
+func (l *TxnLog) AppendDigest(hdr *jute.TxnHeader, rec jute.Record, digest *jute.TxnDigest) error {
 	if l.f == nil {
 		if err := l.openNew(hdr.Zxid); err != nil {
 			return err
 		}
 	}
 	b := MarshalTxn(hdr, rec)
+	if digest != nil {
+		e := jute.Encoder{B: b}
+		digest.Encode(&e)
+		b = e.B
+	}
 	var pre [12]byte
 	binary.BigEndian.PutUint64(pre[0:], uint64(adler32.Checksum(b)))
 	binary.BigEndian.PutUint32(pre[8:], uint32(len(b)))

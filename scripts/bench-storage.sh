@@ -424,7 +424,7 @@ rot=$(cat "/sys/class/block/$blk/queue/rotational" 2>/dev/null || echo "?")
 case $rot in 0) rot="non-rotational" ;; 1) rot="rotational" ;; *) rot="rotational flag unknown" ;; esac
 zkver=$(dpkg-query -W -f '${Version}' libzookeeper-java 2>/dev/null || echo unknown)
 javaver=$(java -version 2>&1 | head -n 1)
-jvm_final=$(java $SERVER_JVMFLAGS -XX:+PrintCommandLineFlags -version 2>&1 | head -n 1)
+jvm_final=$(java $SERVER_JVMFLAGS -XX:+PrintCommandLineFlags -version 2>&1 | head -n 1 | sed "s| -XX:+PrintCommandLineFlags||; s| *$||")
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo "none yet")
 [ -n "$(git status --porcelain 2>/dev/null | head -n 1)" ] && commit+=" (with uncommitted changes)"
 

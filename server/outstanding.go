@@ -15,8 +15,9 @@ type changeRecord struct {
 	exists     bool
 	stat       jute.StatPersisted
 	childCount int32
-	dataLen    int
+	data       []byte
 	acl        []jute.ACL
+	digest     uint64 // NodeDigest of this state (0 for a delete)
 }
 
 // outstanding holds the change records of transactions between prep and apply, so that a
@@ -53,12 +54,30 @@ func (s *Server) record(path string) *changeRecord {
 	if n == nil {
 		return nil
 	}
-	return &changeRecord{path: path, exists: true, stat: n.Stat, childCount: int32(n.NumChildren()), dataLen: len(n.Data), acl: t.ACL(n)}
+	return &changeRecord{path: path, exists: true, stat: n.Stat, childCount: int32(n.NumChildren()), data: n.Data, acl: t.ACL(n)}
 }
 
+// addChange records a pending change and moves the prepared tree digest from the path's
+// previous state to this one, so every txn can be logged with the digest the tree will
+// have once it is applied (PrepRequestProcessor's precalculated digest).
 func (s *Server) addChange(cr *changeRecord) {
+	if cr.exists {
+		cr.digest = datatree.NodeDigest(cr.path, cr.data, &cr.stat)
+	}
 	o := s.outstanding
 	o.mu.Lock()
+	var old uint64
+	if prev, ok := o.byPath[cr.path]; ok {
+		old = prev.digest
+	} else {
+		// Not pending: the tree is current for this path (see record).
+		s.tree.RLock()
+		if n := s.tree.Get(cr.path); n != nil {
+			old = datatree.NodeDigest(cr.path, n.Data, &n.Stat)
+		}
+		s.tree.RUnlock()
+	}
+	s.prepDigest += cr.digest - old
 	o.byPath[cr.path] = cr
 	o.queue = append(o.queue, cr)
 	o.mu.Unlock()

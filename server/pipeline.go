@@ -32,6 +32,11 @@ type request struct {
 	path    string      // sync: echoed path
 
 	result datatree.Result
+
+	// prevDigest is the prepared tree digest before this request; digest the one after its
+	// txn, logged with it (nil for error txns and when digests are off).
+	prevDigest uint64
+	digest     *jute.TxnDigest
 }
 
 // TxnSink makes transactions durable before they are applied: the transaction log in
@@ -42,8 +47,9 @@ type TxnSink interface {
 
 // Txn is a transaction as it is logged.
 type Txn struct {
-	Hdr jute.TxnHeader
-	Rec jute.Record
+	Hdr    jute.TxnHeader
+	Rec    jute.Record
+	Digest *jute.TxnDigest
 }
 
 type nopSink struct{}
@@ -87,9 +93,13 @@ func (s *Server) committer() {
 		}
 		txns = txns[:0]
 		for _, r := range batch {
+			r.prevDigest = s.prepDigest
 			s.prep(r)
 			if r.txn != nil {
-				txns = append(txns, &Txn{Hdr: r.hdr, Rec: r.txn})
+				if s.digestEnabled && r.hdr.Type != jute.OpError {
+					r.digest = &jute.TxnDigest{Version: datatree.DigestVersion, TreeDigest: int64(s.prepDigest)}
+				}
+				txns = append(txns, &Txn{Hdr: r.hdr, Rec: r.txn, Digest: r.digest})
 			}
 		}
 		if len(txns) > 0 {
@@ -110,6 +120,11 @@ func (s *Server) applyAndReply(r *request) {
 	if r.txn != nil {
 		s.tree.Lock()
 		r.result = s.tree.ProcessTxn(&r.hdr, r.txn)
+		if r.digest != nil && uint64(r.digest.TreeDigest) != s.tree.Digest() {
+			// Prep and apply disagree on the tree: a bug; Apache ZooKeeper logs the same.
+			s.digestMismatches.Add(1)
+			s.log.Error().Str("zxid", zxidHex(r.hdr.Zxid)).Msg("digests are not matching: the applied tree differs from the prepared one")
+		}
 		switch r.hdr.Type {
 		case jute.OpCreateSession:
 			s.sessions.add(r.hdr.ClientID, r.txn.(*jute.CreateSessionTxn).TimeOut, time.Now().UnixMilli())
@@ -321,7 +336,7 @@ func (s *Server) prepCreate(r *request, op int32, req *jute.CreateRequest) (jute
 	parent.stat.Cversion = newCversion
 	parent.stat.Pzxid = zxid
 	s.addChange(parent)
-	s.addChange(&changeRecord{zxid: zxid, path: path, exists: true, acl: acl, dataLen: len(req.Data),
+	s.addChange(&changeRecord{zxid: zxid, path: path, exists: true, acl: acl, data: req.Data,
 		stat: jute.StatPersisted{Czxid: zxid, Mzxid: zxid, Pzxid: zxid, Ctime: r.hdr.Time, Mtime: r.hdr.Time, EphemeralOwner: owner}})
 	return rec, jute.OK
 }
@@ -419,7 +434,7 @@ func (s *Server) prepSetData(r *request, req *jute.SetDataRequest) (jute.Record,
 	if c := s.checkACL(node.acl, jute.PermWrite, r.auth); c != jute.OK {
 		return nil, c
 	}
-	if c := s.checkQuota(req.Path, node.dataLen, len(req.Data), 0); c != jute.OK {
+	if c := s.checkQuota(req.Path, len(node.data), len(req.Data), 0); c != jute.OK {
 		return nil, c
 	}
 	v, c := checkVersion(node.stat.Version, req.Version)
@@ -430,7 +445,7 @@ func (s *Server) prepSetData(r *request, req *jute.SetDataRequest) (jute.Record,
 	node.stat.Version = v
 	node.stat.Mtime = r.hdr.Time
 	node.stat.Mzxid = r.hdr.Zxid
-	node.dataLen = len(req.Data)
+	node.data = req.Data
 	s.addChange(node)
 	return &jute.SetDataTxn{Path: req.Path, Data: req.Data, Version: v}, jute.OK
 }
@@ -524,6 +539,7 @@ func (s *Server) prepMulti(r *request) {
 		r.fail(code)
 		return
 	}
+	before := s.prepDigest
 	m := &jute.MultiTxn{Txns: make([]jute.SubTxn, 0, len(ops))}
 	var failed jute.Code
 	for _, op := range ops {
@@ -533,6 +549,8 @@ func (s *Server) prepMulti(r *request) {
 		}
 		if op.poison {
 			s.rollback(r.hdr.Zxid)
+			s.prepDigest = before
+			s.prepDigest = before
 			r.fail(jute.MarshallingError)
 			return
 		}
@@ -540,6 +558,7 @@ func (s *Server) prepMulti(r *request) {
 		if c != jute.OK {
 			failed = c
 			s.rollback(r.hdr.Zxid)
+			s.prepDigest = before
 			m.Txns = append(m.Txns, jute.SubTxn{Type: jute.OpError, Txn: &jute.ErrorTxn{Err: int32(c)}})
 			continue
 		}
@@ -671,6 +690,12 @@ func (s *Server) persistFailed(batch []*request, txns []*Txn, err error) bool {
 	first := txns[0].Hdr.Zxid
 	s.rollbackFrom(first)
 	s.nextZxid = first
+	for _, r := range batch {
+		if r.txn != nil {
+			s.prepDigest = r.prevDigest
+			break
+		}
+	}
 	for _, r := range batch {
 		if r.txn == nil {
 			s.applyAndReply(r)

@@ -55,6 +55,9 @@ func TestRestartKeepsDataAndSessions(t *testing.T) {
 
 	s2 := serverOn(t, dir, props)
 	defer s2.Close()
+	if s1.DigestMismatches() != 0 || s2.restoreDigests.checked == 0 || s2.restoreDigests.mismatched != 0 {
+		t.Fatalf("digests: %d at apply, restore checked %d, %d mismatched", s1.DigestMismatches(), s2.restoreDigests.checked, s2.restoreDigests.mismatched)
+	}
 	c2, _ := connect(t, s2.Addr().String())
 	d, st, err := c2.Get("/p")
 	if err != nil || string(d) != "w" || st.NumChildren != 40 || st.Cversion != before.Cversion || st.Pzxid != before.Pzxid || st.Mzxid != before.Mzxid {

@@ -53,6 +53,7 @@ func (s *Server) openStorage() error {
 		meta.Close()
 		return err
 	}
+	s.restoreDigests.checked, s.restoreDigests.mismatched = res.DigestsChecked, res.DigestMismatches
 	// Logs that were open when the server last stopped are closed now: restore read them.
 	if err := closeCrashedLogs(meta, cat, res.LastZxid); err != nil {
 		meta.Close()
@@ -115,7 +116,7 @@ func (d *diskSink) resetThreshold() {
 // Persist appends and fsyncs a batch; it runs on the committer goroutine.
 func (d *diskSink) Persist(batch []*Txn) error {
 	for _, t := range batch {
-		if err := d.log.Append(&t.Hdr, t.Rec); err != nil {
+		if err := d.log.AppendDigest(&t.Hdr, t.Rec, t.Digest); err != nil {
 			return err
 		}
 	}

@@ -92,7 +92,13 @@ func startZkgo(t *testing.T) string {
 			lastErr = err
 			continue
 		}
-		t.Cleanup(func() { _ = srv.Close() })
+		t.Cleanup(func() {
+			// Every txn was logged with the digest prep computed; apply must agree.
+			if n := srv.DigestMismatches(); n != 0 {
+				t.Errorf("zkgo: %d transactions applied with a tree digest different from the prepared one", n)
+			}
+			_ = srv.Close()
+		})
 		return srv.Addr().String()
 	}
 	t.Fatalf("zkgo start: %v", lastErr)

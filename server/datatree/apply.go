@@ -99,6 +99,7 @@ func (t *Tree) createNode(path string, data []byte, acl []jute.ACL, owner int64,
 	if _, exists := parent.children[name]; exists {
 		return jute.NodeExists
 	}
+	t.subDigest(parentPath, parent)
 	if parentCVersion == -1 {
 		parentCVersion = parent.Stat.Cversion + 1
 	}
@@ -111,6 +112,8 @@ func (t *Tree) createNode(path string, data []byte, acl []jute.ACL, owner int64,
 	n := &Node{Data: data, acl: t.acls.ref(acl)}
 	n.Stat = jute.StatPersisted{Czxid: zxid, Mzxid: zxid, Pzxid: zxid, Ctime: time, Mtime: time, EphemeralOwner: owner}
 	t.addNode(parent, path, n)
+	t.addDigest(parentPath, parent)
+	t.addDigest(path, n)
 	switch t.OwnerType(owner) {
 	case OwnerSession:
 		set := t.ephemerals[owner]
@@ -167,10 +170,13 @@ func (t *Tree) deleteNode(path string, zxid int64) jute.Code {
 	delete(t.nodes, path)
 	delete(parent.children, name)
 	t.dataSize -= int64(len(path) + len(n.Data))
+	t.subDigest(path, n)
+	t.subDigest(parentPath, parent)
 	// Only move pzxid forward: a replayed create may already have set a later one.
 	if zxid > parent.Stat.Pzxid {
 		parent.Stat.Pzxid = zxid
 	}
+	t.addDigest(parentPath, parent)
 	t.acls.release(n.acl)
 	switch owner := n.Stat.EphemeralOwner; t.OwnerType(owner) {
 	case OwnerSession:
@@ -206,10 +212,12 @@ func (t *Tree) setData(path string, data []byte, version int32, zxid, time int64
 		return jute.NoNode
 	}
 	old := len(n.Data)
+	t.subDigest(path, n)
 	n.Data = data
 	n.Stat.Mtime = time
 	n.Stat.Mzxid = zxid
 	n.Stat.Version = version
+	t.addDigest(path, n)
 	t.dataSize += int64(len(data) - old)
 	if q := t.quotaPrefix(path); q != "" {
 		t.updateQuotaStat(q, int64(len(data)-old), 0)
@@ -228,7 +236,9 @@ func (t *Tree) setACL(path string, acl []jute.ACL, version int32, stat *jute.Sta
 	}
 	t.acls.release(n.acl)
 	n.acl = t.acls.ref(acl)
+	t.subDigest(path, n)
 	n.Stat.Aversion = version
+	t.addDigest(path, n)
 	if stat != nil {
 		t.Stat(n, stat)
 	}

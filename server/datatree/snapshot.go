@@ -20,6 +20,10 @@ type SnapNode struct {
 // the copied nodes refer to.
 type SnapshotView struct {
 	Zxid  int64 // lastProcessedZxid when the copy started: the snapshot's name
+	// DigestZxid and Digest are the tree digest at the end of the copy and the zxid it
+	// belongs to: replay reaches exactly that state at DigestZxid (ZxidDigest).
+	DigestZxid int64
+	Digest     uint64
 	Nodes []SnapNode
 	ACLs  map[int64][]jute.ACL
 }
@@ -67,6 +71,14 @@ func (t *Tree) CopyForSnapshot() *SnapshotView {
 				}
 			}
 		}
+		if end == len(paths) {
+			v.DigestZxid, v.Digest = t.lastZxid, t.digest
+		}
+		t.RUnlock()
+	}
+	if len(paths) == 0 {
+		t.RLock()
+		v.DigestZxid, v.Digest = t.lastZxid, t.digest
 		t.RUnlock()
 	}
 	return v
@@ -86,6 +98,7 @@ func NewLoader(extendedTypes bool) *Loader {
 	t.nodes = make(map[string]*Node)
 	t.acls = newACLCache()
 	t.dataSize = 0
+	t.digest = 0
 	return &Loader{t: t, acls: make(map[int64][]jute.ACL)}
 }
 
@@ -111,6 +124,7 @@ func (l *Loader) AddNode(path string, data []byte, aclRef int64, stat jute.StatP
 	if path == "/" {
 		t.nodes["/"] = n
 		t.dataSize += int64(1 + len(data))
+		t.addDigest("/", n)
 		return nil
 	}
 	parentPath, _ := Split(path)
@@ -119,6 +133,7 @@ func (l *Loader) AddNode(path string, data []byte, aclRef int64, stat jute.StatP
 		return fmt.Errorf("invalid snapshot: no parent %s of %s", parentPath, path)
 	}
 	t.addNode(parent, path, n)
+	t.addDigest(path, n)
 	t.index(path, n)
 	return nil
 }
@@ -140,6 +155,7 @@ func (l *Loader) Tree(zxid int64) (*Tree, error) {
 				n.acl = OpenACLRef
 			}
 			t.addNode(t.nodes[parent], p, n)
+			t.addDigest(p, n)
 		}
 	}
 	t.lastZxid = zxid

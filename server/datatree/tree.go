@@ -48,6 +48,10 @@ type Tree struct {
 
 	lastZxid int64
 	dataSize int64 // sum of path and data lengths, as approximateDataSize
+
+	// digest is Apache ZooKeeper's tree digest: the sum of every node's NodeDigest (AdHash),
+	// kept as nodes change. Logs and snapshots carry it so both servers can check their trees.
+	digest uint64
 }
 
 // Well-known paths.
@@ -80,8 +84,17 @@ func New() *Tree {
 	cfg := &Node{acl: t.acls.ref(jute.ReadACLUnsafe), Data: []byte{}}
 	cfg.Stat.Aversion = -1
 	t.addNode(zk, ConfigPath, cfg)
+	for p, n := range t.nodes {
+		t.addDigest(p, n)
+	}
 	return t
 }
+
+// Digest is the tree digest after the last applied transaction.
+func (t *Tree) Digest() uint64 { return t.digest }
+
+func (t *Tree) addDigest(path string, n *Node) { t.digest += NodeDigest(path, n.Data, &n.Stat) }
+func (t *Tree) subDigest(path string, n *Node) { t.digest -= NodeDigest(path, n.Data, &n.Stat) }
 
 func (t *Tree) addNode(parent *Node, path string, n *Node) {
 	_, name := Split(path)
