@@ -68,7 +68,7 @@ type Server struct {
 	digestEnabled    bool
 	digestMismatches atomic.Int64
 	restoreDigests   struct{ checked, mismatched int }
-	disk        *diskSink // nil when running without storage (tests of the pipeline alone)
+	disk             *diskSink // nil when running without storage (tests of the pipeline alone)
 
 	stats serverStats
 

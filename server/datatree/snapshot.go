@@ -19,13 +19,13 @@ type SnapNode struct {
 // read locks (data slices are shared; they are never modified in place), and every ACL list
 // the copied nodes refer to.
 type SnapshotView struct {
-	Zxid  int64 // lastProcessedZxid when the copy started: the snapshot's name
+	Zxid int64 // lastProcessedZxid when the copy started: the snapshot's name
 	// DigestZxid and Digest are the tree digest at the end of the copy and the zxid it
 	// belongs to: replay reaches exactly that state at DigestZxid (ZxidDigest).
 	DigestZxid int64
 	Digest     uint64
-	Nodes []SnapNode
-	ACLs  map[int64][]jute.ACL
+	Nodes      []SnapNode
+	ACLs       map[int64][]jute.ACL
 }
 
 // CopyForSnapshot copies the tree without holding the lock for long: writers proceed between
