@@ -7,11 +7,22 @@
 // 2000) with --data-dir and --client-port.
 package main
 
-import "os"
+import (
+	"os"
+	"runtime/debug"
+)
 
 // version is the zkgo release; set it with -ldflags "-X main.version=...".
 var version = "0.1.0-dev"
 
+// defaultGCPercent trades a little CPU for memory: the data tree is long-lived, so the Go
+// default (heap may grow to twice the live data between collections) would double the
+// resident size of a large tree. The GOGC environment variable still overrides it.
+const defaultGCPercent = 50
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
 	os.Exit(newCLI().run(os.Args[1:]))
 }
