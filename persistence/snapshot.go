@@ -184,7 +184,9 @@ func DecodeSnapshot(b []byte, path string, zxid int64, extendedTypes bool) (*Sna
 		id := d.Long()
 		s.Sessions[id] = d.Int()
 	}
-	l := datatree.NewLoader(extendedTypes)
+	// A node takes about 180 bytes in a snapshot with 100-byte values; the hint only sizes
+	// the path index up front.
+	l := datatree.NewLoader(extendedTypes, len(b)/180)
 	n = d.VectorLen(12)
 	for i := 0; i < n && d.Err() == nil; i++ {
 		ref := d.Long()

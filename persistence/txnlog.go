@@ -148,30 +148,45 @@ func (l *TxnLog) Append(hdr *jute.TxnHeader, rec jute.Record) error {
 // AppendDigest buffers a transaction followed by its TxnDigest (the tree digest once it is
 // applied), as Apache ZooKeeper 3.6+ logs it when digests are enabled.
 func (l *TxnLog) AppendDigest(hdr *jute.TxnHeader, rec jute.Record, digest *jute.TxnDigest) error {
+	return l.AppendRecord(hdr.Zxid, EncodeRecord(hdr, rec, digest))
+}
+
+// EncodeRecord frames one transaction as a log record (checksum, length, txn bytes, TxnDigest
+// when not nil, end-of-record marker), ready for AppendRecord. It touches no log state, so
+// records can be encoded on another goroutine than the one appending them.
+func EncodeRecord(hdr *jute.TxnHeader, rec jute.Record, digest *jute.TxnDigest) []byte {
+	e := jute.NewEncoder(160)
+	e.B = append(e.B, make([]byte, 12)...)
+	hdr.Encode(e)
+	if rec != nil {
+		rec.Encode(e)
+	}
+	if digest != nil {
+		digest.Encode(e)
+	}
+	b := e.B
+	body := b[12:]
+	binary.BigEndian.PutUint64(b[0:], uint64(adler32.Checksum(body)))
+	binary.BigEndian.PutUint32(b[8:], uint32(len(body)))
+	return append(b, endOfRec)
+}
+
+// AppendRecord buffers a record framed by EncodeRecord for the txn zxid; it is durable
+// after Commit.
+func (l *TxnLog) AppendRecord(zxid int64, record []byte) error {
 	if l.f == nil {
-		if err := l.openNew(hdr.Zxid); err != nil {
+		if err := l.openNew(zxid); err != nil {
 			return err
 		}
 	}
-	b := MarshalTxn(hdr, rec)
-	if digest != nil {
-		e := jute.Encoder{B: b}
-		digest.Encode(&e)
-		b = e.B
-	}
-	var pre [12]byte
-	binary.BigEndian.PutUint64(pre[0:], uint64(adler32.Checksum(b)))
-	binary.BigEndian.PutUint32(pre[8:], uint32(len(b)))
-	if err := l.pad(int64(len(b) + 13)); err != nil {
+	n := int64(len(record))
+	if err := l.pad(n); err != nil {
 		return err
 	}
-	l.lastZxid = hdr.Zxid
-	l.w.Write(pre[:])
-	l.w.Write(b)
-	if err := l.w.WriteByte(endOfRec); err != nil {
+	l.lastZxid = zxid
+	if _, err := l.w.Write(record); err != nil {
 		return err
 	}
-	n := int64(len(b) + 13)
 	l.pos += n
 	l.sinceRoll += n
 	return nil

@@ -44,22 +44,25 @@ func (t *Tree) CopyForSnapshot() *SnapshotView {
 	// Sorted paths put every parent before its children: a prefix sorts first.
 	sort.Strings(paths)
 	v.Nodes = make([]SnapNode, 0, len(paths))
-	copied := make(map[string]struct{}, len(paths))
+	// Paths missing at their turn (deleted meanwhile); their descendants are skipped too,
+	// since a recreated parent would not be in the copy. Rare, so the set stays small.
+	skipped := make(map[string]struct{})
 	for i := 0; i < len(paths); i += chunk {
 		end := min(i+chunk, len(paths))
 		t.RLock()
 		for _, p := range paths[i:end] {
 			n := t.nodes[p]
 			if n == nil {
+				skipped[p] = struct{}{}
 				continue
 			}
-			if p != "/" {
+			if p != "/" && len(skipped) > 0 {
 				parent, _ := Split(p)
-				if _, ok := copied[parent]; !ok {
+				if _, ok := skipped[parent]; ok {
+					skipped[p] = struct{}{}
 					continue
 				}
 			}
-			copied[p] = struct{}{}
 			sp := p
 			if p == "/" {
 				sp = ""
@@ -91,11 +94,12 @@ type Loader struct {
 }
 
 // NewLoader starts a load into a fresh, empty tree (no built-in nodes: the snapshot has them).
-// extendedTypes must match the server's, as it decides how ephemeral owners are read.
-func NewLoader(extendedTypes bool) *Loader {
+// extendedTypes must match the server's, as it decides how ephemeral owners are read;
+// sizeHint is the expected number of nodes (0 if unknown), to build the index in one go.
+func NewLoader(extendedTypes bool, sizeHint int) *Loader {
 	t := New()
 	t.ExtendedTypes = extendedTypes
-	t.nodes = make(map[string]*Node)
+	t.nodes = make(map[string]*Node, sizeHint)
 	t.acls = newACLCache()
 	t.dataSize = 0
 	t.digest = 0
