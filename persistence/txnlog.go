@@ -155,8 +155,7 @@ func (l *TxnLog) AppendDigest(hdr *jute.TxnHeader, rec jute.Record, digest *jute
 // when not nil, end-of-record marker), ready for AppendRecord. It touches no log state, so
 // records can be encoded on another goroutine than the one appending them.
 func EncodeRecord(hdr *jute.TxnHeader, rec jute.Record, digest *jute.TxnDigest) []byte {
-	e := jute.NewEncoder(160)
-	e.B = append(e.B, make([]byte, 12)...)
+	e := &jute.Encoder{B: make([]byte, 12, 160)}
 	hdr.Encode(e)
 	if rec != nil {
 		rec.Encode(e)

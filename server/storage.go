@@ -2,8 +2,8 @@ package server
 
 import (
 	"math/rand/v2"
-	"runtime/debug"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
