@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin
 DATADIR ?= $(CURDIR)/data
 
-.PHONY: build run test race interop bench fuzz vet fmt clean
+.PHONY: build run test race interop bench bench-storage fuzz vet fmt clean
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
@@ -27,6 +27,11 @@ interop: build
 # Side-by-side benchmark against Apache ZooKeeper 3.8 (Debian package).
 bench: build
 	bash scripts/bench.sh
+
+# Storage benchmark against Apache ZooKeeper 3.8: fsynced writes, 1M-znode memory/disk,
+# kill -9 recovery time (docs/BENCHMARKS.md).
+bench-storage: build
+	bash scripts/bench-storage.sh
 
 # Short fuzz pass over every decoder (FUZZTIME per target).
 FUZZTIME ?= 10s
