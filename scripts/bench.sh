@@ -140,6 +140,7 @@ clientPort=$OURS_PORT
 clientPortAddress=127.0.0.1
 dataDir=$WORK/ours/data
 tickTime=2000
+admin.enableServer=false
 4lw.commands.whitelist=*
 EOF
 (

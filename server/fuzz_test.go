@@ -36,3 +36,24 @@ func FuzzDecodeMulti(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDigestMD5Response: any client response to the DIGEST-MD5 challenge is either accepted
+// (only with the right password) or refused; never a panic.
+func FuzzDigestMD5Response(f *testing.F) {
+	f.Add([]byte(`charset=utf-8,username="jaasuser",realm="zk-sasl-md5",nonce="x",nc=00000001,cnonce="y",digest-uri="zookeeper/zk-sasl-md5",maxbuf=65536,response=0123456789abcdef0123456789abcdef,qop=auth`))
+	f.Add([]byte(`username="a\"b",realm=,nonce="",response=`))
+	f.Fuzz(func(t *testing.T, resp []byte) {
+		d := newDigestMD5(func(u string) (string, bool) { return "pw", u == "jaasuser" })
+		d.evaluate(nil) // the challenge
+		d.evaluate(resp)
+	})
+}
+
+// FuzzJAAS: the JAAS parser accepts or refuses any text without panicking.
+func FuzzJAAS(f *testing.F) {
+	f.Add(`Server { org.apache.zookeeper.server.auth.DigestLoginModule required user_super="s" user_bob="b"; };`)
+	f.Add(`/* c */ Server { a.B required x=${user.home} y="q\"z"; }; Client { c.D optional; };`)
+	f.Fuzz(func(t *testing.T, text string) {
+		parseJAAS(text, func(string) (string, bool) { return "", false })
+	})
+}

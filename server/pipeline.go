@@ -2,9 +2,11 @@ package server
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/zkgo/zkgo/jute"
+	"github.com/zkgo/zkgo/persistence"
 	"github.com/zkgo/zkgo/server/datatree"
 )
 
@@ -37,6 +39,9 @@ type request struct {
 	// txn, logged with it (nil for error txns and when digests are off).
 	prevDigest uint64
 	digest     *jute.TxnDigest
+
+	// logged is the txn as the sync stage logs it, its record framed by the prep stage.
+	logged Txn
 }
 
 // TxnSink makes transactions durable before they are applied: the transaction log in
@@ -50,6 +55,8 @@ type Txn struct {
 	Hdr    jute.TxnHeader
 	Rec    jute.Record
 	Digest *jute.TxnDigest
+	// Record is the txn framed by persistence.EncodeRecord (nil: the sink encodes it).
+	Record []byte
 }
 
 type nopSink struct{}
@@ -67,52 +74,183 @@ func (s *Server) submit(r *request) {
 	}
 }
 
-// committer is the single ordered commit path: it takes requests in arrival order, prepares
-// a batch (each against the effects of those before it), persists the batch with one sink
-// call (group commit), then applies and answers each in zxid order.
+// The commit path is a pipeline of three goroutines, each handling requests in arrival
+// (= zxid) order, so that the fsync of one batch overlaps the preparation of the next and
+// the application of the previous one (SyncRequestProcessor / FinalRequestProcessor):
+//
+//  1. prep (committer): takes requests from reqCh, prepares each against the tree plus the
+//     outstanding changes of everything prepared before it, frames its log record, and
+//     appends it to the open batch.
+//  2. sync: takes the whole open batch when the intake runs dry (group commit), makes its
+//     txns durable with one sink call (the only goroutine that touches the txn log, so log
+//     rolls fall between batches), and hands it to the apply stage.
+//  3. apply: applies each txn to the tree and answers in zxid order; conn.writeDone runs
+//     the reads queued behind a write right after its apply, on this goroutine.
+//
+// At most maxBatch requests wait in the open batch, one batch is being synced, applyDepth
+// batches wait for the apply stage and one is being applied.
+const (
+	maxBatch   = 256
+	applyDepth = 1
+)
+
+// pipe is the handoff between the stages. Its mutex is held by the prep stage while it
+// prepares a request and appends it, so the sync stage, holding it, sees every prepared
+// request either in a batch it took or in open, never half-prepared.
+type pipe struct {
+	mu       sync.Mutex
+	work     *sync.Cond // sync stage: open is ready (flush) or the prep stage stopped
+	space    *sync.Cond // prep stage: open has room, or inflight went down
+	open     []*request // prepared and not yet taken by the sync stage, in zxid order
+	flush    bool       // open should be taken: the intake ran dry, it is full, or a barrier
+	inflight int        // requests prepared and not yet answered (or dropped)
+	closed   bool       // the prep stage stopped: the sync stage drains open and stops
+
+	applyCh chan applyBatch
+}
+
+// applyBatch is a batch on its way to the apply stage.
+type applyBatch struct {
+	reqs   []*request
+	failed bool // not made durable: nothing of it is applied, each write fails with SYSTEMERROR
+}
+
+func newPipe() *pipe {
+	p := &pipe{applyCh: make(chan applyBatch, applyDepth)}
+	p.work = sync.NewCond(&p.mu)
+	p.space = sync.NewCond(&p.mu)
+	return p
+}
+
+// done releases n answered (or dropped) requests.
+func (p *pipe) done(n int) {
+	p.mu.Lock()
+	p.inflight -= n
+	p.space.Broadcast()
+	p.mu.Unlock()
+}
+
+// committer is the prep stage; it starts the other two and, once stopped, waits until
+// they have drained everything it prepared.
 func (s *Server) committer() {
 	defer s.wg.Done()
-	batch := make([]*request, 0, 256)
-	txns := make([]*Txn, 0, 256)
+	p := newPipe()
+	var stages sync.WaitGroup
+	stages.Add(2)
+	go func() { defer stages.Done(); s.syncStage(p) }()
+	go func() { defer stages.Done(); s.applyStage(p) }()
+	defer stages.Wait()
 	for {
-		batch = batch[:0]
+		var r *request
 		select {
-		case r := <-s.reqCh:
-			batch = append(batch, r)
+		case r = <-s.reqCh:
 		case <-s.stopCh:
+			p.mu.Lock()
+			p.closed = true
+			p.work.Signal()
+			p.mu.Unlock()
 			return
 		}
-	drain:
-		for len(batch) < cap(batch) {
-			select {
-			case r := <-s.reqCh:
-				batch = append(batch, r)
-			default:
-				break drain
+		p.mu.Lock()
+		for len(p.open) >= maxBatch {
+			p.space.Wait()
+		}
+		if r.op == jute.OpCloseSession {
+			// closeSession lists the session's ephemerals from the tree, then replays the
+			// pending changes over them; the apply stage must not move the tree between
+			// the two reads. Wait until it has answered everything prepared before, as the
+			// committer did when it prepared and applied on one goroutine.
+			p.flush = true
+			p.work.Signal()
+			for p.inflight > 0 {
+				p.space.Wait()
 			}
+		}
+		s.prepForLog(r)
+		p.open = append(p.open, r)
+		p.inflight++
+		if len(s.reqCh) == 0 || len(p.open) >= maxBatch {
+			p.flush = true
+			p.work.Signal()
+		}
+		p.mu.Unlock()
+	}
+}
+
+// prepForLog prepares r and frames its log record (prep stage, under p.mu).
+func (s *Server) prepForLog(r *request) {
+	r.prevDigest = s.prepDigest
+	s.prep(r)
+	if r.txn == nil {
+		return
+	}
+	if s.digestEnabled && r.hdr.Type != jute.OpError {
+		r.digest = &jute.TxnDigest{Version: datatree.DigestVersion, TreeDigest: int64(s.prepDigest)}
+	}
+	r.logged = Txn{Hdr: r.hdr, Rec: r.txn, Digest: r.digest}
+	if s.disk != nil {
+		r.logged.Record = persistence.EncodeRecord(&r.hdr, r.txn, r.digest)
+	}
+}
+
+// syncStage makes batches durable, one sink call each, and passes them on in order.
+func (s *Server) syncStage(p *pipe) {
+	defer close(p.applyCh)
+	txns := make([]*Txn, 0, maxBatch)
+	stopped := false
+	for {
+		p.mu.Lock()
+		for !p.closed && !(p.flush && len(p.open) > 0) {
+			p.work.Wait()
+		}
+		batch := p.open
+		if len(batch) == 0 { // closed and drained
+			p.mu.Unlock()
+			return
+		}
+		p.open = make([]*request, 0, len(batch))
+		p.flush = false
+		p.space.Broadcast()
+		p.mu.Unlock()
+		if stopped {
+			// The log's state is unknown and the server is stopping: nothing more is
+			// logged, applied or answered.
+			p.done(len(batch))
+			continue
 		}
 		txns = txns[:0]
 		for _, r := range batch {
-			r.prevDigest = s.prepDigest
-			s.prep(r)
 			if r.txn != nil {
-				if s.digestEnabled && r.hdr.Type != jute.OpError {
-					r.digest = &jute.TxnDigest{Version: datatree.DigestVersion, TreeDigest: int64(s.prepDigest)}
-				}
-				txns = append(txns, &Txn{Hdr: r.hdr, Rec: r.txn, Digest: r.digest})
+				txns = append(txns, &r.logged)
 			}
 		}
 		if len(txns) > 0 {
 			if err := s.sink.Persist(txns); err != nil {
-				if !s.persistFailed(batch, txns, err) {
-					return
+				failed, ok := s.persistFailed(p, batch, txns, err)
+				if !ok {
+					stopped = true
+					p.done(len(batch))
+					continue
 				}
+				p.applyCh <- applyBatch{reqs: failed, failed: true}
 				continue
 			}
 		}
-		for _, r := range batch {
-			s.applyAndReply(r)
+		p.applyCh <- applyBatch{reqs: batch}
+	}
+}
+
+// applyStage applies and answers the batches in order.
+func (s *Server) applyStage(p *pipe) {
+	for b := range p.applyCh {
+		if b.failed {
+			s.answerFailed(b.reqs)
+		} else {
+			for _, r := range b.reqs {
+				s.applyAndReply(r)
+			}
 		}
+		p.done(len(b.reqs))
 	}
 }
 
@@ -673,29 +811,50 @@ func (s *Server) prepCloseSession(r *request) jute.Record {
 // abandoner is a sink that can undo a failed batch on disk.
 type abandoner interface{ Abandon() error }
 
-// persistFailed handles a batch the sink could not make durable (disk full, I/O error): the
-// log is cut back to its last committed record, the batch's prepared changes and zxids are
-// rolled back, and each write is answered with SYSTEMERROR; nothing of the batch was applied
-// or acknowledged, and later writes are tried afresh. It returns false when the log's state
-// on disk is unknown, in which case the server stops rather than risk a divergence.
-func (s *Server) persistFailed(batch []*request, txns []*Txn, err error) bool {
-	s.log.Error().Err(err).Int("txns", len(txns)).Msg("cannot write the transaction log; failing this batch")
+// persistFailed handles a batch the sink could not make durable (disk full, I/O error), on
+// the sync stage: the log is cut back to its last committed record, and the batch and every
+// request prepared after it (all still in open: nothing later was taken) are failed: their
+// prepared changes and zxids are rolled back, so the next request is prepared afresh from
+// the first failed zxid, against the state of the last durable txn. Nothing of them was
+// applied or acknowledged. It returns the requests to answer in order (SYSTEMERROR for each
+// write), or false when the log's state on disk is unknown, in which case the server stops
+// rather than risk a divergence.
+func (s *Server) persistFailed(p *pipe, batch []*request, txns []*Txn, err error) ([]*request, bool) {
+	p.mu.Lock() // the prep stage is between two requests
+	defer p.mu.Unlock()
+	later := p.open
+	s.log.Error().Err(err).Int("txns", len(txns)).Int("later", len(later)).Msg("cannot write the transaction log; failing this batch")
 	if a, ok := s.sink.(abandoner); ok {
 		if aerr := a.Abandon(); aerr != nil {
 			s.log.Error().Err(aerr).Msg("cannot restore the transaction log after a failed write; stopping")
 			go s.Close()
-			return false
+			return nil, false
 		}
 	}
+	p.open = make([]*request, 0, maxBatch)
+	p.flush = false
+	p.space.Broadcast()
 	first := txns[0].Hdr.Zxid
 	s.rollbackFrom(first)
 	s.nextZxid = first
-	for _, r := range batch {
+	failed := append(batch, later...)
+	for _, r := range failed {
 		if r.txn != nil {
 			s.prepDigest = r.prevDigest
 			break
 		}
 	}
+	for _, r := range failed {
+		if r.txn != nil && r.op == jute.OpCloseSession {
+			// The session stays open; expiry will try again.
+			s.sessions.reopen(r.session, time.Now().UnixMilli())
+		}
+	}
+	return failed, true
+}
+
+// answerFailed answers the requests of a failed batch in order (apply stage).
+func (s *Server) answerFailed(batch []*request) {
 	for _, r := range batch {
 		if r.txn == nil {
 			s.applyAndReply(r)
@@ -705,16 +864,11 @@ func (s *Server) persistFailed(batch []*request, txns []*Txn, err error) bool {
 		r.txn = nil
 		r.errCode = jute.SystemError
 		switch {
-		case r.op == jute.OpCloseSession:
-			// The session stays open; expiry will try again.
-			s.sessions.reopen(r.session, time.Now().UnixMilli())
-			if r.conn == nil {
-				continue
-			}
+		case r.op == jute.OpCloseSession && r.conn == nil:
+			continue
 		case r.op == jute.OpDeleteContainer:
 			continue
 		}
 		s.reply(r)
 	}
-	return true
 }

@@ -17,6 +17,7 @@ func serverOn(t *testing.T, dir string, props map[string]string) *Server {
 	cfg := config.Default()
 	cfg.DataDir, cfg.DataLogDir = dir, dir
 	cfg.ClientPortAddress = "127.0.0.1"
+	cfg.ApplySystemProps(map[string]string{"zookeeper.admin.enableServer": "false"}) // tests must not fight over port 8080
 	cfg.ApplySystemProps(props)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -92,6 +93,7 @@ func TestMissingFilesAreRefused(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir, cfg.DataLogDir = dir, dir
 	cfg.ClientPortAddress = "127.0.0.1"
+	cfg.ApplySystemProps(map[string]string{"zookeeper.admin.enableServer": "false"}) // tests must not fight over port 8080
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ func startSASLTestServer(t *testing.T, props map[string]string) string {
 	cfg.DataDir = t.TempDir()
 	cfg.DataLogDir = cfg.DataDir
 	cfg.ClientPortAddress = "127.0.0.1"
+	cfg.ApplySystemProps(map[string]string{"zookeeper.admin.enableServer": "false"}) // tests must not fight over port 8080
 	cfg.ApplySystemProps(props)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -118,10 +118,15 @@ func (d *diskSink) resetThreshold() {
 	d.count = 0
 }
 
-// Persist appends and fsyncs a batch; it runs on the committer goroutine.
+// Persist appends and fsyncs a batch; it runs on the sync stage of the pipeline, the only
+// goroutine that touches the log, so a roll always falls between two batches.
 func (d *diskSink) Persist(batch []*Txn) error {
 	for _, t := range batch {
-		if err := d.log.AppendDigest(&t.Hdr, t.Rec, t.Digest); err != nil {
+		rec := t.Record
+		if rec == nil {
+			rec = persistence.EncodeRecord(&t.Hdr, t.Rec, t.Digest)
+		}
+		if err := d.log.AppendRecord(t.Hdr.Zxid, rec); err != nil {
 			return err
 		}
 	}
@@ -133,8 +138,10 @@ func (d *diskSink) Persist(batch []*Txn) error {
 	d.count += len(batch)
 	if d.count > d.next || (d.sizeLim > 0 && d.log.BytesSinceRoll() > d.sizeLim/2) {
 		if !d.snapping.Load() {
+			// The batch is durable: a failed roll must not fail it (its zxids would be
+			// reused while it is on disk). The next append starts a new file either way.
 			if err := d.log.Roll(); err != nil {
-				return err
+				d.s.log.Error().Err(err).Msg("closing the transaction log for a roll failed")
 			}
 			d.resetThreshold()
 			d.startSnapshot()

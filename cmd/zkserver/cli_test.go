@@ -97,7 +97,7 @@ func writeCfg(t *testing.T, port int, extra string) (cfgPath, dataDir string) {
 	dir := t.TempDir()
 	dataDir = filepath.Join(dir, "data")
 	cfgPath = filepath.Join(dir, "zoo.cfg")
-	cfg := fmt.Sprintf("tickTime=2000\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n%s", dataDir, port, extra)
+	cfg := fmt.Sprintf("tickTime=2000\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n%s", dataDir, port, extra)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestUsageAndConfigErrors(t *testing.T) {
 	}
 	cfg, _ := writeCfg(t, 2181, "tickTime=abc\n")
 	r := runCLI(t, testCLI(), "status", cfg)
-	wantErr := cfg + `:5: tickTime: invalid integer "abc"`
+	wantErr := cfg + `:6: tickTime: invalid integer "abc"`
 	if r.code != exitUsage || r.stderr != "Using config: "+cfg+"\n"+wantErr+"\n" || r.stdout != "" {
 		t.Errorf("config error: %+v", r)
 	}

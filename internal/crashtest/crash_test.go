@@ -1013,7 +1013,7 @@ func TestCrashRecovery(t *testing.T) {
 	port := freePort(t)
 	srv := &serverProc{t: t, bin: bin, dir: dir, dataDir: filepath.Join(dir, "data"),
 		cfg: filepath.Join(dir, "zoo.cfg"), addr: fmt.Sprintf("127.0.0.1:%d", port), race: race}
-	cfg := fmt.Sprintf("tickTime=2000\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n"+
+	cfg := fmt.Sprintf("tickTime=2000\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n"+
 		"snapCount=100\npreAllocSize=64\nautopurge.purgeInterval=1\nautopurge.snapRetainCount=3\n"+
 		"maxClientCnxns=0\n", srv.dataDir, port)
 	if err := os.WriteFile(srv.cfg, []byte(cfg), 0o644); err != nil {
@@ -1248,7 +1248,7 @@ func TestCheckerCatchesViolations(t *testing.T) {
 	port := freePort(t)
 	srv := &serverProc{t: t, bin: bin, dir: dir, dataDir: filepath.Join(dir, "data"),
 		cfg: filepath.Join(dir, "zoo.cfg"), addr: fmt.Sprintf("127.0.0.1:%d", port)}
-	cfg := fmt.Sprintf("tickTime=2000\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\n", srv.dataDir, port)
+	cfg := fmt.Sprintf("tickTime=2000\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n", srv.dataDir, port)
 	if err := os.WriteFile(srv.cfg, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -80,6 +80,7 @@ func startZkgo(t *testing.T) string {
 		// Validate rejects clientPort 0 ("clientPort is not set"), so take a free port.
 		cfg.ClientPort = zktest.FreePort(t)
 		cfg.ClientPortAddress = "127.0.0.1"
+		cfg.ApplySystemProps(map[string]string{"zookeeper.admin.enableServer": "false"}) // tests must not fight over port 8080
 		cfg.ApplySystemProps(sysProps)
 		if err := cfg.Validate(); err != nil {
 			t.Fatalf("zkgo config: %v", err)

@@ -34,6 +34,7 @@ func startZkgo(t *testing.T, dir string) *server.Server {
 	cfg := config.Default()
 	cfg.DataDir, cfg.DataLogDir = dir, dir
 	cfg.ClientPortAddress = "127.0.0.1"
+	cfg.ApplySystemProps(map[string]string{"zookeeper.admin.enableServer": "false"}) // tests must not fight over port 8080
 	cfg.ApplySystemProps(map[string]string{
 		"zookeeper.snapCount":            snapCount,
 		"zookeeper.extendedTypesEnabled": "true",
