@@ -51,6 +51,7 @@ type conn struct {
 	outBytes  int
 	outClosed bool
 	closeOut  bool // close after the queue is written (closeSession, auth failure)
+	writing   bool // a goroutine is writing to the socket (writer or a direct reply)
 	outSignal chan struct{}
 
 	closeOnce sync.Once
@@ -139,19 +140,61 @@ func (c *conn) send(b []byte) {
 	c.outBytes += len(b)
 	over := c.outBytes > maxQueuedOut
 	c.outMu.Unlock()
-	c.s.stats.packetsSent.Add(1)
-	c.s.metrics.responseSize(len(b) - 4) // ops hook: client_response sizes, without the length prefix
-	c.sent.Add(1)
+	c.sentStats(b)
 	if over {
 		c.s.log.Warn().Str("client", c.remote).Msg("closing connection: client does not read its replies")
 		// Asynchronously: send may run with c.mu held.
 		go c.close()
 		return
 	}
+	c.signalWriter()
+}
+
+func (c *conn) signalWriter() {
 	select {
 	case c.outSignal <- struct{}{}:
 	default:
 	}
+}
+
+// reserveDirect is the fast path of a reply produced on the connection's own reader
+// goroutine: when nothing is queued or being written, the caller may write b itself
+// (after releasing any lock) instead of handing it to the writer goroutine, which saves
+// a goroutine switch per read. It returns false when b was queued as usual. Order is
+// kept: while the direct write is reserved, everything else queues behind it.
+func (c *conn) reserveDirect(b []byte) bool {
+	c.outMu.Lock()
+	if c.outClosed || c.writing || len(c.out) > 0 || c.closeOut {
+		c.outMu.Unlock()
+		c.send(b)
+		return false
+	}
+	c.writing = true
+	c.outMu.Unlock()
+	c.sentStats(b)
+	return true
+}
+
+// writeDirect writes a reserved reply and lets the writer continue with what queued up.
+func (c *conn) writeDirect(b []byte) {
+	_, err := c.nc.Write(b)
+	c.outMu.Lock()
+	c.writing = false
+	more := len(c.out) > 0 || c.closeOut
+	c.outMu.Unlock()
+	if err != nil {
+		c.close()
+		return
+	}
+	if more {
+		c.signalWriter()
+	}
+}
+
+func (c *conn) sentStats(b []byte) {
+	c.s.stats.packetsSent.Add(1)
+	c.s.metrics.responseSize(len(b) - 4) // ops hook: client_response sizes, without the length prefix
+	c.sent.Add(1)
 }
 
 // sendAndClose queues a last frame (may be nil) and closes once everything is written.
@@ -192,16 +235,30 @@ func (c *conn) writer() {
 			return
 		}
 		c.outMu.Lock()
+		if c.writing {
+			// A direct write is in progress; it signals again when done.
+			c.outMu.Unlock()
+			continue
+		}
 		batch := c.out
 		c.out = nil
 		c.outBytes = 0
 		closeAfter := c.closeOut
+		c.writing = len(batch) > 0
 		c.outMu.Unlock()
 		if len(batch) > 0 {
 			bufs = append(bufs[:0], batch...)
-			if _, err := bufs.WriteTo(c.nc); err != nil {
+			_, err := bufs.WriteTo(c.nc)
+			c.outMu.Lock()
+			c.writing = false
+			more := len(c.out) > 0
+			c.outMu.Unlock()
+			if err != nil {
 				c.close()
 				return
+			}
+			if more && !closeAfter {
+				c.signalWriter()
 			}
 		}
 		if closeAfter {
@@ -326,12 +383,17 @@ func (c *conn) enqueueOrRun(r *request) {
 	for len(c.pending) >= maxPending && !c.closing {
 		c.drained.Wait()
 	}
+	var direct []byte
 	if len(c.pending) == 0 {
-		c.s.runLocal(r)
+		direct = c.s.runLocal(r, true)
 	} else {
 		c.pending = append(c.pending, r)
 	}
 	c.mu.Unlock()
+	// Written with no lock held: a client that does not read blocks only itself.
+	if direct != nil {
+		c.writeDirect(direct)
+	}
 }
 
 // enqueueWrite records a pipeline request in the connection's order before it is submitted.
@@ -355,7 +417,7 @@ func (c *conn) writeDone(r *request, reply func()) {
 	for len(c.pending) > 0 && !c.pending[0].pipeline {
 		l := c.pending[0]
 		c.pending = c.pending[1:]
-		c.s.runLocal(l)
+		c.s.runLocal(l, false) // on the apply goroutine: always queued
 	}
 	if len(c.pending) == 0 {
 		c.pending = nil

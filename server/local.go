@@ -10,11 +10,15 @@ import (
 // runLocal answers a request that needs no transaction: reads, watch management, ping,
 // whoAmI and SASL. It runs with the tree read-locked, and queues its reply before unlocking,
 // so the reply is ordered with the watch events of every transaction (FinalRequestProcessor).
-func (s *Server) runLocal(r *request) {
+//
+// direct is set on the connection's reader goroutine: the reply may then be reserved for
+// that goroutine to write itself, and is returned for it to write once it holds no lock
+// (a client that does not read must never stall the server); otherwise it returns nil.
+func (s *Server) runLocal(r *request, direct bool) []byte {
 	c := r.conn
 	if r.op == jute.OpSasl {
 		s.handleSASL(r)
-		return
+		return nil
 	}
 	t := s.tree
 	t.RLock()
@@ -25,13 +29,20 @@ func (s *Server) runLocal(r *request) {
 	if code != jute.OK {
 		body = nil
 	}
-	c.send(frame(h, body))
+	b := frame(h, body)
+	var out []byte
+	if direct && c.reserveDirect(b) {
+		out = b
+	} else if !direct {
+		c.send(b)
+	}
 	t.RUnlock()
 	if r.op != jute.OpPing {
 		c.recordLatency(r.op, r.xid, zxid, r.start)
 	} else {
 		c.recordLatency(r.op, -1, zxid, r.start)
 	}
+	return out
 }
 
 // read executes one local op against the (read-locked) tree.
