@@ -23,6 +23,9 @@
 #         that its pid is the one measured (--pid) and stopped.
 #   ZKGO_LABEL [zkgo]     name of "ours" in the report
 #   SERVER_JVMFLAGS       passed to Apache ZooKeeper (see scripts/apache-zk.sh; -Xmx1000m default)
+#   BENCH_PIN [1 when nproc >= 2]  run both servers on the last CPU and the client on the others
+#         (taskset), as if the client were another machine: sharing cores, the client's threads
+#         and the server's preempt each other and the tail latency measures that, not the server.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -38,6 +41,14 @@ PIPELINE=${BENCH_PIPELINE:-1}
 WORKLOADS=${BENCH_WORKLOADS:-get set create mixed watch}
 ROUNDS=${BENCH_ROUNDS:-1}
 OUT=${BENCH_OUT:-docs/bench-latest.md}
+NCPU=$(nproc)
+PIN=${BENCH_PIN:-$([ "$NCPU" -ge 2 ] && echo 1 || echo 0)}
+SERVER_CPUS=$((NCPU - 1))
+CLIENT_CPUS=0-$((NCPU > 2 ? NCPU - 2 : 0))
+CLIENT=(bin/zkbench)
+if [ "$PIN" = 1 ]; then
+	CLIENT=(taskset -c "$CLIENT_CPUS" bin/zkbench)
+fi
 ZKGO_LABEL=${ZKGO_LABEL:-zkgo}
 # shellcheck disable=SC2016 # expanded later, by the bash that runs the server
 DEFAULT_ZKGO_CMD='bin/zkserver start-foreground "$CFG"'
@@ -148,6 +159,11 @@ EOF
 	exec bash -c "exec $ZKGO_CMD"
 ) >"$WORK/ours/server.log" 2>&1 </dev/null &
 OURS_PID=$!
+if [ "$PIN" = 1 ]; then
+	taskset -a -cp "$SERVER_CPUS" "$APACHE_PID" >/dev/null
+	taskset -a -cp "$SERVER_CPUS" "$OURS_PID" >/dev/null
+	log "servers pinned to CPU $SERVER_CPUS, client to CPU(s) $CLIENT_CPUS"
+fi
 deadline=$((SECONDS + 60))
 until srvr_ok "$OURS_PORT"; do
 	if ! kill -0 "$OURS_PID" 2>/dev/null; then
@@ -177,7 +193,7 @@ common=(--sessions "$SESSIONS" --pipeline "$PIPELINE" --duration "$DURATION" --w
 
 run_one() { # label port pid workload
 	local label=$1 port=$2 pid=$3 wl=$4
-	bin/zkbench --server "127.0.0.1:$port" --workload "$wl" "${common[@]}" --pid "$pid" \
+	"${CLIENT[@]}" --server "127.0.0.1:$port" --workload "$wl" "${common[@]}" --pid "$pid" \
 		--label "$label" --json >"$WORK/run.json" &
 	BENCH_PID=$!
 	if wait "$BENCH_PID"; then
@@ -199,7 +215,7 @@ run_one() { # label port pid workload
 # warm-up (or our first allocations); results are discarded.
 if [ "$PRIME" != 0 ] && [ "$PRIME" != 0s ]; then
 	for side in "$APACHE_PORT" "$OURS_PORT"; do
-		bin/zkbench --server "127.0.0.1:$side" --workload mixed --sessions "$SESSIONS" \
+		"${CLIENT[@]}" --server "127.0.0.1:$side" --workload mixed --sessions "$SESSIONS" \
 			--duration "$PRIME" --warmup 0s --json >/dev/null &
 		BENCH_PID=$!
 		wait "$BENCH_PID" || log "priming 127.0.0.1:$side failed"
@@ -243,7 +259,11 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo "none yet")
 		echo
 	fi
 	echo "- Machine: $(nproc) CPUs ($cpu), $mem RAM, Linux $(uname -r), data dirs on $fs."
-	echo "  Client and servers share the machine over loopback; the client's CPU counts against both."
+	if [ "$PIN" = 1 ]; then
+		echo "  Servers pinned to CPU $SERVER_CPUS (taskset, all threads), the client to CPU(s) $CLIENT_CPUS; loopback."
+	else
+		echo "  Client and servers share the machine's CPUs over loopback; the client's CPU counts against both."
+	fi
 	echo "- Apache ZooKeeper: Debian libzookeeper-java $zkver, $javaver, JVM flags \`${SERVER_JVMFLAGS:--Xmx1000m}\`."
 	echo "- $ZKGO_LABEL: \`$ZKGO_CMD\`, commit $commit."
 	echo "- Client: zkbench (github.com/go-zookeeper/zk), $SESSIONS sessions, $PIPELINE outstanding request(s) per"
