@@ -56,6 +56,11 @@ shift $(($# > 0 ? 1 : 0))
 PYTEST_EXTRA=("$@")
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# Without the shim kazoo's harness would silently start the real Apache ZooKeeper.
+if [ ! -x "$ROOT/scripts/kazoo/bin/java" ]; then
+    echo "interop: $ROOT/scripts/kazoo/bin/java is missing or not executable" >&2
+    exit 2
+fi
 PY=/usr/bin/python3
 ZKCLI=/usr/share/zookeeper/bin/zkCli.sh
 REAL_JAVA=/usr/bin/java
