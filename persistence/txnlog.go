@@ -230,7 +230,7 @@ func (l *TxnLog) Commit() error {
 		return nil
 	}
 	start := time.Now()
-	if err := l.f.Sync(); err != nil {
+	if err := datasync(l.f); err != nil {
 		return fmt.Errorf("fsync txn log: %w", err)
 	}
 	l.committed, l.fresh = l.pos, false
