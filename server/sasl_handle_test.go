@@ -13,28 +13,11 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/zkgo/zkgo/jute"
-	"github.com/zkgo/zkgo/quorum/config"
 )
 
 func startSASLTestServer(t *testing.T, props map[string]string) string {
 	t.Helper()
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.DataLogDir = cfg.DataDir
-	cfg.ClientPortAddress = "127.0.0.1"
-	cfg.ApplySystemProps(map[string]string{"zookeeper.admin.enableServer": "false"}) // tests must not fight over port 8080
-	cfg.ApplySystemProps(props)
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	cfg.ClientPort = 0
-	s, err := New(cfg, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
+	s := serverOn(t, t.TempDir(), props)
 	t.Cleanup(func() { s.Close() })
 	return s.Addr().String()
 }
