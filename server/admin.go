@@ -58,9 +58,9 @@ var adminCommands = []adminCommand{
 			sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 			exp = append(exp, jkv{strconv.FormatInt(t, 10), int64List(ids)})
 		}
-		s.tree.RLock()
-		eph := s.tree.EphemeralsBySession()
-		s.tree.RUnlock()
+		s.dt().RLock()
+		eph := s.dt().EphemeralsBySession()
+		s.dt().RUnlock()
 		ephs := jobj{}
 		for _, id := range sortedKeys(eph) {
 			ephs = append(ephs, jkv{strconv.FormatInt(id, 10), stringList(eph[id])})
@@ -149,9 +149,9 @@ var adminCommands = []adminCommand{
 		r.put("path_to_session_ids", o)
 	}},
 	{[]string{"watch_summary", "wchs"}, true, func(s *Server, _ map[string]string, r *jobj) {
-		s.tree.RLock()
-		ws := s.tree.WatchStats()
-		s.tree.RUnlock()
+		s.dt().RLock()
+		ws := s.dt().WatchStats()
+		s.dt().RUnlock()
 		r.put("num_connections", ws.Watchers)
 		r.put("num_paths", ws.Paths)
 		r.put("num_total_watches", ws.Watches)
@@ -240,10 +240,10 @@ func (s *Server) connInfos(brief bool) []any {
 func (s *Server) srvrJSON(r *jobj) {
 	minL, avg, maxL := s.latency()
 	dd, dl := s.dirSizes()
-	s.tree.RLock()
-	zxid := s.tree.LastProcessedZxid()
-	nodes := s.tree.NodeCount()
-	s.tree.RUnlock()
+	s.dt().RLock()
+	zxid := s.dt().LastProcessedZxid()
+	nodes := s.dt().NodeCount()
+	s.dt().RUnlock()
 	m := s.metrics
 	resp := func() jobj {
 		return jobj{

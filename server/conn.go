@@ -285,7 +285,7 @@ func (c *conn) writer() {
 // flight would otherwise set (WatchManager.addWatch ignores a stale cnxn: isDeadWatcher).
 func (c *conn) retire() {
 	c.stale.Store(true)
-	c.s.tree.RemoveWatcher(c)
+	c.s.dt().RemoveWatcher(c)
 }
 
 // Dead reports whether the connection takes no more watches (datatree.Watcher).

@@ -45,7 +45,7 @@ func (s *Server) containerManager() {
 }
 
 func (s *Server) containerCandidates(nowMs, neverUsedMs int64) []string {
-	t := s.tree
+	t := s.dt()
 	t.RLock()
 	defer t.RUnlock()
 	var out []string

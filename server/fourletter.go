@@ -92,9 +92,9 @@ func (s *Server) runFourLetterWord(b *strings.Builder, cmd string) {
 	case "gtmk", "stmk":
 		b.WriteString(strconv.FormatInt(s.traceMask.Load(), 10)) // TraceMaskCommand: print, no newline
 	case "wchs":
-		s.tree.RLock()
-		ws := s.tree.WatchStats()
-		s.tree.RUnlock()
+		s.dt().RLock()
+		ws := s.dt().WatchStats()
+		s.dt().RUnlock()
 		fmt.Fprintf(b, "%d connections watching %d paths\nTotal watches:%d\n", ws.Watchers, ws.Paths, ws.Watches)
 	case "wchc":
 		// DataTree.dumpWatches(pw, false) then println (WatchCommand).
@@ -130,9 +130,9 @@ func (s *Server) runFourLetterWord(b *strings.Builder, cmd string) {
 				fmt.Fprintf(b, "\t0x%x\n", id)
 			}
 		}
-		s.tree.RLock()
-		eph := s.tree.EphemeralsBySession()
-		s.tree.RUnlock()
+		s.dt().RLock()
+		eph := s.dt().EphemeralsBySession()
+		s.dt().RUnlock()
 		b.WriteString("ephemeral nodes dump:\n")
 		fmt.Fprintf(b, "Sessions with Ephemerals (%d):\n", len(eph))
 		for _, id := range sortedKeys(eph) {
@@ -208,10 +208,10 @@ func (s *Server) writeServerSummary(b *strings.Builder, withClients bool) {
 	fmt.Fprintf(b, "Sent: %d\n", s.stats.packetsSent.Load())
 	fmt.Fprintf(b, "Connections: %d\n", len(s.clientConns()))
 	fmt.Fprintf(b, "Outstanding: %d\n", s.stats.outstanding.Load())
-	s.tree.RLock()
-	zxid := s.tree.LastProcessedZxid()
-	nodes := s.tree.NodeCount()
-	s.tree.RUnlock()
+	s.dt().RLock()
+	zxid := s.dt().LastProcessedZxid()
+	nodes := s.dt().NodeCount()
+	s.dt().RUnlock()
 	fmt.Fprintf(b, "Zxid: 0x%x\n", zxid)
 	fmt.Fprintf(b, "Mode: %s\n", s.mode())
 	fmt.Fprintf(b, "Node count: %d\n", nodes)

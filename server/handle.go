@@ -22,9 +22,9 @@ func (s *Server) connect(c *conn, b []byte) bool {
 	if !s.serving.Load() {
 		return false
 	}
-	s.tree.RLock()
-	last := s.tree.LastProcessedZxid()
-	s.tree.RUnlock()
+	s.dt().RLock()
+	last := s.dt().LastProcessedZxid()
+	s.dt().RUnlock()
 	if req.LastZxidSeen > last {
 		// The client has seen a newer state than ours: it must try another server.
 		s.log.Info().Str("client", c.remote).Str("clientZxid", fmt.Sprintf("0x%x", req.LastZxidSeen)).
@@ -205,9 +205,9 @@ func (s *Server) writeReply(r *request) {
 	c := r.conn
 	zxid := r.hdr.Zxid
 	if r.txn == nil {
-		s.tree.RLock()
-		zxid = s.tree.LastProcessedZxid()
-		s.tree.RUnlock()
+		s.dt().RLock()
+		zxid = s.dt().LastProcessedZxid()
+		s.dt().RUnlock()
 	}
 	defer c.recordLatency(r.op, r.xid, zxid, r.start)
 	h := jute.ReplyHeader{Xid: r.xid, Zxid: zxid}

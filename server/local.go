@@ -20,7 +20,7 @@ func (s *Server) runLocal(r *request, direct bool) []byte {
 		s.handleSASL(r)
 		return nil
 	}
-	t := s.tree
+	t := s.dt()
 	t.RLock()
 	zxid := t.LastProcessedZxid()
 	h := jute.ReplyHeader{Xid: r.xid, Zxid: zxid}

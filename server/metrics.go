@@ -195,12 +195,12 @@ type metricValue struct {
 // ServerMetrics counters and summaries).
 func (s *Server) monitorValues() []metricValue {
 	minL, avg, maxL := s.latency()
-	s.tree.RLock()
-	nodes := s.tree.NodeCount()
-	watches := s.tree.WatchCount()
-	ephemerals := s.tree.EphemeralCount()
-	size := s.tree.ApproximateDataSize()
-	s.tree.RUnlock()
+	s.dt().RLock()
+	nodes := s.dt().NodeCount()
+	watches := s.dt().WatchCount()
+	ephemerals := s.dt().EphemeralCount()
+	size := s.dt().ApproximateDataSize()
+	s.dt().RUnlock()
 	fds, maxFds := openFDs()
 	m := s.metrics
 	out := []metricValue{
@@ -281,12 +281,12 @@ func formatMetric(v any) string {
 // as {k="v",}. Counters keep their plain names (no _total) as in ZooKeeper 3.8.
 func (s *Server) writePrometheus(b *strings.Builder) {
 	minL, avg, maxL := s.latency()
-	s.tree.RLock()
-	nodes := s.tree.NodeCount()
-	watches := s.tree.WatchCount()
-	ephemerals := s.tree.EphemeralCount()
-	size := s.tree.ApproximateDataSize()
-	s.tree.RUnlock()
+	s.dt().RLock()
+	nodes := s.dt().NodeCount()
+	watches := s.dt().WatchCount()
+	ephemerals := s.dt().EphemeralCount()
+	size := s.dt().ApproximateDataSize()
+	s.dt().RUnlock()
 	fds, maxFds := openFDs()
 	m := s.metrics
 

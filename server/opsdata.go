@@ -138,9 +138,9 @@ func writeJSONString(b *strings.Builder, s string) {
 
 // sessionWatches is DataTree.getWatches: session id -> watched paths (sorted by id).
 func (s *Server) sessionWatches() (ids []int64, paths map[int64][]string) {
-	s.tree.RLock()
-	by := s.tree.WatchesByWatcher()
-	s.tree.RUnlock()
+	s.dt().RLock()
+	by := s.dt().WatchesByWatcher()
+	s.dt().RUnlock()
 	paths = map[int64][]string{}
 	for w, ps := range by {
 		if c, ok := w.(*conn); ok {

@@ -47,7 +47,7 @@ func (s *Server) record(path string) *changeRecord {
 		return &cp
 	}
 	o.mu.Unlock()
-	t := s.tree
+	t := s.dt()
 	t.RLock()
 	defer t.RUnlock()
 	n := t.Get(path)
@@ -71,11 +71,11 @@ func (s *Server) addChange(cr *changeRecord) {
 		old = prev.digest
 	} else {
 		// Not pending: the tree is current for this path (see record).
-		s.tree.RLock()
-		if n := s.tree.Get(cr.path); n != nil {
+		s.dt().RLock()
+		if n := s.dt().Get(cr.path); n != nil {
 			old = datatree.NodeDigest(cr.path, n.Data, &n.Stat)
 		}
-		s.tree.RUnlock()
+		s.dt().RUnlock()
 	}
 	s.prepDigest += cr.digest - old
 	o.byPath[cr.path] = cr
@@ -156,7 +156,7 @@ func (s *Server) pendingEphemerals(session int64, set *datatree.JavaStringSet) {
 	for _, cr := range o.queue {
 		if !cr.exists {
 			set.Remove(cr.path)
-		} else if cr.stat.EphemeralOwner == session && s.tree.OwnerType(session) == datatree.OwnerSession {
+		} else if cr.stat.EphemeralOwner == session && s.dt().OwnerType(session) == datatree.OwnerSession {
 			set.Add(cr.path)
 		}
 	}

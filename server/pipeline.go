@@ -256,9 +256,9 @@ func (s *Server) applyStage(p *pipe) {
 
 func (s *Server) applyAndReply(r *request) {
 	if r.txn != nil {
-		s.tree.Lock()
-		r.result = s.tree.ProcessTxn(&r.hdr, r.txn)
-		if r.digest != nil && uint64(r.digest.TreeDigest) != s.tree.Digest() {
+		s.dt().Lock()
+		r.result = s.dt().ProcessTxn(&r.hdr, r.txn)
+		if r.digest != nil && uint64(r.digest.TreeDigest) != s.dt().Digest() {
 			// Prep and apply disagree on the tree: a bug; Apache ZooKeeper logs the same.
 			s.digestMismatches.Add(1)
 			s.log.Error().Str("zxid", zxidHex(r.hdr.Zxid)).Msg("digests are not matching: the applied tree differs from the prepared one")
@@ -269,7 +269,7 @@ func (s *Server) applyAndReply(r *request) {
 		case jute.OpCloseSession:
 			s.sessions.remove(r.hdr.ClientID)
 		}
-		s.tree.Unlock()
+		s.dt().Unlock()
 		s.applied(r.hdr.Zxid)
 	}
 	s.stats.outstanding.Add(-1)
@@ -442,7 +442,7 @@ func (s *Server) prepCreate(r *request, op int32, req *jute.CreateRequest) (jute
 	if s.record(path) != nil {
 		return nil, jute.NodeExists
 	}
-	if s.tree.OwnerType(parent.stat.EphemeralOwner) == datatree.OwnerSession {
+	if s.dt().OwnerType(parent.stat.EphemeralOwner) == datatree.OwnerSession {
 		return nil, jute.NoChildrenForEphemerals
 	}
 	newCversion := parent.stat.Cversion + 1
@@ -545,7 +545,7 @@ func (s *Server) prepDelete(r *request, op int32, req *jute.PathVersionRequest) 
 		return nil, jute.NotEmpty
 	}
 	if op == jute.OpDeleteContainer {
-		if k := s.tree.OwnerType(node.stat.EphemeralOwner); k != datatree.OwnerContainer && k != datatree.OwnerTTL {
+		if k := s.dt().OwnerType(node.stat.EphemeralOwner); k != datatree.OwnerContainer && k != datatree.OwnerTTL {
 			return nil, jute.BadVersion
 		}
 	}
@@ -643,13 +643,13 @@ func (s *Server) checkQuota(path string, oldLen, newLen int, countDiff int64) ju
 	if !s.enforceQuota {
 		return jute.OK
 	}
-	s.tree.RLock()
-	defer s.tree.RUnlock()
-	prefix := s.tree.QuotaPrefix(path)
+	s.dt().RLock()
+	defer s.dt().RUnlock()
+	prefix := s.dt().QuotaPrefix(path)
 	if prefix == "" {
 		return jute.OK
 	}
-	limits, usage := s.tree.QuotaUsage(prefix)
+	limits, usage := s.dt().QuotaUsage(prefix)
 	if limits == nil || usage == nil {
 		return jute.OK
 	}
@@ -786,9 +786,9 @@ func decodeMulti(b []byte, read bool) ([]multiOp, jute.Code) {
 // prepCloseSession lists the session's ephemerals, pending creates included, so that
 // applying the txn deletes exactly those (CloseSessionTxn.paths2Delete, 3.6+).
 func (s *Server) prepCloseSession(r *request) jute.Record {
-	s.tree.RLock()
-	set := s.tree.EphemeralsJava(r.session)
-	s.tree.RUnlock()
+	s.dt().RLock()
+	set := s.dt().EphemeralsJava(r.session)
+	s.dt().RUnlock()
 	s.pendingEphemerals(r.session, set)
 	// Java HashSet order, not sorted: the txn's list order is the order the nodes are
 	// deleted and their watches fire in.

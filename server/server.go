@@ -30,7 +30,9 @@ type Server struct {
 	cfg *config.Config
 	log zerolog.Logger
 
-	tree     *datatree.Tree
+	// treeP is the data tree; an ensemble member swaps it when it reloads (TRUNC, SNAP,
+	// re-election) while it serves no client, so readers load it through dt().
+	treeP    atomic.Pointer[datatree.Tree]
 	sessions *sessionTracker
 
 	// Settings resolved from the config once.
@@ -85,7 +87,6 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 	s := &Server{
 		cfg:            cfg,
 		log:            log,
-		tree:           datatree.New(),
 		tickMs:         cfg.TickTime,
 		minTimeout:     int32(cfg.MinSessionTimeoutMs()),
 		maxTimeout:     int32(cfg.MaxSessionTimeoutMs()),
@@ -105,10 +106,11 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 		outstanding:    newOutstanding(),
 		sink:           nopSink{},
 	}
+	s.treeP.Store(datatree.New())
 	if s.tickMs <= 0 {
 		return nil, errors.New("tickTime must be positive")
 	}
-	s.tree.ExtendedTypes = s.extendedTypes
+	s.dt().ExtendedTypes = s.extendedTypes
 	users, err := loadSASLUsers(cfg)
 	if err != nil {
 		return nil, err
@@ -122,7 +124,12 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 }
 
 // Tree exposes the data tree (tests, 4lw, storage).
-func (s *Server) Tree() *datatree.Tree { return s.tree }
+func (s *Server) Tree() *datatree.Tree { return s.dt() }
+
+// dt is the current data tree.
+func (s *Server) dt() *datatree.Tree { return s.treeP.Load() }
+
+func (s *Server) setTree(t *datatree.Tree) { s.treeP.Store(t) }
 
 // Start binds the client port and starts serving in the background.
 func (s *Server) Start() error {
@@ -138,8 +145,8 @@ func (s *Server) Start() error {
 		return fmt.Errorf("bind client port %s: %w", addr, err)
 	}
 	s.ln = ln
-	s.nextZxid = s.tree.LastProcessedZxid() + 1
-	s.prepDigest = s.tree.Digest()
+	s.nextZxid = s.dt().LastProcessedZxid() + 1
+	s.prepDigest = s.dt().Digest()
 	s.wg.Add(3)
 	go s.committer()
 	go s.expirer()

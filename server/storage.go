@@ -64,13 +64,13 @@ func (s *Server) openStorage() error {
 		meta.Close()
 		return err
 	}
-	s.tree = res.Tree
-	s.tree.ExtendedTypes = s.extendedTypes
+	s.setTree(res.Tree)
+	s.dt().ExtendedTypes = s.extendedTypes
 	// Sessions found on disk live on and expire a timeout after the restart unless resumed.
 	for id, to := range res.Sessions {
 		s.sessions.add(id, to, time.Now().UnixMilli())
 	}
-	s.log.Info().Int("nodes", s.tree.NodeCount()).Int("sessions", len(res.Sessions)).
+	s.log.Info().Int("nodes", s.dt().NodeCount()).Int("sessions", len(res.Sessions)).
 		Str("snapshotZxid", zxidHex(res.SnapZxid)).Str("lastZxid", zxidHex(res.LastZxid)).Int("replayed", res.Replayed).
 		Dur("took", time.Since(start)).Msg("data loaded")
 	s.metrics.dbInitTime.observe(time.Since(start).Milliseconds()) // ops hook: dbinittime
@@ -173,7 +173,7 @@ func (d *diskSink) snapshot() error {
 
 func (d *diskSink) write() error {
 	start := time.Now()
-	view := d.s.tree.CopyForSnapshot()
+	view := d.s.dt().CopyForSnapshot()
 	sessions := d.s.sessions.snapshot()
 	name, err := persistence.WriteSnapshotMeta(d.snapDir, view, sessions, d.meta)
 	if err != nil {

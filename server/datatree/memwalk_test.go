@@ -1,0 +1,6 @@
+package datatree
+
+func walkForMemTest(t *Tree) {
+	v := t.CopyForSnapshot()
+	_ = v
+}
