@@ -408,16 +408,35 @@ func (c *conn) enqueueWrite(r *request) {
 
 // writeDone is called by the committer once r (the head of pending) is applied: it answers
 // r and then runs the local requests that were waiting behind it.
+//
+// In an ensemble a request can be done before one ahead of it (a sync waits for a quorum
+// while the writes behind it commit): its answer then waits until everything ahead of it
+// was answered.
 func (c *conn) writeDone(r *request, reply func()) {
 	c.mu.Lock()
-	if len(c.pending) > 0 && c.pending[0] == r {
-		c.pending = c.pending[1:]
+	r.answer = reply
+	queued := false
+	for _, p := range c.pending {
+		if p == r {
+			queued = true
+			break
+		}
 	}
-	reply()
-	for len(c.pending) > 0 && !c.pending[0].pipeline {
-		l := c.pending[0]
+	if !queued {
+		reply()
+	}
+	for len(c.pending) > 0 {
+		h := c.pending[0]
+		if h.pipeline {
+			if h.answer == nil {
+				break
+			}
+			c.pending = c.pending[1:]
+			h.answer()
+			continue
+		}
 		c.pending = c.pending[1:]
-		c.s.runLocal(l, false) // on the apply goroutine: always queued
+		c.s.runLocal(h, false) // on the apply goroutine: always queued
 	}
 	if len(c.pending) == 0 {
 		c.pending = nil

@@ -10,8 +10,8 @@ import (
 // containerManager deletes empty containers that once had children and expired TTL nodes,
 // every znode.container.checkIntervalMs, at most znode.container.maxPerMinute per minute
 // (ContainerManager). Deletions go through the commit path as deleteContainer requests.
-func (s *Server) containerManager() {
-	defer s.wg.Done()
+func (s *Server) containerManager(rr *roleRun) {
+	defer rr.wg.Done()
 	interval := time.Duration(s.cfg.ContainerCheckIntervalMs()) * time.Millisecond
 	if interval <= 0 {
 		interval = time.Minute
@@ -22,7 +22,7 @@ func (s *Server) containerManager() {
 	defer t.Stop()
 	for {
 		select {
-		case <-s.stopCh:
+		case <-rr.stop:
 			return
 		case <-t.C:
 		}
@@ -35,7 +35,7 @@ func (s *Server) containerManager() {
 			s.submit(&request{op: jute.OpDeleteContainer, body: body, pipeline: true})
 			if minGap > 0 {
 				select {
-				case <-s.stopCh:
+				case <-rr.stop:
 					return
 				case <-time.After(minGap):
 				}

@@ -217,7 +217,7 @@ func (s *Server) writeServerSummary(b *strings.Builder, withClients bool) {
 	fmt.Fprintf(b, "Node count: %d\n", nodes)
 }
 
-func (s *Server) mode() string { return "standalone" }
+func (s *Server) mode() string { return s.role().String() }
 
 // buildDate is what srvr shows after "built on".
 var buildDate = "2026-11-27 00:00 UTC"

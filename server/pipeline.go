@@ -21,6 +21,14 @@ type request struct {
 	pipeline bool // goes through prep/commit rather than being answered locally
 	start    time.Time
 
+	// remote: forwarded by learner `from` (REQUEST); answered there, not here.
+	remote bool
+	from   uint64
+	// answer is the reply, set once the request is done; the connection sends answers in
+	// request order (conn.writeDone), which a sync completed later than the writes behind it
+	// in an ensemble needs.
+	answer func()
+
 	// createSession
 	timeout int32
 	passwd  []byte
@@ -66,11 +74,23 @@ func (nopSink) Persist([]*Txn) error { return nil }
 // SetSink installs the durability stage (before Start).
 func (s *Server) SetSink(sink TxnSink) { s.sink = sink }
 
+// submit hands a pipeline request to the role serving now: the commit path of a
+// standalone server or a leader, the leader of a learner. Without a role (an ensemble
+// member that is electing) it is dropped; its connection is being closed.
 func (s *Server) submit(r *request) {
+	rr := s.run.Load()
+	if rr == nil {
+		return
+	}
+	if rr.kind == roleFollower || rr.kind == roleObserver {
+		s.forward(rr, r)
+		return
+	}
 	s.stats.outstanding.Add(1)
 	select {
 	case s.reqCh <- r:
-	case <-s.stopCh:
+	case <-rr.stop:
+		s.stats.outstanding.Add(-1)
 	}
 }
 
@@ -132,8 +152,8 @@ func (p *pipe) done(n int) {
 
 // committer is the prep stage; it starts the other two and, once stopped, waits until
 // they have drained everything it prepared.
-func (s *Server) committer() {
-	defer s.wg.Done()
+func (s *Server) committer(rr *roleRun) {
+	defer rr.wg.Done()
 	p := newPipe()
 	var stages sync.WaitGroup
 	stages.Add(2)
@@ -144,7 +164,7 @@ func (s *Server) committer() {
 		var r *request
 		select {
 		case r = <-s.reqCh:
-		case <-s.stopCh:
+		case <-rr.stop:
 			p.mu.Lock()
 			p.closed = true
 			p.work.Signal()
@@ -188,7 +208,7 @@ func (s *Server) prepForLog(r *request) {
 		r.digest = &jute.TxnDigest{Version: datatree.DigestVersion, TreeDigest: int64(s.prepDigest)}
 	}
 	r.logged = Txn{Hdr: r.hdr, Rec: r.txn, Digest: r.digest}
-	if s.disk != nil {
+	if s.disk != nil || s.ens != nil {
 		r.logged.Record = persistence.EncodeRecord(&r.hdr, r.txn, r.digest)
 	}
 }
@@ -226,6 +246,13 @@ func (s *Server) syncStage(p *pipe) {
 		}
 		if len(txns) > 0 {
 			if err := s.sink.Persist(txns); err != nil {
+				if s.ens != nil {
+					// Leadership was lost: the role is being stopped and every client
+					// connection closed; nothing more is applied or answered here.
+					stopped = true
+					p.done(len(batch))
+					continue
+				}
 				failed, ok := s.persistFailed(p, batch, txns, err)
 				if !ok {
 					stopped = true
@@ -255,6 +282,17 @@ func (s *Server) applyStage(p *pipe) {
 }
 
 func (s *Server) applyAndReply(r *request) {
+	if r.txn == nil && r.op == jute.OpSync && r.errCode == jute.OK && s.ens != nil {
+		// An ensemble leader answers a sync once a quorum confirmed it still leads, so a
+		// read after it sees every write committed before it (ZOOKEEPER-1675).
+		s.stats.outstanding.Add(-1)
+		if r.remote {
+			s.ens.SyncFor(r.from)
+			return
+		}
+		s.ens.SyncLeader(func() { s.reply(r) })
+		return
+	}
 	if r.txn != nil {
 		s.dt().Lock()
 		r.result = s.dt().ProcessTxn(&r.hdr, r.txn)
@@ -380,7 +418,7 @@ func (s *Server) prepOp(r *request, op int32, body []byte, create *jute.CreateRe
 }
 
 func (s *Server) checkSession(r *request) jute.Code {
-	if r.conn == nil {
+	if r.conn == nil && !r.remote {
 		return jute.OK
 	}
 	if !s.sessions.check(r.session) {

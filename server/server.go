@@ -57,6 +57,11 @@ type Server struct {
 	started time.Time
 	serving atomic.Bool
 
+	// ens is the quorum of an ensemble member (nil: standalone); run is the role it
+	// serves in now (nil while an ensemble member is electing).
+	ens Ensemble
+	run atomic.Pointer[roleRun]
+
 	connMu sync.Mutex
 	conns  map[*conn]struct{}
 	perIP  map[string]int
@@ -135,30 +140,30 @@ func (s *Server) setTree(t *datatree.Tree) { s.treeP.Store(t) }
 func (s *Server) Start() error {
 	s.started = time.Now()
 	s.sessions = newSessionTracker(s.tickMs, s.serverID, s.started)
-	if err := s.openStorage(); err != nil {
-		return err
+	if s.ens == nil {
+		if err := s.openStorage(); err != nil {
+			return err
+		}
 	}
 	addr := net.JoinHostPort(s.cfg.ClientPortAddress, fmt.Sprint(s.cfg.ClientPort))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		s.disk.close()
+		if s.disk != nil {
+			s.disk.close()
+		}
 		return fmt.Errorf("bind client port %s: %w", addr, err)
 	}
 	s.ln = ln
-	s.nextZxid = s.dt().LastProcessedZxid() + 1
-	s.prepDigest = s.dt().Digest()
-	s.wg.Add(3)
-	go s.committer()
-	go s.expirer()
-	go s.containerManager()
-	if s.cfg.PurgeInterval > 0 {
-		s.wg.Add(1)
-		go s.autopurge()
+	if s.ens == nil {
+		s.startRun(roleStandalone)
+		if s.cfg.PurgeInterval > 0 {
+			s.wg.Add(1)
+			go s.autopurge()
+		}
 	}
-	s.serving.Store(true)
 	s.wg.Add(1)
 	go s.acceptLoop()
-	s.log.Info().Str("addr", ln.Addr().String()).Msg("serving clients")
+	s.log.Info().Str("addr", ln.Addr().String()).Msg("listening for clients")
 	s.startAdmin()
 	s.startMetrics()
 	return nil
@@ -183,7 +188,7 @@ func (s *Server) Close() error {
 		return nil
 	default:
 	}
-	s.serving.Store(false)
+	s.stopRun()
 	close(s.stopCh)
 	s.stopAdmin()
 	s.stopMetrics()
@@ -280,18 +285,18 @@ func (s *Server) logFrameError(c *conn, err error) {
 }
 
 // expirer closes sessions whose timeout passed, once per tick.
-func (s *Server) expirer() {
-	defer s.wg.Done()
+func (s *Server) expirer(rr *roleRun) {
+	defer rr.wg.Done()
 	t := time.NewTicker(time.Duration(s.tickMs) * time.Millisecond / 2)
 	defer t.Stop()
 	for {
 		select {
-		case <-s.stopCh:
+		case <-rr.stop:
 			return
 		case now := <-t.C:
 			for _, sess := range s.sessions.expired(now.UnixMilli()) {
 				s.log.Info().Str("session", fmt.Sprintf("0x%x", sess.id)).Int32("timeout", sess.timeout).Msg("session expired")
-				s.submit(&request{session: sess.id, op: jute.OpCloseSession, pipeline: true})
+				s.submit(&request{session: sess.id, op: jute.OpCloseSession, pipeline: true, start: time.Now()})
 			}
 		}
 	}

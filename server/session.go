@@ -241,3 +241,24 @@ func sessionPassword(id int64) []byte {
 	}
 	return out
 }
+
+// touchAll restarts every session's timeout (a new leader gives each session a full timeout).
+func (st *sessionTracker) touchAll(nowMs int64) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, s := range st.sessions {
+		st.touchLocked(s, s.timeout, nowMs)
+	}
+}
+
+// reset replaces the session table (data reloaded or received from the leader); sessions
+// bound to connections lose them (those connections are closed by then).
+func (st *sessionTracker) reset(sessions map[int64]int32, nowMs int64) {
+	st.mu.Lock()
+	st.sessions = make(map[int64]*session, len(sessions))
+	st.buckets = make(map[int64]map[int64]*session)
+	st.mu.Unlock()
+	for id, to := range sessions {
+		st.add(id, to, nowMs)
+	}
+}

@@ -1,0 +1,335 @@
+package server
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/zkgo/zkgo/jute"
+	"github.com/zkgo/zkgo/persistence"
+	"github.com/zkgo/zkgo/server/datatree"
+)
+
+// Ensemble is the quorum side of a server that is an ensemble member (package quorum
+// implements it). The server keeps its client side: connections, sessions, the prepare
+// stage on the leader, the data tree and watches on every member.
+type Ensemble interface {
+	// Propose broadcasts a batch of prepared txns (leader) and returns once all of them
+	// are committed, or with an error when leadership is lost.
+	Propose(batch []*Txn) error
+	// Forward sends a client request to the leader (learner): REQUEST.
+	Forward(session int64, cxid int32, op int32, body []byte, auth []jute.Id) error
+	// SyncLeader calls done once a quorum confirmed this leader after the call (leader).
+	SyncLeader(done func())
+	// SyncFor answers a learner's forwarded sync the same way, with a SYNC packet.
+	SyncFor(learner uint64)
+}
+
+// roleKind is what the server is doing now.
+type roleKind int32
+
+const (
+	roleStandalone roleKind = iota + 1
+	roleLeader
+	roleFollower
+	roleObserver
+)
+
+func (k roleKind) String() string {
+	switch k {
+	case roleStandalone:
+		return "standalone"
+	case roleLeader:
+		return "leader"
+	case roleFollower:
+		return "follower"
+	case roleObserver:
+		return "observer"
+	}
+	return "none"
+}
+
+// roleRun is one period of serving in a role; an ensemble member starts a new one after
+// every election. Its goroutines stop when stop closes.
+type roleRun struct {
+	kind roleKind
+	stop chan struct{}
+	wg   sync.WaitGroup
+
+	// Learner: forwarded requests waiting for their txn (by session and cxid) and
+	// forwarded syncs waiting for the leader's SYNC, oldest first.
+	mu      sync.Mutex
+	waiting map[waitKey]*request
+	syncs   []*request
+}
+
+type waitKey struct {
+	session int64
+	cxid    int32
+}
+
+// SetEnsemble makes the server an ensemble member with id myid (before Start). It then
+// opens no storage of its own and serves only between BecomeLeader/BecomeLearner and
+// StopServing.
+func (s *Server) SetEnsemble(e Ensemble, myid int64) {
+	s.ens = e
+	s.serverID = myid
+	s.sink = ensembleSink{e}
+}
+
+type ensembleSink struct{ e Ensemble }
+
+func (k ensembleSink) Persist(batch []*Txn) error { return k.e.Propose(batch) }
+
+// startRun starts serving in a role.
+func (s *Server) startRun(kind roleKind) {
+	rr := &roleRun{kind: kind, stop: make(chan struct{})}
+	if kind == roleFollower || kind == roleObserver {
+		rr.waiting = make(map[waitKey]*request)
+	} else {
+		// Requests a previous role left behind belong to connections that were closed.
+		for len(s.reqCh) > 0 {
+			<-s.reqCh
+		}
+		t := s.dt()
+		t.RLock()
+		s.nextZxid = t.LastProcessedZxid() + 1
+		s.prepDigest = t.Digest()
+		t.RUnlock()
+		s.outstanding = newOutstanding()
+		rr.wg.Add(3)
+		go s.committer(rr)
+		go s.expirer(rr)
+		go s.containerManager(rr)
+	}
+	s.run.Store(rr)
+	s.serving.Store(true)
+}
+
+// stopRun stops serving: new connections are refused, every client connection is closed
+// (its clients reconnect, here or elsewhere, keeping their sessions) and the role's
+// goroutines end.
+func (s *Server) stopRun() {
+	s.serving.Store(false)
+	rr := s.run.Swap(nil)
+	if rr == nil {
+		return
+	}
+	close(rr.stop)
+	for _, c := range s.connList() {
+		c.close()
+	}
+	rr.wg.Wait()
+}
+
+// Role is the server's role as srvr and mntr show it.
+func (s *Server) role() roleKind {
+	if rr := s.run.Load(); rr != nil {
+		return rr.kind
+	}
+	if s.ens == nil {
+		return roleStandalone
+	}
+	return 0
+}
+
+// BecomeLeader starts serving as the leader; nextZxid is the first zxid it proposes.
+func (s *Server) BecomeLeader(nextZxid int64) {
+	s.sessions.touchAll(time.Now().UnixMilli())
+	s.startRun(roleLeader)
+	s.nextZxid = nextZxid
+	s.log.Info().Str("nextZxid", zxidHex(nextZxid)).Msg("serving clients as leader")
+}
+
+// BecomeLearner starts serving as a follower or observer: writes go to the leader,
+// committed txns come back through ApplyCommitted.
+func (s *Server) BecomeLearner(observer bool) {
+	kind := roleFollower
+	if observer {
+		kind = roleObserver
+	}
+	s.startRun(kind)
+	s.log.Info().Str("role", kind.String()).Msg("serving clients")
+}
+
+// StopServing ends the current role (the member is electing again).
+func (s *Server) StopServing() {
+	if s.run.Load() != nil {
+		s.log.Info().Msg("stopped serving clients")
+	}
+	s.stopRun()
+}
+
+// ReplaceData installs a tree and session table (loaded from disk or received from the
+// leader) while the server is not serving.
+func (s *Server) ReplaceData(t *datatree.Tree, sessions map[int64]int32) {
+	t.ExtendedTypes = s.extendedTypes
+	s.setTree(t)
+	s.sessions.reset(sessions, time.Now().UnixMilli())
+}
+
+// Sessions is the session table (id → timeout), for snapshots and SNAP.
+func (s *Server) Sessions() map[int64]int32 { return s.sessions.snapshot() }
+
+// forward sends a learner's client write, session change or sync to the leader; its
+// answer comes with the committed txn (or the SYNC).
+func (s *Server) forward(rr *roleRun, r *request) {
+	if r.conn == nil {
+		return // only the leader expires sessions and reaps containers
+	}
+	body := r.body
+	switch r.op {
+	case jute.OpCreateSession:
+		body = binary.BigEndian.AppendUint32(nil, uint32(r.timeout))
+	case jute.OpSync:
+		var req jute.PathRequest
+		if jute.Unmarshal(r.body, &req) != nil {
+			r.errCode = jute.MarshallingError
+			s.reply(r)
+			return
+		}
+		r.path = req.Path
+	}
+	rr.mu.Lock()
+	if r.op == jute.OpSync {
+		rr.syncs = append(rr.syncs, r)
+	} else {
+		rr.waiting[waitKey{r.session, r.xid}] = r
+	}
+	rr.mu.Unlock()
+	if err := s.ens.Forward(r.session, r.xid, r.op, body, r.auth); err != nil {
+		// No leader to forward to: the connection goes, as when the learner loses its
+		// leader; the client retries elsewhere.
+		s.log.Debug().Err(err).Msg("cannot forward request to the leader; closing connection")
+		r.conn.close()
+	}
+}
+
+// ApplyCommitted applies one committed txn on a learner, in zxid order, and answers the
+// client of this server that sent it, if any.
+func (s *Server) ApplyCommitted(raw []byte) error {
+	lt, err := persistence.DecodeTxn(raw)
+	if err != nil {
+		return fmt.Errorf("committed txn: %w", err)
+	}
+	t := s.dt()
+	t.Lock()
+	res := t.ProcessTxn(&lt.Hdr, lt.Rec)
+	if lt.Digest != nil && s.digestEnabled && uint64(lt.Digest.TreeDigest) != t.Digest() {
+		s.digestMismatches.Add(1)
+		s.log.Error().Str("zxid", zxidHex(lt.Hdr.Zxid)).Msg("digests are not matching: this tree differs from the leader's")
+	}
+	switch lt.Hdr.Type {
+	case jute.OpCreateSession:
+		s.sessions.add(lt.Hdr.ClientID, lt.Rec.(*jute.CreateSessionTxn).TimeOut, time.Now().UnixMilli())
+	case jute.OpCloseSession:
+		s.sessions.remove(lt.Hdr.ClientID)
+	}
+	t.Unlock()
+
+	rr := s.run.Load()
+	var r *request
+	if rr != nil && rr.waiting != nil {
+		k := waitKey{lt.Hdr.ClientID, lt.Hdr.Cxid}
+		rr.mu.Lock()
+		if w := rr.waiting[k]; w != nil && sameKind(w.op, lt.Hdr.Type) {
+			r = w
+			delete(rr.waiting, k)
+		}
+		rr.mu.Unlock()
+	}
+	if r == nil {
+		if lt.Hdr.Type == jute.OpCloseSession {
+			// Expired by the leader, or closed through another server.
+			if bound := s.sessions.connOf(lt.Hdr.ClientID); bound != nil {
+				bound.close()
+			}
+			s.closeConnsOfSession(lt.Hdr.ClientID)
+		}
+		return nil
+	}
+	r.hdr = lt.Hdr
+	r.txn = lt.Rec
+	r.result = res
+	s.reply(r)
+	return nil
+}
+
+// sameKind reports whether a committed txn of type typ can be the answer to a request of
+// op (a failed request commits as an error txn).
+func sameKind(op, typ int32) bool {
+	return typ == op || typ == jute.OpError ||
+		(op == jute.OpCreate2 && typ == jute.OpCreate) || (op == jute.OpCreate && typ == jute.OpCreate2)
+}
+
+// SyncDone answers the oldest forwarded sync (the leader's SYNC arrived, after the
+// commits it covers were applied).
+func (s *Server) SyncDone() {
+	rr := s.run.Load()
+	if rr == nil {
+		return
+	}
+	rr.mu.Lock()
+	if len(rr.syncs) == 0 {
+		rr.mu.Unlock()
+		return
+	}
+	r := rr.syncs[0]
+	rr.syncs = rr.syncs[1:]
+	rr.mu.Unlock()
+	s.reply(r)
+}
+
+// ErrNotLeader is returned by SubmitRemote when this server does not lead now.
+var ErrNotLeader = errors.New("not serving as leader")
+
+// SubmitRemote runs a learner's forwarded request through the leader's commit path.
+func (s *Server) SubmitRemote(from uint64, session int64, cxid int32, op int32, body []byte, auth []jute.Id) error {
+	rr := s.run.Load()
+	if rr == nil || rr.kind != roleLeader {
+		return ErrNotLeader
+	}
+	r := &request{remote: true, from: from, session: session, xid: cxid, op: op, body: body, auth: auth,
+		pipeline: true, start: time.Now()}
+	if op == jute.OpCreateSession {
+		if len(body) < 4 {
+			return fmt.Errorf("createSession from learner %d: %d-byte body", from, len(body))
+		}
+		r.timeout = int32(binary.BigEndian.Uint32(body))
+	}
+	s.submit(r)
+	return nil
+}
+
+// SessionTouch is a session kept alive by a learner's clients.
+type SessionTouch struct {
+	ID      int64
+	Timeout int32
+}
+
+// TouchSessions extends sessions a learner reported in its PING (leader).
+func (s *Server) TouchSessions(list []SessionTouch) {
+	now := time.Now().UnixMilli()
+	for _, t := range list {
+		s.sessions.touch(t.ID, t.Timeout, now)
+	}
+}
+
+// ValidateSession answers a learner's REVALIDATE: whether the session is alive (and it is
+// touched when it is).
+func (s *Server) ValidateSession(id int64, timeout int32) bool {
+	return s.sessions.touch(id, timeout, time.Now().UnixMilli())
+}
+
+// TouchTable lists the sessions of this learner's clients for the PING to the leader.
+func (s *Server) TouchTable() []SessionTouch {
+	var out []SessionTouch
+	for _, c := range s.connList() {
+		if id := c.sid(); id != 0 {
+			out = append(out, SessionTouch{ID: id, Timeout: c.timeout})
+		}
+	}
+	return out
+}
