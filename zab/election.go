@@ -1,5 +1,10 @@
 package zab
 
+import (
+	"math"
+	"slices"
+)
+
 // ElectionConfig configures fast leader election for one peer.
 type ElectionConfig struct {
 	ID        uint64
@@ -16,46 +21,427 @@ type ElectionConfig struct {
 	Config []byte
 }
 
+// NoVote is the leader, zxid and peer epoch a non-voting peer proposes (Long.MIN_VALUE in
+// FastLeaderElection.getInitId, getInitLastLoggedZxid and getPeerEpoch). As a leader id it
+// is stored as uint64(math.MinInt64), which package quorum/wire writes as Long.MIN_VALUE.
+const NoVote = math.MinInt64
+
+// noVoteLeader is NoVote as a leader id.
+const noVoteLeader = uint64(1) << 63
+
+// fleVote is FastLeaderElection's Vote: a proposal (leader, zxid, peerEpoch) seen in a round
+// (electionEpoch) from a peer in some state.
+type fleVote struct {
+	leader        uint64
+	zxid          Zxid
+	electionEpoch int64
+	peerEpoch     int64
+	state         ServerState
+	// oldFormat marks votes Apache builds with version 0 (recvset entries of FOLLOWING or
+	// LEADING notifications); Vote.equals then compares the leader id only.
+	oldFormat bool
+}
+
+// equal is Vote.equals: a LOOKING side compares everything but the state; two votes of
+// peers out of election compare leader and peerEpoch only (ZOOKEEPER-1805), and the leader
+// only when just one of them is in the old format (ZOOKEEPER-1732).
+func (v fleVote) equal(o fleVote) bool {
+	if v.state == Looking || o.state == Looking {
+		return v.leader == o.leader && v.zxid == o.zxid && v.electionEpoch == o.electionEpoch && v.peerEpoch == o.peerEpoch
+	}
+	if v.oldFormat != o.oldFormat {
+		return v.leader == o.leader
+	}
+	return v.leader == o.leader && v.peerEpoch == o.peerEpoch
+}
+
 // Election is one peer's FastLeaderElection. It lives as long as the peer: while the peer
 // is LOOKING it runs lookForLeader; while the peer follows, leads or observes it still
 // answers LOOKING peers with the vote it settled on (WorkerReceiver), so they can join.
 //
 // It is deterministic: Step, Tick, Start and SetServing go in; Messages and Decision come
-// out. Messages carry only Vote. Implemented in this file (see election_test.go for the
-// properties checked).
+// out. Messages carry only Vote. Notifications to this peer itself never appear in
+// Messages: they are looped back inside, as QuorumCnxManager.toSend does for its own sid.
+//
+// Deliberate differences from Apache: an observer never answers anyone (see receive), and
+// notifications carry no format version, all being treated as version 2.
+//
+// Time: one Tick is FinalizeTicks-th of finalizeWait. Like lookForLeader's poll, the
+// re-send timer and the finalize timer count ticks without a received notification: every
+// notification taken in restarts them.
 type Election struct {
-	cfg ElectionConfig
-	// implementation state follows
+	cfg       ElectionConfig
+	voters    []uint64 // sorted, deduplicated
+	observers []uint64
+	voter     bool // cfg.ID is in voters
+
+	started bool
+	state   ServerState // Looking during a round, else the decided or serving state
+	decided bool
+
+	logicalclock int64
+	// init is this round's own vote (getInitId, getInitLastLoggedZxid, getPeerEpoch).
+	init fleVote
+	// proposal is proposedLeader, proposedZxid, proposedEpoch.
+	proposal fleVote
+	// current is QuorumPeer.currentVote: the last decided vote (with its electionEpoch and
+	// the peerEpoch UpdateElectionVote set), or the peer's own vote before its first decision.
+	current fleVote
+
+	recvset       map[uint64]fleVote
+	outofelection map[uint64]fleVote
+
+	notTimeout int // re-send interval, doubling up to MaxNotificationTicks
+	idle       int // ticks since the last notification was taken in
+	finalizing bool
+	finIdle    int // ticks of the finalize wait without a notification
+
+	// decidedBy lists the peers whose votes formed the deciding quorum, and byLooking says
+	// it was a quorum of this round's LOOKING votes (tests check the elected leader's
+	// history against theirs).
+	decidedBy []uint64
+	byLooking bool
+
+	loopback []Notification
+	msgs     []Message
 }
 
-// NewElection returns an election for one peer, not looking yet.
-func NewElection(cfg ElectionConfig) *Election { return &Election{cfg: cfg} }
+// NewElection returns an election for one peer, not looking yet. FinalizeTicks below 1 is
+// taken as 1 and MaxNotificationTicks below FinalizeTicks as FinalizeTicks.
+func NewElection(cfg ElectionConfig) *Election {
+	if cfg.FinalizeTicks < 1 {
+		cfg.FinalizeTicks = 1
+	}
+	if cfg.MaxNotificationTicks < cfg.FinalizeTicks {
+		cfg.MaxNotificationTicks = cfg.FinalizeTicks
+	}
+	e := &Election{cfg: cfg}
+	e.voters = slices.Compact(slices.Sorted(slices.Values(cfg.Voters)))
+	e.observers = slices.Compact(slices.Sorted(slices.Values(cfg.Observers)))
+	_, e.voter = slices.BinarySearch(e.voters, cfg.ID)
+	return e
+}
+
+// isVoter is validVoter: id has a vote in the configuration.
+func (e *Election) isVoter(id uint64) bool {
+	_, ok := slices.BinarySearch(e.voters, id)
+	return ok
+}
+
+// isMember reports whether id is in the configuration at all, voter or observer.
+func (e *Election) isMember(id uint64) bool {
+	_, ok := slices.BinarySearch(e.observers, id)
+	return ok || e.isVoter(id)
+}
 
 // Start begins a round of lookForLeader: logicalclock++, the peer proposes itself with its
 // last logged zxid and currentEpoch (an observer proposes nothing) and notifies every voter.
 func (e *Election) Start(lastZxid Zxid, currentEpoch int64) {
-	panic("zab: Election.Start not implemented yet")
+	if !e.started {
+		// QuorumPeer.startLeaderElection: before any decision the peer answers non-voters
+		// with its own vote, observers included.
+		e.current = fleVote{leader: e.cfg.ID, zxid: lastZxid, peerEpoch: currentEpoch, state: Looking}
+	}
+	e.started = true
+	e.state = Looking
+	e.decided = false
+	e.decidedBy = nil
+	e.logicalclock++
+	if e.voter {
+		e.init = fleVote{leader: e.cfg.ID, zxid: lastZxid, peerEpoch: currentEpoch, state: Looking}
+	} else {
+		e.init = fleVote{leader: noVoteLeader, zxid: NoVote, peerEpoch: NoVote, state: Looking}
+	}
+	e.proposal = e.init
+	e.recvset = map[uint64]fleVote{}
+	e.outofelection = map[uint64]fleVote{}
+	e.notTimeout = e.cfg.FinalizeTicks
+	e.idle = 0
+	e.finalizing = false
+	e.finIdle = 0
+	e.loopback = e.loopback[:0]
+	e.sendNotifications()
+	e.drain()
 }
 
 // Step processes a notification received from another peer.
-func (e *Election) Step(from uint64, n Notification) { panic("zab: Election.Step not implemented yet") }
+func (e *Election) Step(from uint64, n Notification) {
+	if !e.started || from == e.cfg.ID || !e.isMember(from) {
+		return
+	}
+	e.receive(from, n)
+	e.drain()
+}
+
+// receive is WorkerReceiver.run for one notification.
+func (e *Election) receive(from uint64, n Notification) {
+	if !e.isVoter(from) {
+		// A non-voter (observer) is answered at once with QuorumPeer.currentVote, which
+		// while LOOKING is still the previous round's result; its notification is not
+		// counted.
+		e.send(from, e.state, e.current.leader, e.current.zxid, e.logicalclock, e.current.peerEpoch)
+		return
+	}
+	if n.State < Looking || n.State > Observing {
+		return // WorkerReceiver skips unknown states
+	}
+	if !e.voter {
+		// Deliberately unlike Apache, an observer answers nobody. Only voters send to it,
+		// and a voter drops whatever a non-voter sends after answering it, so an answer
+		// carries nothing and provokes another answer: Apache's observer and a LOOKING
+		// voter ping-pong for as long as the voter looks (or stays in an older round).
+		if e.state == Looking {
+			e.process(from, n)
+		}
+		return
+	}
+	if e.state == Looking {
+		// A LOOKING sender behind my logicalclock gets my proposal so it can catch up.
+		if n.State == Looking && n.ElectionEpoch < e.logicalclock {
+			e.send(from, Looking, e.proposal.leader, e.proposal.zxid, e.logicalclock, e.proposal.peerEpoch)
+		}
+		e.process(from, n)
+		return
+	}
+	if n.State == Looking {
+		// Not looking myself: tell the LOOKING peer whom I follow or that I lead, so it can
+		// join (the reply carries the decided vote's electionEpoch, not logicalclock).
+		e.send(from, e.state, e.current.leader, e.current.zxid, e.current.electionEpoch, e.current.peerEpoch)
+	}
+}
+
+// process is one pass of lookForLeader's loop for a notification taken from recvqueue.
+func (e *Election) process(from uint64, n Notification) {
+	if e.finalizing {
+		// The finalize wait drains the queue: a notification that does not beat my
+		// proposal is dropped unprocessed and the wait starts over; a better one ends the
+		// wait and is processed as usual.
+		if !e.totalOrder(n.Leader, n.Zxid, n.PeerEpoch, e.proposal) {
+			e.finIdle = 0
+			return
+		}
+		e.finalizing = false
+	}
+	e.idle = 0
+	if !e.isVoter(n.Leader) {
+		return // only votes for a voter count
+	}
+	switch n.State {
+	case Looking:
+		if e.init.zxid == -1 || n.Zxid == -1 {
+			return // a -1 zxid (database not loaded) neither votes nor is voted for
+		}
+		switch {
+		case n.ElectionEpoch > e.logicalclock:
+			e.logicalclock = n.ElectionEpoch
+			clear(e.recvset)
+			if e.totalOrder(n.Leader, n.Zxid, n.PeerEpoch, e.init) {
+				e.proposal = fleVote{leader: n.Leader, zxid: n.Zxid, peerEpoch: n.PeerEpoch, state: Looking}
+			} else {
+				e.proposal = e.init
+			}
+			e.sendNotifications()
+		case n.ElectionEpoch < e.logicalclock:
+			return
+		case e.totalOrder(n.Leader, n.Zxid, n.PeerEpoch, e.proposal):
+			e.proposal = fleVote{leader: n.Leader, zxid: n.Zxid, peerEpoch: n.PeerEpoch, state: Looking}
+			e.sendNotifications()
+		}
+		e.recvset[from] = fleVote{leader: n.Leader, zxid: n.Zxid, electionEpoch: n.ElectionEpoch, peerEpoch: n.PeerEpoch, state: Looking}
+		mine := e.proposal
+		mine.electionEpoch = e.logicalclock
+		if q := e.quorumFor(e.recvset, mine); q != nil {
+			e.finalizing = true
+			e.finIdle = 0
+			e.decidedBy = q
+		}
+	case Observing:
+		// Observers' notifications never count.
+	case Following, Leading:
+		nv := fleVote{leader: n.Leader, zxid: n.Zxid, electionEpoch: n.ElectionEpoch, peerEpoch: n.PeerEpoch, state: n.State}
+		if n.ElectionEpoch == e.logicalclock {
+			// Peers that settled in my round count with the LOOKING votes (stored, as
+			// Apache does, in the old format: compared by leader id).
+			old := nv
+			old.oldFormat = true
+			e.recvset[from] = old
+			if q := e.quorumFor(e.recvset, nv); q != nil && e.checkLeader(e.recvset, n.Leader, n.ElectionEpoch) {
+				e.decide(nv, q, false)
+				return
+			}
+		}
+		// Joining an established ensemble: a quorum must follow the same leader, whatever
+		// round they settled in (ZOOKEEPER-1732); outofelection keeps this round's too.
+		e.outofelection[from] = nv
+		if q := e.quorumFor(e.outofelection, nv); q != nil && e.checkLeader(e.outofelection, n.Leader, n.ElectionEpoch) {
+			e.logicalclock = n.ElectionEpoch
+			e.decide(nv, q, false)
+		}
+	}
+}
+
+// totalOrder is totalOrderPredicate: does (leader, zxid, peerEpoch) beat cur? Only a voter
+// can win; ids compare as Java longs.
+func (e *Election) totalOrder(leader uint64, zxid Zxid, peerEpoch int64, cur fleVote) bool {
+	if !e.isVoter(leader) {
+		return false
+	}
+	if peerEpoch != cur.peerEpoch {
+		return peerEpoch > cur.peerEpoch
+	}
+	if zxid != cur.zxid {
+		return zxid > cur.zxid
+	}
+	return int64(leader) > int64(cur.leader)
+}
+
+// quorumFor is termPredicate (getVoteTracker + hasAllQuorums): the voters whose vote in
+// votes equals v, when they are a majority of the voters; nil otherwise.
+func (e *Election) quorumFor(votes map[uint64]fleVote, v fleVote) []uint64 {
+	var q []uint64
+	for _, id := range e.voters {
+		if w, ok := votes[id]; ok && v.equal(w) {
+			q = append(q, id)
+		}
+	}
+	if 2*len(q) > len(e.voters) {
+		return q
+	}
+	return nil
+}
+
+// checkLeader: a leader other than me must itself have said it is LEADING (so a crashed
+// leader is not elected over and over); if it is me, the round must be my current one.
+func (e *Election) checkLeader(votes map[uint64]fleVote, leader uint64, electionEpoch int64) bool {
+	if leader != e.cfg.ID {
+		v, ok := votes[leader]
+		return ok && v.state == Leading
+	}
+	return e.logicalclock == electionEpoch
+}
+
+// decide ends the round with v (leaveInstance: what is still queued is dropped).
+func (e *Election) decide(v fleVote, by []uint64, byLooking bool) {
+	switch {
+	case v.leader == e.cfg.ID:
+		e.state = Leading
+	case e.voter:
+		e.state = Following
+	default:
+		e.state = Observing
+	}
+	e.decided = true
+	e.finalizing = false
+	e.decidedBy = by
+	e.byLooking = byLooking
+	v.state = e.state
+	v.oldFormat = false
+	e.current = v
+	e.loopback = e.loopback[:0]
+}
 
 // Tick advances logical time by one tick (re-send timers, finalize wait).
-func (e *Election) Tick() { panic("zab: Election.Tick not implemented yet") }
+func (e *Election) Tick() {
+	if !e.started || e.decided {
+		return
+	}
+	if e.finalizing {
+		e.finIdle++
+		if e.finIdle >= e.cfg.FinalizeTicks {
+			v := e.proposal
+			v.electionEpoch = e.logicalclock
+			e.decide(v, e.decidedBy, true)
+		}
+		return
+	}
+	e.idle++
+	if e.idle >= e.notTimeout {
+		// Nothing heard for a whole interval: notify every voter again, and back off.
+		e.idle = 0
+		e.sendNotifications()
+		e.notTimeout = min(2*e.notTimeout, e.cfg.MaxNotificationTicks)
+		e.drain()
+	}
+}
+
+// sendNotifications sends my proposal, LOOKING, to every voter (myself included, through
+// the loopback).
+func (e *Election) sendNotifications() {
+	for _, id := range e.voters {
+		e.send(id, Looking, e.proposal.leader, e.proposal.zxid, e.logicalclock, e.proposal.peerEpoch)
+	}
+}
+
+func (e *Election) send(to uint64, state ServerState, leader uint64, zxid Zxid, electionEpoch, peerEpoch int64) {
+	n := Notification{State: state, Leader: leader, Zxid: zxid, ElectionEpoch: electionEpoch, PeerEpoch: peerEpoch, Config: e.cfg.Config}
+	if to == e.cfg.ID {
+		e.loopback = append(e.loopback, n)
+		return
+	}
+	e.msgs = append(e.msgs, Message{From: e.cfg.ID, To: to, Vote: &n})
+}
+
+// drain processes the notifications this peer sent itself.
+func (e *Election) drain() {
+	for len(e.loopback) > 0 {
+		n := e.loopback[0]
+		e.loopback = e.loopback[1:]
+		if e.state == Looking {
+			e.process(e.cfg.ID, n)
+		}
+	}
+}
 
 // Messages returns and clears the notifications to send.
-func (e *Election) Messages() []Message { panic("zab: Election.Messages not implemented yet") }
+func (e *Election) Messages() []Message {
+	m := e.msgs
+	e.msgs = nil
+	return m
+}
 
 // Decision reports the outcome of the current round once it is decided: the leader, this
 // peer's new state (Leading, Following or Observing) and the round's electionEpoch. ok is
 // false while the peer is still looking (or was never started).
 func (e *Election) Decision() (leader uint64, state ServerState, electionEpoch int64, ok bool) {
-	panic("zab: Election.Decision not implemented yet")
+	if !e.decided {
+		return 0, Looking, 0, false
+	}
+	return e.current.leader, e.state, e.current.electionEpoch, true
 }
 
 // SetServing records the state the peer settled in (Leading, Following, Observing) with its
 // vote, so that LOOKING peers are answered with it; the peer calls it after Decision and
 // calls Start again when it goes back to LOOKING.
+//
+// The decision itself already sets the state (FastLeaderElection.setPeerState), so this
+// only matters when the peer settles differently; it is ignored before a decision and for
+// Looking (use Start).
 func (e *Election) SetServing(state ServerState) {
-	panic("zab: Election.SetServing not implemented yet")
+	if !e.decided || state == Looking {
+		return
+	}
+	e.state = state
+	e.current.state = state
+}
+
+// UpdateElectionVote sets the peerEpoch of the vote this peer answers with to the epoch it
+// now serves in (QuorumPeer.updateElectionVote, ZOOKEEPER-1732): the leader calls it once
+// the new epoch is established, a learner once it is synchronised, so that every member
+// reports the same vote to a peer that joins later. Ignored until a decision.
+func (e *Election) UpdateElectionVote(peerEpoch int64) {
+	if e.decided {
+		e.current.peerEpoch = peerEpoch
+	}
+}
+
+// LogicalClock returns the current round (FastLeaderElection.getLogicalClock).
+func (e *Election) LogicalClock() int64 { return e.logicalclock }
+
+// Vote returns the vote this peer currently stands for: its proposal while looking, the
+// decided vote (peerEpoch as updated) afterwards.
+func (e *Election) Vote() (leader uint64, zxid Zxid, peerEpoch int64) {
+	if e.decided {
+		return e.current.leader, e.current.zxid, e.current.peerEpoch
+	}
+	return e.proposal.leader, e.proposal.zxid, e.proposal.peerEpoch
 }

@@ -1,5 +1,10 @@
 package zab
 
+import (
+	"encoding/binary"
+	"slices"
+)
+
 // Config configures one peer of an ensemble. Times are in ticks of the peer's broadcast
 // clock: the caller ticks every tickTime/2 (the leader's ping interval), so initLimit and
 // syncLimit (in tickTime units) become 2*initLimit and 2*syncLimit ticks here.
@@ -56,6 +61,22 @@ const (
 	InstallSnapshot
 )
 
+func (k ActionKind) String() string {
+	switch k {
+	case SetAcceptedEpoch:
+		return "SetAcceptedEpoch"
+	case SetCurrentEpoch:
+		return "SetCurrentEpoch"
+	case Append:
+		return "Append"
+	case Truncate:
+		return "Truncate"
+	case InstallSnapshot:
+		return "InstallSnapshot"
+	}
+	return "ActionKind(?)"
+}
+
 // Action is one persistence action.
 type Action struct {
 	Kind  ActionKind
@@ -94,55 +115,376 @@ type Ready struct {
 	Role *Role
 }
 
+// elector is what the peer needs from its election: *Election, or a stand-in in tests.
+type elector interface {
+	Start(lastZxid Zxid, currentEpoch int64)
+	Step(from uint64, n Notification)
+	Tick()
+	Messages() []Message
+	Decision() (leader uint64, state ServerState, electionEpoch int64, ok bool)
+	SetServing(state ServerState)
+}
+
 // Peer is one ensemble member: election, then leader, follower or observer, then election
 // again when that ends. Not safe for concurrent use.
+//
+// Invariants kept by the machine (checked by the simulation tests):
+//   - an epoch is persisted (SetAcceptedEpoch, SetCurrentEpoch) in a Ready before or with
+//     the message that acknowledges it, so the acknowledgement follows it on disk;
+//   - txns synchronised from a leader are appended before SetCurrentEpoch(new epoch) and
+//     before the ACK of NEWLEADER (ZOOKEEPER-3911, 4643); a txn of a later epoch than
+//     currentEpoch received while synchronising is preceded by SetCurrentEpoch(its epoch),
+//     so currentEpoch never runs behind the last logged zxid (ZOOKEEPER-1653) nor ahead of
+//     the history;
+//   - the tree never holds a txn the log lacks: a txn is in Committed only in the Ready
+//     that appends it or a later one.
 type Peer struct {
-	cfg Config
-	log Log
-	// implementation state follows
+	cfg   Config
+	log   Log
+	elect elector
+
+	voters    []uint64 // sorted
+	observers []uint64 // sorted
+	observer  bool     // this peer is an observer
+
+	acceptedEpoch int64
+	currentEpoch  int64
+	lastZxid      Zxid  // last logged (including appends in the pending Ready)
+	committed     Zxid  // last applied (including the pending Ready's Committed)
+	hist          []Txn // committedLog: recent applied txns, gap-free, ending at committed
+
+	role  Role
+	gen   uint64 // bumped on every role change; Advance hooks of an older role are void
+	lead  *leader
+	learn *learner
+
+	rd       Ready
+	deferred []Message // packets to a peer closed in the pending Ready: for the next Ready
+	carry    []Message // deferred packets of the Ready before, sent with the pending Ready
+	hooks    []func()  // run at the Advance of the pending Ready
+	inflight []func()  // hooks of the Ready handed out
 }
 
 // NewPeer returns a peer that starts LOOKING.
-func NewPeer(cfg Config, st State, log Log) *Peer { return &Peer{cfg: cfg, log: log} }
+func NewPeer(cfg Config, st State, log Log) *Peer {
+	ec := cfg.Election
+	ec.ID, ec.Voters, ec.Observers = cfg.ID, cfg.Voters, cfg.Observers
+	return newPeer(cfg, st, log, NewElection(ec))
+}
+
+// newPeer is NewPeer with the election given (tests use a stand-in).
+func newPeer(cfg Config, st State, log Log, e elector) *Peer {
+	if cfg.CommitLogCount <= 0 {
+		cfg.CommitLogCount = 500
+	}
+	if cfg.MaxDiffTxns <= 0 {
+		cfg.MaxDiffTxns = 100000
+	}
+	if cfg.InitTicks <= 0 {
+		cfg.InitTicks = 20
+	}
+	if cfg.SyncTicks <= 0 {
+		cfg.SyncTicks = 10
+	}
+	p := &Peer{cfg: cfg, log: log, elect: e,
+		acceptedEpoch: st.AcceptedEpoch, currentEpoch: st.CurrentEpoch,
+		lastZxid: st.LastZxid, committed: st.LastZxid}
+	p.voters = slices.Compact(slices.Sorted(slices.Values(cfg.Voters)))
+	p.observers = slices.Compact(slices.Sorted(slices.Values(cfg.Observers)))
+	p.observer = p.isObserver(cfg.ID)
+	if e := int64(st.LastZxid.Epoch()); e > p.currentEpoch && e <= p.acceptedEpoch {
+		// A crash between installing a SNAP and writing its epoch (see raiseCurrentEpoch):
+		// the history up to LastZxid is whole, so this is a follower of that epoch
+		// (ZOOKEEPER-1653's updatingEpoch recovery).
+		p.currentEpoch = e
+		p.persist(Action{Kind: SetCurrentEpoch, Epoch: e})
+	}
+	p.role = Role{State: Looking}
+	p.elect.Start(p.lastZxid, p.currentEpoch)
+	p.afterElection()
+	return p
+}
+
+func (p *Peer) isVoter(id uint64) bool {
+	_, ok := slices.BinarySearch(p.voters, id)
+	return ok
+}
+
+func (p *Peer) isObserver(id uint64) bool {
+	_, ok := slices.BinarySearch(p.observers, id)
+	return ok
+}
+
+// quorum reports whether the voters in set (observers and strangers ignored) are a
+// majority of the voters.
+func (p *Peer) quorum(set func(id uint64) bool) bool {
+	n := 0
+	for _, v := range p.voters {
+		if set(v) {
+			n++
+		}
+	}
+	return 2*n > len(p.voters)
+}
 
 // Step delivers a message from another peer.
-func (p *Peer) Step(m Message) { panic("zab: Peer.Step not implemented yet") }
+func (p *Peer) Step(m Message) {
+	switch {
+	case m.Vote != nil:
+		p.elect.Step(m.From, *m.Vote)
+		p.afterElection()
+	case m.Packet != nil:
+		switch {
+		case p.lead != nil:
+			p.lead.step(m.From, m.Packet)
+		case p.learn != nil:
+			p.learn.step(m.From, m.Packet)
+		default:
+			// LOOKING: the quorum port is not accepting (Apache has no leader socket then).
+			p.closeConn(m.From)
+		}
+	}
+}
 
 // Disconnected reports that the quorum connection to peer id broke (or could not be made).
-func (p *Peer) Disconnected(id uint64) { panic("zab: Peer.Disconnected not implemented yet") }
+func (p *Peer) Disconnected(id uint64) {
+	switch {
+	case p.lead != nil:
+		p.lead.disconnected(id)
+	case p.learn != nil && p.learn.leader == id:
+		p.goLooking()
+	}
+}
 
 // Tick advances logical time by one broadcast tick.
-func (p *Peer) Tick() { panic("zab: Peer.Tick not implemented yet") }
+func (p *Peer) Tick() {
+	switch {
+	case p.lead != nil:
+		p.lead.tick()
+	case p.learn != nil:
+		p.learn.tick()
+	}
+}
 
 // ElectionTick advances the election clock by one tick (the caller's election tick is
 // shorter than the broadcast tick: finalizeWait is 200 ms).
-func (p *Peer) ElectionTick() { panic("zab: Peer.ElectionTick not implemented yet") }
+func (p *Peer) ElectionTick() {
+	p.elect.Tick()
+	p.afterElection()
+}
+
+// afterElection collects the election's messages and acts on its decision.
+func (p *Peer) afterElection() {
+	for _, m := range p.elect.Messages() {
+		m.From = p.cfg.ID
+		p.rd.Messages = append(p.rd.Messages, m)
+	}
+	if p.role.State != Looking {
+		return
+	}
+	leader, state, _, ok := p.elect.Decision()
+	if !ok {
+		return
+	}
+	switch {
+	case state == Leading && leader == p.cfg.ID && !p.observer:
+		p.elect.SetServing(Leading)
+		p.becomeLeader()
+	case state == Observing || (p.observer && state != Leading):
+		p.elect.SetServing(Observing)
+		p.becomeLearner(leader, true)
+	case state == Following && leader != p.cfg.ID:
+		p.elect.SetServing(Following)
+		p.becomeLearner(leader, false)
+	default:
+		return
+	}
+	for _, m := range p.elect.Messages() {
+		m.From = p.cfg.ID
+		p.rd.Messages = append(p.rd.Messages, m)
+	}
+}
+
+// updateElectionVote tells the election the epoch this peer now serves in, when it can
+// take it (QuorumPeer.updateElectionVote).
+func (p *Peer) updateElectionVote(epoch int64) {
+	if u, ok := p.elect.(interface{ UpdateElectionVote(int64) }); ok {
+		u.UpdateElectionVote(epoch)
+	}
+}
+
+func (p *Peer) setRole(r Role) {
+	p.role = r
+	p.gen++
+	rr := r
+	p.rd.Role = &rr
+}
+
+// goLooking abandons the current role (any error path) and starts a new election round
+// with the current (currentEpoch, last logged zxid). The caller reloads its tree from its
+// log, so from here on applied == logged.
+func (p *Peer) goLooking() {
+	// Logged but uncommitted proposals become part of the applied history when the caller
+	// reloads its tree; txns received but not logged yet are forgotten.
+	if p.lead != nil {
+		for _, id := range p.lead.learnerIDs() {
+			p.closeConn(id)
+		}
+		for _, pr := range p.lead.outstanding {
+			p.pushHist(pr.txn)
+		}
+		p.lead = nil
+	}
+	if p.learn != nil {
+		for _, t := range p.learn.pending {
+			p.pushHist(t)
+		}
+		p.closeConn(p.learn.leader)
+		p.learn = nil
+	}
+	p.committed = p.lastZxid
+	p.setRole(Role{State: Looking})
+	p.elect.Start(p.lastZxid, p.currentEpoch)
+	p.afterElection()
+}
+
+// pushHist appends an applied txn to the in-memory committedLog.
+func (p *Peer) pushHist(t Txn) {
+	if n := len(p.hist); n > 0 && p.hist[n-1].Zxid >= t.Zxid {
+		return
+	}
+	if len(p.hist) >= 2*p.cfg.CommitLogCount {
+		p.hist = append(p.hist[:0:0], p.hist[len(p.hist)-p.cfg.CommitLogCount+1:]...)
+	}
+	p.hist = append(p.hist, t)
+}
+
+// committedLog returns the last CommitLogCount applied txns.
+func (p *Peer) committedLog() []Txn {
+	if len(p.hist) > p.cfg.CommitLogCount {
+		return p.hist[len(p.hist)-p.cfg.CommitLogCount:]
+	}
+	return p.hist
+}
+
+func (p *Peer) persist(a Action) { p.rd.Persist = append(p.rd.Persist, a) }
+
+func (p *Peer) appendTxns(ts ...Txn) {
+	if len(ts) == 0 {
+		return
+	}
+	p.persist(Action{Kind: Append, Txns: ts})
+	p.lastZxid = ts[len(ts)-1].Zxid
+}
+
+func (p *Peer) apply(t Txn) {
+	p.rd.Committed = append(p.rd.Committed, t)
+	p.committed = t.Zxid
+	p.pushHist(t)
+}
+
+// send queues a packet to a peer.
+func (p *Peer) send(to uint64, pkt Packet) {
+	m := Message{From: p.cfg.ID, To: to, Packet: &pkt}
+	if slices.Contains(p.rd.Close, to) {
+		// The connection is closed by this Ready; this packet belongs to a new one.
+		p.deferred = append(p.deferred, m)
+		return
+	}
+	p.rd.Messages = append(p.rd.Messages, m)
+}
+
+// closeConn closes the quorum connection to id; packets queued to it in the pending Ready
+// are discarded.
+func (p *Peer) closeConn(id uint64) {
+	if slices.Contains(p.rd.Close, id) {
+		return
+	}
+	p.rd.Close = append(p.rd.Close, id)
+	p.rd.Messages = slices.DeleteFunc(p.rd.Messages, func(m Message) bool { return m.Packet != nil && m.To == id })
+}
+
+// onAdvance runs f at the Advance of the Ready being built, unless the role changed.
+func (p *Peer) onAdvance(f func()) {
+	gen := p.gen
+	p.hooks = append(p.hooks, func() {
+		if p.gen == gen {
+			f()
+		}
+	})
+}
 
 // Propose broadcasts a txn. Only a serving leader accepts, and t.Zxid must be the next
 // zxid (Role.NextZxid, then one more each time); otherwise it returns ErrNotLeader or
 // ErrZxidOrder.
-func (p *Peer) Propose(t Txn) error { panic("zab: Peer.Propose not implemented yet") }
+func (p *Peer) Propose(t Txn) error {
+	if p.lead == nil || p.lead.phase != lServing {
+		return ErrNotLeader
+	}
+	return p.lead.propose(t)
+}
 
 // Sync asks for a linearizable sync point for a client of this peer. On the leader it
 // completes once every txn proposed before it is committed and a quorum has confirmed,
 // after the call, that this peer still leads (ZOOKEEPER-1675: Apache's leader answers at
 // once). On a learner the caller forwards the sync to the leader as a REQUEST and the
 // sync completes when the leader's SYNC arrives (learner syncs complete in call order).
-func (p *Peer) Sync(id uint64) error { panic("zab: Peer.Sync not implemented yet") }
+func (p *Peer) Sync(id uint64) error {
+	switch {
+	case p.lead != nil && p.lead.phase == lServing:
+		p.lead.addSync(pendingSync{local: true, id: id})
+		return nil
+	case p.learn != nil && p.learn.phase == fServing:
+		p.learn.syncs = append(p.learn.syncs, id)
+		return nil
+	}
+	return ErrNotServing
+}
 
 // SyncFor is the leader's side of a learner's forwarded sync: once it holds as for Sync,
 // a SYNC packet goes to that learner.
-func (p *Peer) SyncFor(learner uint64) error { panic("zab: Peer.SyncFor not implemented yet") }
+func (p *Peer) SyncFor(learner uint64) error {
+	if p.lead == nil || p.lead.phase != lServing {
+		return ErrNotLeader
+	}
+	h := p.lead.handlers[learner]
+	if h == nil || h.state != hUpToDate {
+		return ErrNoLearner
+	}
+	p.lead.addSync(pendingSync{h: h})
+	return nil
+}
 
 // HasReady reports whether Ready has work.
-func (p *Peer) HasReady() bool { panic("zab: Peer.HasReady not implemented yet") }
+func (p *Peer) HasReady() bool {
+	r := &p.rd
+	return len(r.Persist) > 0 || len(r.Committed) > 0 || len(r.Messages) > 0 || len(r.Close) > 0 ||
+		len(r.SyncsDone) > 0 || r.Role != nil || len(p.carry) > 0 || len(p.deferred) > 0 || len(p.hooks) > 0
+}
 
 // Ready returns the pending work; the caller executes it and calls Advance before calling
 // Ready again.
-func (p *Peer) Ready() Ready { panic("zab: Peer.Ready not implemented yet") }
+func (p *Peer) Ready() Ready {
+	rd := p.rd
+	p.rd = Ready{}
+	if len(p.carry) > 0 {
+		carry := slices.DeleteFunc(p.carry, func(m Message) bool { return slices.Contains(rd.Close, m.To) })
+		rd.Messages = append(carry, rd.Messages...)
+	}
+	p.carry, p.deferred = p.deferred, nil
+	p.inflight = append(p.inflight, p.hooks...)
+	p.hooks = nil
+	return rd
+}
 
 // Advance tells the peer the last Ready was executed: persisted, applied and sent.
-func (p *Peer) Advance() { panic("zab: Peer.Advance not implemented yet") }
+func (p *Peer) Advance() {
+	hooks := p.inflight
+	p.inflight = nil
+	for _, f := range hooks {
+		f()
+	}
+}
 
 // Status describes the peer for srvr/mntr.
 type Status struct {
@@ -154,4 +496,35 @@ type Status struct {
 }
 
 // Status returns the peer's status.
-func (p *Peer) Status() Status { panic("zab: Peer.Status not implemented yet") }
+func (p *Peer) Status() Status {
+	s := Status{Role: p.role, LastZxid: p.lastZxid, CommittedZxid: p.committed}
+	if p.lead != nil {
+		s.Learners = p.lead.learnerIDs()
+		for _, id := range s.Learners {
+			if p.lead.handlers[id].state >= hNewLeaderAcked {
+				s.SyncedLearners = append(s.SyncedLearners, id)
+			}
+		}
+	}
+	return s
+}
+
+// learnerInfo encodes LearnerInfo{sid, protocolVersion, configVersion} as jute does (20
+// bytes, big-endian), the data of FOLLOWERINFO and OBSERVERINFO.
+func learnerInfo(sid uint64, configVersion int64) []byte {
+	b := make([]byte, 0, 20)
+	b = binary.BigEndian.AppendUint64(b, sid)
+	b = binary.BigEndian.AppendUint32(b, ProtocolVersion)
+	return binary.BigEndian.AppendUint64(b, uint64(configVersion))
+}
+
+func int32Bytes(v int32) []byte { return binary.BigEndian.AppendUint32(nil, uint32(v)) }
+
+// nextInHistory reports whether z may follow last in one history: the next counter of the
+// same epoch, or the first txn of a later epoch.
+func nextInHistory(last, z Zxid) bool {
+	if z.Epoch() == last.Epoch() {
+		return z.Counter() == last.Counter()+1
+	}
+	return z.Epoch() > last.Epoch() && z.Counter() == 1
+}

@@ -1,0 +1,566 @@
+package zab
+
+import (
+	"encoding/binary"
+	"errors"
+	"slices"
+)
+
+// ErrNoLearner is returned by SyncFor when the learner is not connected and up to date.
+var ErrNoLearner = errors.New("zab: not a synchronised learner")
+
+// lphase is the leader's phase (Leader.lead).
+type lphase int
+
+const (
+	lDiscover  lphase = iota // collecting FOLLOWERINFO from a quorum (getEpochToPropose)
+	lEpochAck                // LEADERINFO sent, collecting ACKEPOCH (waitForEpochAck)
+	lNewLeader               // learners synchronised, collecting ACK(NEWLEADER) (waitForNewLeaderAck)
+	lServing                 // broadcast
+)
+
+// hstate is a learner's progress as its LearnerHandler sees it.
+type hstate int
+
+const (
+	hInfo           hstate = iota // FOLLOWERINFO received, epoch not fixed yet
+	hEpoch                        // LEADERINFO sent
+	hAckEpoch                     // ACKEPOCH received, waiting for the epoch quorum
+	hSynced                       // sync packets and NEWLEADER queued; live traffic forwarded
+	hNewLeaderAcked               // ACK(NEWLEADER) received, UPTODATE not sent yet
+	hUpToDate                     // UPTODATE sent: broadcast
+)
+
+// learnerHandler is the leader's view of one learner connection (LearnerHandler).
+type learnerHandler struct {
+	id        uint64
+	observer  bool
+	state     hstate
+	peerLast  Zxid // from ACKEPOCH
+	lastHeard int  // leader tick of the last packet received
+	// pings holds the sequence numbers of PINGs sent and not answered yet; the learner
+	// answers every PING once, in order (the basis of Sync, ZOOKEEPER-1675).
+	pings     []uint64
+	confirmed uint64 // sequence number of the last PING answered
+}
+
+type proposal struct {
+	txn  Txn
+	acks map[uint64]bool
+}
+
+// pendingSync is a Sync (local) or SyncFor (h) waiting for its conditions.
+type pendingSync struct {
+	local bool
+	id    uint64
+	h     *learnerHandler
+	zxid  Zxid   // last proposed when asked: must be committed
+	seq   uint64 // last PING sequence number when asked: a quorum must answer a later one
+}
+
+// leader is the Leader side of Zab for one leadership attempt.
+type leader struct {
+	p          *Peer
+	phase      lphase
+	now        int
+	phaseStart int
+	epoch      int64
+	// summary is (currentEpoch, last zxid) when leadership began (leaderStateSummary).
+	sumEpoch int64
+	sumZxid  Zxid
+
+	handlers map[uint64]*learnerHandler
+
+	maxAccepted   int64           // highest acceptedEpoch seen in discovery
+	connecting    map[uint64]bool // voters (me included) whose acceptedEpoch is known
+	electing      map[uint64]bool // voters whose ACKEPOCH counts (me included)
+	newLeaderAcks map[uint64]bool // voters that acknowledged NEWLEADER (me once durable)
+
+	outstanding  []*proposal // proposed, not committed, in zxid order
+	lastProposed Zxid
+	nextZxid     Zxid
+
+	pingSeq uint64
+	syncs   []pendingSync
+}
+
+func (p *Peer) becomeLeader() {
+	l := &leader{p: p, handlers: map[uint64]*learnerHandler{},
+		sumEpoch: p.currentEpoch, sumZxid: p.lastZxid,
+		maxAccepted: p.acceptedEpoch,
+		connecting:  map[uint64]bool{p.cfg.ID: true}, electing: map[uint64]bool{},
+		newLeaderAcks: map[uint64]bool{}}
+	p.lead = l
+	p.learn = nil
+	p.setRole(Role{State: Leading, Leader: p.cfg.ID})
+	l.checkDiscovery()
+}
+
+func (l *leader) learnerIDs() []uint64 {
+	ids := make([]uint64, 0, len(l.handlers))
+	for id := range l.handlers {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func (l *leader) abandon() { l.p.goLooking() }
+
+func (l *leader) step(from uint64, pkt *Packet) {
+	p := l.p
+	if pkt.Type == FollowerInfo || pkt.Type == ObserverInfo {
+		l.learnerInfo(from, pkt)
+		return
+	}
+	h := l.handlers[from]
+	if h == nil {
+		p.closeConn(from)
+		return
+	}
+	h.lastHeard = l.now
+	switch pkt.Type {
+	case AckEpoch:
+		l.ackEpoch(h, pkt)
+	case Ack:
+		l.ack(h, pkt.Zxid)
+	case Ping:
+		if len(h.pings) > 0 {
+			h.confirmed, h.pings = h.pings[0], h.pings[1:]
+			l.checkSyncs()
+		}
+	default:
+		// REQUEST, REVALIDATE and the like are the caller's business.
+	}
+}
+
+// learnerInfo handles FOLLOWERINFO / OBSERVERINFO: a new learner connection.
+func (l *leader) learnerInfo(from uint64, pkt *Packet) {
+	p := l.p
+	observer := pkt.Type == ObserverInfo
+	if from == p.cfg.ID || (observer && !p.isObserver(from)) || (!observer && !p.isVoter(from)) {
+		p.closeConn(from)
+		return
+	}
+	if l.handlers[from] != nil {
+		// A second connection from the same learner replaces the first.
+		delete(l.handlers, from)
+	}
+	h := &learnerHandler{id: from, observer: observer, state: hInfo, lastHeard: l.now}
+	l.handlers[from] = h
+	accepted := int64(pkt.Zxid.Epoch())
+	if l.phase == lDiscover {
+		// getEpochToPropose: every learner's acceptedEpoch raises the epoch, only voters
+		// make the quorum.
+		l.maxAccepted = max(l.maxAccepted, accepted)
+		if !observer {
+			l.connecting[from] = true
+		}
+		l.checkDiscovery()
+		return
+	}
+	l.sendLeaderInfo(h)
+}
+
+func (l *leader) sendLeaderInfo(h *learnerHandler) {
+	l.p.send(h.id, Packet{Type: LeaderInfo, Zxid: MakeZxid(uint32(l.epoch), 0), Data: int32Bytes(ProtocolVersion)})
+	h.state = hEpoch
+}
+
+func (l *leader) checkDiscovery() {
+	p := l.p
+	if l.phase != lDiscover || !p.quorum(func(id uint64) bool { return l.connecting[id] }) {
+		return
+	}
+	l.epoch = l.maxAccepted + 1
+	p.persist(Action{Kind: SetAcceptedEpoch, Epoch: l.epoch})
+	p.acceptedEpoch = l.epoch
+	l.phase, l.phaseStart = lEpochAck, l.now
+	for _, id := range l.learnerIDs() {
+		if h := l.handlers[id]; h.state == hInfo {
+			l.sendLeaderInfo(h)
+		}
+	}
+	// The leader's own epoch acknowledgement: its summary is by definition not ahead.
+	l.electing[p.cfg.ID] = true
+	l.checkEpochAck()
+}
+
+func (l *leader) ackEpoch(h *learnerHandler, pkt *Packet) {
+	if h.state != hEpoch || len(pkt.Data) != 4 {
+		l.drop(h)
+		return
+	}
+	cur := int64(int32(binary.BigEndian.Uint32(pkt.Data)))
+	h.peerLast = pkt.Zxid
+	h.state = hAckEpoch
+	if l.phase == lEpochAck {
+		// waitForEpochAck: a learner that had already accepted this epoch (-1) is not
+		// counted; one whose history is more recent than ours ends this leadership.
+		if cur != -1 {
+			if cur > l.sumEpoch || (cur == l.sumEpoch && pkt.Zxid > l.sumZxid) {
+				l.abandon()
+				return
+			}
+			if !h.observer {
+				l.electing[h.id] = true
+			}
+		}
+		l.checkEpochAck()
+		return
+	}
+	if l.phase > lEpochAck {
+		l.syncLearner(h)
+	}
+}
+
+func (l *leader) checkEpochAck() {
+	p := l.p
+	if l.phase != lEpochAck || !p.quorum(func(id uint64) bool { return l.electing[id] }) {
+		return
+	}
+	p.persist(Action{Kind: SetCurrentEpoch, Epoch: l.epoch})
+	p.currentEpoch = l.epoch
+	l.phase, l.phaseStart = lNewLeader, l.now
+	l.nextZxid = MakeZxid(uint32(l.epoch), 1)
+	l.lastProposed = MakeZxid(uint32(l.epoch), 0)
+	for _, id := range l.learnerIDs() {
+		if h := l.handlers[id]; h.state == hAckEpoch {
+			l.syncLearner(h)
+		}
+	}
+	// The leader acknowledges NEWLEADER itself once currentEpoch is durable.
+	p.onAdvance(func() {
+		l.newLeaderAcks[p.cfg.ID] = true
+		l.checkNewLeader()
+	})
+}
+
+// syncLearner queues the synchronisation of one learner (LearnerHandler.syncFollower and
+// Leader.startForwarding), then NEWLEADER. Live traffic follows on the same stream, so the
+// learner sees a gap-free history.
+func (l *leader) syncLearner(h *learnerHandler) {
+	p := l.p
+	pkts, queued := l.syncPackets(h.peerLast)
+	for _, pk := range pkts {
+		p.send(h.id, pk)
+	}
+	if !h.observer {
+		for _, pr := range l.outstanding {
+			if pr.txn.Zxid > queued {
+				p.send(h.id, Packet{Type: Proposal, Zxid: pr.txn.Zxid, Data: pr.txn.Data})
+			}
+		}
+	}
+	p.send(h.id, Packet{Type: NewLeader, Zxid: MakeZxid(uint32(l.epoch), 0), Data: p.cfg.Election.Config})
+	h.state = hSynced
+}
+
+// syncPackets chooses DIFF, TRUNC or SNAP for a learner whose last logged zxid is peerLast
+// (quorum-protocol.md §5.3) and returns the packets plus the last zxid they bring the
+// learner to.
+func (l *leader) syncPackets(peerLast Zxid) ([]Packet, Zxid) {
+	p := l.p
+	last := p.committed
+	if peerLast == last {
+		return []Packet{{Type: Diff, Zxid: peerLast}}, peerLast
+	}
+	clog := p.committedLog()
+	if len(clog) > 0 && clog[len(clog)-1].Zxid != last {
+		clog = nil // not a suffix of our history: do without
+	}
+	minC, maxC := last, last
+	if len(clog) > 0 {
+		minC, maxC = clog[0].Zxid, clog[len(clog)-1].Zxid
+	}
+	snap := []Packet{{Type: Snap, Zxid: last}}
+	switch {
+	case peerLast > maxC && peerLast.Counter() != 0:
+		// The learner has txns we never committed. TRUNC never crosses an epoch: the
+		// learner's log need not hold maxC then (the learner would be corrupted); SNAP.
+		if peerLast.Epoch() != maxC.Epoch() {
+			return snap, last
+		}
+		return []Packet{{Type: Trunc, Zxid: maxC}}, maxC
+	case peerLast >= minC && peerLast <= maxC && len(clog) > 0:
+		if pk, q, ok := walkHistory(clog, peerLast, last); ok {
+			return pk, q
+		}
+		return snap, last
+	case peerLast < minC:
+		// Read the txn log from peerLast itself (so that we know whether we have it) up to
+		// the committed end, never across a hole (ZOOKEEPER-2099): the log answers
+		// ErrCompacted instead, and a short read means SNAP.
+		after := peerLast
+		if peerLast.Counter() != 0 {
+			after = peerLast - 1
+		}
+		txns, more, err := p.log.Entries(after, p.cfg.MaxDiffTxns)
+		if err != nil || more {
+			return snap, last
+		}
+		i := len(txns)
+		for i > 0 && txns[i-1].Zxid > maxC {
+			i--
+		}
+		txns = txns[:i]
+		if len(txns) == 0 || txns[len(txns)-1].Zxid != maxC {
+			return snap, last
+		}
+		if pk, q, ok := walkHistory(txns, peerLast, last); ok {
+			return pk, q
+		}
+	}
+	return snap, last
+}
+
+// walkHistory is LearnerHandler.queueCommittedProposals over a gap-free run of committed
+// txns: DIFF (or TRUNC to the last common txn) then PROPOSAL+COMMIT for each txn above
+// peerLast. ok is false when only a snapshot will do.
+func walkHistory(txns []Txn, peerLast, lastCommitted Zxid) (pkts []Packet, queued Zxid, ok bool) {
+	newEpochPeer := peerLast.Counter() == 0
+	needOp := true
+	queued = peerLast
+	prev, havePrev := Zxid(0), false
+	for _, t := range txns {
+		z := t.Zxid
+		if z < peerLast {
+			prev, havePrev = z, true
+			continue
+		}
+		if needOp {
+			switch {
+			case z == peerLast:
+				pkts = append(pkts, Packet{Type: Diff, Zxid: lastCommitted})
+				needOp = false
+				continue
+			case newEpochPeer:
+				pkts = append(pkts, Packet{Type: Diff, Zxid: lastCommitted})
+			default:
+				// The learner has a txn we lack. Truncating it is only possible within one
+				// epoch and when we know the txn before it.
+				if z.Epoch() != peerLast.Epoch() || !havePrev {
+					return nil, 0, false
+				}
+				pkts = append(pkts, Packet{Type: Trunc, Zxid: prev})
+				queued = prev
+			}
+			needOp = false
+		}
+		if z <= queued {
+			continue
+		}
+		pkts = append(pkts, Packet{Type: Proposal, Zxid: z, Data: t.Data}, Packet{Type: Commit, Zxid: z})
+		queued = z
+	}
+	if needOp {
+		if !newEpochPeer {
+			return nil, 0, false
+		}
+		pkts = append(pkts, Packet{Type: Diff, Zxid: lastCommitted})
+	}
+	return pkts, queued, true
+}
+
+func (l *leader) ack(h *learnerHandler, z Zxid) {
+	if z == MakeZxid(uint32(l.epoch), 0) {
+		if h.state != hSynced {
+			return // the second ACK, after UPTODATE
+		}
+		h.state = hNewLeaderAcked
+		if !h.observer {
+			l.newLeaderAcks[h.id] = true
+		}
+		switch l.phase {
+		case lNewLeader:
+			l.checkNewLeader()
+		case lServing:
+			l.upToDate(h)
+		}
+		return
+	}
+	// ACKs of proposals before the leader serves (ZOOKEEPER-4685), of txns committed
+	// already (a DIFF-synced follower ACKs its sync proposals after UPTODATE) and from
+	// observers are ignored.
+	if l.phase != lServing || h.observer || h.state < hSynced || z <= l.p.committed {
+		return
+	}
+	l.ackFrom(h.id, z)
+}
+
+func (l *leader) ackFrom(id uint64, z Zxid) {
+	for _, pr := range l.outstanding {
+		if pr.txn.Zxid == z {
+			pr.acks[id] = true
+			break
+		}
+	}
+	l.tryCommit()
+}
+
+func (l *leader) checkNewLeader() {
+	p := l.p
+	if l.phase != lNewLeader || !p.quorum(func(id uint64) bool { return l.newLeaderAcks[id] }) {
+		return
+	}
+	l.phase = lServing
+	p.setRole(Role{State: Leading, Leader: p.cfg.ID, Epoch: l.epoch, Serving: true, NextZxid: l.nextZxid})
+	p.updateElectionVote(l.epoch)
+	for _, id := range l.learnerIDs() {
+		h := l.handlers[id]
+		h.lastHeard = l.now
+		if h.state == hNewLeaderAcked {
+			l.upToDate(h)
+		}
+	}
+}
+
+func (l *leader) upToDate(h *learnerHandler) {
+	l.p.send(h.id, Packet{Type: UpToDate, Zxid: -1})
+	h.state = hUpToDate
+}
+
+func (l *leader) propose(t Txn) error {
+	p := l.p
+	if t.Zxid != l.nextZxid {
+		return ErrZxidOrder
+	}
+	if t.Zxid.Counter() == 0xffffffff {
+		// ZOOKEEPER-1277: the counter is exhausted; a new epoch is needed.
+		l.abandon()
+		return ErrNotLeader
+	}
+	pr := &proposal{txn: t, acks: map[uint64]bool{}}
+	l.outstanding = append(l.outstanding, pr)
+	l.lastProposed = t.Zxid
+	l.nextZxid = t.Zxid + 1
+	p.appendTxns(t)
+	for _, id := range l.learnerIDs() {
+		if h := l.handlers[id]; !h.observer && h.state >= hSynced {
+			p.send(id, Packet{Type: Proposal, Zxid: t.Zxid, Data: t.Data})
+		}
+	}
+	// The leader's own ACK counts once its append is durable.
+	p.onAdvance(func() { l.ackFrom(p.cfg.ID, t.Zxid) })
+	return nil
+}
+
+// tryCommit commits outstanding proposals strictly in zxid order, each once a quorum of
+// voters has acknowledged it.
+func (l *leader) tryCommit() {
+	p := l.p
+	for len(l.outstanding) > 0 {
+		pr := l.outstanding[0]
+		if !p.quorum(func(id uint64) bool { return pr.acks[id] }) {
+			break
+		}
+		l.outstanding = l.outstanding[1:]
+		p.apply(pr.txn)
+		for _, id := range l.learnerIDs() {
+			h := l.handlers[id]
+			if h.state < hSynced {
+				continue
+			}
+			if h.observer {
+				p.send(id, Packet{Type: Inform, Zxid: pr.txn.Zxid, Data: pr.txn.Data})
+			} else {
+				p.send(id, Packet{Type: Commit, Zxid: pr.txn.Zxid})
+			}
+		}
+	}
+	l.checkSyncs()
+}
+
+func (l *leader) addSync(s pendingSync) {
+	s.zxid = l.lastProposed
+	s.seq = l.pingSeq
+	l.syncs = append(l.syncs, s)
+	// Ask the followers at once rather than at the next tick.
+	l.ping()
+	l.checkSyncs()
+}
+
+// checkSyncs completes the syncs whose proposals are committed and after whose call a
+// quorum of voters answered a PING.
+func (l *leader) checkSyncs() {
+	p := l.p
+	for len(l.syncs) > 0 {
+		s := l.syncs[0]
+		if s.zxid > p.committed {
+			return
+		}
+		ok := p.quorum(func(id uint64) bool {
+			if id == p.cfg.ID {
+				return true
+			}
+			h := l.handlers[id]
+			return h != nil && h.confirmed > s.seq
+		})
+		if !ok {
+			return
+		}
+		l.syncs = l.syncs[1:]
+		if s.local {
+			p.rd.SyncsDone = append(p.rd.SyncsDone, s.id)
+		} else if l.handlers[s.h.id] == s.h {
+			p.send(s.h.id, Packet{Type: Sync, Zxid: 0})
+		}
+	}
+}
+
+// ping sends PING(lastProposed) to every learner that is up to date.
+func (l *leader) ping() {
+	for _, id := range l.learnerIDs() {
+		h := l.handlers[id]
+		if h.state != hUpToDate {
+			continue
+		}
+		l.pingSeq++
+		h.pings = append(h.pings, l.pingSeq)
+		l.p.send(id, Packet{Type: Ping, Zxid: l.lastProposed})
+	}
+}
+
+func (l *leader) drop(h *learnerHandler) {
+	l.p.closeConn(h.id)
+	delete(l.handlers, h.id)
+}
+
+func (l *leader) disconnected(id uint64) {
+	delete(l.handlers, id)
+}
+
+func (l *leader) tick() {
+	p := l.p
+	l.now++
+	if l.phase != lServing && l.now-l.phaseStart > p.cfg.InitTicks {
+		// Discovery or synchronisation did not reach a quorum within initLimit.
+		l.abandon()
+		return
+	}
+	for _, id := range l.learnerIDs() {
+		h := l.handlers[id]
+		limit := p.cfg.SyncTicks
+		if h.state < hUpToDate {
+			limit = p.cfg.InitTicks
+		}
+		if l.now-h.lastHeard > limit {
+			l.drop(h)
+		}
+	}
+	if l.phase != lServing {
+		return
+	}
+	// Leader.lead's loop: a quorum of voters must still be in touch, or we step down.
+	if !p.quorum(func(id uint64) bool {
+		if id == p.cfg.ID {
+			return true
+		}
+		h := l.handlers[id]
+		return h != nil && h.state >= hNewLeaderAcked && l.now-h.lastHeard <= p.cfg.SyncTicks
+	}) {
+		l.abandon()
+		return
+	}
+	l.ping()
+}

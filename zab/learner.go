@@ -1,0 +1,263 @@
+package zab
+
+// fphase is a learner's phase (Learner.registerWithLeader, syncWithLeader, then
+// Follower.followLeader / Observer.observeLeader).
+type fphase int
+
+const (
+	fInfo      fphase = iota // FOLLOWERINFO/OBSERVERINFO sent, waiting for LEADERINFO
+	fEpochAck                // ACKEPOCH sent, waiting for DIFF, TRUNC or SNAP
+	fSyncing                 // synchronising, waiting for NEWLEADER
+	fNewLeader               // NEWLEADER acknowledged, waiting for UPTODATE
+	fServing                 // broadcast
+)
+
+// learner is the Follower or Observer side of Zab for one leader connection.
+type learner struct {
+	p         *Peer
+	leader    uint64
+	observer  bool
+	phase     fphase
+	epoch     int64 // the leader's epoch, from LEADERINFO
+	now       int
+	lastHeard int
+
+	pending []Txn // logged, not committed yet, in zxid order
+	seen    Zxid  // last zxid received from the leader: the next must follow it
+
+	syncAcks []Zxid   // proposals received while synchronising: ACKed after UPTODATE
+	syncs    []uint64 // pending Sync ids, oldest first
+}
+
+func (p *Peer) becomeLearner(leader uint64, observer bool) {
+	f := &learner{p: p, leader: leader, observer: observer, seen: p.lastZxid}
+	p.learn = f
+	p.lead = nil
+	st := Following
+	typ := FollowerInfo
+	if observer {
+		st, typ = Observing, ObserverInfo
+	}
+	p.setRole(Role{State: st, Leader: leader})
+	// registerWithLeader: our acceptedEpoch travels in the zxid, LearnerInfo in the data.
+	p.send(leader, Packet{Type: typ, Zxid: MakeZxid(uint32(p.acceptedEpoch), 0), Data: learnerInfo(p.cfg.ID, 0)})
+}
+
+// fail is a protocol error or a lost leader: back to LOOKING.
+func (f *learner) fail() { f.p.goLooking() }
+
+func (f *learner) tick() {
+	f.now++
+	limit := f.p.cfg.SyncTicks
+	if f.phase != fServing {
+		limit = f.p.cfg.InitTicks
+	}
+	if f.now-f.lastHeard > limit {
+		f.fail()
+	}
+}
+
+func (f *learner) step(from uint64, pkt *Packet) {
+	p := f.p
+	if from != f.leader {
+		// Not our leader (a stale one, or a peer that thinks we lead): refuse.
+		p.closeConn(from)
+		return
+	}
+	f.lastHeard = f.now
+	switch f.phase {
+	case fInfo:
+		if pkt.Type != LeaderInfo {
+			f.fail()
+			return
+		}
+		f.leaderInfo(pkt)
+	case fEpochAck:
+		f.syncStart(pkt)
+	default:
+		f.syncOrBroadcast(pkt)
+	}
+}
+
+// leaderInfo accepts the new epoch (persisting it before ACKEPOCH says so) or refuses it.
+func (f *learner) leaderInfo(pkt *Packet) {
+	p := f.p
+	e := int64(pkt.Zxid.Epoch())
+	cur := int32(p.currentEpoch)
+	switch {
+	case e > p.acceptedEpoch:
+		p.persist(Action{Kind: SetAcceptedEpoch, Epoch: e})
+		p.acceptedEpoch = e
+	case e == p.acceptedEpoch:
+		cur = -1
+	default:
+		f.fail()
+		return
+	}
+	f.epoch = e
+	f.phase = fEpochAck
+	p.send(f.leader, Packet{Type: AckEpoch, Zxid: p.lastZxid, Data: int32Bytes(cur)})
+}
+
+// syncStart handles the first synchronisation packet.
+func (f *learner) syncStart(pkt *Packet) {
+	p := f.p
+	switch pkt.Type {
+	case Diff:
+	case Trunc:
+		z := pkt.Zxid
+		if z > p.lastZxid {
+			f.fail()
+			return
+		}
+		p.persist(Action{Kind: Truncate, Zxid: z})
+		p.lastZxid, p.committed = z, z
+		i := len(p.hist)
+		for i > 0 && p.hist[i-1].Zxid > z {
+			i--
+		}
+		p.hist = p.hist[:i]
+		f.seen = z
+	case Snap:
+		z := pkt.Zxid
+		f.seen = z
+		p.persist(Action{Kind: InstallSnapshot, Zxid: z})
+		p.lastZxid, p.committed = z, z
+		p.hist = nil
+		f.raiseCurrentEpoch(z)
+	default:
+		f.fail()
+		return
+	}
+	f.phase = fSyncing
+}
+
+// raiseCurrentEpoch persists currentEpoch = epoch of z when z, received while
+// synchronising, is of a later epoch. With it the disk always looks like that of a follower
+// of z's epoch: currentEpoch never runs behind the last logged zxid (ZOOKEEPER-1653), and
+// it never runs ahead of the history (ZOOKEEPER-4643): it is written right before the
+// epoch's first txn is appended (a crash in between leaves the state of a follower that has
+// just acknowledged that epoch's NEWLEADER), or right after a snapshot is installed.
+func (f *learner) raiseCurrentEpoch(z Zxid) {
+	p := f.p
+	if e := int64(z.Epoch()); e > p.currentEpoch {
+		p.persist(Action{Kind: SetCurrentEpoch, Epoch: e})
+		p.currentEpoch = e
+	}
+}
+
+func (f *learner) syncOrBroadcast(pkt *Packet) {
+	p := f.p
+	switch pkt.Type {
+	case Proposal:
+		if f.observer && f.phase == fServing {
+			f.fail()
+			return
+		}
+		f.receive(Txn{Zxid: pkt.Zxid, Data: pkt.Data}, false)
+	case Inform:
+		if !f.observer {
+			f.fail()
+			return
+		}
+		f.receive(Txn{Zxid: pkt.Zxid, Data: pkt.Data}, true)
+	case Commit:
+		if f.observer && f.phase == fServing {
+			f.fail()
+			return
+		}
+		f.commit(pkt.Zxid)
+	case NewLeader:
+		if f.phase != fSyncing || pkt.Zxid != MakeZxid(uint32(f.epoch), 0) {
+			f.fail()
+			return
+		}
+		f.newLeader()
+	case UpToDate:
+		if f.phase != fNewLeader {
+			f.fail()
+			return
+		}
+		f.upToDate()
+	case Ping:
+		if f.phase == fServing {
+			p.send(f.leader, Packet{Type: Ping, Zxid: pkt.Zxid})
+		}
+	case Sync:
+		if f.phase == fServing && len(f.syncs) > 0 {
+			p.rd.SyncsDone = append(p.rd.SyncsDone, f.syncs[0])
+			f.syncs = f.syncs[1:]
+		}
+	case LeaderInfo, Diff, Trunc, Snap:
+		f.fail()
+	default:
+		// REVALIDATE answers and the like are the caller's business.
+	}
+}
+
+// receive takes a txn from the leader: a PROPOSAL (committed = false) or an INFORM.
+func (f *learner) receive(t Txn, committed bool) {
+	p := f.p
+	if !nextInHistory(f.seen, t.Zxid) {
+		f.fail()
+		return
+	}
+	f.seen = t.Zxid
+	if f.phase != fServing {
+		f.raiseCurrentEpoch(t.Zxid)
+	}
+	p.appendTxns(t)
+	switch {
+	case committed:
+		p.apply(t)
+	case f.phase == fServing:
+		f.pending = append(f.pending, t)
+		// The append above is durable before this ACK is sent (Ready order).
+		p.send(f.leader, Packet{Type: Ack, Zxid: t.Zxid})
+	default:
+		f.pending = append(f.pending, t)
+		f.syncAcks = append(f.syncAcks, t.Zxid)
+	}
+}
+
+// commit applies the oldest pending proposal, which must be z.
+func (f *learner) commit(z Zxid) {
+	p := f.p
+	if len(f.pending) == 0 || f.pending[0].Zxid != z {
+		f.fail() // a commit out of order, or of a txn we do not have
+		return
+	}
+	t := f.pending[0]
+	f.pending = f.pending[1:]
+	p.apply(t)
+}
+
+// newLeader completes synchronisation: currentEpoch is written after every txn the sync
+// brought was appended (earlier in this Ready or in an earlier one), and all of it is
+// durable before the ACK that promises it (ZOOKEEPER-335, 3104, 3911, 4643).
+func (f *learner) newLeader() {
+	p := f.p
+	p.persist(Action{Kind: SetCurrentEpoch, Epoch: f.epoch})
+	p.currentEpoch = f.epoch
+	f.phase = fNewLeader
+	p.send(f.leader, Packet{Type: Ack, Zxid: MakeZxid(uint32(f.epoch), 0)})
+}
+
+func (f *learner) upToDate() {
+	p := f.p
+	f.phase = fServing
+	st := Following
+	if f.observer {
+		st = Observing
+	}
+	p.setRole(Role{State: st, Leader: f.leader, Epoch: f.epoch, Serving: true})
+	p.updateElectionVote(f.epoch)
+	ack := MakeZxid(uint32(f.epoch), 0)
+	p.send(f.leader, Packet{Type: Ack, Zxid: ack})
+	// Apache 3.8 ACKs each proposal received during the synchronisation once it is up to
+	// date; the leader ignores the ones it has committed.
+	for _, z := range f.syncAcks {
+		p.send(f.leader, Packet{Type: Ack, Zxid: z})
+	}
+	f.syncAcks = nil
+}
