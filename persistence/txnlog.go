@@ -339,6 +339,10 @@ type LoggedTxn struct {
 	Rec jute.Record
 	// Digest is the TxnDigest that 3.6+ writes after the record, if present.
 	Digest *jute.TxnDigest
+	// Raw is the txn bytes (as a proposal carries them) and Offset where the record starts
+	// in its file; set by ReadLog.
+	Raw    []byte
+	Offset int64
 }
 
 // ErrTornTail reports a partially written final record; Offset is where it starts.
@@ -436,6 +440,7 @@ func ReadLog(f io.ReaderAt, size int64, name string, fn func(*LoggedTxn) error) 
 		if err != nil {
 			return &ErrCorrupt{File: path, Offset: off, Reason: err.Error()}
 		}
+		lt.Raw, lt.Offset = body, off
 		if err := fn(lt); err != nil {
 			return err
 		}

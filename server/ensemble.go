@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -16,8 +17,8 @@ import (
 // implements it). The server keeps its client side: connections, sessions, the prepare
 // stage on the leader, the data tree and watches on every member.
 type Ensemble interface {
-	// Propose broadcasts a batch of prepared txns (leader) and returns once all of them
-	// are committed, or with an error when leadership is lost.
+	// Propose hands a batch of prepared txns to the broadcast (leader), in zxid order. It
+	// does not wait: the apply stage applies each txn once Committed says it is committed.
 	Propose(batch []*Txn) error
 	// Forward sends a client request to the leader (learner): REQUEST.
 	Forward(session int64, cxid int32, op int32, body []byte, auth []jute.Id) error
@@ -25,7 +26,88 @@ type Ensemble interface {
 	SyncLeader(done func())
 	// SyncFor answers a learner's forwarded sync the same way, with a SYNC packet.
 	SyncFor(learner uint64)
+	// Revalidate asks the leader whether a session a client resumes here is alive, and
+	// makes this member its owner (learner: REVALIDATE).
+	Revalidate(session int64, timeout int32) bool
+	// Info describes the quorum for srvr, mntr and the AdminServer.
+	Info() QuorumInfo
 }
+
+// QuorumInfo is what srvr and mntr show of the quorum (QuorumZooKeeperServer and
+// LeaderZooKeeperServer gauges).
+type QuorumInfo struct {
+	QuorumSize int    // voting members
+	PeerState  string // "leading - broadcast", "following - synchronization", ...
+	// Leader only.
+	Learners, SyncedFollowers, SyncedNonVotingFollowers, SyncedObservers int
+	PendingSyncs                                                         int
+	LeaderUptimeMs                                                       int64
+	// Sizes of the serialized PROPOSAL packets: last, min, max (-1 before the first).
+	ProposalLast, ProposalMin, ProposalMax int64
+}
+
+// owner is the member a request came through: its learner, or this server.
+func (s *Server) owner(r *request) uint64 {
+	if r.remote {
+		return r.from
+	}
+	return uint64(s.serverID)
+}
+
+// isLearner reports whether the server serves as a follower or observer now.
+func (s *Server) isLearner() bool {
+	rr := s.run.Load()
+	return rr != nil && (rr.kind == roleFollower || rr.kind == roleObserver)
+}
+
+// commitGate holds the leader's apply stage back until a txn is committed (and, while the
+// leader streams a SNAP, at the snapshot's zxid so the tree it copies is exact).
+type commitGate struct {
+	mu        sync.Mutex
+	committed int64
+	limit     int64
+	ch        chan struct{}
+}
+
+func (g *commitGate) reset(committed int64) {
+	g.mu.Lock()
+	g.committed, g.limit = committed, math.MaxInt64
+	if g.ch == nil {
+		g.ch = make(chan struct{})
+	}
+	g.mu.Unlock()
+}
+
+func (g *commitGate) set(committed, limit int64) {
+	g.mu.Lock()
+	g.committed, g.limit = committed, limit
+	if g.ch != nil {
+		close(g.ch)
+	}
+	g.ch = make(chan struct{})
+	g.mu.Unlock()
+}
+
+// wait returns once zxid may be applied, false if stop closed first.
+func (g *commitGate) wait(zxid int64, stop <-chan struct{}) bool {
+	for {
+		g.mu.Lock()
+		if zxid <= g.committed && zxid <= g.limit {
+			g.mu.Unlock()
+			return true
+		}
+		ch := g.ch
+		g.mu.Unlock()
+		select {
+		case <-ch:
+		case <-stop:
+			return false
+		}
+	}
+}
+
+// Committed lets the leader's apply stage apply txns up to zxid, but none beyond limit.
+func (s *Server) Committed(zxid, limit int64) { s.gate.set(zxid, limit) }
 
 // roleKind is what the server is doing now.
 type roleKind int32
@@ -77,6 +159,7 @@ func (s *Server) SetEnsemble(e Ensemble, myid int64) {
 	s.ens = e
 	s.serverID = myid
 	s.sink = ensembleSink{e}
+	s.sessions = newSessionTracker(s.tickMs, myid, time.Now())
 }
 
 type ensembleSink struct{ e Ensemble }
@@ -138,6 +221,7 @@ func (s *Server) role() roleKind {
 // BecomeLeader starts serving as the leader; nextZxid is the first zxid it proposes.
 func (s *Server) BecomeLeader(nextZxid int64) {
 	s.sessions.touchAll(time.Now().UnixMilli())
+	s.gate.reset(nextZxid - 1)
 	s.startRun(roleLeader)
 	s.nextZxid = nextZxid
 	s.log.Info().Str("nextZxid", zxidHex(nextZxid)).Msg("serving clients as leader")
@@ -317,10 +401,14 @@ func (s *Server) TouchSessions(list []SessionTouch) {
 	}
 }
 
-// ValidateSession answers a learner's REVALIDATE: whether the session is alive (and it is
-// touched when it is).
-func (s *Server) ValidateSession(id int64, timeout int32) bool {
-	return s.sessions.touch(id, timeout, time.Now().UnixMilli())
+// ValidateSession answers learner from's REVALIDATE: whether the session is alive; if it
+// is, it is touched and from becomes its owner (Leader.revalidateSession).
+func (s *Server) ValidateSession(from uint64, id int64, timeout int32) bool {
+	if !s.sessions.touch(id, timeout, time.Now().UnixMilli()) {
+		return false
+	}
+	s.sessions.setOwner(id, from)
+	return true
 }
 
 // TouchTable lists the sessions of this learner's clients for the PING to the leader.

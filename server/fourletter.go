@@ -215,6 +215,10 @@ func (s *Server) writeServerSummary(b *strings.Builder, withClients bool) {
 	fmt.Fprintf(b, "Zxid: 0x%x\n", zxid)
 	fmt.Fprintf(b, "Mode: %s\n", s.mode())
 	fmt.Fprintf(b, "Node count: %d\n", nodes)
+	if s.role() == roleLeader {
+		qi := s.ens.Info()
+		fmt.Fprintf(b, "Proposal sizes last/min/max: %d/%d/%d\n", qi.ProposalLast, qi.ProposalMin, qi.ProposalMax)
+	}
 }
 
 func (s *Server) mode() string { return s.role().String() }

@@ -59,8 +59,22 @@ func (s *Server) connect(c *conn, b []byte) bool {
 	if old := s.sessions.connOf(req.SessionID); old != nil && old != c {
 		old.close()
 	}
-	valid := bytes.Equal(req.Passwd, sessionPassword(req.SessionID)) &&
-		s.sessions.touch(req.SessionID, timeout, time.Now().UnixMilli())
+	valid := bytes.Equal(req.Passwd, sessionPassword(req.SessionID))
+	switch {
+	case !valid:
+	case s.isLearner():
+		// The leader knows which sessions live; it also records this member as the
+		// session's owner, so writes still in flight through the old one fail.
+		valid = s.ens.Revalidate(req.SessionID, timeout)
+		if valid {
+			s.sessions.touch(req.SessionID, timeout, time.Now().UnixMilli())
+		}
+	default:
+		valid = s.sessions.touch(req.SessionID, timeout, time.Now().UnixMilli())
+		if valid && s.ens != nil {
+			s.sessions.setOwner(req.SessionID, uint64(s.serverID))
+		}
+	}
 	resp := jute.ConnectResponse{HasReadOnly: req.HasReadOnly}
 	if valid {
 		resp.TimeOut = timeout

@@ -208,6 +208,7 @@ func (s *Server) monitorValues() []metricValue {
 		{"server_state", s.mode()},
 	}
 	out = append(out, s.gaugeValues(minL, avg, maxL, int64(nodes), int64(watches), int64(ephemerals), int64(size), int64(fds), int64(maxFds))...)
+	out = append(out, s.quorumGauges()...)
 	out = append(out, metricValue{"connection_request_count", m.connRequests.Load()})
 	for _, sm := range m.summaries() {
 		v := sm.values()
@@ -260,6 +261,35 @@ func (s *Server) gaugeValues(minL int64, avg float64, maxL, nodes, watches, ephe
 		{"non_mtls_remote_conn_count", int64(0)},
 		{"non_mtls_local_conn_count", int64(0)},
 	}
+}
+
+// quorumGauges are the gauges an ensemble member registers on top of the standalone ones
+// (QuorumPeer, QuorumZooKeeperServer, LeaderZooKeeperServer, FollowerZooKeeperServer).
+func (s *Server) quorumGauges() []metricValue {
+	if s.ens == nil {
+		return nil
+	}
+	qi := s.ens.Info()
+	out := []metricValue{
+		{"peer_state", qi.PeerState},
+		{"quorum_size", int64(qi.QuorumSize)},
+	}
+	switch s.role() {
+	case roleLeader:
+		out = append(out,
+			metricValue{"learners", int64(qi.Learners)},
+			metricValue{"synced_followers", int64(qi.SyncedFollowers)},
+			metricValue{"synced_non_voting_followers", int64(qi.SyncedNonVotingFollowers)},
+			metricValue{"synced_observers", int64(qi.SyncedObservers)},
+			metricValue{"pending_syncs", int64(qi.PendingSyncs)},
+			metricValue{"leader_uptime", qi.LeaderUptimeMs},
+			metricValue{"last_proposal_size", qi.ProposalLast},
+			metricValue{"max_proposal_size", qi.ProposalMax},
+			metricValue{"min_proposal_size", qi.ProposalMin})
+	case roleFollower:
+		out = append(out, metricValue{"synced_observers", int64(0)})
+	}
+	return out
 }
 
 // formatMetric prints a value as Java's toString does (mntr).

@@ -158,7 +158,7 @@ func (s *Server) committer(rr *roleRun) {
 	var stages sync.WaitGroup
 	stages.Add(2)
 	go func() { defer stages.Done(); s.syncStage(p) }()
-	go func() { defer stages.Done(); s.applyStage(p) }()
+	go func() { defer stages.Done(); s.applyStage(p, rr) }()
 	defer stages.Wait()
 	for {
 		var r *request
@@ -268,12 +268,21 @@ func (s *Server) syncStage(p *pipe) {
 }
 
 // applyStage applies and answers the batches in order.
-func (s *Server) applyStage(p *pipe) {
+func (s *Server) applyStage(p *pipe, rr *roleRun) {
+	stopped := false
 	for b := range p.applyCh {
-		if b.failed {
+		switch {
+		case stopped:
+		case b.failed:
 			s.answerFailed(b.reqs)
-		} else {
+		default:
 			for _, r := range b.reqs {
+				if s.ens != nil && r.txn != nil && !s.gate.wait(r.hdr.Zxid, rr.stop) {
+					// Leadership lost before this txn committed: nothing more is applied
+					// or answered (the connections are being closed).
+					stopped = true
+					break
+				}
 				s.applyAndReply(r)
 			}
 		}
@@ -304,6 +313,9 @@ func (s *Server) applyAndReply(r *request) {
 		switch r.hdr.Type {
 		case jute.OpCreateSession:
 			s.sessions.add(r.hdr.ClientID, r.txn.(*jute.CreateSessionTxn).TimeOut, time.Now().UnixMilli())
+			if s.ens != nil {
+				s.sessions.setOwner(r.hdr.ClientID, s.owner(r))
+			}
 		case jute.OpCloseSession:
 			s.sessions.remove(r.hdr.ClientID)
 		}
@@ -420,6 +432,9 @@ func (s *Server) prepOp(r *request, op int32, body []byte, create *jute.CreateRe
 func (s *Server) checkSession(r *request) jute.Code {
 	if r.conn == nil && !r.remote {
 		return jute.OK
+	}
+	if s.ens != nil {
+		return s.sessions.checkOwner(r.session, s.owner(r))
 	}
 	if !s.sessions.check(r.session) {
 		return jute.SessionExpired

@@ -59,8 +59,9 @@ type Server struct {
 
 	// ens is the quorum of an ensemble member (nil: standalone); run is the role it
 	// serves in now (nil while an ensemble member is electing).
-	ens Ensemble
-	run atomic.Pointer[roleRun]
+	ens  Ensemble
+	run  atomic.Pointer[roleRun]
+	gate commitGate
 
 	connMu sync.Mutex
 	conns  map[*conn]struct{}
@@ -139,8 +140,8 @@ func (s *Server) setTree(t *datatree.Tree) { s.treeP.Store(t) }
 // Start binds the client port and starts serving in the background.
 func (s *Server) Start() error {
 	s.started = time.Now()
-	s.sessions = newSessionTracker(s.tickMs, s.serverID, s.started)
 	if s.ens == nil {
+		s.sessions = newSessionTracker(s.tickMs, s.serverID, s.started)
 		if err := s.openStorage(); err != nil {
 			return err
 		}

@@ -3,6 +3,8 @@ package server
 import (
 	"sync"
 	"time"
+
+	"github.com/zkgo/zkgo/jute"
 )
 
 // session is a client session as the session tracker knows it.
@@ -12,6 +14,9 @@ type session struct {
 	expireAt int64 // ms, a multiple of the tick (ExpiryQueue bucket)
 	closing  bool
 	conn     *conn // connection currently bound to it on this server, if any
+	// owner is the ensemble member the session's client is connected to, as the leader
+	// knows it (0: not known yet); a write from another member gets SESSIONMOVED.
+	owner uint64
 }
 
 // sessionTracker keeps sessions alive and finds expired ones, bucketing expiry times by the
@@ -260,5 +265,32 @@ func (st *sessionTracker) reset(sessions map[int64]int32, nowMs int64) {
 	st.mu.Unlock()
 	for id, to := range sessions {
 		st.add(id, to, nowMs)
+	}
+}
+
+// checkOwner is the leader's SessionTracker.checkSession(id, owner): the session must be
+// live, and owned by the member the request came through (an unowned session is adopted).
+func (st *sessionTracker) checkOwner(id int64, owner uint64) jute.Code {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s := st.sessions[id]
+	if s == nil || s.closing {
+		return jute.SessionExpired
+	}
+	if s.owner == 0 {
+		s.owner = owner
+	}
+	if s.owner != owner {
+		return jute.SessionMoved
+	}
+	return jute.OK
+}
+
+// setOwner records which member a session's client is connected to.
+func (st *sessionTracker) setOwner(id int64, owner uint64) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if s := st.sessions[id]; s != nil {
+		s.owner = owner
 	}
 }
