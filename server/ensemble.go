@@ -117,6 +117,9 @@ const (
 	roleLeader
 	roleFollower
 	roleObserver
+	// roleReadOnly: an ensemble member without a quorum, serving reads to clients that
+	// asked for read-only mode (readonlymode.enabled, ReadOnlyZooKeeperServer).
+	roleReadOnly
 )
 
 func (k roleKind) String() string {
@@ -129,6 +132,8 @@ func (k roleKind) String() string {
 		return "follower"
 	case roleObserver:
 		return "observer"
+	case roleReadOnly:
+		return "read-only"
 	}
 	return "none"
 }
@@ -169,9 +174,11 @@ func (k ensembleSink) Persist(batch []*Txn) error { return k.e.Propose(batch) }
 // startRun starts serving in a role.
 func (s *Server) startRun(kind roleKind) {
 	rr := &roleRun{kind: kind, stop: make(chan struct{})}
-	if kind == roleFollower || kind == roleObserver {
+	switch kind {
+	case roleReadOnly:
+	case roleFollower, roleObserver:
 		rr.waiting = make(map[waitKey]*request)
-	} else {
+	default:
 		// Requests a previous role left behind belong to connections that were closed.
 		for len(s.reqCh) > 0 {
 			<-s.reqCh
@@ -236,6 +243,34 @@ func (s *Server) BecomeLearner(observer bool) {
 	}
 	s.startRun(kind)
 	s.log.Info().Str("role", kind.String()).Msg("serving clients")
+}
+
+// BecomeReadOnly serves reads to read-only clients while the member has no quorum.
+func (s *Server) BecomeReadOnly() {
+	s.startRun(roleReadOnly)
+	s.log.Info().Msg("no quorum: serving read-only clients")
+}
+
+// readOnlyAnswer answers a pipeline request of a read-only server: writes and syncs get
+// NOTREADONLY (ReadOnlyRequestProcessor); closeSession closes the (local) session.
+func (s *Server) readOnlyAnswer(r *request) {
+	c := r.conn
+	if c == nil {
+		return
+	}
+	switch r.op {
+	case jute.OpCreateSession:
+		// A new session of a read-only server is local to it: no txn, no quorum.
+		s.sessions.add(r.session, r.timeout, time.Now().UnixMilli())
+		s.reply(r)
+		return
+	case jute.OpCloseSession:
+		s.sessions.remove(r.session)
+		s.reply(r)
+		return
+	}
+	r.errCode = jute.NotReadOnly
+	s.reply(r)
 }
 
 // StopServing ends the current role (the member is electing again).

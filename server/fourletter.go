@@ -85,7 +85,14 @@ func (s *Server) runFourLetterWord(b *strings.Builder, cmd string) {
 		s.resetServerStats()
 		b.WriteString("Server stats reset.\n")
 	case "isro":
-		b.WriteString("rw")
+		switch {
+		case s.role() == roleReadOnly:
+			b.WriteString("ro")
+		case !s.serving.Load():
+			b.WriteString("null") // no server running (IsroCommand)
+		default:
+			b.WriteString("rw")
+		}
 	case "dirs":
 		dd, dl := s.dirSizes()
 		fmt.Fprintf(b, "datadir_size: %d\nlogdir_size: %d\n", dd, dl)

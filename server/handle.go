@@ -39,6 +39,11 @@ func (s *Server) connect(c *conn, b []byte) bool {
 		timeout = s.maxTimeout
 	}
 	c.readOnly = req.HasReadOnly && req.ReadOnly
+	ro := s.role() == roleReadOnly
+	if ro && !c.readOnly {
+		s.log.Info().Str("client", c.remote).Msg("refusing session request for a client that is not read-only")
+		return false
+	}
 	if req.SessionID == 0 {
 		id := s.sessions.newID()
 		r := &request{conn: c, session: id, op: jute.OpCreateSession, pipeline: true, timeout: timeout,
@@ -62,6 +67,8 @@ func (s *Server) connect(c *conn, b []byte) bool {
 	valid := bytes.Equal(req.Passwd, sessionPassword(req.SessionID))
 	switch {
 	case !valid:
+	case ro:
+		valid = s.sessions.touch(req.SessionID, timeout, time.Now().UnixMilli())
 	case s.isLearner():
 		// The leader knows which sessions live; it also records this member as the
 		// session's owner, so writes still in flight through the old one fail.
@@ -75,7 +82,7 @@ func (s *Server) connect(c *conn, b []byte) bool {
 			s.sessions.setOwner(req.SessionID, uint64(s.serverID))
 		}
 	}
-	resp := jute.ConnectResponse{HasReadOnly: req.HasReadOnly}
+	resp := jute.ConnectResponse{HasReadOnly: req.HasReadOnly, ReadOnly: ro}
 	if valid {
 		resp.TimeOut = timeout
 		resp.SessionID = req.SessionID
@@ -235,7 +242,8 @@ func (s *Server) writeReply(r *request) {
 		c.timeout = r.timeout
 		c.sessionID.Store(r.session)
 		s.sessions.bind(r.session, c)
-		resp := jute.ConnectResponse{TimeOut: r.timeout, SessionID: r.session, Passwd: sessionPassword(r.session), HasReadOnly: r.hasRO}
+		resp := jute.ConnectResponse{TimeOut: r.timeout, SessionID: r.session, Passwd: sessionPassword(r.session), HasReadOnly: r.hasRO,
+			ReadOnly: s.role() == roleReadOnly}
 		c.send(connectFrame(&resp))
 		s.log.Debug().Str("session", fmt.Sprintf("0x%x", r.session)).Int32("timeout", r.timeout).Str("client", c.remote).Msg("session established")
 		return

@@ -82,8 +82,12 @@ func (s *Server) submit(r *request) {
 	if rr == nil {
 		return
 	}
-	if rr.kind == roleFollower || rr.kind == roleObserver {
+	switch rr.kind {
+	case roleFollower, roleObserver:
 		s.forward(rr, r)
+		return
+	case roleReadOnly:
+		s.readOnlyAnswer(r)
 		return
 	}
 	s.stats.outstanding.Add(1)
