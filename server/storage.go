@@ -179,7 +179,7 @@ func (d *diskSink) write() error {
 	if err != nil {
 		return err
 	}
-	d.s.log.Info().Str("file", name).Int("nodes", len(view.Nodes)).Dur("took", time.Since(start)).Msg("snapshot written")
+	d.s.log.Info().Str("file", name).Int("nodes", view.Walked).Dur("took", time.Since(start)).Msg("snapshot written")
 	d.s.metrics.snapshotTime.observe(time.Since(start).Milliseconds()) // ops hook: snapshottime
 	return nil
 }

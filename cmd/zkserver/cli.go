@@ -10,12 +10,14 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 
+	"github.com/zkgo/zkgo/quorum"
 	"github.com/zkgo/zkgo/quorum/config"
 	"github.com/zkgo/zkgo/server"
 )
@@ -65,6 +67,9 @@ func newCLI() *cli {
 		getenv: os.Getenv,
 		exe:    exe,
 		newServer: func(c *config.Config, l zerolog.Logger) (zkServer, error) {
+			if !c.Standalone() {
+				return quorum.New(c, l)
+			}
 			return server.New(c, l)
 		},
 		startTimeout: 30 * time.Second,
@@ -159,7 +164,17 @@ func (c *cli) loadConfig(o options) (*config.Config, error) {
 	return cfg, cfg.Validate()
 }
 
+// logger writes to stderr (zookeeper.out under "start"): human-readable lines by default,
+// one JSON object per line with ZKGO_LOG_FORMAT=json; ZKGO_LOG_LEVEL sets the level
+// (debug, info, warn, error; info by default).
 func (c *cli) logger() zerolog.Logger {
+	level := zerolog.InfoLevel
+	if l, err := zerolog.ParseLevel(strings.ToLower(c.getenv("ZKGO_LOG_LEVEL"))); err == nil && l != zerolog.NoLevel {
+		level = l
+	}
+	if strings.EqualFold(c.getenv("ZKGO_LOG_FORMAT"), "json") {
+		return zerolog.New(c.stderr).Level(level).With().Timestamp().Logger()
+	}
 	// No colour escapes in zookeeper.out or a pipe.
 	noColor := true
 	if f, ok := c.stderr.(*os.File); ok {
@@ -168,7 +183,7 @@ func (c *cli) logger() zerolog.Logger {
 		}
 	}
 	return zerolog.New(zerolog.ConsoleWriter{Out: c.stderr, TimeFormat: time.RFC3339, NoColor: noColor}).
-		With().Timestamp().Logger()
+		Level(level).With().Timestamp().Logger()
 }
 
 // startForeground runs the server until SIGINT/SIGTERM.
@@ -202,7 +217,16 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger,
 		addr = a.String()
 	}
 	log.Info().Msgf("serving on %s", addr)
-	<-ctx.Done()
+	var fatal <-chan error
+	if f, ok := srv.(interface{ Fatal() <-chan error }); ok {
+		fatal = f.Fatal()
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-fatal:
+		srv.Close()
+		return err
+	}
 	log.Info().Msg("shutting down")
 	if err := srv.Close(); err != nil {
 		return fmt.Errorf("close server: %w", err)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -395,5 +396,32 @@ func TestRealBinary(t *testing.T) {
 		}
 	default:
 		t.Errorf("start: %d %q", code, out)
+	}
+}
+
+func TestLogFormatAndLevel(t *testing.T) {
+	var out bytes.Buffer
+	env := map[string]string{"ZKGO_LOG_FORMAT": "json", "ZKGO_LOG_LEVEL": "warn"}
+	c := &cli{stderr: &out, getenv: func(k string) string { return env[k] }}
+	log := c.logger()
+	log.Info().Msg("hidden at warn")
+	log.Warn().Str("zxid", "0x1").Msg("shown")
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("want one line at level warn, got %q", out.String())
+	}
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil {
+		t.Fatalf("not JSON: %q: %v", lines[0], err)
+	}
+	if rec["level"] != "warn" || rec["message"] != "shown" || rec["zxid"] != "0x1" || rec["time"] == nil {
+		t.Fatalf("unexpected record %v", rec)
+	}
+	out.Reset()
+	env = map[string]string{}
+	log = c.logger()
+	log.Info().Msg("console line")
+	if s := out.String(); !strings.Contains(s, "INF") || !strings.Contains(s, "console line") || strings.HasPrefix(s, "{") {
+		t.Fatalf("console format: %q", s)
 	}
 }

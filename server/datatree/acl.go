@@ -1,6 +1,7 @@
 package datatree
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -11,20 +12,23 @@ import (
 // stored in the cache (ReferenceCountedACLCache).
 const OpenACLRef int64 = -1
 
+// openRef is OpenACLRef as a node stores it.
+const openRef int32 = -1
+
 // aclCache interns ACL lists: nodes hold a reference, so a million nodes sharing one ACL
 // share one slice, and snapshots can write the cache as Apache ZooKeeper does.
 type aclCache struct {
-	byRef  map[int64][]jute.ACL
-	byKey  map[string]int64
-	counts map[int64]int64
-	next   int64
+	byRef  map[int32][]jute.ACL
+	byKey  map[string]int32
+	counts map[int32]int64
+	next   int32
 }
 
 func newACLCache() *aclCache {
 	return &aclCache{
-		byRef:  make(map[int64][]jute.ACL),
-		byKey:  make(map[string]int64),
-		counts: make(map[int64]int64),
+		byRef:  make(map[int32][]jute.ACL),
+		byKey:  make(map[string]int32),
+		counts: make(map[int32]int64),
 	}
 }
 
@@ -42,14 +46,23 @@ func aclKey(acl []jute.ACL) string {
 }
 
 // ref returns the reference for acl, adding it if new, and counts one more user.
-func (c *aclCache) ref(acl []jute.ACL) int64 {
+func (c *aclCache) ref(acl []jute.ACL) int32 {
 	if acl == nil {
-		return OpenACLRef
+		return openRef
 	}
 	k := aclKey(acl)
 	r, ok := c.byKey[k]
 	if !ok {
-		c.next++
+		// Refs count up from 1; after 2^31-1 of them they wrap to the lowest free one.
+		for {
+			if c.next == math.MaxInt32 {
+				c.next = 0
+			}
+			c.next++
+			if _, used := c.byRef[c.next]; !used {
+				break
+			}
+		}
 		r = c.next
 		cp := make([]jute.ACL, len(acl))
 		copy(cp, acl)
@@ -61,8 +74,8 @@ func (c *aclCache) ref(acl []jute.ACL) int64 {
 }
 
 // release drops one user of ref and forgets the list when nobody uses it.
-func (c *aclCache) release(ref int64) {
-	if ref == OpenACLRef {
+func (c *aclCache) release(ref int32) {
+	if ref == openRef {
 		return
 	}
 	c.counts[ref]--
@@ -73,8 +86,8 @@ func (c *aclCache) release(ref int64) {
 	}
 }
 
-func (c *aclCache) get(ref int64) []jute.ACL {
-	if ref == OpenACLRef {
+func (c *aclCache) get(ref int32) []jute.ACL {
+	if ref == openRef {
 		return jute.OpenACLUnsafe
 	}
 	return c.byRef[ref]

@@ -92,11 +92,11 @@ func (t *Tree) applyMulti(hdr *jute.TxnHeader, m *jute.MultiTxn) []Result {
 
 func (t *Tree) createNode(path string, data []byte, acl []jute.ACL, owner int64, parentCVersion int32, zxid, time int64, stat *jute.Stat) jute.Code {
 	parentPath, name := Split(path)
-	parent := t.nodes[parentPath]
+	parent := t.Get(parentPath)
 	if parent == nil {
 		return jute.NoNode
 	}
-	if _, exists := parent.children[name]; exists {
+	if parent.child(name) != nil {
 		return jute.NodeExists
 	}
 	t.subDigest(parentPath, parent)
@@ -109,7 +109,7 @@ func (t *Tree) createNode(path string, data []byte, acl []jute.ACL, owner int64,
 		parent.Stat.Cversion = parentCVersion
 		parent.Stat.Pzxid = zxid
 	}
-	n := &Node{Data: data, acl: t.acls.ref(acl)}
+	n := newNode(name, data, t.acls.ref(acl))
 	n.Stat = jute.StatPersisted{Czxid: zxid, Mzxid: zxid, Pzxid: zxid, Ctime: time, Mtime: time, EphemeralOwner: owner}
 	t.addNode(parent, path, n)
 	t.addDigest(parentPath, parent)
@@ -156,19 +156,27 @@ func (t *Tree) createNode(path string, data []byte, acl []jute.ACL, owner int64,
 }
 
 func (t *Tree) deleteNode(path string, zxid int64) jute.Code {
-	n := t.nodes[path]
-	if n == nil {
+	parentPath, name := Split(path)
+	parent := t.Get(parentPath)
+	if parent == nil || path == "/" || path == "" {
 		return jute.NoNode
 	}
-	parentPath, name := Split(path)
-	parent := t.nodes[parentPath]
-	if parent == nil {
+	n := parent.child(name)
+	if n == nil {
+		// As Apache ZooKeeper's deleteNode: the parent's pzxid moves on even when the child is
+		// gone, which it can be when the delete is replayed over a fuzzy snapshot that was
+		// taken while it ran (the parent written before, the child after the delete).
+		if zxid > parent.Stat.Pzxid {
+			t.subDigest(parentPath, parent)
+			parent.Stat.Pzxid = zxid
+			t.addDigest(parentPath, parent)
+		}
 		return jute.NoNode
 	}
 	// Taken before the reference is released: the delete events are filtered by it.
 	acl := t.acls.get(n.acl)
-	delete(t.nodes, path)
-	delete(parent.children, name)
+	parent.removeChild(name)
+	t.count--
 	t.dataSize -= int64(len(path) + len(n.Data))
 	t.subDigest(path, n)
 	t.subDigest(parentPath, parent)
@@ -207,13 +215,13 @@ func (t *Tree) deleteNode(path string, zxid int64) jute.Code {
 }
 
 func (t *Tree) setData(path string, data []byte, version int32, zxid, time int64, stat *jute.Stat) jute.Code {
-	n := t.nodes[path]
+	n := t.Get(path)
 	if n == nil {
 		return jute.NoNode
 	}
 	old := len(n.Data)
 	t.subDigest(path, n)
-	n.Data = data
+	n.setData(data)
 	n.Stat.Mtime = time
 	n.Stat.Mzxid = zxid
 	n.Stat.Version = version
@@ -230,7 +238,7 @@ func (t *Tree) setData(path string, data []byte, version int32, zxid, time int64
 }
 
 func (t *Tree) setACL(path string, acl []jute.ACL, version int32, stat *jute.Stat) jute.Code {
-	n := t.nodes[path]
+	n := t.Get(path)
 	if n == nil {
 		return jute.NoNode
 	}

@@ -23,6 +23,40 @@ func NodeDigest(path string, data []byte, st *jute.StatPersisted) uint64 {
 		path = ""
 	}
 	var b [60]byte
+	putDigestStat(b[:], st)
+	c := crc32.Update(0, crc32.IEEETable, unsafe.Slice(unsafe.StringData(path), len(path)))
+	c = crc32.Update(c, crc32.IEEETable, data)
+	c = crc32.Update(c, crc32.IEEETable, b[:])
+	return uint64(c)
+}
+
+// digestScratch is the buffer of Tree.nodeDigest.
+type digestScratch [384]byte
+
+// nodeDigest is NodeDigest for the tree's own changes (made under the write lock, or by the
+// single goroutine of a Loader): a small node is checksummed in one call over path, data and
+// stat put side by side in the tree's scratch buffer (the CRC of the concatenation), which
+// lets the CPU's CRC instructions take most bytes and allocates nothing.
+func (t *Tree) nodeDigest(path string, data []byte, st *jute.StatPersisted) uint64 {
+	if strings.HasPrefix(path, "/zookeeper/") {
+		return 0
+	}
+	if path == "/" {
+		path = ""
+	}
+	n := len(path) + len(data)
+	if n > len(t.scratch)-60 {
+		return NodeDigest(path, data, st)
+	}
+	buf := t.scratch[:n+60]
+	copy(buf, path)
+	copy(buf[len(path):], data)
+	putDigestStat(buf[n:], st)
+	return uint64(crc32.ChecksumIEEE(buf))
+}
+
+// putDigestStat writes the 60 bytes of a stat that the digest covers, in its order.
+func putDigestStat(b []byte, st *jute.StatPersisted) {
 	binary.BigEndian.PutUint64(b[0:], uint64(st.Czxid))
 	binary.BigEndian.PutUint64(b[8:], uint64(st.Mzxid))
 	binary.BigEndian.PutUint64(b[16:], uint64(st.Pzxid))
@@ -32,9 +66,4 @@ func NodeDigest(path string, data []byte, st *jute.StatPersisted) uint64 {
 	binary.BigEndian.PutUint32(b[44:], uint32(st.Cversion))
 	binary.BigEndian.PutUint32(b[48:], uint32(st.Aversion))
 	binary.BigEndian.PutUint64(b[52:], uint64(st.EphemeralOwner))
-	// No allocation: this runs for every node change and every node of a loaded snapshot.
-	c := crc32.Update(0, crc32.IEEETable, unsafe.Slice(unsafe.StringData(path), len(path)))
-	c = crc32.Update(c, crc32.IEEETable, data)
-	c = crc32.Update(c, crc32.IEEETable, b[:])
-	return uint64(c)
 }

@@ -2,5 +2,6 @@ package datatree
 
 func walkForMemTest(t *Tree) {
 	v := t.CopyForSnapshot()
-	_ = v
+	var b []byte
+	v.EachNode(func(n *SnapNode) { b = append(b, n.Path...); b = append(b, n.Data...) }, func() { b = b[:0] })
 }

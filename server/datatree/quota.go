@@ -120,7 +120,7 @@ func StatNodePath(prefix string) string { return statNodePath(prefix) }
 // updateQuotaStat adds to a quota's usage; the stats node changes in place without a
 // version bump, as every server maintains it locally.
 func (t *Tree) updateQuotaStat(prefix string, bytes, count int64) {
-	sn := t.nodes[statNodePath(prefix)]
+	sn := t.Get(statNodePath(prefix))
 	if sn == nil {
 		return
 	}
@@ -133,19 +133,19 @@ func (t *Tree) updateQuotaStat(prefix string, bytes, count int64) {
 func (t *Tree) setStatsData(sn *Node, st StatsTrack) {
 	nd := []byte(st.String())
 	t.dataSize += int64(len(nd) - len(sn.Data))
-	sn.Data = nd
+	sn.setData(nd)
 }
 
 // refreshQuotaStats recounts a subtree when its stats node is created (updateQuotaForPath).
 func (t *Tree) refreshQuotaStats(prefix string) {
-	sn := t.nodes[statNodePath(prefix)]
-	n := t.nodes[prefix]
+	sn := t.Get(statNodePath(prefix))
+	n := t.Get(prefix)
 	if sn == nil {
 		return
 	}
 	var count, bytes int64
 	if n != nil {
-		count, bytes = t.subtreeUsage(prefix, n)
+		count, bytes = subtreeUsage(n)
 	}
 	st := ParseStatsTrack(string(sn.Data))
 	st[QuotaCount] = count
@@ -153,25 +153,24 @@ func (t *Tree) refreshQuotaStats(prefix string) {
 	t.setStatsData(sn, st)
 }
 
-func (t *Tree) subtreeUsage(path string, n *Node) (count, bytes int64) {
+func subtreeUsage(n *Node) (count, bytes int64) {
 	count, bytes = 1, int64(len(n.Data))
-	for c := range n.children {
-		cp := Join(path, c)
-		if cn := t.nodes[cp]; cn != nil {
-			c2, b2 := t.subtreeUsage(cp, cn)
+	if n.kids != nil {
+		n.kids.each(func(c *Node) {
+			c2, b2 := subtreeUsage(c)
 			count += c2
 			bytes += b2
-		}
+		})
 	}
 	return
 }
 
 // QuotaUsage returns the limits and current usage of the quota root prefix.
 func (t *Tree) QuotaUsage(prefix string) (limits, usage StatsTrack) {
-	if ln := t.nodes[LimitNodePath(prefix)]; ln != nil {
+	if ln := t.Get(LimitNodePath(prefix)); ln != nil {
 		limits = ParseStatsTrack(string(ln.Data))
 	}
-	if sn := t.nodes[statNodePath(prefix)]; sn != nil {
+	if sn := t.Get(statNodePath(prefix)); sn != nil {
 		usage = ParseStatsTrack(string(sn.Data))
 	}
 	return

@@ -1,8 +1,9 @@
 package datatree
 
 import (
+	"bytes"
 	"fmt"
-	"sort"
+	"unsafe"
 
 	"github.com/zkgo/zkgo/jute"
 )
@@ -15,130 +16,267 @@ type SnapNode struct {
 	Stat   jute.StatPersisted
 }
 
-// SnapshotView is a fuzzy copy of the tree for a snapshot: node metadata copied under short
-// read locks (data slices are shared; they are never modified in place), and every ACL list
-// the copied nodes refer to.
+// SnapshotView is what a snapshot holds: the zxid it is named after, the ACL cache and the
+// nodes. It is either a view of a live tree (CopyForSnapshot), whose nodes are read from the
+// tree while EachNode walks it, or a materialised list of nodes (Nodes, filled by a reader).
 type SnapshotView struct {
-	Zxid int64 // lastProcessedZxid when the copy started: the snapshot's name
-	// DigestZxid and Digest are the tree digest at the end of the copy and the zxid it
+	Zxid int64 // lastProcessedZxid when the view was taken: the snapshot's name
+	// DigestZxid and Digest are the tree digest at the end of the walk and the zxid it
 	// belongs to: replay reaches exactly that state at DigestZxid (ZxidDigest).
 	DigestZxid int64
 	Digest     uint64
-	Nodes      []SnapNode
-	ACLs       map[int64][]jute.ACL
+	// Nodes are the nodes of a materialised view, parents first. A view of a live tree
+	// leaves it empty: EachNode reads the tree.
+	Nodes []SnapNode
+	ACLs  map[int64][]jute.ACL
+	// Walked is the number of nodes the last EachNode visited.
+	Walked int
+
+	tree *Tree
 }
 
-// CopyForSnapshot copies the tree without holding the lock for long: writers proceed between
-// chunks, so the copy is fuzzy, and replaying the log from Zxid makes it exact (the apply of
-// every txn is idempotent over it). Parents precede children; a node whose parent was not
-// copied is skipped (it was created after its parent's turn and the log recreates it).
+// Walk batches: the tree's read lock is released after this many nodes or bytes of data.
+const (
+	walkBatchNodes = 512
+	walkBatchBytes = 64 << 10
+)
+
+// CopyForSnapshot starts a fuzzy snapshot of the tree: it records the last zxid and copies
+// the ACL cache (both under one short read lock); the nodes are read later, by EachNode,
+// straight from the live tree in small steps while writers go on. Replaying the log from
+// Zxid makes the result exact (the apply of every txn is idempotent over it), as for Apache
+// ZooKeeper's fuzzy snapshots. Nothing of the tree is copied up front.
 func (t *Tree) CopyForSnapshot() *SnapshotView {
-	const chunk = 2048
 	t.RLock()
-	v := &SnapshotView{Zxid: t.lastZxid, ACLs: make(map[int64][]jute.ACL)}
-	paths := make([]string, 0, len(t.nodes))
-	for p := range t.nodes {
-		paths = append(paths, p)
+	defer t.RUnlock()
+	v := &SnapshotView{Zxid: t.lastZxid, ACLs: make(map[int64][]jute.ACL, len(t.acls.byRef)), tree: t}
+	for r, acl := range t.acls.byRef {
+		v.ACLs[int64(r)] = acl // lists in the cache are never modified
 	}
-	t.RUnlock()
-	// Sorted paths put every parent before its children: a prefix sorts first.
-	sort.Strings(paths)
-	v.Nodes = make([]SnapNode, 0, len(paths))
-	// Paths missing at their turn (deleted meanwhile); their descendants are skipped too,
-	// since a recreated parent would not be in the copy. Rare, so the set stays small.
-	skipped := make(map[string]struct{})
-	for i := 0; i < len(paths); i += chunk {
-		end := min(i+chunk, len(paths))
-		t.RLock()
-		for _, p := range paths[i:end] {
-			n := t.nodes[p]
-			if n == nil {
-				skipped[p] = struct{}{}
-				continue
-			}
-			if p != "/" && len(skipped) > 0 {
-				parent, _ := Split(p)
-				if _, ok := skipped[parent]; ok {
-					skipped[p] = struct{}{}
-					continue
-				}
-			}
-			sp := p
-			if p == "/" {
-				sp = ""
-			}
-			v.Nodes = append(v.Nodes, SnapNode{Path: sp, Data: n.Data, ACLRef: n.acl, Stat: n.Stat})
-			if n.acl != OpenACLRef {
-				if _, ok := v.ACLs[n.acl]; !ok {
-					v.ACLs[n.acl] = t.acls.get(n.acl)
-				}
-			}
-		}
-		if end == len(paths) {
-			v.DigestZxid, v.Digest = t.lastZxid, t.digest
-		}
-		t.RUnlock()
-	}
-	if len(paths) == 0 {
-		t.RLock()
-		v.DigestZxid, v.Digest = t.lastZxid, t.digest
-		t.RUnlock()
-	}
+	v.DigestZxid, v.Digest = t.lastZxid, t.digest
 	return v
+}
+
+// EachNode calls node for every node of the view, parents before children, and pause between
+// groups of nodes.
+//
+// For a view of a live tree, node runs with the tree's read lock held, so it must not block
+// (no I/O), and n (Path in particular) is only valid during the call; pause runs without the
+// lock after every few hundred nodes or 64 KiB of data, and is where the caller does its I/O.
+// A node created after its parent was visited is not visited (the log recreates it), nor is
+// one deleted before its turn. Every ACL ref a node is written with is in ACLs: a node whose
+// ACL is a list new since Zxid got it from a txn after Zxid, so if the node was created after
+// Zxid it is left out with its subtree (all of it created after Zxid: the log recreates it),
+// and otherwise (a setACL after Zxid, which replay repeats) it is written with OpenACLRef
+// until then. The walk also sets DigestZxid and Digest: the tree's digest when it ended.
+//
+// For a materialised view, node is called for each of Nodes and pause after each.
+func (v *SnapshotView) EachNode(node func(n *SnapNode), pause func()) {
+	if v.tree == nil {
+		for i := range v.Nodes {
+			node(&v.Nodes[i])
+			pause()
+		}
+		v.Walked = len(v.Nodes)
+		return
+	}
+	v.tree.walk(v, node, pause)
+}
+
+// walkFrame is the children of one visited node still to visit.
+type walkFrame struct {
+	path   string // the parent's path ("" for the root)
+	parent *Node
+	kids   []*Node // copied when the parent was visited
+	i      int
+}
+
+func (t *Tree) walk(v *SnapshotView, node func(n *SnapNode), pause func()) {
+	var sn SnapNode
+	var stack []walkFrame
+	var path []byte
+	nodes, size := 0, 0
+	v.Walked = 0
+	emit := func(n *Node, p string) {
+		sn.Path, sn.Data, sn.ACLRef, sn.Stat = p, n.Data, int64(n.acl), n.Stat
+		if _, ok := v.ACLs[sn.ACLRef]; !ok && n.acl != openRef {
+			sn.ACLRef = OpenACLRef // see above: only until the replayed setACL
+		}
+		node(&sn)
+		v.Walked++
+		nodes++
+		size += len(p) + len(n.Data)
+	}
+	push := func(p string, n *Node) {
+		if n.kids == nil {
+			return
+		}
+		kids := make([]*Node, 0, n.kids.n)
+		n.kids.each(func(c *Node) { kids = append(kids, c) })
+		stack = append(stack, walkFrame{path: p, parent: n, kids: kids})
+	}
+	t.RLock()
+	emit(t.root, "")
+	push("", t.root)
+	for len(stack) > 0 {
+		if nodes >= walkBatchNodes || size >= walkBatchBytes {
+			t.RUnlock()
+			pause()
+			nodes, size = 0, 0
+			t.RLock()
+		}
+		f := &stack[len(stack)-1]
+		if f.i == len(f.kids) {
+			stack[len(stack)-1] = walkFrame{}
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		c := f.kids[f.i]
+		f.kids[f.i] = nil
+		f.i++
+		name := c.name()
+		if f.parent.child(name) != c {
+			continue // deleted (and maybe recreated) since its parent was visited
+		}
+		if _, ok := v.ACLs[int64(c.acl)]; !ok && c.acl != openRef && c.Stat.Czxid > v.Zxid {
+			continue // created since Zxid with a new ACL list: the log recreates it
+		}
+		path = append(append(append(path[:0], f.path...), '/'), name...)
+		emit(c, unsafe.String(unsafe.SliceData(path), len(path)))
+		if c.kids != nil {
+			push(string(path), c)
+		}
+	}
+	v.DigestZxid, v.Digest = t.lastZxid, t.digest
+	t.RUnlock()
 }
 
 // Loader rebuilds a tree from a snapshot: AddACL for the cache, then AddNode in snapshot order.
 type Loader struct {
 	t    *Tree
 	acls map[int64][]jute.ACL
+	refs map[int64]int32 // snapshot ref -> the tree's ref, as first used
+
+	// The last node added and the last parent looked up: in a depth-first snapshot (Apache
+	// ZooKeeper's, zkgo's) one of them is almost always the next node's parent.
+	last, parent         *Node
+	lastPath, parentPath []byte
 }
 
 // NewLoader starts a load into a fresh, empty tree (no built-in nodes: the snapshot has them).
 // extendedTypes must match the server's, as it decides how ephemeral owners are read;
-// sizeHint is the expected number of nodes (0 if unknown), to build the index in one go.
+// sizeHint, the expected number of nodes, is not needed any more (the tree has no index by
+// path to size) and is ignored.
 func NewLoader(extendedTypes bool, sizeHint int) *Loader {
+	_ = sizeHint
 	t := New()
 	t.ExtendedTypes = extendedTypes
-	t.nodes = make(map[string]*Node, sizeHint)
+	t.root, t.count = nil, 0
 	t.acls = newACLCache()
 	t.dataSize = 0
 	t.digest = 0
-	return &Loader{t: t, acls: make(map[int64][]jute.ACL)}
+	return &Loader{t: t, acls: make(map[int64][]jute.ACL), refs: make(map[int64]int32)}
 }
 
 // AddACL records an ACL cache entry of the snapshot.
 func (l *Loader) AddACL(ref int64, acl []jute.ACL) { l.acls[ref] = acl }
 
-// AddNode adds a node; its parent must already be loaded.
+// AddNode adds a node; its parent must already be loaded. data is kept (not copied) when it
+// is larger than a small value.
 func (l *Loader) AddNode(path string, data []byte, aclRef int64, stat jute.StatPersisted) error {
-	t := l.t
-	if path == "" {
-		path = "/"
-	}
-	n := &Node{Data: data, Stat: stat}
+	return l.add(unsafe.Slice(unsafe.StringData(path), len(path)), data, false, aclRef, &stat)
+}
+
+// AddNodeBytes is AddNode for a path and data that may point into a buffer the caller
+// reuses (a snapshot file's bytes): both are copied. nil data is a null value.
+func (l *Loader) AddNodeBytes(path, data []byte, aclRef int64, stat *jute.StatPersisted) error {
+	return l.add(path, data, true, aclRef, stat)
+}
+
+func (l *Loader) aclRef(aclRef int64) (int32, error) {
 	if aclRef == OpenACLRef {
-		n.acl = OpenACLRef
-	} else {
+		return openRef, nil
+	}
+	t := l.t
+	r, ok := l.refs[aclRef]
+	if !ok {
 		acl, ok := l.acls[aclRef]
 		if !ok {
-			return fmt.Errorf("node %s refers to ACL %d missing from the snapshot", path, aclRef)
+			return 0, fmt.Errorf("refers to ACL %d missing from the snapshot", aclRef)
 		}
-		n.acl = t.acls.ref(acl)
+		r = t.acls.ref(acl)
+		l.refs[aclRef] = r
+		return r, nil
 	}
-	if path == "/" {
-		t.nodes["/"] = n
+	t.acls.counts[r]++
+	return r, nil
+}
+
+func (l *Loader) add(path, data []byte, copyData bool, aclRef int64, stat *jute.StatPersisted) error {
+	t := l.t
+	sp := unsafe.String(unsafe.SliceData(path), len(path)) // only for calls that keep nothing
+	if len(path) == 0 || (len(path) == 1 && path[0] == '/') {
+		if t.root != nil {
+			return fmt.Errorf("invalid snapshot: root twice")
+		}
+		ref, err := l.aclRef(aclRef)
+		if err != nil {
+			return fmt.Errorf("node / %w", err)
+		}
+		n := newNode("", data, ref)
+		n.Stat = *stat
+		t.root, t.count = n, 1
 		t.dataSize += int64(1 + len(data))
 		t.addDigest("/", n)
+		l.last, l.lastPath = n, append(l.lastPath[:0], path...)
 		return nil
 	}
-	parentPath, _ := Split(path)
-	parent := t.nodes[parentPath]
-	if parent == nil {
-		return fmt.Errorf("invalid snapshot: no parent %s of %s", parentPath, path)
+	i := bytes.LastIndexByte(path, '/')
+	if i < 0 || i == len(path)-1 {
+		return fmt.Errorf("invalid snapshot: bad path %q", path)
 	}
-	t.addNode(parent, path, n)
-	t.addDigest(path, n)
-	t.index(path, n)
+	pp, name := path[:i], path[i+1:]
+	var parent *Node
+	switch {
+	case l.last != nil && bytes.Equal(pp, l.lastPath):
+		parent = l.last
+	case l.parent != nil && bytes.Equal(pp, l.parentPath):
+		parent = l.parent
+	default:
+		if t.root != nil {
+			parent = lookup(t.root, unsafe.String(unsafe.SliceData(pp), len(pp)))
+		}
+		if parent == nil {
+			p := string(pp)
+			if p == "" {
+				p = "/"
+			}
+			return fmt.Errorf("invalid snapshot: no parent %s of %s", p, path)
+		}
+		l.parent, l.parentPath = parent, append(l.parentPath[:0], pp...)
+	}
+	ns := unsafe.String(unsafe.SliceData(name), len(name))
+	if copyData && len(data) > inlineData {
+		data = bytes.Clone(data)
+	}
+	n := newNode(ns, data, openRef)
+	if parent.kids == nil {
+		parent.kids = &childTable{}
+	}
+	if parent.kids.putNew(n) != nil {
+		return fmt.Errorf("invalid snapshot: %s twice", path)
+	}
+	ref, err := l.aclRef(aclRef)
+	if err != nil {
+		return fmt.Errorf("node %s %w", path, err)
+	}
+	n.acl = ref
+	n.Stat = *stat
+	t.count++
+	t.dataSize += int64(len(path) + len(n.Data))
+	t.addDigest(sp, n)
+	t.index(sp, n)
+	l.last, l.lastPath = n, append(l.lastPath[:0], path...)
 	return nil
 }
 
@@ -146,19 +284,21 @@ func (l *Loader) AddNode(path string, data []byte, aclRef int64, stat jute.StatP
 // quota index is rebuilt.
 func (l *Loader) Tree(zxid int64) (*Tree, error) {
 	t := l.t
-	if t.nodes["/"] == nil {
+	if t.root == nil {
 		return nil, fmt.Errorf("invalid snapshot: no root")
 	}
 	fresh := New()
 	for _, p := range []string{ZookeeperPath, QuotaPath, ConfigPath} {
-		if t.nodes[p] == nil {
-			parent, _ := Split(p)
-			fn := fresh.nodes[p]
-			n := &Node{Data: []byte{}, Stat: fn.Stat, acl: t.acls.ref(fresh.ACL(fn))}
-			if fn.acl == OpenACLRef {
-				n.acl = OpenACLRef
+		if t.Get(p) == nil {
+			parentPath, name := Split(p)
+			fn := fresh.Get(p)
+			ref := openRef
+			if fn.acl != openRef {
+				ref = t.acls.ref(fresh.ACL(fn))
 			}
-			t.addNode(t.nodes[parent], p, n)
+			n := newNode(name, []byte{}, ref)
+			n.Stat = fn.Stat
+			t.addNode(t.Get(parentPath), p, n)
 			t.addDigest(p, n)
 		}
 	}
@@ -166,7 +306,8 @@ func (l *Loader) Tree(zxid int64) (*Tree, error) {
 	return t, nil
 }
 
-// index adds a loaded node to the ephemeral/container/TTL/quota indexes.
+// index adds a loaded node to the ephemeral/container/TTL/quota indexes. path may point
+// into a reused buffer: it is copied where it is kept.
 func (t *Tree) index(path string, n *Node) {
 	switch owner := n.Stat.EphemeralOwner; t.OwnerType(owner) {
 	case OwnerSession:
@@ -175,14 +316,14 @@ func (t *Tree) index(path string, n *Node) {
 			set = make(map[string]struct{})
 			t.ephemerals[owner] = set
 		}
-		set[path] = struct{}{}
+		set[string([]byte(path))] = struct{}{}
 	case OwnerContainer:
-		t.containers[path] = struct{}{}
+		t.containers[string([]byte(path))] = struct{}{}
 	case OwnerTTL:
-		t.ttls[path] = struct{}{}
+		t.ttls[string([]byte(path))] = struct{}{}
 	}
 	parentPath, name := Split(path)
 	if name == LimitNode && len(parentPath) >= len(QuotaPath) && parentPath[:len(QuotaPath)] == QuotaPath {
-		t.quotas[trimQuotaPath(parentPath)] = struct{}{}
+		t.quotas[string([]byte(trimQuotaPath(parentPath)))] = struct{}{}
 	}
 }

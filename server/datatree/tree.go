@@ -15,22 +15,12 @@ import (
 	"github.com/zkgo/zkgo/jute"
 )
 
-// Node is one znode.
-type Node struct {
-	Stat     jute.StatPersisted
-	Data     []byte
-	acl      int64
-	children map[string]struct{}
-}
-
-// NumChildren is the live child count.
-func (n *Node) NumChildren() int { return len(n.children) }
-
 // Tree is the data tree.
 type Tree struct {
 	sync.RWMutex
 
-	nodes      map[string]*Node
+	root       *Node
+	count      int // nodes in the tree, the root included
 	acls       *aclCache
 	ephemerals map[int64]map[string]struct{}
 	// ephOrder mirrors ephemerals as Java HashSets, for the order closeSession deletes in
@@ -51,7 +41,8 @@ type Tree struct {
 
 	// digest is Apache ZooKeeper's tree digest: the sum of every node's NodeDigest (AdHash),
 	// kept as nodes change. Logs and snapshots carry it so both servers can check their trees.
-	digest uint64
+	digest  uint64
+	scratch digestScratch // nodeDigest's buffer (write lock held)
 }
 
 // Well-known paths.
@@ -66,7 +57,6 @@ const (
 // New returns the initial tree: /, /zookeeper, /zookeeper/quota and /zookeeper/config.
 func New() *Tree {
 	t := &Tree{
-		nodes:        make(map[string]*Node),
 		acls:         newACLCache(),
 		ephemerals:   make(map[int64]map[string]struct{}),
 		containers:   make(map[string]struct{}),
@@ -75,48 +65,40 @@ func New() *Tree {
 		dataWatches:  newWatchTable(),
 		childWatches: newWatchTable(),
 	}
-	root := &Node{acl: OpenACLRef, Data: []byte{}}
-	t.nodes["/"] = root
-	zk := &Node{acl: OpenACLRef, Data: []byte{}}
+	root := newNode("", []byte{}, openRef)
+	t.root, t.count = root, 1
+	zk := newNode("zookeeper", []byte{}, openRef)
 	t.addNode(root, ZookeeperPath, zk)
-	t.addNode(zk, QuotaPath, &Node{acl: OpenACLRef, Data: []byte{}})
+	t.addNode(zk, QuotaPath, newNode("quota", []byte{}, openRef))
 	// /zookeeper/config gets READ_ACL_UNSAFE through setACL(-1), hence aversion -1 (addConfigNode).
-	cfg := &Node{acl: t.acls.ref(jute.ReadACLUnsafe), Data: []byte{}}
+	cfg := newNode("config", []byte{}, t.acls.ref(jute.ReadACLUnsafe))
 	cfg.Stat.Aversion = -1
 	t.addNode(zk, ConfigPath, cfg)
-	for p, n := range t.nodes {
-		t.addDigest(p, n)
-	}
+	// Nodes under /zookeeper/ count 0 in the digest: only the root and /zookeeper add to it.
+	t.addDigest("/", root)
+	t.addDigest(ZookeeperPath, zk)
 	return t
 }
 
 // Digest is the tree digest after the last applied transaction.
 func (t *Tree) Digest() uint64 { return t.digest }
 
-func (t *Tree) addDigest(path string, n *Node) { t.digest += NodeDigest(path, n.Data, &n.Stat) }
-func (t *Tree) subDigest(path string, n *Node) { t.digest -= NodeDigest(path, n.Data, &n.Stat) }
+func (t *Tree) addDigest(path string, n *Node) { t.digest += t.nodeDigest(path, n.Data, &n.Stat) }
+func (t *Tree) subDigest(path string, n *Node) { t.digest -= t.nodeDigest(path, n.Data, &n.Stat) }
 
+// addNode links n (named as path's last component) under parent.
 func (t *Tree) addNode(parent *Node, path string, n *Node) {
-	_, name := Split(path)
-	if parent.children == nil {
-		parent.children = make(map[string]struct{})
-	}
-	parent.children[name] = struct{}{}
-	t.nodes[path] = n
+	parent.addChild(n)
+	t.count++
 	t.dataSize += int64(len(path) + len(n.Data))
 }
 
 // Get returns the node at path or nil. "" names the root too, as in Apache ZooKeeper's
 // node map, so reads of "" answer for "/".
-func (t *Tree) Get(path string) *Node {
-	if path == "" {
-		return t.nodes["/"]
-	}
-	return t.nodes[path]
-}
+func (t *Tree) Get(path string) *Node { return lookup(t.root, path) }
 
 // NodeCount is the number of znodes, the built-ins included.
-func (t *Tree) NodeCount() int { return len(t.nodes) }
+func (t *Tree) NodeCount() int { return t.count }
 
 // ApproximateDataSize is the sum of path and data lengths (zk_approximate_data_size).
 func (t *Tree) ApproximateDataSize() int64 { return t.dataSize }
@@ -132,10 +114,11 @@ func (t *Tree) ACL(n *Node) []jute.ACL { return t.acls.get(n.acl) }
 
 // Children returns a node's child names, sorted for stable output.
 func (t *Tree) Children(n *Node) []string {
-	out := make([]string, 0, len(n.children))
-	for c := range n.children {
-		out = append(out, c)
+	if n.kids == nil {
+		return []string{}
 	}
+	out := make([]string, 0, n.kids.n)
+	n.kids.each(func(c *Node) { out = append(out, c.name()) })
 	sort.Strings(out)
 	return out
 }
@@ -148,13 +131,13 @@ func (t *Tree) Stat(n *Node, s *jute.Stat) {
 	s.Version, s.Aversion = p.Version, p.Aversion
 	// The stored cversion counts creates; clients see creates plus deletes, i.e. every
 	// create that has no live child has been deleted (DataNode.copyStat, v3 semantics).
-	s.Cversion = p.Cversion*2 - int32(len(n.children))
+	s.Cversion = p.Cversion*2 - int32(n.NumChildren())
 	s.EphemeralOwner = p.EphemeralOwner
 	if t.OwnerType(p.EphemeralOwner) != OwnerSession {
 		s.EphemeralOwner = 0
 	}
 	s.DataLength = int32(len(n.Data))
-	s.NumChildren = int32(len(n.children))
+	s.NumChildren = int32(n.NumChildren())
 	s.Pzxid = p.Pzxid
 }
 
@@ -254,14 +237,15 @@ func keys(m map[string]struct{}) []string {
 
 // CountDescendants counts the nodes below path (getAllChildrenNumber).
 func (t *Tree) CountDescendants(n *Node, path string) int {
-	total := 0
-	for c := range n.children {
-		cp := Join(path, c)
-		total++
-		if cn := t.nodes[cp]; cn != nil && len(cn.children) > 0 {
-			total += t.CountDescendants(cn, cp)
-		}
+	if n.kids == nil {
+		return 0
 	}
+	total := n.kids.n
+	n.kids.each(func(c *Node) {
+		if c.kids != nil {
+			total += t.CountDescendants(c, "")
+		}
+	})
 	return total
 }
 

@@ -1,0 +1,522 @@
+package quorum
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/rs/zerolog"
+
+	"github.com/zkgo/zkgo/internal/rawzk"
+	"github.com/zkgo/zkgo/internal/zktest"
+	"github.com/zkgo/zkgo/jute"
+	"github.com/zkgo/zkgo/quorum/config"
+	"github.com/zkgo/zkgo/zab"
+)
+
+// ensemble is n nodes on 127.0.0.1 in this process, each with its own dirs and ports.
+type ensemble struct {
+	t       *testing.T
+	dirs    []string
+	cfgs    []string
+	clients []string
+	nodes   []*Node
+}
+
+func newEnsemble(t *testing.T, size int, extra string) *ensemble {
+	t.Helper()
+	return newEnsembleWithObservers(t, size, 0, extra)
+}
+
+// newEnsembleWithObservers makes voters participants and the next observers members observers.
+func newEnsembleWithObservers(t *testing.T, voters, observers int, extra string) *ensemble {
+	t.Helper()
+	size := voters + observers
+	e := &ensemble{t: t, nodes: make([]*Node, size+1), dirs: make([]string, size+1), cfgs: make([]string, size+1), clients: make([]string, size+1)}
+	var servers strings.Builder
+	ports := make([]int, size+1)
+	for i := 1; i <= size; i++ {
+		ports[i] = zktest.FreePort(t)
+		kind := ""
+		if i > voters {
+			kind = ":observer"
+		}
+		fmt.Fprintf(&servers, "server.%d=127.0.0.1:%d:%d%s\n", i, zktest.FreePort(t), zktest.FreePort(t), kind)
+	}
+	for i := 1; i <= size; i++ {
+		dir := t.TempDir()
+		e.dirs[i] = dir
+		if err := os.WriteFile(filepath.Join(dir, "myid"), []byte(fmt.Sprintf("%d\n", i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		own := extra
+		if i > voters {
+			own += "peerType=observer\n"
+		}
+		cfg := fmt.Sprintf("tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=*\n%s%s",
+			dir, ports[i], servers.String(), own)
+		path := filepath.Join(dir, "zoo.cfg")
+		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e.cfgs[i] = path
+		e.clients[i] = fmt.Sprintf("127.0.0.1:%d", ports[i])
+	}
+	t.Cleanup(func() {
+		for i := range e.nodes {
+			if e.nodes[i] != nil {
+				e.nodes[i].Close()
+			}
+		}
+	})
+	return e
+}
+
+func (e *ensemble) start(i int) {
+	e.t.Helper()
+	cfg, err := config.Parse(e.cfgs[i])
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	log := zerolog.Nop()
+	if os.Getenv("QUORUM_TEST_LOG") != "" {
+		log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).With().Timestamp().Uint64("node", uint64(i)).Logger()
+	}
+	n, err := New(cfg, log)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := n.Start(); err != nil {
+		e.t.Fatalf("start node %d: %v", i, err)
+	}
+	e.nodes[i] = n
+}
+
+func (e *ensemble) stop(i int) {
+	e.t.Helper()
+	if e.nodes[i] != nil {
+		if err := e.nodes[i].Close(); err != nil {
+			e.t.Logf("close node %d: %v", i, err)
+		}
+		e.nodes[i] = nil
+	}
+}
+
+// waitServing waits until every running node serves and exactly one leads; it returns
+// the leader's index.
+func (e *ensemble) waitServing(timeout time.Duration) int {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		leader, ok := 0, true
+		for i, n := range e.nodes {
+			if n == nil {
+				continue
+			}
+			st := n.Status()
+			if !st.Role.Serving {
+				ok = false
+				break
+			}
+			if st.Role.State == zab.Leading {
+				if leader != 0 {
+					ok = false
+				}
+				leader = i
+			}
+		}
+		if ok && leader != 0 {
+			return leader
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for i, n := range e.nodes {
+		if n != nil {
+			e.t.Logf("node %d: %+v", i, n.Status().Role)
+		}
+	}
+	e.t.Fatalf("ensemble did not settle within %v", timeout)
+	return 0
+}
+
+type nopLogger struct{}
+
+func (nopLogger) Printf(string, ...any) {}
+
+func (e *ensemble) connect(i int) *zk.Conn {
+	e.t.Helper()
+	c, _, err := zk.Connect([]string{e.clients[i]}, 4*time.Second, zk.WithLogger(nopLogger{}))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for c.State() != zk.StateHasSession {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("no session with node %d", i)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.t.Cleanup(c.Close)
+	return c
+}
+
+// readAfterSync reads path on node i after a sync there.
+func (e *ensemble) readAfterSync(i int, path string) ([]byte, error) {
+	c := e.connect(i)
+	defer c.Close()
+	if _, err := c.Sync(path); err != nil && err != zk.ErrNoNode {
+		return nil, err
+	}
+	b, _, err := c.Get(path)
+	return b, err
+}
+
+func follower(e *ensemble, leader int) int {
+	for i, n := range e.nodes {
+		if n != nil && i != leader {
+			return i
+		}
+	}
+	return 0
+}
+
+func TestEnsembleReplicatesWritesToEveryNode(t *testing.T) {
+	e := newEnsemble(t, 3, "")
+	for i := 1; i <= 3; i++ {
+		e.start(i)
+	}
+	leader := e.waitServing(20 * time.Second)
+	f := follower(e, leader)
+
+	// Writes through a follower (forwarded) and through the leader.
+	cf := e.connect(f)
+	if _, err := cf.Create("/a", []byte("via-follower"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatalf("create through follower %d: %v", f, err)
+	}
+	cl := e.connect(leader)
+	if _, err := cl.Create("/b", []byte("via-leader"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatalf("create through leader %d: %v", leader, err)
+	}
+	if _, err := cf.Set("/a", []byte("v2"), 0); err != nil {
+		t.Fatalf("set through follower: %v", err)
+	}
+	if _, err := cf.Set("/a", []byte("v3"), 0); err != zk.ErrBadVersion {
+		t.Fatalf("stale set through follower: got %v, want ErrBadVersion", err)
+	}
+	for i := 1; i <= 3; i++ {
+		for path, want := range map[string]string{"/a": "v2", "/b": "via-leader"} {
+			got, err := e.readAfterSync(i, path)
+			if err != nil || string(got) != want {
+				t.Fatalf("node %d %s: %q %v, want %q", i, path, got, err, want)
+			}
+		}
+	}
+}
+
+func TestEnsembleEphemeralsGoWithTheirSession(t *testing.T) {
+	e := newEnsemble(t, 3, "")
+	for i := 1; i <= 3; i++ {
+		e.start(i)
+	}
+	leader := e.waitServing(20 * time.Second)
+	f := follower(e, leader)
+	c := e.connect(f)
+	if _, err := c.Create("/eph", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.readAfterSync(leader, "/eph"); err != nil {
+		t.Fatalf("ephemeral not on the leader: %v", err)
+	}
+	c.Close()
+	for i := 1; i <= 3; i++ {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			_, err := e.readAfterSync(i, "/eph")
+			if err == zk.ErrNoNode {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d: ephemeral outlived its closed session: %v", i, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+func TestEnsembleFailoverAndCatchUp(t *testing.T) {
+	e := newEnsemble(t, 3, "")
+	for i := 1; i <= 3; i++ {
+		e.start(i)
+	}
+	leader := e.waitServing(20 * time.Second)
+	c := e.connect(follower(e, leader))
+	for i := 0; i < 20; i++ {
+		if _, err := c.Create(fmt.Sprintf("/before-%d", i), []byte("x"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close()
+
+	// The leader goes; the other two elect a new one and keep taking writes.
+	e.stop(leader)
+	newLeader := e.waitServing(20 * time.Second)
+	if newLeader == leader {
+		t.Fatalf("stopped node %d still leads", leader)
+	}
+	c2 := e.connect(newLeader)
+	for i := 0; i < 20; i++ {
+		if _, err := c2.Create(fmt.Sprintf("/after-%d", i), []byte("y"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The old leader comes back as a follower and catches up.
+	e.start(leader)
+	e.waitServing(20 * time.Second)
+	for _, p := range []string{"/before-19", "/after-19"} {
+		if _, err := e.readAfterSync(leader, p); err != nil {
+			t.Fatalf("restarted node %d: %s: %v", leader, p, err)
+		}
+	}
+}
+
+func TestEnsembleWipedFollowerGetsSnapshot(t *testing.T) {
+	e := newEnsemble(t, 3, "")
+	for i := 1; i <= 3; i++ {
+		e.start(i)
+	}
+	leader := e.waitServing(20 * time.Second)
+	f := follower(e, leader)
+	c := e.connect(leader)
+	if _, err := c.Create("/kept", []byte("data"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	e.stop(f)
+	if err := os.RemoveAll(filepath.Join(e.dirs[f], "version-2")); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(e.dirs[f], "zkgo.meta"))
+	if _, err := c.Create("/while-away", []byte("more"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	e.start(f)
+	e.waitServing(20 * time.Second)
+	for _, p := range []string{"/kept", "/while-away"} {
+		if _, err := e.readAfterSync(f, p); err != nil {
+			t.Fatalf("wiped node %d: %s: %v", f, p, err)
+		}
+	}
+}
+
+// A session resumed on another member moves there (REVALIDATE); a write still sent
+// through the old member fails with SESSIONMOVED, as in Apache ZooKeeper.
+func TestEnsembleSessionMovesBetweenMembers(t *testing.T) {
+	e := newEnsemble(t, 3, "")
+	for i := 1; i <= 3; i++ {
+		e.start(i)
+	}
+	leader := e.waitServing(20 * time.Second)
+	var fs []int
+	for i := 1; i <= 3; i++ {
+		if i != leader {
+			fs = append(fs, i)
+		}
+	}
+	a, err := rawzk.Dial(e.clients[fs[0]], rawzk.ConnectOptions{TimeoutMs: 4000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if a.SessionID() == 0 {
+		t.Fatal("no session")
+	}
+	p, err := a.Call(jute.OpCreate, rawzk.CreateBody("/moved", []byte("x"), jute.OpenACLUnsafe, 1))
+	if err != nil || p.Hdr.Err != 0 {
+		t.Fatalf("ephemeral create on %d: %v %+v", fs[0], err, p.Hdr)
+	}
+	// The same session resumed on the other follower.
+	b, err := rawzk.Dial(e.clients[fs[1]], rawzk.ConnectOptions{TimeoutMs: 4000, SessionID: a.SessionID(), Passwd: a.Passwd(), LastZxid: a.LastZxid()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if b.SessionID() != a.SessionID() {
+		t.Fatalf("resume on %d refused: %+v", fs[1], b.Resp)
+	}
+	p, err = b.Call(jute.OpSetData, rawzk.SetDataBody("/moved", []byte("y"), -1))
+	if err != nil || p.Hdr.Err != 0 {
+		t.Fatalf("write through the new member: %v %+v", err, p.Hdr)
+	}
+	p, err = a.Call(jute.OpSetData, rawzk.SetDataBody("/moved", []byte("z"), -1))
+	if err == nil && p.Hdr.Err != int32(jute.SessionMoved) {
+		t.Fatalf("write through the old member: got err %d, want SESSIONMOVED (%d)", p.Hdr.Err, jute.SessionMoved)
+	}
+	// A made-up session is refused.
+	c, err := rawzk.Dial(e.clients[fs[1]], rawzk.ConnectOptions{TimeoutMs: 4000, SessionID: a.SessionID() + 999, Passwd: make([]byte, 16)})
+	if err == nil {
+		defer c.Close()
+		if c.Resp.TimeOut != 0 {
+			t.Fatalf("unknown session accepted: %+v", c.Resp)
+		}
+	}
+}
+
+func fourLetter(t *testing.T, addr, cmd string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte(cmd)); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(c)
+	return string(b)
+}
+
+// srvr, mntr and zkserver status show each member's role, and the leader its followers.
+func TestEnsembleFourLetterWordsShowRoles(t *testing.T) {
+	e := newEnsemble(t, 3, "")
+	for i := 1; i <= 3; i++ {
+		e.start(i)
+	}
+	leader := e.waitServing(20 * time.Second)
+	c := e.connect(leader)
+	if _, err := c.Create("/p", []byte("12345"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		srvr := fourLetter(t, e.clients[i], "srvr")
+		want := "Mode: follower\n"
+		if i == leader {
+			want = "Mode: leader\n"
+			if !strings.Contains(srvr, "Proposal sizes last/min/max: ") || strings.Contains(srvr, "last/min/max: -1/") {
+				t.Errorf("leader srvr without proposal sizes:\n%s", srvr)
+			}
+		}
+		if !strings.Contains(srvr, want) {
+			t.Errorf("node %d srvr: want %q in\n%s", i, want, srvr)
+		}
+	}
+	// The followers' ACKs of the create may still be in flight: synced means past NEWLEADER.
+	mntr := fourLetter(t, e.clients[leader], "mntr")
+	for _, kv := range []string{"zk_server_state\tleader\n", "zk_quorum_size\t3\n", "zk_synced_followers\t2\n", "zk_learners\t2\n", "zk_peer_state\tleading - broadcast\n"} {
+		if !strings.Contains(mntr, kv) {
+			t.Errorf("leader mntr: want %q in\n%s", kv, mntr)
+		}
+	}
+}
+
+// An observer follows the leader without voting: it serves reads and forwards writes, and
+// the ensemble keeps its quorum of voters without it.
+func TestEnsembleObserver(t *testing.T) {
+	e := newEnsembleWithObservers(t, 3, 1, "")
+	for i := 1; i <= 4; i++ {
+		e.start(i)
+	}
+	leader := e.waitServing(20 * time.Second)
+	if leader == 4 {
+		t.Fatal("the observer leads")
+	}
+	if st := e.nodes[4].Status().Role; st.State != zab.Observing {
+		t.Fatalf("node 4 role %v, want OBSERVING", st)
+	}
+	c := e.connect(4)
+	if _, err := c.Create("/via-observer", []byte("o"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatalf("create through the observer: %v", err)
+	}
+	for i := 1; i <= 4; i++ {
+		if got, err := e.readAfterSync(i, "/via-observer"); err != nil || string(got) != "o" {
+			t.Fatalf("node %d: %q %v", i, got, err)
+		}
+	}
+	if !strings.Contains(fourLetter(t, e.clients[4], "srvr"), "Mode: observer\n") {
+		t.Fatal("observer srvr does not say Mode: observer")
+	}
+	// Two voters of three keep the quorum; the observer does not count towards it.
+	var other int
+	for i := 1; i <= 3; i++ {
+		if i != leader {
+			other = i
+			break
+		}
+	}
+	e.stop(other)
+	c2 := e.connect(leader)
+	if _, err := c2.Create("/still-writable", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatalf("write with 2 of 3 voters: %v", err)
+	}
+	if _, err := e.readAfterSync(4, "/still-writable"); err != nil {
+		t.Fatalf("observer after a voter left: %v", err)
+	}
+}
+
+// A member that lost its quorum serves reads to read-only clients (readonlymode.enabled)
+// and refuses writes with NOTREADONLY, as Apache ZooKeeper's ReadOnlyZooKeeperServer.
+func TestEnsembleReadOnlyModeWithoutQuorum(t *testing.T) {
+	e := newEnsemble(t, 3, "readonlymode.enabled=true\n")
+	for i := 1; i <= 3; i++ {
+		e.start(i)
+	}
+	leader := e.waitServing(20 * time.Second)
+	c := e.connect(leader)
+	if _, err := c.Create("/ro", []byte("before"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	survivor := follower(e, leader)
+	if _, err := e.readAfterSync(survivor, "/ro"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		if i != survivor {
+			e.stop(i)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for fourLetter(t, e.clients[survivor], "isro") != "ro" {
+		if time.Now().After(deadline) {
+			t.Fatalf("no read-only mode: isro=%q", fourLetter(t, e.clients[survivor], "isro"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ro, err := rawzk.Dial(e.clients[survivor], rawzk.ConnectOptions{TimeoutMs: 4000, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if ro.SessionID() == 0 || !ro.Resp.ReadOnly {
+		t.Fatalf("read-only session refused: %+v", ro.Resp)
+	}
+	p, err := ro.Call(jute.OpGetData, rawzk.PathWatchBody("/ro", false))
+	if err != nil || p.Hdr.Err != 0 {
+		t.Fatalf("read in read-only mode: %v %+v", err, p.Hdr)
+	}
+	p, err = ro.Call(jute.OpCreate, rawzk.CreateBody("/nope", nil, jute.OpenACLUnsafe, 0))
+	if err != nil || p.Hdr.Err != int32(jute.NotReadOnly) {
+		t.Fatalf("write in read-only mode: %v err=%d, want NOTREADONLY", err, p.Hdr.Err)
+	}
+	rw, err := rawzk.Dial(e.clients[survivor], rawzk.ConnectOptions{TimeoutMs: 4000})
+	if err == nil {
+		if rw.SessionID() != 0 && !rw.WaitClosed(2*time.Second) {
+			t.Fatal("a read-write client got a session from a read-only server")
+		}
+		rw.Close()
+	}
+	// The quorum comes back: the member serves read-write again.
+	for i := 1; i <= 3; i++ {
+		if i != survivor {
+			e.start(i)
+		}
+	}
+	e.waitServing(20 * time.Second)
+	if got := fourLetter(t, e.clients[survivor], "isro"); got != "rw" {
+		t.Fatalf("isro after the quorum came back: %q", got)
+	}
+}

@@ -1,0 +1,1017 @@
+// Package quorum runs an ensemble member: it wires the zab state machines to TCP (the
+// election port through quorum/cnx, the quorum port here), to the durable store
+// (persistence) and to the client side (server).
+//
+// One goroutine, the node loop, owns the zab.Peer and the store's log: every input
+// (election notifications, quorum packets, broken connections, ticks, client proposals)
+// becomes an event on one channel; after each event the loop executes the Peer's Ready in
+// the contract's order: persist (fsync), apply, send.
+package quorum
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/zkgo/zkgo/jute"
+	"github.com/zkgo/zkgo/persistence"
+	"github.com/zkgo/zkgo/quorum/cnx"
+	"github.com/zkgo/zkgo/quorum/config"
+	"github.com/zkgo/zkgo/quorum/wire"
+	"github.com/zkgo/zkgo/server"
+	"github.com/zkgo/zkgo/zab"
+)
+
+const (
+	zabSnap = zab.Snap
+	// electionTick is the election machine's clock: finalizeWait (200 ms) is 4 ticks.
+	electionTick = 50 * time.Millisecond
+)
+
+// Node is one running ensemble member.
+type Node struct {
+	cfg  *config.Config
+	myid uint64
+	log  zerolog.Logger
+
+	srv   *server.Server
+	store *Store
+	peer  *zab.Peer
+	elect *cnx.Manager
+
+	maxBuffer     int
+	extendedTypes bool
+	tickTime      time.Duration
+	observer      bool
+
+	events chan any
+	stop   chan struct{}
+	loopWG sync.WaitGroup // the node loop
+	wg     sync.WaitGroup // the quorum port's accept loop
+	fatal  chan error
+
+	// Loop-owned state.
+	role         zab.Role
+	quorumLn     net.Listener
+	learners     map[uint64]*peerConn // leader: by learner sid
+	unknown      map[*peerConn]bool   // leader: accepted, not yet identified
+	leaderConn   *peerConn            // learner
+	pendingSnap  *persistence.Snapshot
+	roEnabled    bool      // readonlymode.enabled
+	readOnly     bool      // serving read-only clients now
+	lookingSince time.Time // when the member last started electing
+	committed    int64     // leader: last committed zxid
+	snapLimits   []int64   // leader: zxids of the SNAPs of the Ready being sent
+	syncs        map[uint64]func()
+	nextSync     uint64
+	snapCount    int
+	snapNext     int
+	snapping     atomic.Bool
+	snapWG       sync.WaitGroup
+
+	// leaderC is the learner's leader connection, for forwarding from client goroutines.
+	leaderC atomic.Pointer[peerConn]
+	revalMu sync.Mutex
+	reval   map[int64][]chan bool // learner: REVALIDATEs waiting for the leader's answer
+	status  atomic.Pointer[zab.Status]
+
+	pendingSyncs               atomic.Int64
+	leadingSince               atomic.Int64 // unix ms, while serving as leader
+	propLast, propMin, propMax atomic.Int64
+}
+
+// Events of the node loop.
+type (
+	evPacket struct {
+		c    *peerConn
+		qp   wire.QuorumPacket
+		snap *persistence.Snapshot
+	}
+	evConnDown    struct{ c *peerConn }
+	evAccepted    struct{ c *peerConn }
+	evPropose     struct{ batch []*server.Txn }
+	evSyncLeader  struct{ done func() }
+	evSyncFor     struct{ learner uint64 }
+	evLearnerSync struct{}
+)
+
+// New prepares a node from an ensemble configuration (cfg.Standalone() is false).
+func New(cfg *config.Config, log zerolog.Logger) (*Node, error) {
+	if cfg.MyID <= 0 {
+		return nil, errors.New("myid is not set")
+	}
+	me, ok := cfg.Servers[cfg.MyID]
+	if !ok {
+		return nil, fmt.Errorf("myid %d is not in the server list", cfg.MyID)
+	}
+	n := &Node{
+		cfg:           cfg,
+		myid:          uint64(cfg.MyID),
+		log:           log,
+		maxBuffer:     cfg.JuteMaxBuffer(),
+		extendedTypes: cfg.ExtendedTypesEnabled(),
+		tickTime:      time.Duration(cfg.TickTime) * time.Millisecond,
+		observer:      me.Type == config.Observer,
+		events:        make(chan any, 4096),
+		stop:          make(chan struct{}),
+		fatal:         make(chan error, 1),
+		learners:      make(map[uint64]*peerConn),
+		unknown:       make(map[*peerConn]bool),
+		syncs:         make(map[uint64]func()),
+		reval:         make(map[int64][]chan bool),
+		snapCount:     cfg.SnapCount(),
+		roEnabled:     cfg.ReadOnlyModeEnabled(),
+		lookingSince:  time.Now(),
+	}
+	for _, a := range []*atomic.Int64{&n.propLast, &n.propMin, &n.propMax} {
+		a.Store(-1)
+	}
+	srv, err := server.New(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	srv.SetEnsemble(n, cfg.MyID)
+	n.srv = srv
+	return n, nil
+}
+
+// Addr is the bound client address.
+func (n *Node) Addr() net.Addr { return n.srv.Addr() }
+
+// Server is the client side (tests, 4lw).
+func (n *Node) Server() *server.Server { return n.srv }
+
+// Fatal reports an error that stopped the node (a failed disk write).
+func (n *Node) Fatal() <-chan error { return n.fatal }
+
+func (n *Node) syncTimeout() time.Duration { return time.Duration(n.cfg.SyncLimit) * n.tickTime }
+
+func (n *Node) readTimeout() time.Duration {
+	return time.Duration(max(n.cfg.InitLimit, n.cfg.SyncLimit)) * n.tickTime
+}
+
+// post delivers an event to the loop (unless the node stopped).
+func (n *Node) post(ev any) {
+	select {
+	case n.events <- ev:
+	case <-n.stop:
+	}
+}
+
+// Start loads the data, binds the client and election ports and starts electing.
+func (n *Node) Start() error {
+	cfg := n.cfg
+	st, res, err := OpenStore(cfg.DataDir, cfg.DataLogDir, persistence.LogOptions{
+		PreAllocBytes: int64(cfg.PreAllocSizeKB()) * 1024,
+		ForceSync:     cfg.ForceSync(),
+		WarnMs:        int64(cfg.FsyncWarningThresholdMs()),
+		Log:           n.log,
+	}, persistence.RestoreOptions{
+		ExtendedTypes: n.extendedTypes,
+		TrustEmpty:    cfg.PropBool("zookeeper.snapshot.trust.empty"),
+		Log:           n.log,
+	})
+	if err != nil {
+		return err
+	}
+	n.store = st
+	n.resetSnapThreshold()
+	n.srv.ReplaceData(res.Tree, res.Sessions)
+	acc, cur := st.Epochs()
+	n.log.Info().Int("nodes", res.Tree.NodeCount()).Int("sessions", len(res.Sessions)).
+		Str("lastZxid", zab.Zxid(res.LastZxid).String()).Int64("acceptedEpoch", acc).Int64("currentEpoch", cur).
+		Msg("data loaded")
+
+	voters, observers := n.members()
+	pcfg := zab.Config{
+		ID:             n.myid,
+		Voters:         voters,
+		Observers:      observers,
+		InitTicks:      2 * cfg.InitLimit,
+		SyncTicks:      2 * cfg.SyncLimit,
+		CommitLogCount: cfg.PropInt("zookeeper.commitLogCount", 500),
+		MaxDiffTxns:    100000,
+		Election: zab.ElectionConfig{
+			ID:                   n.myid,
+			Voters:               voters,
+			Observers:            observers,
+			FinalizeTicks:        4,
+			MaxNotificationTicks: int(60 * time.Second / electionTick),
+			Config:               []byte(verifierString(cfg)),
+		},
+	}
+	n.peer = zab.NewPeer(pcfg, zab.State{AcceptedEpoch: acc, CurrentEpoch: cur, LastZxid: st.LastZxid()}, st)
+
+	if err := n.srv.Start(); err != nil {
+		st.Close()
+		return err
+	}
+	peers := make(map[uint64]string)
+	for id, s := range cfg.Servers {
+		peers[uint64(id)] = net.JoinHostPort(s.Host, strconv.Itoa(s.ElectionPort))
+	}
+	me := cfg.Servers[cfg.MyID]
+	listen := net.JoinHostPort(me.Host, strconv.Itoa(me.ElectionPort))
+	if cfg.QuorumListenOnAllIPs {
+		listen = net.JoinHostPort("0.0.0.0", strconv.Itoa(me.ElectionPort))
+	}
+	m, err := cnx.New(cnx.Config{
+		MyID:       n.myid,
+		ListenAddr: listen,
+		MyAddr:     net.JoinHostPort(me.Host, strconv.Itoa(me.ElectionPort)),
+		LocalHost:  me.Host,
+		Peers:      peers,
+		BindRetry:  cfg.PropInt("zookeeper.electionPortBindRetry", 3),
+		Log:        n.log,
+	})
+	if err != nil {
+		n.srv.Close()
+		st.Close()
+		return err
+	}
+	if err := m.Start(); err != nil {
+		n.srv.Close()
+		st.Close()
+		return fmt.Errorf("bind election port %s: %w", listen, err)
+	}
+	n.elect = m
+	n.loopWG.Add(1)
+	go n.loop()
+	return nil
+}
+
+// Close stops the node: connections closed, log closed. Like a crash, nothing is lost:
+// every acknowledged txn is on disk.
+func (n *Node) Close() error {
+	select {
+	case <-n.stop:
+		return nil
+	default:
+	}
+	close(n.stop)
+	n.loopWG.Wait()
+	n.elect.Close()
+	n.closeQuorum()
+	n.wg.Wait()
+	err := n.srv.Close()
+	n.snapWG.Wait()
+	if cerr := n.store.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (n *Node) members() (voters, observers []uint64) {
+	for _, id := range n.cfg.VotingMembers() {
+		voters = append(voters, uint64(id))
+	}
+	for _, id := range n.cfg.ObservingMembers() {
+		observers = append(observers, uint64(id))
+	}
+	return
+}
+
+// verifierString is QuorumMaj.toString: the server lines sorted by id, then version.
+func verifierString(cfg *config.Config) string {
+	ids := make([]int64, 0, len(cfg.Servers))
+	for id := range cfg.Servers {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	var b strings.Builder
+	for _, id := range ids {
+		fmt.Fprintf(&b, "server.%d=%s\n", id, cfg.Servers[id].String())
+	}
+	fmt.Fprintf(&b, "version=%x", cfg.ConfigVersion)
+	return b.String()
+}
+
+func (n *Node) loop() {
+	defer n.loopWG.Done()
+	tick := time.NewTicker(n.tickTime / 2)
+	defer tick.Stop()
+	etick := time.NewTicker(electionTick)
+	defer etick.Stop()
+	recv := n.elect.Recv()
+	n.drain()
+	for {
+		select {
+		case <-n.stop:
+			n.abandonWaiters()
+			return
+		case ev := <-n.events:
+			n.handle(ev)
+		case m := <-recv:
+			nt, _, err := wire.DecodeNotification(m.Body)
+			if err != nil {
+				n.log.Debug().Err(err).Uint64("from", m.From).Msg("dropping a bad election notification")
+				continue
+			}
+			n.peer.Step(zab.Message{From: m.From, To: n.myid, Vote: &nt})
+		case <-tick.C:
+			n.peer.Tick()
+			n.maybeReadOnly()
+		case <-etick.C:
+			n.peer.ElectionTick()
+		}
+		if err := n.drain(); err != nil {
+			n.log.Error().Err(err).Msg("cannot persist the quorum state; stopping this server")
+			select {
+			case n.fatal <- err:
+			default:
+			}
+			n.abandonWaiters()
+			return
+		}
+	}
+}
+
+// drain executes every pending Ready.
+func (n *Node) drain() error {
+	for n.peer.HasReady() {
+		rd := n.peer.Ready()
+		if err := n.execute(rd); err != nil {
+			return err
+		}
+		n.peer.Advance()
+	}
+	st := n.peer.Status()
+	n.status.Store(&st)
+	n.pendingSyncs.Store(int64(len(n.syncs)))
+	return nil
+}
+
+// Info implements server.Ensemble.
+func (n *Node) Info() server.QuorumInfo {
+	st := n.Status()
+	voters, _ := n.members()
+	qi := server.QuorumInfo{
+		QuorumSize:   len(voters),
+		PeerState:    peerState(st.Role),
+		PendingSyncs: int(n.pendingSyncs.Load()),
+		ProposalLast: n.propLast.Load(),
+		ProposalMin:  n.propMin.Load(),
+		ProposalMax:  n.propMax.Load(),
+	}
+	if st.Role.State == zab.Leading {
+		qi.Learners = len(st.Learners)
+		for _, id := range st.SyncedLearners {
+			if s := n.cfg.Servers[int64(id)]; s != nil && s.Type == config.Observer {
+				qi.SyncedObservers++
+			} else {
+				qi.SyncedFollowers++
+			}
+		}
+		if t := n.leadingSince.Load(); t > 0 {
+			qi.LeaderUptimeMs = time.Now().UnixMilli() - t
+		}
+	}
+	return qi
+}
+
+// peerState is QuorumPeer.getDetailedPeerState: "leading - broadcast" and the like.
+func peerState(r zab.Role) string {
+	phase := "synchronization"
+	switch {
+	case r.State == zab.Looking:
+		phase = "election"
+	case r.Serving:
+		phase = "broadcast"
+	}
+	return strings.ToLower(r.State.String()) + " - " + phase
+}
+
+// noteProposal records a PROPOSAL's serialized size (Leader.getProposalStats).
+func (n *Node) noteProposal(qp *wire.QuorumPacket) {
+	size := int64(4 + 8 + 4 + len(qp.Data) + 4)
+	n.propLast.Store(size)
+	if m := n.propMin.Load(); m < 0 || size < m {
+		n.propMin.Store(size)
+	}
+	if size > n.propMax.Load() {
+		n.propMax.Store(size)
+	}
+}
+
+func (n *Node) execute(rd zab.Ready) error {
+	// 1. Persist.
+	appended := 0
+	for _, a := range rd.Persist {
+		switch a.Kind {
+		case zab.SetAcceptedEpoch:
+			if err := n.store.SetAcceptedEpoch(a.Epoch); err != nil {
+				return err
+			}
+		case zab.SetCurrentEpoch:
+			if err := n.store.SetCurrentEpoch(a.Epoch); err != nil {
+				return err
+			}
+		case zab.Append:
+			if err := n.store.Append(a.Txns); err != nil {
+				return err
+			}
+			appended += len(a.Txns)
+		case zab.Truncate:
+			if err := n.store.Commit(); err != nil {
+				return err
+			}
+			n.snapWG.Wait()
+			if err := n.store.Truncate(a.Zxid); err != nil {
+				return err
+			}
+			if err := n.reload(); err != nil {
+				return err
+			}
+		case zab.InstallSnapshot:
+			snap := n.pendingSnap
+			n.pendingSnap = nil
+			if snap == nil || zab.Zxid(snap.Zxid) != a.Zxid {
+				return fmt.Errorf("no snapshot received for SNAP %s", a.Zxid)
+			}
+			n.snapWG.Wait()
+			snap.Tree.SetLastProcessedZxid(snap.Zxid)
+			n.srv.ReplaceData(snap.Tree, snap.Sessions)
+			if err := n.store.InstallSnapshot(snap.Tree, snap.Sessions); err != nil {
+				return err
+			}
+		}
+	}
+	if appended > 0 {
+		if err := n.store.Commit(); err != nil {
+			return err
+		}
+		n.maybeSnapshot(appended)
+	}
+
+	// 2. Apply.
+	if n.role.State == zab.Leading {
+		// The leader's own txns: its server's apply stage applies them as the gate opens.
+		// A SNAP in this Ready must copy the tree exactly at its zxid: the gate stops there
+		// until the copy is taken (sendPacket).
+		if len(rd.Committed) > 0 {
+			n.committed = int64(rd.Committed[len(rd.Committed)-1].Zxid)
+		}
+		n.snapLimits = n.snapLimits[:0]
+		for _, m := range rd.Messages {
+			if m.Packet != nil && m.Packet.Type == zab.Snap {
+				n.snapLimits = append(n.snapLimits, int64(m.Packet.Zxid))
+			}
+		}
+		sort.Slice(n.snapLimits, func(i, j int) bool { return n.snapLimits[i] < n.snapLimits[j] })
+		n.srv.Committed(n.committed, n.nextSnapLimit())
+	} else {
+		for _, t := range rd.Committed {
+			if err := n.srv.ApplyCommitted(t.Data); err != nil {
+				return err
+			}
+		}
+	}
+
+	// Role changes take effect between applying and sending: a learner serves once what
+	// UPTODATE covered is applied; a member that lost its role reloads before it votes.
+	if rd.Role != nil {
+		if err := n.changeRole(*rd.Role); err != nil {
+			return err
+		}
+	}
+
+	// 3. Send.
+	for _, m := range rd.Messages {
+		if m.Vote != nil {
+			n.elect.Send(m.To, wire.EncodeNotification(m.Vote))
+			continue
+		}
+		if m.Packet != nil {
+			n.sendPacket(m.To, m.Packet)
+		}
+	}
+	for _, id := range rd.Close {
+		n.closePeer(id)
+	}
+	for _, id := range rd.SyncsDone {
+		if n.role.State == zab.Leading {
+			if f := n.syncs[id]; f != nil {
+				delete(n.syncs, id)
+				f()
+			}
+		} else {
+			n.srv.SyncDone()
+		}
+	}
+	return nil
+}
+
+func (n *Node) changeRole(r zab.Role) error {
+	prev := n.role
+	n.role = r
+	n.log.Info().Str("state", r.State.String()).Uint64("leader", r.Leader).Int64("epoch", r.Epoch).Bool("serving", r.Serving).Msg("quorum role")
+	if prev.Serving || r.State == zab.Looking || n.readOnly {
+		n.srv.StopServing()
+		n.leadingSince.Store(0)
+		n.readOnly = false
+	}
+	if r.State == zab.Looking && prev.State != zab.Looking {
+		n.lookingSince = time.Now()
+	}
+	switch {
+	case r.State == zab.Looking:
+		n.abandonWaiters()
+		n.closeQuorum()
+		return n.reload()
+	case r.State == zab.Leading && !r.Serving:
+		return n.listenQuorum()
+	case r.State == zab.Leading && r.Serving:
+		n.leadingSince.Store(time.Now().UnixMilli())
+		n.committed = int64(r.NextZxid) - 1
+		n.srv.BecomeLeader(int64(r.NextZxid))
+	case (r.State == zab.Following || r.State == zab.Observing) && r.Serving:
+		n.leaderC.Store(n.leaderConn)
+		n.srv.BecomeLearner(r.State == zab.Observing)
+	}
+	return nil
+}
+
+// maybeReadOnly starts serving read-only clients once the member has been without a quorum
+// for max(2 s, tickTime) (readonlymode.enabled; QuorumPeer's LOOKING case).
+func (n *Node) maybeReadOnly() {
+	if !n.roEnabled || n.readOnly || n.role.State != zab.Looking {
+		return
+	}
+	if time.Since(n.lookingSince) < max(2*time.Second, n.tickTime) {
+		return
+	}
+	n.readOnly = true
+	n.srv.BecomeReadOnly()
+}
+
+// reload replaces the tree with what the disk holds (every logged txn applied).
+func (n *Node) reload() error {
+	n.snapWG.Wait()
+	res, err := n.store.Load()
+	if err != nil {
+		return err
+	}
+	n.srv.ReplaceData(res.Tree, res.Sessions)
+	return nil
+}
+
+func (n *Node) abandonWaiters() {
+	n.syncs = make(map[uint64]func())
+}
+
+// nextSnapLimit is the zxid the leader's apply stage must stop at for the next SNAP copy.
+func (n *Node) nextSnapLimit() int64 {
+	if len(n.snapLimits) > 0 {
+		return n.snapLimits[0]
+	}
+	return math.MaxInt64
+}
+
+// closeQuorum closes the quorum listener and every quorum connection.
+func (n *Node) closeQuorum() {
+	if n.quorumLn != nil {
+		n.quorumLn.Close()
+		n.quorumLn = nil
+	}
+	for id, c := range n.learners {
+		c.close()
+		delete(n.learners, id)
+	}
+	for c := range n.unknown {
+		c.close()
+		delete(n.unknown, c)
+	}
+	if n.leaderConn != nil {
+		n.leaderConn.close()
+		n.leaderConn = nil
+	}
+	n.leaderC.Store(nil)
+}
+
+func (n *Node) closePeer(id uint64) {
+	if c := n.learners[id]; c != nil {
+		c.close()
+		delete(n.learners, id)
+	}
+	if n.leaderConn != nil && n.leaderConn.peer == id {
+		n.leaderConn.close()
+		n.leaderConn = nil
+		n.leaderC.Store(nil)
+	}
+}
+
+// listenQuorum binds the quorum port (leader).
+func (n *Node) listenQuorum() error {
+	if n.quorumLn != nil {
+		return nil
+	}
+	me := n.cfg.Servers[n.cfg.MyID]
+	host := me.Host
+	if n.cfg.QuorumListenOnAllIPs {
+		host = "0.0.0.0"
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(me.QuorumPort))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		// Not fatal: without a listener no learner connects, discovery times out and the
+		// election runs again.
+		n.log.Error().Err(err).Str("addr", addr).Msg("cannot bind the quorum port")
+		return nil
+	}
+	n.quorumLn = ln
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c := newPeerConn(n, nc, 0)
+			n.post(evAccepted{c: c})
+		}
+	}()
+	return nil
+}
+
+// sendPacket routes a packet of the Peer: to a learner (leader) or to the leader (learner,
+// dialling it first).
+func (n *Node) sendPacket(to uint64, p *zab.Packet) {
+	qp := wire.FromZab(p)
+	if n.role.State == zab.Leading {
+		c := n.learners[to]
+		if c == nil {
+			return
+		}
+		out := outPacket{qp: qp}
+		switch p.Type {
+		case zab.Proposal:
+			n.noteProposal(&qp)
+		case zab.Snap:
+			out.snap = n.snapSource(p.Zxid)
+			fallthrough
+		case zab.Diff, zab.Trunc:
+			n.log.Info().Uint64("learner", to).Str("mode", p.Type.String()).Str("zxid", p.Zxid.String()).Msg("synchronising learner")
+		}
+		c.send(out)
+		return
+	}
+	if p.Type == zab.Ping {
+		qp.Data = wire.EncodeTouches(toWireTouches(n.srv.TouchTable()))
+	}
+	c := n.leaderConn
+	if c == nil || c.peer != to {
+		if c != nil {
+			c.close()
+		}
+		c = n.dialLeader(to)
+		n.leaderConn = c
+	}
+	c.send(outPacket{qp: qp})
+}
+
+func toWireTouches(ts []server.SessionTouch) []wire.SessionTouch {
+	out := make([]wire.SessionTouch, len(ts))
+	for i, t := range ts {
+		out[i] = wire.SessionTouch{SessionID: t.ID, Timeout: t.Timeout}
+	}
+	return out
+}
+
+// snapSource captures the tree as of zxid for a SNAP. The leader's server applies committed
+// txns on its own goroutine; nothing beyond zxid is committed yet (this loop commits), so
+// once the tree reached zxid its copy is exact.
+func (n *Node) snapSource(zxid zab.Zxid) *snapSource {
+	t := n.srv.Tree()
+	deadline := time.Now().Add(n.readTimeout())
+	for {
+		t.RLock()
+		last := t.LastProcessedZxid()
+		t.RUnlock()
+		if last >= int64(zxid) {
+			break
+		}
+		if time.Now().After(deadline) {
+			n.log.Error().Str("zxid", zxid.String()).Msg("the tree did not reach the SNAP zxid; sending it as it is")
+			break
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	src := &snapSource{view: t.CopyForSnapshot(), sessions: n.srv.Sessions()}
+	if len(n.snapLimits) > 0 {
+		n.snapLimits = n.snapLimits[1:]
+	}
+	n.srv.Committed(n.committed, n.nextSnapLimit())
+	return src
+}
+
+// dialLeader connects to the leader's quorum port in the background; packets queue
+// meanwhile. Apache's learner tries five times, a second apart.
+func (n *Node) dialLeader(id uint64) *peerConn {
+	c := newPeerConn(n, nil, id)
+	spec := n.cfg.Servers[int64(id)]
+	if spec == nil {
+		c.close()
+		n.post(evConnDown{c: c})
+		return c
+	}
+	addr := net.JoinHostPort(spec.Host, strconv.Itoa(spec.QuorumPort))
+	local := n.cfg.Servers[n.cfg.MyID].Host
+	go func() {
+		d := net.Dialer{Timeout: n.readTimeout()}
+		if ip := net.ParseIP(local); ip != nil && !ip.IsUnspecified() {
+			d.LocalAddr = &net.TCPAddr{IP: ip}
+		}
+		var nc net.Conn
+		var err error
+		for attempt := 0; attempt < 5; attempt++ {
+			nc, err = d.Dial("tcp", addr)
+			if err == nil {
+				break
+			}
+			select {
+			case <-c.done:
+				return
+			case <-n.stop:
+				return
+			case <-time.After(time.Duration(200*(attempt+1)) * time.Millisecond):
+			}
+		}
+		if err != nil {
+			n.log.Warn().Err(err).Str("leader", addr).Msg("cannot connect to the leader")
+			c.close()
+			n.post(evConnDown{c: c})
+			return
+		}
+		if !c.attach(nc) {
+			nc.Close()
+			return
+		}
+		go c.reader()
+		c.writer()
+	}()
+	return c
+}
+
+func (n *Node) handle(ev any) {
+	switch ev := ev.(type) {
+	case evAccepted:
+		if n.role.State != zab.Leading {
+			ev.c.close()
+			return
+		}
+		n.unknown[ev.c] = true
+		go ev.c.reader()
+		go ev.c.writer()
+	case evConnDown:
+		c := ev.c
+		delete(n.unknown, c)
+		if c.peer != 0 && n.learners[c.peer] == c {
+			delete(n.learners, c.peer)
+			n.peer.Disconnected(c.peer)
+		}
+		if n.leaderConn == c {
+			n.leaderConn = nil
+			n.leaderC.Store(nil)
+			n.peer.Disconnected(c.peer)
+		}
+	case evPacket:
+		n.handlePacket(ev)
+	case evPropose:
+		if n.role.State != zab.Leading || !n.role.Serving {
+			return // the server's role is being stopped; nothing of it is applied
+		}
+		for _, t := range ev.batch {
+			z := zab.Zxid(t.Hdr.Zxid)
+			if err := n.peer.Propose(zab.Txn{Zxid: z, Data: persistence.RecordTxn(t.Record)}); err != nil {
+				n.log.Warn().Err(err).Str("zxid", z.String()).Msg("proposal refused")
+				return
+			}
+		}
+	case evSyncLeader:
+		n.nextSync++
+		if err := n.peer.Sync(n.nextSync); err != nil {
+			return // not leading: the client's connection is being closed
+		}
+		n.syncs[n.nextSync] = ev.done
+	case evSyncFor:
+		n.peer.SyncFor(ev.learner)
+	case evLearnerSync:
+		n.nextSync++
+		n.peer.Sync(n.nextSync)
+	}
+}
+
+func (n *Node) handlePacket(ev evPacket) {
+	c, qp := ev.c, ev.qp
+	if n.role.State == zab.Leading {
+		if c.peer == 0 {
+			if !n.unknown[c] {
+				return // closed meanwhile
+			}
+			if qp.Type != zab.FollowerInfo && qp.Type != zab.ObserverInfo {
+				c.close()
+				delete(n.unknown, c)
+				return
+			}
+			li, err := wire.DecodeLearnerInfo(qp.Data)
+			if err != nil || li.ServerID <= 0 || uint64(li.ServerID) == n.myid {
+				n.log.Warn().Err(err).Msg("bad learner info; closing the connection")
+				c.close()
+				delete(n.unknown, c)
+				return
+			}
+			delete(n.unknown, c)
+			sid := uint64(li.ServerID)
+			if old := n.learners[sid]; old != nil {
+				old.close()
+				delete(n.learners, sid)
+				n.peer.Disconnected(sid)
+			}
+			c.peer = sid
+			n.learners[sid] = c
+		} else if n.learners[c.peer] != c {
+			return // a replaced connection
+		}
+		switch qp.Type {
+		case zab.Request:
+			fr, err := wire.DecodeForwardedRequest(qp.Data)
+			if err != nil {
+				n.log.Warn().Err(err).Uint64("learner", c.peer).Msg("bad REQUEST")
+				return
+			}
+			body := append([]byte(nil), fr.Body...)
+			auth := qp.AuthInfo
+			if err := n.srv.SubmitRemote(c.peer, fr.SessionID, fr.Cxid, fr.Type, body, auth); err != nil {
+				n.log.Debug().Err(err).Msg("dropping a forwarded request")
+			}
+			return
+		case zab.Revalidate:
+			rq, err := wire.DecodeRevalidateRequest(qp.Data)
+			if err != nil {
+				return
+			}
+			valid := n.srv.ValidateSession(c.peer, rq.SessionID, rq.Timeout)
+			rep := wire.RevalidateReply{SessionID: rq.SessionID, Valid: valid}
+			c.send(outPacket{qp: wire.QuorumPacket{Type: zab.Revalidate, Zxid: -1, Data: rep.Encode()}})
+			return
+		case zab.Ping:
+			if ts, err := wire.DecodeTouches(qp.Data); err == nil && len(ts) > 0 {
+				list := make([]server.SessionTouch, len(ts))
+				for i, t := range ts {
+					list[i] = server.SessionTouch{ID: t.SessionID, Timeout: t.Timeout}
+				}
+				n.srv.TouchSessions(list)
+			}
+		}
+		p := qp.Zab()
+		n.peer.Step(zab.Message{From: c.peer, To: n.myid, Packet: &p})
+		return
+	}
+	if n.leaderConn != c {
+		return
+	}
+	switch qp.Type {
+	case zab.Diff, zab.Trunc, zab.Snap:
+		n.log.Info().Uint64("leader", c.peer).Str("mode", qp.Type.String()).Str("zxid", qp.Zxid.String()).Msg("synchronising with the leader")
+	}
+	switch qp.Type {
+	case zab.Revalidate:
+		if rep, err := wire.DecodeRevalidateReply(qp.Data); err == nil {
+			n.revalidated(rep.SessionID, rep.Valid)
+		}
+		return
+	case zab.Request:
+		return
+	case zab.Snap:
+		n.pendingSnap = ev.snap
+	}
+	p := qp.Zab()
+	n.peer.Step(zab.Message{From: c.peer, To: n.myid, Packet: &p})
+}
+
+// Propose implements server.Ensemble (leader; called by the server's sync stage).
+func (n *Node) Propose(batch []*server.Txn) error {
+	select {
+	case n.events <- evPropose{batch: batch}:
+		return nil
+	case <-n.stop:
+		return server.ErrNotLeader
+	}
+}
+
+// Forward implements server.Ensemble (learner): REQUEST to the leader.
+func (n *Node) Forward(session int64, cxid int32, op int32, body []byte, auth []jute.Id) error {
+	c := n.leaderC.Load()
+	if c == nil {
+		return errors.New("no leader connection")
+	}
+	if op == jute.OpSync {
+		n.post(evLearnerSync{})
+	}
+	fr := wire.ForwardedRequest{SessionID: session, Cxid: cxid, Type: op, Body: body}
+	qp := wire.QuorumPacket{Type: zab.Request, Zxid: -1, Data: fr.Encode()}
+	if op != jute.OpCreateSession {
+		qp.AuthInfo = auth
+		if qp.AuthInfo == nil {
+			qp.AuthInfo = []jute.Id{}
+		}
+	}
+	if !c.send(outPacket{qp: qp}) {
+		return errors.New("leader connection closed")
+	}
+	return nil
+}
+
+// Revalidate implements server.Ensemble (learner): REVALIDATE to the leader, waiting for
+// its answer up to syncLimit.
+func (n *Node) Revalidate(session int64, timeout int32) bool {
+	c := n.leaderC.Load()
+	if c == nil {
+		return false
+	}
+	ch := make(chan bool, 1)
+	n.revalMu.Lock()
+	n.reval[session] = append(n.reval[session], ch)
+	n.revalMu.Unlock()
+	rq := wire.RevalidateRequest{SessionID: session, Timeout: timeout}
+	if !c.send(outPacket{qp: wire.QuorumPacket{Type: zab.Revalidate, Zxid: -1, Data: rq.Encode()}}) {
+		return false
+	}
+	select {
+	case ok := <-ch:
+		return ok
+	case <-time.After(n.syncTimeout()):
+		return false
+	case <-n.stop:
+		return false
+	}
+}
+
+func (n *Node) revalidated(session int64, valid bool) {
+	n.revalMu.Lock()
+	defer n.revalMu.Unlock()
+	waiting := n.reval[session]
+	if len(waiting) == 0 {
+		return
+	}
+	waiting[0] <- valid
+	if len(waiting) == 1 {
+		delete(n.reval, session)
+	} else {
+		n.reval[session] = waiting[1:]
+	}
+}
+
+// SyncLeader implements server.Ensemble.
+func (n *Node) SyncLeader(done func()) { n.post(evSyncLeader{done: done}) }
+
+// SyncFor implements server.Ensemble.
+func (n *Node) SyncFor(learner uint64) { n.post(evSyncFor{learner: learner}) }
+
+// Status is the quorum status for srvr, mntr and zkserver status.
+func (n *Node) Status() zab.Status {
+	if s := n.status.Load(); s != nil {
+		return *s
+	}
+	return zab.Status{}
+}
+
+// maybeSnapshot rolls the log and writes a fuzzy snapshot in the background every
+// snapCount/2 + rand(snapCount/2) txns (SyncRequestProcessor).
+func (n *Node) maybeSnapshot(appended int) {
+	n.snapNext -= appended
+	if n.snapNext > 0 || n.snapping.Load() {
+		return
+	}
+	if err := n.store.RollLog(); err != nil {
+		n.log.Error().Err(err).Msg("closing the transaction log for a roll failed")
+	}
+	n.resetSnapThreshold()
+	n.snapping.Store(true)
+	n.snapWG.Add(1)
+	tree := n.srv.Tree()
+	sessions := n.srv.Sessions()
+	go func() {
+		defer n.snapWG.Done()
+		defer n.snapping.Store(false)
+		if err := n.store.WriteSnapshot(tree, sessions); err != nil {
+			n.log.Error().Err(err).Msg("writing snapshot failed")
+		}
+	}()
+}
+
+func (n *Node) resetSnapThreshold() {
+	half := max(n.snapCount/2, 1)
+	n.snapNext = half + rand.IntN(half)
+}

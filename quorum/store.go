@@ -1,0 +1,512 @@
+package quorum
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/zkgo/zkgo/persistence"
+	"github.com/zkgo/zkgo/server/datatree"
+	"github.com/zkgo/zkgo/zab"
+)
+
+// Store is an ensemble member's durable state: the txn log, snapshots, the epochs (both in
+// zkgo.meta and in Apache ZooKeeper's acceptedEpoch/currentEpoch files, so either server
+// can start on the data dir) and the catalog. It is used from the node's loop goroutine
+// only, except for background snapshots, which touch only snapshot files and the catalog.
+type Store struct {
+	snapDir, logDir string
+	opts            persistence.LogOptions
+	restoreOpts     persistence.RestoreOptions
+	meta            *persistence.Meta
+	log             *persistence.TxnLog
+	logger          zerolog.Logger
+
+	accepted, current int64
+	lastZxid          zab.Zxid
+}
+
+// Apache ZooKeeper's epoch files, in the snapshot directory (QuorumPeer).
+const (
+	acceptedEpochFile = "acceptedEpoch"
+	currentEpochFile  = "currentEpoch"
+)
+
+// OpenStore opens the data dirs and loads the data (newest snapshot + log replay).
+func OpenStore(dataDir, dataLogDir string, lo persistence.LogOptions, ro persistence.RestoreOptions) (*Store, *persistence.Restored, error) {
+	st := &Store{
+		snapDir:     persistence.SnapDir(dataDir),
+		logDir:      persistence.LogDir(dataLogDir),
+		opts:        lo,
+		restoreOpts: ro,
+		logger:      lo.Log,
+	}
+	meta, err := persistence.OpenMeta(dataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	st.meta = meta
+	st.opts.Meta = meta
+	cat, err := meta.Catalog()
+	if err == nil {
+		err = persistence.CheckCatalog(cat, st.snapDir, st.logDir)
+	}
+	if err != nil {
+		meta.Close()
+		return nil, nil, err
+	}
+	res, err := st.Load()
+	if err != nil {
+		meta.Close()
+		return nil, nil, err
+	}
+	if err := st.loadEpochs(); err != nil {
+		meta.Close()
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(st.snapDir, 0o755); err != nil {
+		meta.Close()
+		return nil, nil, err
+	}
+	if res.SnapZxid < 0 || !hasSnapshot(st.snapDir) {
+		// A data dir always holds a snapshot: logs without one are refused at start.
+		if err := st.WriteSnapshot(res.Tree, res.Sessions); err != nil {
+			meta.Close()
+			return nil, nil, err
+		}
+	}
+	return st, res, nil
+}
+
+// Load reads the durable state: newest valid snapshot plus every logged txn after it
+// (Apache ZooKeeper's loadDataBase: logged but uncommitted txns are applied too; the
+// leader truncates them with TRUNC when they are not part of its history).
+func (st *Store) Load() (*persistence.Restored, error) {
+	if st.log != nil {
+		if err := st.log.Roll(); err != nil {
+			return nil, err
+		}
+	}
+	res, err := persistence.Restore(st.snapDir, st.logDir, st.restoreOpts, nil)
+	if err != nil {
+		return nil, err
+	}
+	st.lastZxid = zab.Zxid(res.LastZxid)
+	if st.log == nil {
+		tl, err := persistence.OpenTxnLog(st.logDir, st.opts)
+		if err != nil {
+			return nil, err
+		}
+		st.log = tl
+	}
+	return res, nil
+}
+
+// Close closes the log and the metadata file.
+func (st *Store) Close() error {
+	var err error
+	if st.log != nil {
+		err = st.log.Close()
+	}
+	if merr := st.meta.Close(); err == nil {
+		err = merr
+	}
+	return err
+}
+
+// LastZxid is the last logged zxid.
+func (st *Store) LastZxid() zab.Zxid { return st.lastZxid }
+
+// Epochs returns acceptedEpoch and currentEpoch.
+func (st *Store) Epochs() (accepted, current int64) { return st.accepted, st.current }
+
+// loadEpochs reads the epochs: zkgo.meta first, then Apache's files; missing ones start
+// at the epoch of the last zxid (QuorumPeer.loadDataBase). The invariant acceptedEpoch >=
+// currentEpoch >= epoch(last zxid) must hold, or the data dir is refused.
+func (st *Store) loadEpochs() error {
+	acc, cur, err := st.meta.Epochs()
+	if err != nil {
+		return err
+	}
+	if fa, ok, err := readEpochFile(filepath.Join(st.snapDir, acceptedEpochFile)); err != nil {
+		return err
+	} else if ok && fa > acc {
+		acc = fa
+	}
+	if fc, ok, err := readEpochFile(filepath.Join(st.snapDir, currentEpochFile)); err != nil {
+		return err
+	} else if ok && fc > cur {
+		cur = fc
+	}
+	last := int64(st.lastZxid.Epoch())
+	if cur < 0 {
+		cur = last
+	}
+	if acc < 0 {
+		acc = cur
+	}
+	if cur < last {
+		return fmt.Errorf("the current epoch %d is older than the last zxid %s in the log", cur, st.lastZxid)
+	}
+	if acc < cur {
+		return fmt.Errorf("the accepted epoch %d is less than the current epoch %d", acc, cur)
+	}
+	st.accepted, st.current = acc, cur
+	return st.writeEpochs(acc, cur)
+}
+
+func readEpochFile(path string) (int64, bool, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, true, nil
+}
+
+// writeEpochFile writes a decimal epoch atomically and durably, without a newline, as
+// QuorumPeer.writeLongToFile does (temp file, fsync, rename).
+func writeEpochFile(path string, v int64) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(strconv.FormatInt(v, 10)); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+func (st *Store) writeEpochs(acc, cur int64) error {
+	if err := os.MkdirAll(st.snapDir, 0o755); err != nil {
+		return err
+	}
+	if err := st.meta.SetEpochs(acc, cur); err != nil {
+		return err
+	}
+	if err := writeEpochFile(filepath.Join(st.snapDir, acceptedEpochFile), acc); err != nil {
+		return err
+	}
+	return writeEpochFile(filepath.Join(st.snapDir, currentEpochFile), cur)
+}
+
+// SetAcceptedEpoch durably records acceptedEpoch.
+func (st *Store) SetAcceptedEpoch(e int64) error {
+	if err := st.writeEpochs(e, st.current); err != nil {
+		return err
+	}
+	st.accepted = e
+	return nil
+}
+
+// SetCurrentEpoch durably records currentEpoch.
+func (st *Store) SetCurrentEpoch(e int64) error {
+	acc := max(st.accepted, e)
+	if err := st.writeEpochs(acc, e); err != nil {
+		return err
+	}
+	st.accepted, st.current = acc, e
+	return nil
+}
+
+// Append buffers txns at the end of the log; Commit makes them durable.
+func (st *Store) Append(txns []zab.Txn) error {
+	for _, t := range txns {
+		if err := st.log.AppendRecord(int64(t.Zxid), persistence.FrameTxn(t.Data)); err != nil {
+			return err
+		}
+		st.lastZxid = t.Zxid
+	}
+	return nil
+}
+
+// AppendRecord buffers one record already framed (the leader's own proposals).
+func (st *Store) AppendRecord(zxid zab.Zxid, record []byte) error {
+	if err := st.log.AppendRecord(int64(zxid), record); err != nil {
+		return err
+	}
+	st.lastZxid = zxid
+	return nil
+}
+
+// Commit fsyncs what was appended (group commit).
+func (st *Store) Commit() error { return st.log.Commit() }
+
+// RollLog closes the current log file; the next append starts a new one.
+func (st *Store) RollLog() error { return st.log.Roll() }
+
+// BytesSinceRoll is what was appended since the last roll.
+func (st *Store) BytesSinceRoll() int64 { return st.log.BytesSinceRoll() }
+
+type zxidFile struct {
+	name string
+	zxid int64
+}
+
+func listZxidFiles(dir, prefix string) ([]zxidFile, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var out []zxidFile
+	for _, e := range ents {
+		n := e.Name()
+		if !strings.HasPrefix(n, prefix+".") {
+			continue
+		}
+		z, err := strconv.ParseUint(n[len(prefix)+1:], 16, 64)
+		if err != nil {
+			continue
+		}
+		out = append(out, zxidFile{name: n, zxid: int64(z)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].zxid < out[j].zxid })
+	return out, nil
+}
+
+// Truncate cuts the log right after zxid (TRUNC): later records and files are removed,
+// as are snapshots taken after it. The caller reloads the tree with Load.
+func (st *Store) Truncate(zxid zab.Zxid) error {
+	if err := st.log.Roll(); err != nil {
+		return err
+	}
+	snaps, err := listZxidFiles(st.snapDir, "snapshot")
+	if err != nil {
+		return err
+	}
+	var forget []string
+	kept := false
+	for _, s := range snaps {
+		if s.zxid > int64(zxid) {
+			if err := os.Remove(filepath.Join(st.snapDir, s.name)); err != nil {
+				return err
+			}
+			forget = append(forget, s.name)
+		} else {
+			kept = true
+		}
+	}
+	if !kept {
+		return fmt.Errorf("cannot truncate the log to %s: no snapshot at or before it", zxid)
+	}
+	logs, err := listZxidFiles(st.logDir, "log")
+	if err != nil {
+		return err
+	}
+	for _, lf := range logs {
+		path := filepath.Join(st.logDir, lf.name)
+		if lf.zxid > int64(zxid) {
+			if err := os.Remove(path); err != nil {
+				return err
+			}
+			forget = append(forget, lf.name)
+			continue
+		}
+		// Cut this file after the last record <= zxid.
+		var cut int64 = -1
+		err := persistence.ReadLogFile(path, func(lt *persistence.LoggedTxn) error {
+			if lt.Hdr.Zxid > int64(zxid) && cut < 0 {
+				cut = lt.Offset
+			}
+			return nil
+		})
+		var torn *persistence.ErrTornTail
+		if errors.As(err, &torn) {
+			err = nil
+			if cut < 0 {
+				cut = torn.Offset
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("truncate %s: %w", path, err)
+		}
+		if cut >= 0 {
+			if err := persistence.TruncateAt(path, cut); err != nil {
+				return err
+			}
+		}
+	}
+	if err := syncDir(st.logDir); err != nil {
+		return err
+	}
+	if len(forget) > 0 {
+		if err := st.meta.Forget(forget...); err != nil {
+			return err
+		}
+	}
+	st.lastZxid = zxid
+	st.logger.Info().Str("zxid", zxid.String()).Msg("transaction log truncated (TRUNC from the leader)")
+	return nil
+}
+
+// InstallSnapshot makes the state received with SNAP durable: a snapshot of it is written,
+// and every log and newer snapshot is removed, since they belong to the history the
+// snapshot replaces.
+func (st *Store) InstallSnapshot(tree *datatree.Tree, sessions map[int64]int32) error {
+	if err := st.log.Roll(); err != nil {
+		return err
+	}
+	zxid := tree.LastProcessedZxid()
+	if err := st.WriteSnapshot(tree, sessions); err != nil {
+		return err
+	}
+	var forget []string
+	snaps, err := listZxidFiles(st.snapDir, "snapshot")
+	if err != nil {
+		return err
+	}
+	for _, s := range snaps {
+		if s.zxid > zxid {
+			if err := os.Remove(filepath.Join(st.snapDir, s.name)); err != nil {
+				return err
+			}
+			forget = append(forget, s.name)
+		}
+	}
+	logs, err := listZxidFiles(st.logDir, "log")
+	if err != nil {
+		return err
+	}
+	for _, lf := range logs {
+		if err := os.Remove(filepath.Join(st.logDir, lf.name)); err != nil {
+			return err
+		}
+		forget = append(forget, lf.name)
+	}
+	if err := syncDir(st.logDir); err != nil {
+		return err
+	}
+	if err := syncDir(st.snapDir); err != nil {
+		return err
+	}
+	if len(forget) > 0 {
+		if err := st.meta.Forget(forget...); err != nil {
+			return err
+		}
+	}
+	st.lastZxid = zab.Zxid(zxid)
+	return nil
+}
+
+// WriteSnapshot writes a snapshot of tree (named after its last processed zxid).
+func (st *Store) WriteSnapshot(tree *datatree.Tree, sessions map[int64]int32) error {
+	start := time.Now()
+	view := tree.CopyForSnapshot()
+	name, err := persistence.WriteSnapshotMeta(st.snapDir, view, sessions, st.meta)
+	if err != nil {
+		return err
+	}
+	st.logger.Info().Str("file", name).Int("nodes", len(view.Nodes)).Dur("took", time.Since(start)).Msg("snapshot written")
+	return nil
+}
+
+// Entries reads logged txns after `after` from the log files (zab.Log), for the leader
+// to synchronise a learner that is behind its in-memory commit log.
+func (st *Store) Entries(after zab.Zxid, limit int) ([]zab.Txn, bool, error) {
+	if err := st.log.Commit(); err != nil {
+		return nil, false, err
+	}
+	logs, err := listZxidFiles(st.logDir, "log")
+	if err != nil {
+		return nil, false, err
+	}
+	start := -1
+	for i, lf := range logs {
+		if lf.zxid <= int64(after)+1 {
+			start = i
+		}
+	}
+	if start < 0 {
+		if after < st.lastZxid {
+			return nil, false, zab.ErrCompacted
+		}
+		return nil, false, nil
+	}
+	var out []zab.Txn
+	more := false
+	prev := after
+	found := after == 0
+	errStop := errors.New("stop")
+	for i := start; i < len(logs) && !more; i++ {
+		path := filepath.Join(st.logDir, logs[i].name)
+		err := persistence.ReadLogFile(path, func(lt *persistence.LoggedTxn) error {
+			z := zab.Zxid(lt.Hdr.Zxid)
+			if z == after {
+				found = true
+			}
+			if z <= after {
+				return nil
+			}
+			if len(out) >= limit {
+				more = true
+				return errStop
+			}
+			if !contiguous(prev, z) {
+				return fmt.Errorf("hole in the log between %s and %s", prev, z)
+			}
+			out = append(out, zab.Txn{Zxid: z, Data: lt.Raw})
+			prev = z
+			return nil
+		})
+		var torn *persistence.ErrTornTail
+		if err != nil && !errors.Is(err, errStop) && !errors.As(err, &torn) {
+			return nil, false, err
+		}
+	}
+	if !found && len(out) > 0 && out[0].Zxid.Counter() != 1 {
+		// The first txn after `after` is not known to follow it directly.
+		return nil, false, zab.ErrCompacted
+	}
+	return out, more, nil
+}
+
+// contiguous reports whether next directly follows prev in a Zab history: the next
+// counter in the same epoch, or the first txn of a later epoch.
+func contiguous(prev, next zab.Zxid) bool {
+	if next.Epoch() == prev.Epoch() {
+		return next.Counter() == prev.Counter()+1
+	}
+	return next.Epoch() > prev.Epoch() && next.Counter() == 1
+}
+
+func hasSnapshot(dir string) bool {
+	s, _ := listZxidFiles(dir, "snapshot")
+	return len(s) > 0
+}
