@@ -9,6 +9,7 @@
 package quorum
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -707,7 +708,13 @@ func (n *Node) snapSource(zxid zab.Zxid) *snapSource {
 		}
 		time.Sleep(200 * time.Microsecond)
 	}
-	src := &snapSource{view: t.CopyForSnapshot(), sessions: n.srv.Sessions()}
+	// The tree is serialized now, while the apply stage waits at zxid: the view streams
+	// nodes from the live tree, so it must not move until the copy is complete.
+	var buf bytes.Buffer
+	if err := wire.WriteSnap(&buf, t.CopyForSnapshot(), n.srv.Sessions()); err != nil {
+		n.log.Error().Err(err).Msg("serializing the SNAP payload failed")
+	}
+	src := &snapSource{payload: buf.Bytes()}
 	if len(n.snapLimits) > 0 {
 		n.snapLimits = n.snapLimits[1:]
 	}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/zkgo/zkgo/quorum/wire"
-	"github.com/zkgo/zkgo/server/datatree"
 )
 
 // peerConn is one learner-leader connection on the quorum port: a reader goroutine that
@@ -33,9 +32,9 @@ type outPacket struct {
 	snap *snapSource
 }
 
+// snapSource is the serialized snapshot (sessions, tree, signature) that follows a SNAP.
 type snapSource struct {
-	view     *datatree.SnapshotView
-	sessions map[int64]int32
+	payload []byte
 }
 
 // newPeerConn wraps nc; a learner's connection to its leader starts with nc nil and is
@@ -116,7 +115,7 @@ func (c *peerConn) writer() {
 					return
 				}
 				if q[i].snap != nil {
-					if err := wire.WriteSnap(w.Buffered(), q[i].snap.view, q[i].snap.sessions); err != nil {
+					if _, err := w.Buffered().Write(q[i].snap.payload); err != nil {
 						c.fail(err)
 						return
 					}

@@ -433,7 +433,7 @@ func (st *Store) WriteSnapshot(tree *datatree.Tree, sessions map[int64]int32) er
 	if err != nil {
 		return err
 	}
-	st.logger.Info().Str("file", name).Int("nodes", len(view.Nodes)).Dur("took", time.Since(start)).Msg("snapshot written")
+	st.logger.Info().Str("file", name).Int("nodes", tree.NodeCount()).Dur("took", time.Since(start)).Msg("snapshot written")
 	return nil
 }
 
