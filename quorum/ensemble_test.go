@@ -530,3 +530,29 @@ func TestEnsembleReadOnlyModeWithoutQuorum(t *testing.T) {
 		t.Fatalf("isro after the quorum came back: %q", got)
 	}
 }
+
+// /zookeeper/config holds the membership on every member, as Apache ZooKeeper 3.8 shows it:
+// "server.N=host:quorumPort:electionPort:participant" lines and "version=0", data version -1.
+func TestEnsembleConfigNode(t *testing.T) {
+	e := newEnsemble(t, 3, "")
+	for i := 1; i <= 3; i++ {
+		e.start(i)
+	}
+	e.waitServing(20 * time.Second)
+	for i := 1; i <= 3; i++ {
+		c := e.connect(i)
+		data, st, err := c.Get("/zookeeper/config")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(data), "\n")
+		if len(lines) != 4 || lines[3] != "version=0" || st.Version != -1 {
+			t.Fatalf("node %d /zookeeper/config = %q (version %d)", i, data, st.Version)
+		}
+		for j, l := range lines[:3] {
+			if !strings.HasPrefix(l, fmt.Sprintf("server.%d=127.0.0.1:", j+1)) || !strings.HasSuffix(l, ":participant") {
+				t.Fatalf("node %d line %q", i, l)
+			}
+		}
+	}
+}

@@ -30,6 +30,7 @@ import (
 	"github.com/zkgo/zkgo/quorum/config"
 	"github.com/zkgo/zkgo/quorum/wire"
 	"github.com/zkgo/zkgo/server"
+	"github.com/zkgo/zkgo/server/datatree"
 	"github.com/zkgo/zkgo/zab"
 )
 
@@ -187,7 +188,7 @@ func (n *Node) Start() error {
 	}
 	n.store = st
 	n.resetSnapThreshold()
-	n.srv.ReplaceData(res.Tree, res.Sessions)
+	n.replaceData(res.Tree, res.Sessions)
 	acc, cur := st.Epochs()
 	n.log.Info().Int("nodes", res.Tree.NodeCount()).Int("sessions", len(res.Sessions)).
 		Str("lastZxid", zab.Zxid(res.LastZxid).String()).Int64("acceptedEpoch", acc).Int64("currentEpoch", cur).
@@ -441,7 +442,7 @@ func (n *Node) execute(rd zab.Ready) error {
 			}
 			n.snapWG.Wait()
 			snap.Tree.SetLastProcessedZxid(snap.Zxid)
-			n.srv.ReplaceData(snap.Tree, snap.Sessions)
+			n.replaceData(snap.Tree, snap.Sessions)
 			if err := n.store.InstallSnapshot(snap.Tree, snap.Sessions); err != nil {
 				return err
 			}
@@ -555,6 +556,12 @@ func (n *Node) maybeReadOnly() {
 	n.srv.BecomeReadOnly()
 }
 
+// replaceData installs a tree in the server, with /zookeeper/config set to the membership.
+func (n *Node) replaceData(t *datatree.Tree, sessions map[int64]int32) {
+	t.InitConfig([]byte(verifierString(n.cfg)), n.cfg.ConfigVersion, time.Now().UnixMilli())
+	n.srv.ReplaceData(t, sessions)
+}
+
 // reload replaces the tree with what the disk holds (every logged txn applied).
 func (n *Node) reload() error {
 	n.snapWG.Wait()
@@ -562,7 +569,7 @@ func (n *Node) reload() error {
 	if err != nil {
 		return err
 	}
-	n.srv.ReplaceData(res.Tree, res.Sessions)
+	n.replaceData(res.Tree, res.Sessions)
 	return nil
 }
 
