@@ -256,7 +256,7 @@ func NewTxn(typ int32) (Record, error) {
 		return &CreateTTLTxn{}, nil
 	case OpDelete, OpDeleteContainer:
 		return &DeleteTxn{}, nil
-	case OpSetData:
+	case OpSetData, OpReconfig: // a reconfig txn sets /zookeeper/config (SerializeUtils)
 		return &SetDataTxn{}, nil
 	case OpCheck:
 		return &CheckVersionTxn{}, nil

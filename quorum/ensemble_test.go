@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/zkgo/zkgo/internal/zktest"
 	"github.com/zkgo/zkgo/jute"
 	"github.com/zkgo/zkgo/quorum/config"
+	"github.com/zkgo/zkgo/server"
 	"github.com/zkgo/zkgo/zab"
 )
 
@@ -554,5 +556,57 @@ func TestEnsembleConfigNode(t *testing.T) {
 				t.Fatalf("node %d line %q", i, l)
 			}
 		}
+	}
+}
+
+// reconfig (reconfigEnabled=true): super may add and remove an observer; without it the
+// request gets NOAUTH, a stale -v BADVERSION and garbage BADARGUMENTS (kazoo's TestReconfig).
+func TestEnsembleReconfigObservers(t *testing.T) {
+	super := server.DigestID("super:test")
+	e := newEnsemble(t, 3, "reconfigEnabled=true\nDigestAuthenticationProvider.superDigest="+super+"\n")
+	for i := 1; i <= 3; i++ {
+		e.start(i)
+	}
+	leader := e.waitServing(20 * time.Second)
+	f := follower(e, leader)
+	anon := e.connect(f)
+	joining := "server.100=0.0.0.0:1:2:observer;0.0.0.0:3"
+	if _, err := anon.IncrementalReconfig([]string{joining}, nil, -1); err != zk.ErrNoAuth {
+		t.Fatalf("reconfig without super: %v, want ErrNoAuth", err)
+	}
+	c := e.connect(f)
+	if err := c.AddAuth("digest", []byte("super:test")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.IncrementalReconfig([]string{"some thing"}, nil, -1); err != zk.ErrBadArguments {
+		t.Fatalf("bad joining line: %v, want ErrBadArguments", err)
+	}
+	if _, err := c.IncrementalReconfig([]string{joining}, nil, -1); err != nil {
+		t.Fatalf("add observer: %v", err)
+	}
+	for i := 1; i <= 3; i++ {
+		got, err := e.readAfterSync(i, "/zookeeper/config")
+		if err != nil || !strings.Contains(string(got), joining+"\n") {
+			t.Fatalf("node %d config after join: %q %v", i, got, err)
+		}
+	}
+	data, _, err := c.Get("/zookeeper/config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	ver, err := strconv.ParseInt(strings.TrimPrefix(lines[len(lines)-1], "version="), 16, 64)
+	if err != nil || ver == 0 {
+		t.Fatalf("config version line %q", lines[len(lines)-1])
+	}
+	if _, err := c.IncrementalReconfig(nil, []string{"100"}, ver); err != nil {
+		t.Fatalf("remove observer: %v", err)
+	}
+	got, err := e.readAfterSync(leader, "/zookeeper/config")
+	if err != nil || strings.Contains(string(got), "server.100=") {
+		t.Fatalf("config after leave: %q %v", got, err)
+	}
+	if _, err := c.IncrementalReconfig([]string{joining}, nil, ver+1); err != zk.ErrBadVersion {
+		t.Fatalf("reconfig with a future version: %v, want ErrBadVersion", err)
 	}
 }

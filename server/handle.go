@@ -291,6 +291,13 @@ func (s *Server) writeReply(r *request) {
 		c.send(frame(h, &pathStat{path: res.Path, stat: res.Stat}))
 	case jute.OpSetData, jute.OpSetACL:
 		c.send(frame(h, &res.Stat))
+	case jute.OpReconfig:
+		// GetDataResponse: the new configuration and the config node's Stat.
+		var data []byte
+		if sd, ok := r.txn.(*jute.SetDataTxn); ok {
+			data = sd.Data
+		}
+		c.send(frame(h, &getDataResponse{data: data, stat: res.Stat}))
 	default:
 		c.send(frame(h, nil))
 	}

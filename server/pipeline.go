@@ -427,8 +427,7 @@ func (s *Server) prepOp(r *request, op int32, body []byte, create *jute.CreateRe
 		if !s.cfg.ReconfigEnabled {
 			return nil, jute.ReconfigDisabled
 		}
-		// Standalone servers cannot reconfigure (PrepRequestProcessor: not a leader).
-		return nil, jute.Unimplemented
+		return s.prepReconfig(r, &req)
 	}
 	return nil, jute.MarshallingError
 }
