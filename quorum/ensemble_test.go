@@ -610,3 +610,48 @@ func TestEnsembleReconfigObservers(t *testing.T) {
 		t.Fatalf("reconfig with a future version: %v, want ErrBadVersion", err)
 	}
 }
+
+// Many concurrent writers keep several batches in flight on the leader at once; every
+// write commits and every member ends with all of them.
+func TestEnsembleConcurrentWriters(t *testing.T) {
+	e := newEnsemble(t, 3, "")
+	for i := 1; i <= 3; i++ {
+		e.start(i)
+	}
+	e.waitServing(20 * time.Second)
+	const writers, each = 24, 40
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		c := e.connect(w%3 + 1)
+		go func(w int) {
+			for i := 0; i < each; i++ {
+				if _, err := c.Create(fmt.Sprintf("/w%d-%d", w, i), []byte("x"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+					errs <- fmt.Errorf("writer %d create %d: %w", w, i, err)
+					return
+				}
+			}
+			errs <- nil
+		}(w)
+	}
+	timeout := time.After(60 * time.Second)
+	for w := 0; w < writers; w++ {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-timeout:
+			t.Fatal("writes stalled")
+		}
+	}
+	for i := 1; i <= 3; i++ {
+		c := e.connect(i)
+		if _, err := c.Sync("/"); err != nil {
+			t.Fatal(err)
+		}
+		kids, _, err := c.Children("/")
+		if err != nil || len(kids) != writers*each+1 {
+			t.Fatalf("node %d has %d znodes under /, want %d (%v)", i, len(kids), writers*each+1, err)
+		}
+	}
+}

@@ -808,7 +808,15 @@ func (n *Node) handle(ev any) {
 		for _, t := range ev.batch {
 			z := zab.Zxid(t.Hdr.Zxid)
 			if err := n.peer.Propose(zab.Txn{Zxid: z, Data: persistence.RecordTxn(t.Record)}); err != nil {
-				n.log.Warn().Err(err).Str("zxid", z.String()).Msg("proposal refused")
+				// The server and the broadcast disagree on the zxid sequence: a bug. Nothing
+				// after this txn can commit, so leadership is given up (the learners are
+				// dropped, the leader loses its quorum and the ensemble elects again).
+				n.log.Error().Err(err).Str("zxid", z.String()).Msg("proposal refused; giving up leadership")
+				for id, c := range n.learners {
+					c.close()
+					delete(n.learners, id)
+					n.peer.Disconnected(id)
+				}
 				return
 			}
 		}

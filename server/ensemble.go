@@ -169,10 +169,15 @@ func (s *Server) SetEnsemble(e Ensemble, myid int64) {
 
 type ensembleSink struct{ e Ensemble }
 
-func (k ensembleSink) Persist(batch []*Txn) error { return k.e.Propose(batch) }
+// Persist hands the batch on; the sync stage reuses its slice for the next batch, so the
+// ensemble gets its own copy.
+func (k ensembleSink) Persist(batch []*Txn) error {
+	return k.e.Propose(append([]*Txn(nil), batch...))
+}
 
-// startRun starts serving in a role.
-func (s *Server) startRun(kind roleKind) {
+// startRun starts serving in a role; a leader's first proposal gets nextZxid (0: the one
+// after the tree's last).
+func (s *Server) startRun(kind roleKind, nextZxid int64) {
 	rr := &roleRun{kind: kind, stop: make(chan struct{})}
 	switch kind {
 	case roleReadOnly:
@@ -188,6 +193,9 @@ func (s *Server) startRun(kind roleKind) {
 		s.nextZxid = t.LastProcessedZxid() + 1
 		s.prepDigest = t.Digest()
 		t.RUnlock()
+		if nextZxid > 0 {
+			s.nextZxid = nextZxid
+		}
 		s.outstanding = newOutstanding()
 		rr.wg.Add(3)
 		go s.committer(rr)
@@ -229,8 +237,7 @@ func (s *Server) role() roleKind {
 func (s *Server) BecomeLeader(nextZxid int64) {
 	s.sessions.touchAll(time.Now().UnixMilli())
 	s.gate.reset(nextZxid - 1)
-	s.startRun(roleLeader)
-	s.nextZxid = nextZxid
+	s.startRun(roleLeader, nextZxid)
 	s.log.Info().Str("nextZxid", zxidHex(nextZxid)).Msg("serving clients as leader")
 }
 
@@ -241,13 +248,13 @@ func (s *Server) BecomeLearner(observer bool) {
 	if observer {
 		kind = roleObserver
 	}
-	s.startRun(kind)
+	s.startRun(kind, 0)
 	s.log.Info().Str("role", kind.String()).Msg("serving clients")
 }
 
 // BecomeReadOnly serves reads to read-only clients while the member has no quorum.
 func (s *Server) BecomeReadOnly() {
-	s.startRun(roleReadOnly)
+	s.startRun(roleReadOnly, 0)
 	s.log.Info().Msg("no quorum: serving read-only clients")
 }
 

@@ -156,7 +156,7 @@ func (s *Server) Start() error {
 	}
 	s.ln = ln
 	if s.ens == nil {
-		s.startRun(roleStandalone)
+		s.startRun(roleStandalone, 0)
 		if s.cfg.PurgeInterval > 0 {
 			s.wg.Add(1)
 			go s.autopurge()
