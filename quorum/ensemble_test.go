@@ -578,7 +578,7 @@ func TestEnsembleReconfigObservers(t *testing.T) {
 	if err := c.AddAuth("digest", []byte("super:test")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.IncrementalReconfig([]string{"some thing"}, nil, -1); err != zk.ErrBadArguments {
+	if _, err := anon.IncrementalReconfig([]string{"some thing"}, nil, -1); err != zk.ErrBadArguments {
 		t.Fatalf("bad joining line: %v, want ErrBadArguments", err)
 	}
 	if _, err := c.IncrementalReconfig([]string{joining}, nil, -1); err != nil {
@@ -606,7 +606,7 @@ func TestEnsembleReconfigObservers(t *testing.T) {
 	if err != nil || strings.Contains(string(got), "server.100=") {
 		t.Fatalf("config after leave: %q %v", got, err)
 	}
-	if _, err := c.IncrementalReconfig([]string{joining}, nil, ver+1); err != zk.ErrBadVersion {
+	if _, err := anon.IncrementalReconfig([]string{joining}, nil, ver+1); err != zk.ErrBadVersion {
 		t.Fatalf("reconfig with a future version: %v, want ErrBadVersion", err)
 	}
 }

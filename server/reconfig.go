@@ -85,9 +85,10 @@ func (m *membership) String(version int64) string {
 }
 
 // prepReconfig turns a reconfig request into a txn that sets /zookeeper/config to the new
-// membership (PrepRequestProcessor's reconfig case): only a leader reconfigures; the
-// request needs WRITE on /zookeeper/config (super, or skipACL); -v (curConfigId) must
-// name the current version; incremental (joining, leaving) and bulk (new members) forms.
+// membership (PrepRequestProcessor's reconfig case), checking in its order: only a leader
+// reconfigures; -v (curConfigId) must name the current version; the incremental (joining,
+// leaving) or bulk (new members) arguments must parse; the request needs WRITE on
+// /zookeeper/config (super, or skipACL).
 //
 // Members that do not vote (observers) can join and leave, and client addresses change;
 // a change of the voting members is refused with BADARGUMENTS, since this server cannot
@@ -102,9 +103,6 @@ func (s *Server) prepReconfig(r *request, req *jute.ReconfigRequest) (jute.Recor
 	node := s.record(datatree.ConfigPath)
 	if node == nil {
 		return nil, jute.NoNode
-	}
-	if c := s.checkACL(node.acl, jute.PermWrite, r.auth); c != jute.OK {
-		return nil, c
 	}
 	cur, err := parseMembership(node.data)
 	if err != nil {
@@ -153,6 +151,11 @@ func (s *Server) prepReconfig(r *request, req *jute.ReconfigRequest) (jute.Recor
 	if fmt.Sprint(next.voters()) != fmt.Sprint(cur.voters()) {
 		s.log.Warn().Msg("reconfig: changing the voting members is not supported by this server; refused")
 		return nil, jute.BadArguments
+	}
+	// The ACL is checked last, as PrepRequestProcessor does: a bad version or a bad
+	// argument is reported to anyone.
+	if c := s.checkACL(node.acl, jute.PermWrite, r.auth); c != jute.OK {
+		return nil, c
 	}
 	data := []byte(next.String(r.hdr.Zxid))
 	node.data = data
