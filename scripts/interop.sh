@@ -12,6 +12,12 @@
 #    turns that into `bin/zkserver start-foreground zoo.cfg` (zkgo) or the real JVM (apache).
 #    The per-test outcomes are compared with testdata/kazoo/baseline-apache-3.8.txt: every
 #    test listed there passes against Apache ZooKeeper 3.8 here and must pass against us too.
+# 1b. the same suite again against a three-server ensemble (ZOOKEEPER_CLUSTER_SIZE=3, the
+#    harness's own default): the harness writes each server its own zoo.cfg (server.1..3 lines,
+#    initLimit/syncLimit, peerType) and dataDir/myid; the shim starts each one the same way.
+#    Gated by scripts/kazoo/baseline-apache-3.8-3node.txt (tests that pass against a three-node
+#    Apache 3.8 ensemble). Its files in the work dir end in -3node (pytest-3node.out,
+#    outcomes-3node-$TARGET.txt, logs-3node/server-<pid>.log with the member's myid on top).
 # 2. zkCli.sh check, against one server started with zookeeper.extendedTypesEnabled=true,
 #    zookeeper.enforceQuota=true and znode.container.checkIntervalMs=1000 (both targets):
 #    a. smoke: a fixed list of zkCli.sh batch commands (one JVM each, exit status recorded),
@@ -35,6 +41,11 @@
 #   INTEROP_SERVER_DEAD_LIMIT  abort the suite once no server has been running for this many
 #                          seconds (default 45; kazoo's harness never restarts a crashed server,
 #                          so every later test would just wait 15s to connect)
+#   INTEROP_KAZOO3_SUITE_TIMEOUT  wall-clock limit for the 3-node pytest run (default 1200)
+#   INTEROP_KAZOO3_PORT_OFFSET  first port of the 3-node run; it uses offset..+3, +10..+13,
+#                          +20..+23 (default: first free of 22810, 22840, ...)
+#   INTEROP_KAZOO3_ONLY=1  run only the 3-node kazoo suite (everything else not run, not a failure)
+#   INTEROP_SKIP_KAZOO3=1  skip the 3-node kazoo suite (a failure unless INTEROP_ALLOW_SKIP=1)
 #   INTEROP_KEEP=1         keep the work directory (it is also kept on failure)
 #   INTEROP_SKIP_KAZOO=1 / INTEROP_SKIP_ZKCLI=1   skip one part (says so loudly; still fails
 #                          the run unless INTEROP_ALLOW_SKIP=1, so nothing is skipped silently)
@@ -68,10 +79,12 @@ REAL_JAVA=/usr/bin/java
 # so the harness's log4j.properties is honoured (else slf4j is a no-op).
 APACHE_CP=/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar
 BASELINE=$ROOT/testdata/kazoo/baseline-apache-3.8.txt
+BASELINE3=$ROOT/scripts/kazoo/baseline-apache-3.8-3node.txt
 ZKCLI_GOLDEN=$ROOT/testdata/kazoo/zkcli-smoke.expected
 ZKCLI_SESSIONS_SCRIPT=$ROOT/scripts/zkcli/sessions.zkcli
 ZKCLI_SESSIONS_GOLDEN=$ROOT/testdata/kazoo/zkcli-sessions.expected
 SUITE_TIMEOUT=${INTEROP_SUITE_TIMEOUT:-1200}
+SUITE3_TIMEOUT=${INTEROP_KAZOO3_SUITE_TIMEOUT:-1200}
 export INTEROP_TEST_TIMEOUT=${INTEROP_TEST_TIMEOUT:-120}
 ZKGO_BIN=${ZKGO_BIN:-$ROOT/bin/zkserver}
 
@@ -80,6 +93,7 @@ mkdir -p "$WORK/pids" "$WORK/logs" "$WORK/tmp"
 FAILED=0
 PYTEST_PID=""
 SUMMARY="(kazoo suite did not run)"
+SUMMARY3="(3-node kazoo suite did not run)"
 
 log() { echo "interop[$TARGET]: $*"; }
 fail() {
@@ -114,7 +128,7 @@ stop_all() {
 }
 on_exit() {
     stop_all
-    rm -rf "$WORK/tmp"
+    rm -rf "$WORK/tmp" "$WORK/tmp-3node"
     if [[ $FAILED == 0 && ${INTEROP_KEEP:-0} != 1 ]]; then
         rm -rf "$WORK"
     else
@@ -140,6 +154,24 @@ pick_offset() {
     local o
     for ((o = 21810; o < 22800; o += 20)); do
         if ports_free "$o" 4 && ports_free $((o + 10)) 1; then
+            echo "$o"
+            return
+        fi
+    done
+    echo "no free port range found" >&2
+    return 1
+}
+
+# First port of the 3-node run: server i uses offset+10*i .. offset+10*i+3 (client, election,
+# quorum, admin). Searched above the single-node range, so the two runs never share a port.
+pick_offset3() {
+    if [[ -n ${INTEROP_KAZOO3_PORT_OFFSET:-} ]]; then
+        echo "$INTEROP_KAZOO3_PORT_OFFSET"
+        return
+    fi
+    local o
+    for ((o = 22810; o < 23800; o += 30)); do
+        if ports_free "$o" 4 && ports_free $((o + 10)) 4 && ports_free $((o + 20)) 4; then
             echo "$o"
             return
         fi
@@ -188,7 +220,7 @@ proc_running() {
 # Stop pytest (pid $1) once a server has been started and none has lived for
 # INTEROP_SERVER_DEAD_LIMIT seconds. Tests that stop the server restart it within seconds.
 server_watchdog() {
-    local limit=${INTEROP_SERVER_DEAD_LIMIT:-45} dead=0 armed=0 alive f
+    local limit=${INTEROP_SERVER_DEAD_LIMIT:-45} dead=0 armed=0 alive f out=${2:-$WORK/watchdog.txt}
     while kill -0 "$1" 2>/dev/null; do
         sleep 3
         alive=0
@@ -203,32 +235,48 @@ server_watchdog() {
         ((armed)) || continue
         if ((alive)); then dead=0; else dead=$((dead + 3)); fi
         if ((dead >= limit)); then
-            echo "no server under test running for ${dead}s (crashed or exited?); suite aborted" >"$WORK/watchdog.txt"
+            echo "no server under test running for ${dead}s (crashed or exited?); suite aborted" >"$out"
             kill -TERM "$1" 2>/dev/null
             return
         fi
     done
 }
 
+# run_kazoo_suite OFFSET [SIZE BASELINE TAG SUITE-LIMIT]: one run of kazoo's suite against a
+# harness-built cluster of SIZE servers (default 1) on ports OFFSET.. (server i: OFFSET+10*i ..
+# OFFSET+10*i+3), gated by BASELINE. TAG ("" for the single-node run, whose file names are
+# unchanged) names this run's files in $WORK: pytest$TAG.out, outcomes$TAG.txt,
+# outcomes$TAG-$TARGET.txt, junit$TAG.xml, logs$TAG/ (server logs), tmp$TAG/ (harness dirs).
+# Sets KAZOO_SUMMARY (pytest's summary line).
+KAZOO_SUMMARY=""
 run_kazoo_suite() {
-    local offset=$1 tests_dir pkgroot rc start end
+    local offset=$1 size=${2:-1} baseline=${3:-$BASELINE} tag=${4:-} limit=${5:-$SUITE_TIMEOUT}
+    local tests_dir pkgroot rc start end ports="" i
+    local out=$WORK/pytest$tag.out outcomes=$WORK/outcomes$tag.txt logdir=$WORK/logs$tag
+    local wdfile=$WORK/watchdog$tag.txt what="kazoo suite"
+    ((size == 1)) || what="kazoo suite ($size nodes)"
+    mkdir -p "$logdir" "$WORK/tmp$tag"
+    for ((i = 0; i < size; i++)); do
+        ports+="${ports:+, }$((offset + 10 * i))-$((offset + 10 * i + 3))"
+    done
     tests_dir=$($PY -c 'import os, kazoo.tests; print(os.path.dirname(kazoo.tests.__file__))')
     pkgroot=$(dirname "$(dirname "$tests_dir")")
-    log "kazoo suite: $tests_dir (cluster size 1, ports $offset-$((offset + 3)), suite limit ${SUITE_TIMEOUT}s, test limit ${INTEROP_TEST_TIMEOUT}s)"
+    log "$what: $tests_dir (cluster size $size, ports $ports, suite limit ${limit}s, test limit ${INTEROP_TEST_TIMEOUT}s)"
 
     start=$(date +%s)
     # kazoo's harness reads the ZOOKEEPER_* variables (kazoo/testing/harness.py). The cluster it
     # creates is process-wide and reused by every test (started once, restarted only by tests
     # that stop it, or when test_sasl changes ZOOKEEPER_JAAS_AUTH), so the suite already runs
-    # on one shared server. TMPDIR keeps the harness's per-server work dirs inside $WORK.
+    # on one shared server (or one shared ensemble). TMPDIR keeps the harness's per-server work
+    # dirs inside $WORK.
     (
         cd "$WORK" || exit 2
         export PATH="$ROOT/scripts/kazoo/bin:$PATH"
         export INTEROP_TARGET=$TARGET INTEROP_REAL_JAVA=$REAL_JAVA ZKGO_BIN
-        export INTEROP_PIDDIR=$WORK/pids INTEROP_LOGDIR=$WORK/logs
-        export INTEROP_OUTCOMES=$WORK/outcomes.txt
-        export TMPDIR=$WORK/tmp
-        export ZOOKEEPER_CLUSTER_SIZE=1 ZOOKEEPER_PORT_OFFSET=$offset ZOOKEEPER_VERSION=3.8.0
+        export INTEROP_PIDDIR=$WORK/pids INTEROP_LOGDIR=$logdir
+        export INTEROP_OUTCOMES=$outcomes
+        export TMPDIR=$WORK/tmp$tag
+        export ZOOKEEPER_CLUSTER_SIZE=$size ZOOKEEPER_PORT_OFFSET=$offset ZOOKEEPER_VERSION=3.8.0
         export ZOOKEEPER_CLASSPATH=$APACHE_CP ZOOKEEPER_PATH=/usr/share/java
         unset ZOOKEEPER_JAAS_AUTH ZOOKEEPER_OBSERVER_START_ID KRB5_TEST_ENV TRAVIS
         export PYTHONPATH=$ROOT/scripts/kazoo PYTHONDONTWRITEBYTECODE=1
@@ -238,14 +286,14 @@ run_kazoo_suite() {
         if ! "$PY" -c 'import mock, objgraph' 2>/dev/null; then
             PYTHONPATH=$PYTHONPATH:$ROOT/scripts/kazoo/pycompat
         fi
-        exec timeout -k 15 "$SUITE_TIMEOUT" "$PY" -m pytest \
+        exec timeout -k 15 "$limit" "$PY" -m pytest \
             -c "$ROOT/scripts/kazoo/pytest.ini" --rootdir="$pkgroot" \
             -p no:cacheprovider -p zkgo_interop_plugin \
-            -rfEs --junitxml="$WORK/junit.xml" -o junit_family=xunit2 \
+            -rfEs --junitxml="$WORK/junit$tag.xml" -o junit_family=xunit2 \
             "${PYTEST_EXTRA[@]}" "$tests_dir"
-    ) >"$WORK/pytest.out" 2>&1 &
+    ) >"$out" 2>&1 &
     PYTEST_PID=$!
-    server_watchdog "$PYTEST_PID" &
+    server_watchdog "$PYTEST_PID" "$wdfile" &
     local wd=$!
     wait "$PYTEST_PID"
     rc=$?
@@ -255,37 +303,48 @@ run_kazoo_suite() {
     end=$(date +%s)
     stop_all
     # pytest's own summary line, printed again at the very end
-    SUMMARY=$(grep -E '^=+ .* in [0-9.]+s' "$WORK/pytest.out" | tail -1)
-    SUMMARY=${SUMMARY:-$(tail -1 "$WORK/pytest.out")}
-    log "pytest exit status $rc after $((end - start))s; full output: $WORK/pytest.out"
+    KAZOO_SUMMARY=$(grep -E '^=+ .* in [0-9.]+s' "$out" | tail -1)
+    KAZOO_SUMMARY=${KAZOO_SUMMARY:-$(tail -1 "$out")}
+    log "$what: pytest exit status $rc after $((end - start))s; full output: $out"
     # pytest: 0 all passed, 1 some tests failed (judged against the baseline below),
     # 2 interrupted (e.g. collection errors), 3 internal error, 4 usage error, 5 no tests.
-    if [[ -s $WORK/watchdog.txt ]]; then
-        fail "$(cat "$WORK/watchdog.txt"); server logs: $WORK/logs"
-        tail -15 "$(ls -t "$WORK"/logs/server-*.log | head -1)" 2>/dev/null | sed 's/^/  | /'
+    if [[ -s $wdfile ]]; then
+        fail "$what: $(cat "$wdfile"); server logs: $logdir"
+        tail -15 "$(ls -t "$logdir"/server-*.log | head -1)" 2>/dev/null | sed 's/^/  | /'
+    fi
+    # With several servers one can die while the others keep serving (the watchdog only sees
+    # the whole cluster gone): say so, the log's tail usually explains later failures.
+    if ((size > 1)); then
+        local f
+        for f in $(grep -lE '^(panic:|fatal error:)' "$logdir"/server-*.log 2>/dev/null); do
+            log "$what: WARNING: a server crashed: $f"
+            grep -m1 -A8 -E '^(panic:|fatal error:)' "$f" | sed 's/^/  | /'
+        done
     fi
     case $rc in
         0 | 1) ;;
-        124 | 137) fail "kazoo suite exceeded ${SUITE_TIMEOUT}s" ;;
-        *) fail "pytest did not complete normally (exit status $rc); see $WORK/pytest.out" ;;
+        124 | 137) fail "$what exceeded ${limit}s" ;;
+        *) fail "$what: pytest did not complete normally (exit status $rc); see $out" ;;
     esac
-    if [[ ! -s $WORK/outcomes.txt ]]; then
-        tail -40 "$WORK/pytest.out"
-        fail "no per-test outcomes recorded"
+    if [[ ! -s $outcomes ]]; then
+        tail -40 "$out"
+        fail "$what: no per-test outcomes recorded"
         return
     fi
-    cp "$WORK/outcomes.txt" "$WORK/outcomes-$TARGET.txt"
-    awk '{n[$1]++} END {for (k in n) printf "  %-8s %d\n", k, n[k]}' "$WORK/outcomes.txt" | sort
+    cp "$outcomes" "$WORK/outcomes$tag-$TARGET.txt"
+    awk '{n[$1]++} END {for (k in n) printf "  %-8s %d\n", k, n[k]}' "$outcomes" | sort
 
     # Gate: every test in the baseline must have passed in this run.
-    if ! sed -e 's/#.*//' "$BASELINE" 2>/dev/null | grep -q '[^[:space:]]'; then
-        fail "baseline $BASELINE is missing or empty"
+    # (no grep -q: with pipefail, sed killed by SIGPIPE after grep -q exits would read as
+    # "missing"; that happened with a 36 KB baseline)
+    if ! sed -e 's/#.*//' "$baseline" 2>/dev/null | grep '[^[:space:]]' >/dev/null; then
+        fail "$what: baseline $baseline is missing or empty"
         return
     fi
     # Baseline lines: a test id; '#' starts a comment (flaky tests are listed as comments).
     local missing=0 missing_sel=0 regress=0 id outcome
     while read -r id; do
-        outcome=$(awk -v id="$id" '$2 == id {print $1}' "$WORK/outcomes.txt")
+        outcome=$(awk -v id="$id" '$2 == id {print $1}' "$outcomes")
         if [[ -z $outcome ]]; then
             if ((${#PYTEST_EXTRA[@]} == 0)); then
                 echo "  NOT RUN  $id"
@@ -297,20 +356,20 @@ run_kazoo_suite() {
             echo "  REGRESSION ($outcome)  $id"
             regress=$((regress + 1))
         fi
-    done < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' "$BASELINE" | grep -v '^$')
+    done < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' "$baseline" | grep -v '^$')
     # Tests passing here but not in the baseline are reported (not a failure).
     local extra
-    extra=$(awk '$1 == "passed" {print $2}' "$WORK/outcomes.txt" |
-        grep -vxF -f <(sed -e 's/#.*//' -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' "$BASELINE" | grep -v '^$') || true)
+    extra=$(awk '$1 == "passed" {print $2}' "$outcomes" |
+        grep -vxF -f <(sed -e 's/#.*//' -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' "$baseline" | grep -v '^$') || true)
     if [[ -n $extra ]]; then
         log "$(echo "$extra" | wc -l) test(s) pass but are not gated by the baseline (flaky on Apache, or new):"
         echo "$extra" | head -20 | sed 's/^/  /'
-        [[ $(echo "$extra" | wc -l) -le 20 ]] || echo "  ... (all in $WORK/outcomes-$TARGET.txt)"
+        [[ $(echo "$extra" | wc -l) -le 20 ]] || echo "  ... (all in $WORK/outcomes$tag-$TARGET.txt)"
     fi
     if ((regress + missing > 0)); then
-        fail "kazoo suite: $regress baseline test(s) did not pass, $missing not run (baseline: $BASELINE)"
+        fail "$what: $regress baseline test(s) did not pass, $missing not run (baseline: $baseline)"
     else
-        log "kazoo suite: all $(($(sed -e 's/#.*//' "$BASELINE" | grep -c '[^[:space:]]') - missing_sel)) baseline tests that ran passed (baseline: $BASELINE)"
+        log "$what: all $(($(sed -e 's/#.*//' "$baseline" | grep -c '[^[:space:]]') - missing_sel)) baseline tests that ran passed (baseline: $baseline)"
     fi
 }
 
@@ -494,6 +553,11 @@ main() {
     local offset skip_ok=${INTEROP_ALLOW_SKIP:-0}
     log "work directory $WORK"
     preflight || return
+    if [[ ${INTEROP_KAZOO3_ONLY:-0} == 1 ]]; then
+        log "only the 3-node kazoo suite (INTEROP_KAZOO3_ONLY=1): single-node suite and zkCli checks not run"
+        run_kazoo3
+        return
+    fi
     offset=$(pick_offset) || { fail "no free loopback port range"; return; }
 
     if [[ ${INTEROP_SKIP_ZKCLI:-0} == 1 ]]; then
@@ -510,11 +574,31 @@ main() {
         [[ $skip_ok == 1 ]] || fail "kazoo suite skipped (set INTEROP_ALLOW_SKIP=1 to allow)"
     else
         run_kazoo_suite "$offset"
+        SUMMARY=$KAZOO_SUMMARY
     fi
+
+    if [[ ${ZKCLI_ONLY:-0} == 1 ]]; then
+        log "3-node kazoo suite not run (ZKCLI_ONLY=1)"
+    elif [[ ${INTEROP_SKIP_KAZOO3:-0} == 1 ]]; then
+        log "SKIPPED: 3-node kazoo test suite (INTEROP_SKIP_KAZOO3=1)"
+        [[ $skip_ok == 1 ]] || fail "3-node kazoo suite skipped (set INTEROP_ALLOW_SKIP=1 to allow)"
+    else
+        run_kazoo3
+    fi
+}
+
+# Part 1b: kazoo's suite again against a three-server ensemble (the harness's own default
+# size), gated by $BASELINE3 (tests passing against a three-node Apache 3.8).
+run_kazoo3() {
+    local offset3
+    offset3=$(pick_offset3) || { fail "no free loopback port range for the 3-node run"; return; }
+    run_kazoo_suite "$offset3" 3 "$BASELINE3" -3node "$SUITE3_TIMEOUT"
+    SUMMARY3=$KAZOO_SUMMARY
 }
 
 finish() {
     log "kazoo pytest summary ($TARGET): $SUMMARY"
+    log "kazoo pytest summary ($TARGET, 3 nodes): $SUMMARY3"
     if [[ $FAILED != 0 ]]; then
         log "FAILED"
         return 1
@@ -522,5 +606,23 @@ finish() {
     log "OK"
 }
 
+# ---------------------------------------------------------------------------------------------
+# Part 3 (zkgo target): bin/zkcli, the Go zkCli, against zkCli.sh: scripts/zkcli-diff.sh runs the
+# zkCli sessions and batch commands through both clients, each on a fresh bin/zkserver, and diffs
+# the normalised transcripts. INTEROP_SKIP_ZKCLI_DIFF=1 skips it (a failure unless
+# INTEROP_ALLOW_SKIP=1).
+zkcli_diff() {
+    [[ $TARGET == zkgo ]] || return 0
+    [[ ${INTEROP_KAZOO3_ONLY:-0} == 1 ]] && return 0
+    if [[ ${INTEROP_SKIP_ZKCLI_DIFF:-0} == 1 ]]; then
+        log "SKIPPED: zkcli vs zkCli.sh diff (INTEROP_SKIP_ZKCLI_DIFF=1)"
+        [[ ${INTEROP_ALLOW_SKIP:-0} == 1 ]] || fail "zkcli diff skipped (set INTEROP_ALLOW_SKIP=1 to allow)"
+        return 0
+    fi
+    log "zkcli vs zkCli.sh: scripts/zkcli-diff.sh"
+    bash "$ROOT/scripts/zkcli-diff.sh" 2>&1 | sed 's/^/  /'
+    ((PIPESTATUS[0] == 0)) || fail "zkcli output differs from zkCli.sh (scripts/zkcli-diff.sh)"
+}
+
 # One line, so bash has read all of it before running (safe if this file is edited meanwhile).
-main; finish; exit $?
+main; zkcli_diff; finish; exit $?
