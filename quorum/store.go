@@ -425,15 +425,30 @@ func (st *Store) InstallSnapshot(tree *datatree.Tree, sessions map[int64]int32) 
 	return nil
 }
 
-// WriteSnapshot writes a snapshot of tree (named after its last processed zxid).
+// WriteSnapshot writes a snapshot of tree (named after its last processed zxid) with the
+// session table sessions. The table must be that of the tree as it is now: nothing may be
+// applied to the tree meanwhile (a SNAP install, a load). For the snapshot of a live tree
+// use WriteSnapshotFrom.
 func (st *Store) WriteSnapshot(tree *datatree.Tree, sessions map[int64]int32) error {
+	return st.WriteSnapshotFrom(tree, func() map[int64]int32 { return sessions })
+}
+
+// WriteSnapshotFrom writes a (fuzzy) snapshot of a live tree: the snapshot's zxid is fixed
+// first, then sessions is read. A session created by a txn up to that zxid is then in the
+// table (log replay from the zxid does not recreate it), and one created or closed after
+// it is recreated or closed again by the replay, as in Apache ZooKeeper's
+// FileTxnSnapLog.save, which names the snapshot after lastProcessedZxid before it
+// serialises the live session map. Reading the table before the zxid is fixed loses every
+// session created in between: on the next load its ephemerals exist and the session does
+// not, so nothing ever expires it.
+func (st *Store) WriteSnapshotFrom(tree *datatree.Tree, sessions func() map[int64]int32) error {
 	start := time.Now()
 	view := tree.CopyForSnapshot()
-	name, err := persistence.WriteSnapshotMeta(st.snapDir, view, sessions, st.meta)
+	name, err := persistence.WriteSnapshotMeta(st.snapDir, view, sessions(), st.meta)
 	if err != nil {
 		return err
 	}
-	st.logger.Info().Str("file", name).Int("nodes", tree.NodeCount()).Dur("took", time.Since(start)).Msg("snapshot written")
+	st.logger.Info().Str("file", name).Int("nodes", nodeCount(tree)).Dur("took", time.Since(start)).Msg("snapshot written")
 	return nil
 }
 
@@ -509,4 +524,11 @@ func contiguous(prev, next zab.Zxid) bool {
 func hasSnapshot(dir string) bool {
 	s, _ := listZxidFiles(dir, "snapshot")
 	return len(s) > 0
+}
+
+// nodeCount reads the tree's node count under its lock (for log lines).
+func nodeCount(t *datatree.Tree) int {
+	t.RLock()
+	defer t.RUnlock()
+	return t.NodeCount()
 }

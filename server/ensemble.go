@@ -463,3 +463,8 @@ func (s *Server) TouchTable() []SessionTouch {
 	}
 	return out
 }
+
+// ObserveFsync records one fsync of the txn log done by the ensemble (fsynctime metric).
+func (s *Server) ObserveFsync(d time.Duration) {
+	s.metrics.fsync(d.Milliseconds(), s.cfg.FsyncWarningThresholdMs())
+}

@@ -4,6 +4,9 @@
 //
 //	zkbench --server 127.0.0.1:2181 --workload get --sessions 32 --duration 10s
 //	zkbench report --baseline apache results.jsonl   # Markdown table from --json lines
+//	zkbench --server a,b,c --workload get             # sessions spread: session i on server i mod 3
+//	zkbench --server a,b,c --workload failover --pid-file 'DIR/node{n}/pid' --restart-cmd 'CMD {n}'
+//	    # kill -9 the leader, time to the first acknowledged write, restart it (failover.go)
 //
 // Each session is its own zk.Conn. Every worker issues one synchronous request at a time
 // (closed loop); --pipeline P runs P workers per session, which gives P outstanding requests on
@@ -55,6 +58,11 @@ type config struct {
 	path    string
 	timeout time.Duration
 	poll    time.Duration
+	// failover mode (failover.go)
+	rounds     int
+	pidFile    string
+	restartCmd string
+	settle     time.Duration
 }
 
 var workloads = []string{"create", "set", "get", "mixed", "watch"}
@@ -105,7 +113,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "measured duration")
 	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "unmeasured load before the measured duration")
 	fs.IntVar(&cfg.valueSize, "value-size", 100, "znode value size in bytes")
-	fs.StringVar(&cfg.workload, "workload", "get", "create|set|get|mixed (90% get, 10% set)|watch (fan-out of one setter to --sessions watchers)|populate (--znodes N left in place under --pop-root)|firstread (time from --since to the first answered getData/setData of --path)")
+	fs.StringVar(&cfg.workload, "workload", "get", "create|set|get|mixed (90% get, 10% set)|watch (fan-out of one setter to --sessions watchers)|populate (--znodes N left in place under --pop-root)|firstread (time from --since to the first answered getData/setData of --path)|failover (--rounds times: kill -9 the leader, time to the first acknowledged write of --sessions writers, restart it)")
 	fs.IntVar(&cfg.znodes, "znodes", 1000, "keyspace size for get/set/mixed, created before and removed after the run")
 	fs.Int64Var(&cfg.maxOps, "max-ops", 50_000_000, "stop after this many operations even if --duration has not passed")
 	fs.IntVar(&cfg.pid, "pid", 0, "server process id; reports its resident memory (VmRSS, VmHWM) after the run")
@@ -119,8 +127,12 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&cfg.popRoot, "pop-root", "/pop", "populate: root of the znodes, which are left in place")
 	fs.Int64Var(&cfg.since, "since", 0, "firstread: start time in Unix nanoseconds (date +%s%N) that times are measured from (0 = now)")
 	fs.StringVar(&cfg.path, "path", "/pop/p0000/k0000000", "firstread: znode to getData and then setData")
-	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "populate, firstread: give up after this long (firstread: after --since)")
+	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "populate, firstread, failover: give up after this long (firstread: after --since; failover: per wait)")
 	fs.DurationVar(&cfg.poll, "poll", 2*time.Millisecond, "firstread: pause between failed attempts")
+	fs.IntVar(&cfg.rounds, "rounds", 3, "failover: leader kills")
+	fs.StringVar(&cfg.pidFile, "pid-file", "", "failover: pid file of server {n} (1-based position in --server), read before each kill")
+	fs.StringVar(&cfg.restartCmd, "restart-cmd", "", "failover: bash command that starts node {n} again in the background (ZKBENCH_NODE=n) and returns")
+	fs.DurationVar(&cfg.settle, "settle", 2*time.Second, "failover: pause after the killed node rejoined, before the next round")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -159,6 +171,12 @@ func parseFlags(args []string) (*config, error) {
 		return nil, errors.New("--path must start with /")
 	case cfg.timeout <= 0 || cfg.poll < 0:
 		return nil, errors.New("--timeout must be > 0 and --poll >= 0")
+	case cfg.rounds < 1 || cfg.settle < 0:
+		return nil, errors.New("--rounds must be >= 1 and --settle >= 0")
+	case cfg.workload == "failover" && cfg.pidFile == "":
+		return nil, errors.New("--workload failover needs --pid-file")
+	case cfg.workload == "failover" && cfg.rounds > 1 && cfg.restartCmd == "":
+		return nil, errors.New("--workload failover with --rounds > 1 needs --restart-cmd")
 	}
 	valid := isStorageWorkload(cfg.workload)
 	for _, w := range workloads {
@@ -233,20 +251,34 @@ func (r *Result) writeText(w io.Writer) error {
 
 // hostList is a HostProvider with a fixed order, so that session i starts on server i mod n
 // (zk.Connect shuffles, which would make multi-server runs uneven and unrepeatable).
+//
+// With pause > 0 (failover) it never reports a full unsuccessful pass to the client, which would
+// then fail queued requests and sleep a whole second (so a reconnect time would be measured in
+// seconds), and pauses for that long itself after each such pass instead.
 type hostList struct {
 	hosts []string
 	next  int
 	tried int
+	pause time.Duration
 }
 
 func (h *hostList) Init([]string) error { return nil }
 func (h *hostList) Len() int            { return len(h.hosts) }
 func (h *hostList) Connected()          { h.tried = 0 }
 func (h *hostList) Next() (string, bool) {
+	if h.pause > 0 && h.tried > 0 && h.tried%len(h.hosts) == 0 {
+		time.Sleep(h.pause)
+	}
 	s := h.hosts[h.next]
 	h.next = (h.next + 1) % len(h.hosts)
 	h.tried++
-	return s, h.tried > len(h.hosts)
+	return s, h.pause <= 0 && h.tried > len(h.hosts)
+}
+
+// sessionOrder is the server order of session i: server i mod n first, then the ones after it.
+func sessionOrder(servers []string, i int) []string {
+	k := i % len(servers)
+	return append(append([]string{}, servers[k:]...), servers[:k]...)
 }
 
 // connectAll opens n sessions and waits until each has one.
@@ -259,9 +291,12 @@ func connectAll(ctx context.Context, cfg *config, n int) ([]*zk.Conn, error) {
 	conns := make([]*zk.Conn, 0, n)
 	ready := make(chan error, n)
 	for i := 0; i < n; i++ {
-		order := append(append([]string{}, servers[i%len(servers):]...), servers[:i%len(servers)]...)
+		hosts := &hostList{hosts: sessionOrder(servers, i)}
+		if cfg.workload == "failover" {
+			hosts.pause = 20 * time.Millisecond
+		}
 		c, events, err := zk.Connect(cfg.servers, cfg.sessionTimeout,
-			zk.WithLogger(logger), zk.WithHostProvider(&hostList{hosts: order}))
+			zk.WithLogger(logger), zk.WithHostProvider(hosts))
 		if err != nil {
 			closeAll(conns)
 			return nil, fmt.Errorf("connect: %w", err)

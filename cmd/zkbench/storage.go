@@ -31,7 +31,7 @@ import (
 
 // storageWorkloads are the modes that do not run a timed closed loop (and are not in
 // `workloads`, which the run tests iterate over).
-var storageWorkloads = []string{"populate", "firstread"}
+var storageWorkloads = []string{"populate", "firstread", "failover"}
 
 func isStorageWorkload(w string) bool {
 	for _, s := range storageWorkloads {
@@ -368,6 +368,12 @@ func storageMain(ctx context.Context, cfg *config) int {
 	case "firstread":
 		var r *FirstReadResult
 		r, err = runFirstRead(ctx, cfg)
+		if r != nil {
+			res = r
+		}
+	case "failover":
+		var r *FailoverResult
+		r, err = runFailover(ctx, cfg)
 		if r != nil {
 			res = r
 		}
