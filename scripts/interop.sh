@@ -624,5 +624,23 @@ zkcli_diff() {
     ((PIPESTATUS[0] == 0)) || fail "zkcli output differs from zkCli.sh (scripts/zkcli-diff.sh)"
 }
 
+# ---------------------------------------------------------------------------------------------
+# Part 4 (zkgo target): data dirs move both ways between zkgo and Apache ZooKeeper 3.8:
+# internal/roundtrip writes a tree with every node kind, ACLs and sessions through one server,
+# starts the other on that data dir, and compares znodes, data, Stat and ACLs.
+# INTEROP_SKIP_ROUNDTRIP=1 skips it (a failure unless INTEROP_ALLOW_SKIP=1).
+roundtrip() {
+    [[ $TARGET == zkgo ]] || return 0
+    [[ ${INTEROP_KAZOO3_ONLY:-0} == 1 ]] && return 0
+    if [[ ${INTEROP_SKIP_ROUNDTRIP:-0} == 1 ]]; then
+        log "SKIPPED: data dir round trip (INTEROP_SKIP_ROUNDTRIP=1)"
+        [[ ${INTEROP_ALLOW_SKIP:-0} == 1 ]] || fail "round trip skipped (set INTEROP_ALLOW_SKIP=1 to allow)"
+        return 0
+    fi
+    log "data dir round trip with Apache ZooKeeper 3.8: go test ./internal/roundtrip/"
+    (cd "$ROOT" && go test -count=1 ./internal/roundtrip/) 2>&1 | tail -5 | sed 's/^/  /'
+    ((PIPESTATUS[0] == 0)) || fail "data dir round trip with Apache ZooKeeper 3.8 failed"
+}
+
 # One line, so bash has read all of it before running (safe if this file is edited meanwhile).
-main; zkcli_diff; finish; exit $?
+main; zkcli_diff; roundtrip; finish; exit $?
