@@ -318,13 +318,9 @@ func (n *Node) loop() {
 			return
 		case ev := <-n.events:
 			n.handle(ev)
+			n.handleMore()
 		case m := <-recv:
-			nt, _, err := wire.DecodeNotification(m.Body)
-			if err != nil {
-				n.log.Debug().Err(err).Uint64("from", m.From).Msg("dropping a bad election notification")
-				continue
-			}
-			n.peer.Step(zab.Message{From: m.From, To: n.myid, Vote: &nt})
+			n.stepVote(m)
 		case <-tick.C:
 			n.peer.Tick()
 			n.maybeReadOnly()
@@ -341,6 +337,32 @@ func (n *Node) loop() {
 			return
 		}
 	}
+}
+
+// handleMore takes every event already waiting (up to a bound) before the Ready is
+// executed, so one Ready, and one fsync, covers all the proposals that arrived meanwhile
+// (group commit on followers; several client batches on the leader).
+func (n *Node) handleMore() {
+	for i := 0; i < 1024; i++ {
+		select {
+		case ev := <-n.events:
+			n.handle(ev)
+			if p, ok := ev.(evPacket); ok && p.snap != nil {
+				return // its InstallSnapshot must run before another SNAP arrives
+			}
+		default:
+			return
+		}
+	}
+}
+
+func (n *Node) stepVote(m cnx.Message) {
+	nt, _, err := wire.DecodeNotification(m.Body)
+	if err != nil {
+		n.log.Debug().Err(err).Uint64("from", m.From).Msg("dropping a bad election notification")
+		return
+	}
+	n.peer.Step(zab.Message{From: m.From, To: n.myid, Vote: &nt})
 }
 
 // drain executes every pending Ready.
@@ -411,6 +433,14 @@ func (n *Node) noteProposal(qp *wire.QuorumPacket) {
 }
 
 func (n *Node) execute(rd zab.Ready) error {
+	// A serving leader sends before it logs, as Apache ZooKeeper's does (proposals go out
+	// while its own fsync runs): none of its messages promises its own durability (its
+	// ACK counts only at Advance, after the persist below), so the followers' fsyncs overlap
+	// its own. Anything else keeps the order persist, apply, send.
+	early := n.sendEarly(rd)
+	if early {
+		n.sendMessages(rd.Messages)
+	}
 	// 1. Persist.
 	appended := 0
 	for _, a := range rd.Persist {
@@ -495,14 +525,8 @@ func (n *Node) execute(rd zab.Ready) error {
 	}
 
 	// 3. Send.
-	for _, m := range rd.Messages {
-		if m.Vote != nil {
-			n.elect.Send(m.To, wire.EncodeNotification(m.Vote))
-			continue
-		}
-		if m.Packet != nil {
-			n.sendPacket(m.To, m.Packet)
-		}
+	if !early {
+		n.sendMessages(rd.Messages)
 	}
 	for _, id := range rd.Close {
 		n.closePeer(id)
@@ -518,6 +542,38 @@ func (n *Node) execute(rd zab.Ready) error {
 		}
 	}
 	return nil
+}
+
+// sendEarly reports whether a Ready's messages may go out before its persist step: on a
+// serving leader whose Ready only appends its own proposals (no epoch, no role change) and
+// carries no SNAP (whose copy waits for the apply step).
+func (n *Node) sendEarly(rd zab.Ready) bool {
+	if n.role.State != zab.Leading || !n.role.Serving || rd.Role != nil || len(rd.Messages) == 0 {
+		return false
+	}
+	for _, a := range rd.Persist {
+		if a.Kind != zab.Append {
+			return false
+		}
+	}
+	for _, m := range rd.Messages {
+		if m.Packet != nil && m.Packet.Type == zab.Snap {
+			return false
+		}
+	}
+	return true
+}
+
+func (n *Node) sendMessages(msgs []zab.Message) {
+	for _, m := range msgs {
+		if m.Vote != nil {
+			n.elect.Send(m.To, wire.EncodeNotification(m.Vote))
+			continue
+		}
+		if m.Packet != nil {
+			n.sendPacket(m.To, m.Packet)
+		}
+	}
 }
 
 func (n *Node) changeRole(r zab.Role) error {
