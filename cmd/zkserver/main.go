@@ -10,6 +10,7 @@ package main
 import (
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 )
 
 // version is the zkgo release; set it with -ldflags "-X main.version=...".
@@ -23,6 +24,15 @@ const defaultGCPercent = 50
 func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGCPercent)
+	}
+	// ZKGO_CPUPROFILE=FILE writes a Go CPU profile of the whole run (for `go tool pprof`).
+	if path := os.Getenv("ZKGO_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+			code := newCLI().run(os.Args[1:])
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(code)
+		}
 	}
 	os.Exit(newCLI().run(os.Args[1:]))
 }
