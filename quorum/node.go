@@ -769,6 +769,10 @@ func (n *Node) snapSource(zxid zab.Zxid) *snapSource {
 		t.RLock()
 		last := t.LastProcessedZxid()
 		t.RUnlock()
+		if last > int64(zxid) {
+			// Nothing beyond zxid should have been applied: the copy would be fuzzy.
+			n.log.Error().Str("zxid", zxid.String()).Str("tree", zab.Zxid(last).String()).Msg("the tree is past the SNAP zxid")
+		}
 		if last >= int64(zxid) {
 			break
 		}

@@ -349,11 +349,8 @@ func (n *node) logTail(lines int) string {
 }
 
 // scanLogs finds lines in the node logs that are bugs whatever the faults: panics, races,
-// a leader whose server and broadcast disagree on the zxid sequence.
-//
-// Digest mismatches are not in the list yet: a few txns right after some SNAPs of a learner
-// that led the previous epoch report one (a known open bug, see docs/FAULTTEST.md); the
-// trees are compared node by node at the end, and the histories checked, either way.
+// digest mismatches (the tree of a learner differs from the leader's), a SNAP copied from a
+// tree past its zxid, a leader whose server and broadcast disagree on the zxid sequence.
 func (c *cluster) scanLogs() []string {
 	var bad []string
 	for _, n := range c.nodes[1:] {
@@ -362,8 +359,8 @@ func (c *cluster) scanLogs() []string {
 			continue
 		}
 		for _, line := range strings.Split(string(b), "\n") {
-			for _, pat := range []string{"panic:", "fatal error:", "WARNING: DATA RACE", "cannot persist",
-				"proposal refused"} {
+			for _, pat := range []string{"panic:", "fatal error:", "WARNING: DATA RACE", "digests are not matching", "cannot persist",
+				"proposal refused", "past the SNAP zxid"} {
 				if strings.Contains(line, pat) {
 					bad = append(bad, fmt.Sprintf("node %d: %s", n.id, line))
 				}
