@@ -288,19 +288,9 @@ func (n *Node) members() (voters, observers []uint64) {
 	return
 }
 
-// verifierString is QuorumMaj.toString: the server lines sorted by id, then version.
+// verifierString is the member's view of the membership (QuorumMaj.toString).
 func verifierString(cfg *config.Config) string {
-	ids := make([]int64, 0, len(cfg.Servers))
-	for id := range cfg.Servers {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	var b strings.Builder
-	for _, id := range ids {
-		fmt.Fprintf(&b, "server.%d=%s\n", id, cfg.Servers[id].String())
-	}
-	fmt.Fprintf(&b, "version=%x", cfg.ConfigVersion)
-	return b.String()
+	return config.VerifierString(cfg.Servers, cfg.ConfigVersion)
 }
 
 func (n *Node) loop() {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -199,16 +198,7 @@ func writeEpochFile(path string, v int64) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return persistence.SyncDir(filepath.Dir(path))
 }
 
 func (st *Store) writeEpochs(acc, cur int64) error {
@@ -272,53 +262,24 @@ func (st *Store) RollLog() error { return st.log.Roll() }
 // BytesSinceRoll is what was appended since the last roll.
 func (st *Store) BytesSinceRoll() int64 { return st.log.BytesSinceRoll() }
 
-type zxidFile struct {
-	name string
-	zxid int64
-}
-
-func listZxidFiles(dir, prefix string) ([]zxidFile, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil
-		}
-		return nil, err
-	}
-	var out []zxidFile
-	for _, e := range ents {
-		n := e.Name()
-		if !strings.HasPrefix(n, prefix+".") {
-			continue
-		}
-		z, err := strconv.ParseUint(n[len(prefix)+1:], 16, 64)
-		if err != nil {
-			continue
-		}
-		out = append(out, zxidFile{name: n, zxid: int64(z)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].zxid < out[j].zxid })
-	return out, nil
-}
-
 // Truncate cuts the log right after zxid (TRUNC): later records and files are removed,
 // as are snapshots taken after it. The caller reloads the tree with Load.
 func (st *Store) Truncate(zxid zab.Zxid) error {
 	if err := st.log.Roll(); err != nil {
 		return err
 	}
-	snaps, err := listZxidFiles(st.snapDir, "snapshot")
+	snaps, err := persistence.ZxidFiles(st.snapDir, "snapshot")
 	if err != nil {
 		return err
 	}
 	var forget []string
 	kept := false
 	for _, s := range snaps {
-		if s.zxid > int64(zxid) {
-			if err := os.Remove(filepath.Join(st.snapDir, s.name)); err != nil {
+		if s.Zxid > int64(zxid) {
+			if err := os.Remove(s.Path); err != nil {
 				return err
 			}
-			forget = append(forget, s.name)
+			forget = append(forget, filepath.Base(s.Path))
 		} else {
 			kept = true
 		}
@@ -326,17 +287,17 @@ func (st *Store) Truncate(zxid zab.Zxid) error {
 	if !kept {
 		return fmt.Errorf("cannot truncate the log to %s: no snapshot at or before it", zxid)
 	}
-	logs, err := listZxidFiles(st.logDir, "log")
+	logs, err := persistence.ZxidFiles(st.logDir, "log")
 	if err != nil {
 		return err
 	}
 	for _, lf := range logs {
-		path := filepath.Join(st.logDir, lf.name)
-		if lf.zxid > int64(zxid) {
+		path := lf.Path
+		if lf.Zxid > int64(zxid) {
 			if err := os.Remove(path); err != nil {
 				return err
 			}
-			forget = append(forget, lf.name)
+			forget = append(forget, filepath.Base(path))
 			continue
 		}
 		// Cut this file after the last record <= zxid.
@@ -363,7 +324,7 @@ func (st *Store) Truncate(zxid zab.Zxid) error {
 			}
 		}
 	}
-	if err := syncDir(st.logDir); err != nil {
+	if err := persistence.SyncDir(st.logDir); err != nil {
 		return err
 	}
 	if len(forget) > 0 {
@@ -388,32 +349,32 @@ func (st *Store) InstallSnapshot(tree *datatree.Tree, sessions map[int64]int32) 
 		return err
 	}
 	var forget []string
-	snaps, err := listZxidFiles(st.snapDir, "snapshot")
+	snaps, err := persistence.ZxidFiles(st.snapDir, "snapshot")
 	if err != nil {
 		return err
 	}
 	for _, s := range snaps {
-		if s.zxid > zxid {
-			if err := os.Remove(filepath.Join(st.snapDir, s.name)); err != nil {
+		if s.Zxid > zxid {
+			if err := os.Remove(s.Path); err != nil {
 				return err
 			}
-			forget = append(forget, s.name)
+			forget = append(forget, filepath.Base(s.Path))
 		}
 	}
-	logs, err := listZxidFiles(st.logDir, "log")
+	logs, err := persistence.ZxidFiles(st.logDir, "log")
 	if err != nil {
 		return err
 	}
 	for _, lf := range logs {
-		if err := os.Remove(filepath.Join(st.logDir, lf.name)); err != nil {
+		if err := os.Remove(lf.Path); err != nil {
 			return err
 		}
-		forget = append(forget, lf.name)
+		forget = append(forget, filepath.Base(lf.Path))
 	}
-	if err := syncDir(st.logDir); err != nil {
+	if err := persistence.SyncDir(st.logDir); err != nil {
 		return err
 	}
-	if err := syncDir(st.snapDir); err != nil {
+	if err := persistence.SyncDir(st.snapDir); err != nil {
 		return err
 	}
 	if len(forget) > 0 {
@@ -458,13 +419,13 @@ func (st *Store) Entries(after zab.Zxid, limit int) ([]zab.Txn, bool, error) {
 	if err := st.log.Commit(); err != nil {
 		return nil, false, err
 	}
-	logs, err := listZxidFiles(st.logDir, "log")
+	logs, err := persistence.ZxidFiles(st.logDir, "log")
 	if err != nil {
 		return nil, false, err
 	}
 	start := -1
 	for i, lf := range logs {
-		if lf.zxid <= int64(after)+1 {
+		if lf.Zxid <= int64(after)+1 {
 			start = i
 		}
 	}
@@ -480,7 +441,7 @@ func (st *Store) Entries(after zab.Zxid, limit int) ([]zab.Txn, bool, error) {
 	found := after == 0
 	errStop := errors.New("stop")
 	for i := start; i < len(logs) && !more; i++ {
-		path := filepath.Join(st.logDir, logs[i].name)
+		path := logs[i].Path
 		err := persistence.ReadLogFile(path, func(lt *persistence.LoggedTxn) error {
 			z := zab.Zxid(lt.Hdr.Zxid)
 			if z == after {
@@ -522,7 +483,7 @@ func contiguous(prev, next zab.Zxid) bool {
 }
 
 func hasSnapshot(dir string) bool {
-	s, _ := listZxidFiles(dir, "snapshot")
+	s, _ := persistence.ZxidFiles(dir, "snapshot")
 	return len(s) > 0
 }
 

@@ -70,19 +70,7 @@ func (m *membership) voters() []int64 {
 }
 
 // String is QuorumMaj.toString with the given version.
-func (m *membership) String(version int64) string {
-	ids := make([]int64, 0, len(m.servers))
-	for id := range m.servers {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	var b strings.Builder
-	for _, id := range ids {
-		fmt.Fprintf(&b, "server.%d=%s\n", id, m.servers[id].String())
-	}
-	fmt.Fprintf(&b, "version=%x", version)
-	return b.String()
-}
+func (m *membership) String(version int64) string { return config.VerifierString(m.servers, version) }
 
 // prepReconfig turns a reconfig request into a txn that sets /zookeeper/config to the new
 // membership (PrepRequestProcessor's reconfig case), checking in its order: only a leader

@@ -163,3 +163,19 @@ func bracketHost(h string) string {
 	}
 	return h
 }
+
+// VerifierString is QuorumMaj.toString: "server.N=..." lines sorted by id, then
+// "version=<hex>" (the form of /zookeeper/config, NEWLEADER and election notifications).
+func VerifierString(servers map[int64]*ServerSpec, version int64) string {
+	ids := make([]int64, 0, len(servers))
+	for id := range servers {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	var b strings.Builder
+	for _, id := range ids {
+		fmt.Fprintf(&b, "server.%d=%s\n", id, servers[id].String())
+	}
+	fmt.Fprintf(&b, "version=%x", version)
+	return b.String()
+}
