@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/zkgo/zkgo/internal/zktest"
 	"io"
 	"net"
 	"os"
@@ -79,16 +80,6 @@ func fakeZK(t *testing.T, answer string) int {
 	}
 	t.Cleanup(func() { ln.Close() })
 	go answerSrvr(ln, answer)
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
@@ -169,7 +160,7 @@ func TestStatus(t *testing.T) {
 
 func TestStatusFailures(t *testing.T) {
 	notServing := fakeZK(t, "This ZooKeeper instance is not currently serving requests\n")
-	for name, port := range map[string]int{"nothing listening": freePort(t), "no Mode line": notServing} {
+	for name, port := range map[string]int{"nothing listening": zktest.FreePort(t), "no Mode line": notServing} {
 		cfg, _ := writeCfg(t, port, "")
 		r := runCLI(t, testCLI(), "status", cfg)
 		if r.code != 1 || !strings.HasSuffix(r.stdout, "\nError contacting service. It is probably not running.\n") {
@@ -238,7 +229,7 @@ func TestStartAlreadyRunning(t *testing.T) {
 // TestStartStatusStop runs start/status/restart/stop against this test
 // binary acting as the server (see TestMain).
 func TestStartStatusStop(t *testing.T) {
-	port := freePort(t)
+	port := zktest.FreePort(t)
 	cfg, dataDir := writeCfg(t, port, "")
 	self, err := os.Executable()
 	if err != nil {
@@ -285,7 +276,7 @@ func TestStartStatusStop(t *testing.T) {
 
 // TestStartFailure: a server that exits at once is reported, pid file removed.
 func TestStartFailure(t *testing.T) {
-	cfg, dataDir := writeCfg(t, freePort(t), "")
+	cfg, dataDir := writeCfg(t, zktest.FreePort(t), "")
 	c := testCLI()
 	c.exe, c.exeArgs = "false", nil
 	r := runCLI(t, c, "start", cfg)
@@ -354,7 +345,7 @@ func TestRealBinary(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Skipf("cannot build zkserver (server package mid-change?): %v\n%s", err, out)
 	}
-	cfg, dataDir := writeCfg(t, freePort(t), "")
+	cfg, dataDir := writeCfg(t, zktest.FreePort(t), "")
 	run := func(args ...string) (int, string) {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = append(os.Environ(), "ZOOPIDFILE=", "ZOO_LOG_DIR=")

@@ -18,6 +18,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/zkgo/zkgo/internal/zktest"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -972,15 +973,6 @@ func buildServer(t *testing.T, race bool) string {
 	return bin
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func TestCrashRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test starts real server processes")
@@ -1010,7 +1002,7 @@ func TestCrashRecovery(t *testing.T) {
 		}
 		t.Logf("keeping %s", dir)
 	}
-	port := freePort(t)
+	port := zktest.FreePort(t)
 	srv := &serverProc{t: t, bin: bin, dir: dir, dataDir: filepath.Join(dir, "data"),
 		cfg: filepath.Join(dir, "zoo.cfg"), addr: fmt.Sprintf("127.0.0.1:%d", port), race: race}
 	cfg := fmt.Sprintf("tickTime=2000\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n"+
@@ -1245,7 +1237,7 @@ func TestCheckerCatchesViolations(t *testing.T) {
 	}
 	bin := buildServer(t, false)
 	dir := t.TempDir()
-	port := freePort(t)
+	port := zktest.FreePort(t)
 	srv := &serverProc{t: t, bin: bin, dir: dir, dataDir: filepath.Join(dir, "data"),
 		cfg: filepath.Join(dir, "zoo.cfg"), addr: fmt.Sprintf("127.0.0.1:%d", port)}
 	cfg := fmt.Sprintf("tickTime=2000\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n", srv.dataDir, port)

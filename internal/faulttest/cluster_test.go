@@ -3,6 +3,7 @@ package faulttest
 import (
 	"bufio"
 	"fmt"
+	"github.com/zkgo/zkgo/internal/zktest"
 	"io"
 	"net"
 	"os"
@@ -43,16 +44,6 @@ type cluster struct {
 	env   []string
 }
 
-// freePort finds a free TCP port on ip.
-func freePort(ip string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // newCluster writes the config of size nodes under dir.
 func newCluster(dir string, size int, tickMs int) (*cluster, error) {
 	c := &cluster{nodes: make([]*node, size+1), dir: dir,
@@ -63,7 +54,7 @@ func newCluster(dir string, size int, tickMs int) (*cluster, error) {
 		n := &node{id: i, ip: fmt.Sprintf("127.0.0.%d", i)}
 		var err error
 		for _, p := range []*int{&n.clientPort, &n.quorumPort, &n.electPort} {
-			if *p, err = freePort(n.ip); err != nil {
+			if *p, err = zktest.FreePortOn(n.ip); err != nil {
 				return nil, fmt.Errorf("free port on %s: %w", n.ip, err)
 			}
 		}

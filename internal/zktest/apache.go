@@ -74,17 +74,6 @@ func fileExists(p string) bool {
 	return err == nil && !st.IsDir()
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("zktest: free port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // jvmFlags keep test JVMs small and quick to start (C1 only, serial GC), since many tests may
 // run at once on two cores; ZKTEST_JVMFLAGS replaces them.
 func jvmFlags() []string {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"io"
 	"log"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,7 +70,19 @@ func waitSession(t *testing.T, events <-chan zk.Event) {
 }
 
 func TestFreePort(t *testing.T) {
-	if p := FreePort(t); p <= 0 || p > 65535 {
-		t.Fatalf("FreePort = %d", p)
+	// Every port is bindable and none comes back twice: one member's three ports are drawn in a
+	// row, and a repeat once made a member refuse its own config on CI.
+	seen := map[int]bool{}
+	for i := 0; i < 300; i++ {
+		p := FreePort(t)
+		if p <= 0 || p > 65535 || seen[p] {
+			t.Fatalf("FreePort call %d = %d (seen before: %v)", i, p, seen[p])
+		}
+		seen[p] = true
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			t.Fatalf("port %d not bindable: %v", p, err)
+		}
+		ln.Close()
 	}
 }
