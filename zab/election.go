@@ -71,9 +71,11 @@ func (v fleVote) equal(o fleVote) bool {
 // notification taken in restarts them.
 type Election struct {
 	cfg       ElectionConfig
-	voters    []uint64 // sorted, deduplicated
+	voters    []uint64   // sorted, deduplicated: voters of every known configuration (validVoter)
+	quorums   [][]uint64 // voters of the committed and of each pending configuration
+	leadable  []uint64   // voters of the committed configuration: only they can be elected
 	observers []uint64
-	voter     bool // cfg.ID is in voters
+	voter     bool // cfg.ID is a voter of the committed configuration
 
 	started bool
 	state   ServerState // Looking during a round, else the decided or serving state
@@ -104,6 +106,9 @@ type Election struct {
 
 	loopback []Notification
 	msgs     []Message
+
+	clock    int64            // ticks since creation
+	answered map[uint64]int64 // clock of the last answer to a non-voter
 }
 
 // NewElection returns an election for one peer, not looking yet. FinalizeTicks below 1 is
@@ -116,22 +121,45 @@ func NewElection(cfg ElectionConfig) *Election {
 		cfg.MaxNotificationTicks = cfg.FinalizeTicks
 	}
 	e := &Election{cfg: cfg}
-	e.voters = slices.Compact(slices.Sorted(slices.Values(cfg.Voters)))
-	e.observers = slices.Compact(slices.Sorted(slices.Values(cfg.Observers)))
-	_, e.voter = slices.BinarySearch(e.voters, cfg.ID)
+	e.SetMembers(Members{Committed: Membership{Voters: cfg.Voters, Observers: cfg.Observers, Raw: cfg.Config}})
 	return e
 }
 
-// isVoter is validVoter: id has a vote in the configuration.
+// SetMembers changes the configurations the election works with: votes count from the
+// voters of any of them, a decision needs a quorum of each (termPredicate with the last
+// seen QuorumVerifier), and only a voter of the committed one can be elected
+// (totalOrderPredicate's weight check). Notifications carry the committed one.
+func (e *Election) SetMembers(ms Members) {
+	c := normalize(ms.Committed)
+	e.leadable = c.Voters
+	e.observers = c.Observers
+	e.quorums = [][]uint64{c.Voters}
+	all := slices.Clone(c.Voters)
+	for _, m := range ms.Pending {
+		m = normalize(m)
+		e.quorums = append(e.quorums, m.Voters)
+		all = append(all, m.Voters...)
+	}
+	e.voters = slices.Compact(slices.Sorted(slices.Values(all)))
+	_, e.voter = slices.BinarySearch(e.leadable, e.cfg.ID)
+	e.cfg.Config = c.Raw
+}
+
+// isVoter is validVoter: id has a vote in some known configuration.
 func (e *Election) isVoter(id uint64) bool {
 	_, ok := slices.BinarySearch(e.voters, id)
 	return ok
 }
 
-// isMember reports whether id is in the configuration at all, voter or observer.
-func (e *Election) isMember(id uint64) bool {
+// canLead: id is a voter of the committed configuration.
+func (e *Election) canLead(id uint64) bool {
+	_, ok := slices.BinarySearch(e.leadable, id)
+	return ok
+}
+
+func (e *Election) isObserver(id uint64) bool {
 	_, ok := slices.BinarySearch(e.observers, id)
-	return ok || e.isVoter(id)
+	return ok
 }
 
 // Start begins a round of lookForLeader: logicalclock++, the peer proposes itself with its
@@ -166,7 +194,7 @@ func (e *Election) Start(lastZxid Zxid, currentEpoch int64) {
 
 // Step processes a notification received from another peer.
 func (e *Election) Step(from uint64, n Notification) {
-	if !e.started || from == e.cfg.ID || !e.isMember(from) {
+	if !e.started || from == e.cfg.ID {
 		return
 	}
 	e.receive(from, n)
@@ -176,28 +204,47 @@ func (e *Election) Step(from uint64, n Notification) {
 // receive is WorkerReceiver.run for one notification.
 func (e *Election) receive(from uint64, n Notification) {
 	if !e.isVoter(from) {
-		// A non-voter (observer) is answered at once with QuorumPeer.currentVote, which
-		// while LOOKING is still the previous round's result; its notification is not
-		// counted.
-		e.send(from, e.state, e.current.leader, e.current.zxid, e.logicalclock, e.current.peerEpoch)
+		// A non-voter (observer, or a server joining the ensemble) is answered with
+		// QuorumPeer.currentVote (while LOOKING, still the previous round's result), and
+		// its notification is not counted. Unlike Apache, only a LOOKING non-voter is
+		// answered, at most once per FinalizeTicks: two peers whose configurations each
+		// lack the other (one has not heard of a reconfig yet) would otherwise answer each
+		// other's answers forever.
+		if n.State == Looking && e.mayAnswer(from) {
+			e.send(from, e.state, e.current.leader, e.current.zxid, e.logicalclock, e.current.peerEpoch)
+		}
 		return
 	}
 	if n.State < Looking || n.State > Observing {
 		return // WorkerReceiver skips unknown states
 	}
 	if !e.voter {
-		// Deliberately unlike Apache, an observer answers nobody. Only voters send to it,
-		// and a voter drops whatever a non-voter sends after answering it, so an answer
-		// carries nothing and provokes another answer: Apache's observer and a LOOKING
-		// voter ping-pong for as long as the voter looks (or stays in an older round).
-		if e.state == Looking {
+		// Deliberately unlike Apache, a LOOKING observer answers nobody: a voter drops
+		// what a non-voter sends after answering it, so such an answer carries nothing
+		// and provokes another one (Apache's observer and a LOOKING voter ping-pong for as
+		// long as the voter looks). A settled non-voter (an observer, or a follower the
+		// committed configuration does not list yet) tells a LOOKING voter whom it
+		// follows, which that voter may need: its own configuration can be older, and
+		// the answer carries the committed one.
+		switch {
+		case e.state == Looking:
 			e.process(from, n)
+		case n.State == Looking && e.mayAnswer(from):
+			e.send(from, e.state, e.current.leader, e.current.zxid, e.current.electionEpoch, e.current.peerEpoch)
 		}
 		return
 	}
 	if e.state == Looking {
 		// A LOOKING sender behind my logicalclock gets my proposal so it can catch up.
 		if n.State == Looking && n.ElectionEpoch < e.logicalclock {
+			e.send(from, Looking, e.proposal.leader, e.proposal.zxid, e.logicalclock, e.proposal.peerEpoch)
+		} else if n.State == Looking && n.ElectionEpoch == e.logicalclock && !e.finalizing &&
+			e.totalOrder(e.proposal.leader, e.proposal.zxid, e.proposal.peerEpoch, fleVote{leader: n.Leader, zxid: n.Zxid, peerEpoch: n.PeerEpoch}) {
+			// Unlike Apache, a sender of my round whose vote mine beats gets mine at once. My
+			// own notifications may have been lost, and the re-send timer counts from the
+			// last notification received: peers that keep sending me worse votes would hold
+			// it back forever, and them with it. The sender adopts my vote (or cannot, and
+			// then it sends no faster than before), so this does not go back and forth.
 			e.send(from, Looking, e.proposal.leader, e.proposal.zxid, e.logicalclock, e.proposal.peerEpoch)
 		}
 		e.process(from, n)
@@ -208,6 +255,19 @@ func (e *Election) receive(from uint64, n Notification) {
 		// join (the reply carries the decided vote's electionEpoch, not logicalclock).
 		e.send(from, e.state, e.current.leader, e.current.zxid, e.current.electionEpoch, e.current.peerEpoch)
 	}
+}
+
+// mayAnswer rate-limits answers to a peer outside the voting view: at most one per
+// FinalizeTicks (a lost answer is made up for by the peer's next notification).
+func (e *Election) mayAnswer(id uint64) bool {
+	if e.answered == nil {
+		e.answered = map[uint64]int64{}
+	}
+	if last, ok := e.answered[id]; ok && e.clock-last < int64(e.cfg.FinalizeTicks) {
+		return false
+	}
+	e.answered[id] = e.clock
+	return true
 }
 
 // process is one pass of lookForLeader's loop for a notification taken from recvqueue.
@@ -224,7 +284,17 @@ func (e *Election) process(from uint64, n Notification) {
 	}
 	e.idle = 0
 	if !e.isVoter(n.Leader) {
-		return // only votes for a voter count
+		// Only votes for a voter count. A later round still moves mine forward: a peer
+		// outside my committed configuration (a voter of a pending one) proposes no one
+		// until it hears a vote of its own round, and would otherwise never hear mine.
+		// Apache ignores these notifications entirely and can stall there.
+		if n.State == Looking && n.Leader == noVoteLeader && n.ElectionEpoch > e.logicalclock {
+			e.logicalclock = n.ElectionEpoch
+			clear(e.recvset)
+			e.proposal = e.init
+			e.sendNotifications()
+		}
+		return
 	}
 	switch n.State {
 	case Looking:
@@ -272,8 +342,12 @@ func (e *Election) process(from uint64, n Notification) {
 		}
 		// Joining an established ensemble: a quorum must follow the same leader, whatever
 		// round they settled in (ZOOKEEPER-1732); outofelection keeps this round's too.
+		// Only the committed configuration counts here: a reconfig this peer logged and the
+		// established leader never committed would otherwise keep it out for good (its
+		// voters may include this peer, whose vote is not in outofelection), and following
+		// elects no one: the leader's sync truncates that reconfig away.
 		e.outofelection[from] = nv
-		if q := e.quorumFor(e.outofelection, nv); q != nil && e.checkLeader(e.outofelection, n.Leader, n.ElectionEpoch) {
+		if q := e.quorumIn(e.outofelection, nv, e.quorums[:1]); q != nil && e.checkLeader(e.outofelection, n.Leader, n.ElectionEpoch) {
 			e.logicalclock = n.ElectionEpoch
 			e.decide(nv, q, false)
 		}
@@ -283,7 +357,7 @@ func (e *Election) process(from uint64, n Notification) {
 // totalOrder is totalOrderPredicate: does (leader, zxid, peerEpoch) beat cur? Only a voter
 // can win; ids compare as Java longs.
 func (e *Election) totalOrder(leader uint64, zxid Zxid, peerEpoch int64, cur fleVote) bool {
-	if !e.isVoter(leader) {
+	if !e.canLead(leader) {
 		return false
 	}
 	if peerEpoch != cur.peerEpoch {
@@ -296,18 +370,35 @@ func (e *Election) totalOrder(leader uint64, zxid Zxid, peerEpoch int64, cur fle
 }
 
 // quorumFor is termPredicate (getVoteTracker + hasAllQuorums): the voters whose vote in
-// votes equals v, when they are a majority of the voters; nil otherwise.
+// votes equals v, when they are a majority of the voters of every configuration; nil
+// otherwise.
 func (e *Election) quorumFor(votes map[uint64]fleVote, v fleVote) []uint64 {
+	return e.quorumIn(votes, v, e.quorums)
+}
+
+// quorumIn is quorumFor over the given configurations' voters.
+func (e *Election) quorumIn(votes map[uint64]fleVote, v fleVote, quorums [][]uint64) []uint64 {
 	var q []uint64
 	for _, id := range e.voters {
 		if w, ok := votes[id]; ok && v.equal(w) {
 			q = append(q, id)
 		}
 	}
-	if 2*len(q) > len(e.voters) {
-		return q
+	for _, vs := range quorums {
+		n := 0
+		for _, id := range vs {
+			if _, ok := slices.BinarySearch(q, id); ok {
+				n++
+			}
+		}
+		if 2*n <= len(vs) {
+			return nil
+		}
 	}
-	return nil
+	if len(q) == 0 {
+		return nil
+	}
+	return q
 }
 
 // checkLeader: a leader other than me must itself have said it is LEADING (so a crashed
@@ -325,10 +416,12 @@ func (e *Election) decide(v fleVote, by []uint64, byLooking bool) {
 	switch {
 	case v.leader == e.cfg.ID:
 		e.state = Leading
-	case e.voter:
-		e.state = Following
-	default:
+	case e.isObserver(e.cfg.ID):
 		e.state = Observing
+	default:
+		// A voter, or a server not in the configuration yet: it follows without a vote
+		// until a reconfig makes it a voter.
+		e.state = Following
 	}
 	e.decided = true
 	e.finalizing = false
@@ -342,6 +435,7 @@ func (e *Election) decide(v fleVote, by []uint64, byLooking bool) {
 
 // Tick advances logical time by one tick (re-send timers, finalize wait).
 func (e *Election) Tick() {
+	e.clock++
 	if !e.started || e.decided {
 		return
 	}

@@ -210,9 +210,10 @@ func TestElectionLooking(t *testing.T) {
 		},
 		decision: "looking",
 	}, {
-		name: "same round, worse vote: recorded only",
+		name: "same round, worse vote: recorded, and its sender gets my vote",
 		zxid: z, epoch: 1,
 		steps:    []fleStep{fleRecv(2, fleN(Looking, 2, MakeZxid(1, 4), 1, 1)), fleTicks(fleFin - 1)},
+		want:     []string{"1->2 vote{LOOKING leader=1 zxid=0x100000005 round=1 peerEpoch=1}"},
 		decision: "looking",
 	}, {
 		name: "a quorum for my proposal decides after the finalize wait",
@@ -257,9 +258,12 @@ func TestElectionLooking(t *testing.T) {
 		steps:    []fleStep{fleRecv(2, fleN(Looking, 4, MakeZxid(5, 5), 5, 5))},
 		decision: "looking", clock: 1,
 	}, {
-		name: "a sender outside the configuration is ignored, not even answered",
+		// A server about to join the ensemble (WorkerReceiver's !validVoter branch): it gets
+		// my current vote so it can find the leader, and its own vote does not count.
+		name: "a sender outside the configuration is answered, its vote not counted",
 		zxid: z, epoch: 1,
 		steps:    []fleStep{fleRecv(9, fleN(Looking, 2, MakeZxid(1, 9), 0, 1))},
+		want:     []string{"1->9 vote{LOOKING leader=1 zxid=0x100000005 round=1 peerEpoch=1}"},
 		decision: "looking", clock: 1,
 	}, {
 		name: "a -1 zxid is ignored",
@@ -336,10 +340,11 @@ func TestElectionFollowingLeading(t *testing.T) {
 		steps:    []fleStep{f(2, 1, 4, 1), f(3, 1, 4, 1), f(4, 1, 4, 1)},
 		decision: "looking", clock: 1,
 	}, {
+		// Apache answers the observer's LEADING notification too; only LOOKING non-voters
+		// are answered here (see Election.receive).
 		name: "FOLLOWING notifications for an observer are ignored", observers: []uint64{4},
 		zxid: z, epoch: 1,
 		steps:    []fleStep{f(2, 4, 1, 1), f(3, 4, 1, 1), fleRecv(4, fleN(Leading, 4, z, 1, 1))},
-		want:     []string{"1->4 vote{LOOKING leader=1 zxid=0x100000005 round=1 peerEpoch=1}"},
 		decision: "looking",
 	}} {
 		t.Run(c.name, c.run)
@@ -374,10 +379,10 @@ func TestElectionReceiver(t *testing.T) {
 		want:     []string{"1->2 vote{FOLLOWING leader=3 zxid=0x100000003 round=1 peerEpoch=2}"},
 		decision: "FOLLOWING 3 round 1",
 	}, {
-		name: "looking: an observer gets my current vote, my own before any decision, and is not counted",
+		name: "looking: a LOOKING observer gets my current vote, my own before any decision, and is not counted; an OBSERVING one is not answered",
 		zxid: z, epoch: 1, observers: obs,
 		steps:    []fleStep{fleRecv(4, fleN(Looking, noVoteLeader, NoVote, 9, NoVote)), fleRecv(4, fleN(Observing, 2, z, 9, 1))},
-		want:     []string{"1->4 vote{LOOKING leader=1 zxid=0x100000005 round=1 peerEpoch=1}", "1->4 vote{LOOKING leader=1 zxid=0x100000005 round=1 peerEpoch=1}"},
+		want:     []string{"1->4 vote{LOOKING leader=1 zxid=0x100000005 round=1 peerEpoch=1}"},
 		decision: "looking", clock: 1,
 	}, {
 		name: "decided: an observer gets my decided vote and state",
@@ -403,7 +408,8 @@ func TestElectionReceiver(t *testing.T) {
 		steps: []fleStep{func(e *Election) { e.SetServing(Following) }, fleRecv(2, fleN(Looking, 2, MakeZxid(1, 1), 1, 1)),
 			fleRecv(2, fleN(Following, 3, MakeZxid(1, 3), 1, 1)), fleRecv(3, fleN(Leading, 3, MakeZxid(1, 3), 1, 1)),
 			func(e *Election) { e.SetServing(Looking) }, fleRecv(2, fleN(Looking, 2, z, 1, 1))},
-		want:     []string{"1->2 vote{FOLLOWING leader=3 zxid=0x100000003 round=1 peerEpoch=1}"},
+		want: []string{"1->2 vote{LOOKING leader=1 zxid=0x100000005 round=1 peerEpoch=1}",
+			"1->2 vote{FOLLOWING leader=3 zxid=0x100000003 round=1 peerEpoch=1}"},
 		decision: "FOLLOWING 3 round 1",
 	}} {
 		t.Run(c.name, c.run)
@@ -437,8 +443,9 @@ func TestElectionResendBackoff(t *testing.T) {
 	fleTicks(fleFin - 1)(e)
 	e.Step(2, fleN(Looking, 2, MakeZxid(1, 0), 2, 1)) // worse vote, same round
 	fleTicks(fleFin - 1)(e)
-	if ms := e.Messages(); len(ms) != 0 {
-		t.Errorf("re-sent although a notification came in: %v", ms)
+	// Its sender gets my better vote at once; nobody else gets anything.
+	if ms := e.Messages(); len(ms) != 1 || ms[0].To != 2 || ms[0].Vote.Leader != 1 {
+		t.Errorf("re-sent although a notification came in, or did not answer a worse vote: %v", ms)
 	}
 	e.Tick()
 	if ms := e.Messages(); len(ms) != 2 {
@@ -460,12 +467,20 @@ func TestElectionObserver(t *testing.T) {
 	if got := fleDecision(o); got != "OBSERVING 3 round 3" {
 		t.Fatalf("decision %q", got)
 	}
-	// Unlike Apache's, an observer answers nobody, neither a LOOKING voter once it observes
-	// nor a voter of an older round: the voter would only answer back, and so on while it
-	// looks.
+	// Once it observes it tells a LOOKING voter whom it observes (the voter does not
+	// answer an OBSERVING notification, so this ends there). Unlike Apache's, a LOOKING
+	// observer answers nobody, not even a voter of an older round: the voter would only
+	// answer back, and so on while it looks.
 	o.Step(2, fleN(Looking, 2, MakeZxid(1, 1), 1, 1))
-	if ms := o.Messages(); len(ms) != 0 {
-		t.Errorf("observing, it answered a LOOKING voter: %v", ms)
+	if ms := o.Messages(); len(ms) != 1 || ms[0].Vote.State != Observing || ms[0].Vote.Leader != 3 {
+		t.Errorf("observing, it did not tell a LOOKING voter its leader: %v", ms)
+	}
+	vo := NewElection(fleConfig(2, []uint64{1, 2, 3}, []uint64{4}))
+	vo.Start(MakeZxid(1, 1), 1)
+	vo.Messages()
+	vo.Step(4, fleN(Observing, 3, MakeZxid(1, 2), 3, 2))
+	if ms := vo.Messages(); len(ms) != 0 {
+		t.Errorf("a LOOKING voter answered an OBSERVING observer: %v", ms)
 	}
 	o.Start(MakeZxid(1, 9), 1)
 	o.Messages()
@@ -477,8 +492,8 @@ func TestElectionObserver(t *testing.T) {
 	// Voters answer an observer's LOOKING notification but never count it: two voters of
 	// three reach their quorum without it.
 	v := NewElection(fleConfig(1, []uint64{1, 2, 3}, []uint64{4}))
-	v.Start(MakeZxid(1, 1), 1)
-	v.Messages()
+	vo.Start(MakeZxid(1, 1), 1)
+	vo.Messages()
 	for range 3 {
 		v.Step(4, fleN(Looking, 1, MakeZxid(1, 1), 1, 1))
 	}

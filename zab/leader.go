@@ -138,13 +138,22 @@ func (l *leader) step(from uint64, pkt *Packet) {
 func (l *leader) learnerInfo(from uint64, pkt *Packet) {
 	p := l.p
 	observer := pkt.Type == ObserverInfo
-	if from == p.cfg.ID || (observer && !p.isObserver(from)) || (!observer && !p.isVoter(from)) {
+	// A learner need not be in the configuration: a server about to be added follows
+	// without a vote until the reconfig commits (its ACKs do not count before), and an
+	// observer that missed its removal learns it from NEWLEADER and comes back as one.
+	if from == p.cfg.ID {
 		p.closeConn(from)
 		return
 	}
 	if l.handlers[from] != nil {
 		// A second connection from the same learner replaces the first.
 		delete(l.handlers, from)
+	}
+	// Its ACKs so far no longer hold: the synchronisation may truncate what it acknowledged
+	// (outstanding proposals are not committed, so it is synchronised below them and gets
+	// them again), and a stale ACK would commit a txn that only the leader still holds.
+	for _, pr := range l.outstanding {
+		delete(pr.acks, from)
 	}
 	h := &learnerHandler{id: from, observer: observer, state: hInfo, lastHeard: l.now}
 	l.handlers[from] = h
@@ -252,7 +261,7 @@ func (l *leader) syncLearner(h *learnerHandler) {
 			}
 		}
 	}
-	p.send(h.id, Packet{Type: NewLeader, Zxid: MakeZxid(uint32(l.epoch), 0), Data: p.cfg.Election.Config})
+	p.send(h.id, Packet{Type: NewLeader, Zxid: MakeZxid(uint32(l.epoch), 0), Data: p.latestConfig().Raw})
 	h.state = hSynced
 }
 
@@ -404,6 +413,8 @@ func (l *leader) checkNewLeader() {
 		return
 	}
 	l.phase = lServing
+	// The whole history is committed now, reconfigs in it included.
+	p.commitConfigs(p.lastZxid)
 	p.setRole(Role{State: Leading, Leader: p.cfg.ID, Epoch: l.epoch, Serving: true, NextZxid: l.nextZxid})
 	p.updateElectionVote(l.epoch)
 	for _, id := range l.learnerIDs() {
@@ -413,6 +424,22 @@ func (l *leader) checkNewLeader() {
 			l.upToDate(h)
 		}
 	}
+	l.checkStillVoter()
+}
+
+// checkStillVoter steps down, once what is queued has been sent, when a committed
+// reconfig left this leader without a vote; the next election picks a leader among the
+// new voters (Apache hands over to a designated leader instead).
+func (l *leader) checkStillVoter() {
+	p := l.p
+	if p.mem.isVoter(p.cfg.ID) {
+		return
+	}
+	p.onAdvance(func() {
+		if p.lead == l {
+			p.goLooking()
+		}
+	})
 }
 
 func (l *leader) upToDate(h *learnerHandler) {
@@ -430,6 +457,9 @@ func (l *leader) propose(t Txn) error {
 		l.abandon()
 		return ErrNotLeader
 	}
+	if _, ok := p.configOf(t); ok && len(p.pending) > 0 {
+		return ErrReconfigInProgress
+	}
 	pr := &proposal{txn: t, acks: map[uint64]bool{}}
 	l.outstanding = append(l.outstanding, pr)
 	l.lastProposed = t.Zxid
@@ -443,6 +473,22 @@ func (l *leader) propose(t Txn) error {
 	// The leader's own ACK counts once its append is durable.
 	p.onAdvance(func() { l.ackFrom(p.cfg.ID, t.Zxid) })
 	return nil
+}
+
+// quorumSynced is Leader.isQuorumSynced: this leader and the followers synchronised with it
+// and heard from within syncLimit are a majority of m's voters, so m can commit and serve.
+// Observers do not count: an observer made a voter would never send the FOLLOWERINFO that
+// counts it (Apache answers NEWCONFIGNOQUORUM too; remove it, then add it as a participant).
+func (l *leader) quorumSynced(m *Membership) bool {
+	return m.majority(func(id uint64) bool {
+		if id == l.p.cfg.ID {
+			return true
+		}
+		h := l.handlers[id]
+		// A follower that the committed configuration made an observer is about to
+		// reconnect as one.
+		return h != nil && !h.observer && !l.p.mem.isObserver(id) && h.state >= hSynced && l.now-h.lastHeard <= l.p.cfg.SyncTicks
+	})
 }
 
 // tryCommit commits outstanding proposals strictly in zxid order, each once a quorum of

@@ -117,6 +117,7 @@ func (f *learner) syncStart(pkt *Packet) {
 			i--
 		}
 		p.hist = p.hist[:i]
+		p.truncateConfigs(z)
 		f.seen = z
 	case Snap:
 		z := pkt.Zxid
@@ -124,6 +125,9 @@ func (f *learner) syncStart(pkt *Packet) {
 		p.persist(Action{Kind: InstallSnapshot, Zxid: z})
 		p.lastZxid, p.committed = z, z
 		p.hist = nil
+		// The snapshot replaces the whole history: the leader's NEWLEADER says which
+		// configuration it holds.
+		p.truncateConfigs(-1)
 		f.raiseCurrentEpoch(z)
 	default:
 		f.fail()
@@ -172,7 +176,7 @@ func (f *learner) syncOrBroadcast(pkt *Packet) {
 			f.fail()
 			return
 		}
-		f.newLeader()
+		f.newLeader(pkt.Data)
 	case UpToDate:
 		if f.phase != fNewLeader {
 			f.fail()
@@ -235,8 +239,15 @@ func (f *learner) commit(z Zxid) {
 // newLeader completes synchronisation: currentEpoch is written after every txn the sync
 // brought was appended (earlier in this Ready or in an earlier one), and all of it is
 // durable before the ACK that promises it (ZOOKEEPER-335, 3104, 3911, 4643).
-func (f *learner) newLeader() {
+func (f *learner) newLeader(data []byte) {
 	p := f.p
+	if p.cfg.ParseConfig != nil && len(data) > 0 {
+		// The leader's newest configuration (committed or not): a learner synchronised
+		// with a snapshot has not seen the reconfig txn itself.
+		if m, ok := p.cfg.ParseConfig(data); ok && m.Version <= int64(f.seen) {
+			p.addPending(normalize(m))
+		}
+	}
 	p.persist(Action{Kind: SetCurrentEpoch, Epoch: f.epoch})
 	p.currentEpoch = f.epoch
 	f.phase = fNewLeader
@@ -252,6 +263,10 @@ func (f *learner) upToDate() {
 	}
 	p.setRole(Role{State: st, Leader: f.leader, Epoch: f.epoch, Serving: true})
 	p.updateElectionVote(f.epoch)
+	// The epoch is established: what the synchronisation applied is committed, reconfigs
+	// included.
+	p.commitConfigs(p.committed)
+	f.checkRole()
 	ack := MakeZxid(uint32(f.epoch), 0)
 	p.send(f.leader, Packet{Type: Ack, Zxid: ack})
 	// Apache 3.8 ACKs each proposal received during the synchronisation once it is up to
@@ -260,4 +275,21 @@ func (f *learner) upToDate() {
 		p.send(f.leader, Packet{Type: Ack, Zxid: z})
 	}
 	f.syncAcks = nil
+}
+
+// checkRole goes back to LOOKING, once what is queued has been sent, when a committed
+// reconfig changed this learner's role: an observer made a voter or removed, a follower
+// made an observer. A follower that is not (or no longer) a voter keeps following without
+// a vote, as a server about to be added does.
+func (f *learner) checkRole() {
+	p := f.p
+	id := p.cfg.ID
+	if f.observer == p.mem.isObserver(id) {
+		return
+	}
+	p.onAdvance(func() {
+		if p.learn == f {
+			p.goLooking()
+		}
+	})
 }

@@ -23,6 +23,13 @@ type Config struct {
 	MaxDiffTxns int
 
 	Election ElectionConfig // ID, Voters and Observers are taken from above
+
+	// ConfigTxn recognises a reconfig txn and returns the configuration it installs (its
+	// Version is set to the txn's zxid here). Nil: the configuration never changes.
+	ConfigTxn func(Txn) (Membership, bool)
+	// ParseConfig parses a QuorumVerifier string as notifications carry it; nil: configs
+	// in notifications are ignored.
+	ParseConfig func([]byte) (Membership, bool)
 }
 
 // State is what a peer finds on disk when it starts.
@@ -32,6 +39,9 @@ type State struct {
 	// LastZxid is the last logged txn; the caller has applied every logged txn to its tree
 	// (Apache ZooKeeper's loadDataBase), so it is the last applied one too.
 	LastZxid Zxid
+	// Members is the configuration as last persisted (Ready.Members) plus the reconfig
+	// txns logged after it; nil: Config's Voters and Observers, version 0.
+	Members *Members
 }
 
 // Log is the peer's durable txn log as the leader reads it to synchronise learners.
@@ -109,6 +119,10 @@ type Ready struct {
 	// SyncsDone lists sync ids (Peer.Sync) whose sync completed: every write committed
 	// before the sync was issued is in Committed of this or an earlier Ready.
 	SyncsDone []uint64
+	// Members is set when the configuration changed: the caller persists Committed (the
+	// dynamic config file; no sync needed before the rest of the Ready, since a peer that
+	// forgets a commit only uses joint quorums longer) and learns the members' addresses.
+	Members *Members
 	// Role is set when the role or phase changed. On a change to Looking the caller
 	// reloads its tree from its durable log (every logged txn applied, as Apache ZooKeeper
 	// does when it re-elects) before the next Ready.
@@ -123,6 +137,7 @@ type elector interface {
 	Messages() []Message
 	Decision() (leader uint64, state ServerState, electionEpoch int64, ok bool)
 	SetServing(state ServerState)
+	SetMembers(Members)
 }
 
 // Peer is one ensemble member: election, then leader, follower or observer, then election
@@ -143,9 +158,9 @@ type Peer struct {
 	log   Log
 	elect elector
 
-	voters    []uint64 // sorted
-	observers []uint64 // sorted
-	observer  bool     // this peer is an observer
+	mem      Membership   // committed configuration
+	pending  []Membership // logged reconfigs not known committed, oldest first
+	observer bool         // this peer is an observer in the committed configuration
 
 	acceptedEpoch int64
 	currentEpoch  int64
@@ -169,6 +184,9 @@ type Peer struct {
 func NewPeer(cfg Config, st State, log Log) *Peer {
 	ec := cfg.Election
 	ec.ID, ec.Voters, ec.Observers = cfg.ID, cfg.Voters, cfg.Observers
+	if st.Members != nil {
+		ec.Voters, ec.Observers = st.Members.Committed.Voters, st.Members.Committed.Observers
+	}
 	return newPeer(cfg, st, log, NewElection(ec))
 }
 
@@ -189,9 +207,17 @@ func newPeer(cfg Config, st State, log Log, e elector) *Peer {
 	p := &Peer{cfg: cfg, log: log, elect: e,
 		acceptedEpoch: st.AcceptedEpoch, currentEpoch: st.CurrentEpoch,
 		lastZxid: st.LastZxid, committed: st.LastZxid}
-	p.voters = slices.Compact(slices.Sorted(slices.Values(cfg.Voters)))
-	p.observers = slices.Compact(slices.Sorted(slices.Values(cfg.Observers)))
-	p.observer = p.isObserver(cfg.ID)
+	p.mem = normalize(Membership{Voters: cfg.Voters, Observers: cfg.Observers, Raw: cfg.Election.Config})
+	if st.Members != nil {
+		p.mem = normalize(st.Members.Committed)
+		for _, m := range st.Members.Pending {
+			if m.Version > p.latestConfig().Version {
+				p.pending = append(p.pending, normalize(m))
+			}
+		}
+	}
+	p.observer = p.mem.isObserver(cfg.ID)
+	p.elect.SetMembers(p.members())
 	if e := int64(st.LastZxid.Epoch()); e > p.currentEpoch && e <= p.acceptedEpoch {
 		// A crash between installing a SNAP and writing its epoch (see raiseCurrentEpoch):
 		// the history up to LastZxid is whole, so this is a follower of that epoch
@@ -205,32 +231,17 @@ func newPeer(cfg Config, st State, log Log, e elector) *Peer {
 	return p
 }
 
-func (p *Peer) isVoter(id uint64) bool {
-	_, ok := slices.BinarySearch(p.voters, id)
-	return ok
-}
-
-func (p *Peer) isObserver(id uint64) bool {
-	_, ok := slices.BinarySearch(p.observers, id)
-	return ok
-}
-
-// quorum reports whether the voters in set (observers and strangers ignored) are a
-// majority of the voters.
-func (p *Peer) quorum(set func(id uint64) bool) bool {
-	n := 0
-	for _, v := range p.voters {
-		if set(v) {
-			n++
-		}
-	}
-	return 2*n > len(p.voters)
-}
-
 // Step delivers a message from another peer.
 func (p *Peer) Step(m Message) {
 	switch {
 	case m.Vote != nil:
+		if p.role.State == Looking && p.cfg.ParseConfig != nil && len(m.Vote.Config) > 0 {
+			// A configuration committed elsewhere: take it and start the round over with
+			// it (FastLeaderElection's WorkerReceiver calls processReconfig).
+			if nm, ok := p.cfg.ParseConfig(m.Vote.Config); ok && nm.Version > p.mem.Version && p.adoptConfig(nm) {
+				p.elect.Start(p.lastZxid, p.currentEpoch)
+			}
+		}
 		p.elect.Step(m.From, *m.Vote)
 		p.afterElection()
 	case m.Packet != nil:
@@ -375,12 +386,19 @@ func (p *Peer) appendTxns(ts ...Txn) {
 	}
 	p.persist(Action{Kind: Append, Txns: ts})
 	p.lastZxid = ts[len(ts)-1].Zxid
+	for _, t := range ts {
+		p.logConfig(t)
+	}
 }
 
 func (p *Peer) apply(t Txn) {
 	p.rd.Committed = append(p.rd.Committed, t)
 	p.committed = t.Zxid
 	p.pushHist(t)
+	if p.role.Serving {
+		// Commits seen while synchronising count once the epoch is established (UPTODATE).
+		p.commitConfigs(t.Zxid)
+	}
 }
 
 // send queues a packet to a peer.
@@ -459,7 +477,7 @@ func (p *Peer) SyncFor(learner uint64) error {
 func (p *Peer) HasReady() bool {
 	r := &p.rd
 	return len(r.Persist) > 0 || len(r.Committed) > 0 || len(r.Messages) > 0 || len(r.Close) > 0 ||
-		len(r.SyncsDone) > 0 || r.Role != nil || len(p.carry) > 0 || len(p.deferred) > 0 || len(p.hooks) > 0
+		len(r.SyncsDone) > 0 || r.Role != nil || r.Members != nil || len(p.carry) > 0 || len(p.deferred) > 0 || len(p.hooks) > 0
 }
 
 // Ready returns the pending work; the caller executes it and calls Advance before calling

@@ -29,6 +29,8 @@ func randomParams(c func(n int) int, f func() float64) simParams {
 		initTicks:      6 + c(6),
 		syncTicks:      3 + c(4),
 		electionTicks:  4,
+		spares:         []int{0, 0, 1, 2}[c(4)],
+		pReconfig:      []float64{0, 0, 0.05, 0.2}[c(4)],
 	}
 }
 
@@ -36,6 +38,9 @@ func simSchedule(t testing.TB, seed int64, trace bool) *cluster {
 	r := newCluster(t, seed, simParams{}).rng // draw the parameters from the seed
 	prm := randomParams(r.Intn, r.Float64)
 	prm.realElection = realElectionReady()
+	if !prm.realElection {
+		prm.pReconfig = 0 // the stand-in election knows one configuration
+	}
 	c := newCluster(t, seed, prm)
 	c.rng = r
 	c.traceOn = trace

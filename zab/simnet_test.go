@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -44,6 +45,8 @@ func (l *memLog) Entries(after Zxid, max int) ([]Txn, bool, error) {
 // simParams shape one schedule.
 type simParams struct {
 	voters, observers int
+	spares            int     // servers outside the initial configuration (reconfigs add them)
+	pReconfig         float64 // per client round on a serving leader: propose a reconfig
 	rounds            int
 	pCrash            float64 // per Ready with work: crash somewhere in it
 	pRestart          float64 // per round per down node
@@ -81,6 +84,7 @@ type simNode struct {
 	oracle  *oracleElection // stand-in election, when used
 
 	lastKind ActionKind // last action persisted
+	members  *Members   // committed configuration as last persisted (Ready.Members)
 
 	readies int   // Readies with work executed (scenario crash plans count them)
 	crashAt []int // scenario plan: crash in Ready number crashAt[0] at point crashAt[1]
@@ -151,12 +155,18 @@ func newCluster(t testing.TB, seed int64, prm simParams) *cluster {
 		c.obs = append(c.obs, uint64(prm.voters+i))
 	}
 	c.ids = append(slices.Clone(c.voters), c.obs...)
+	for i := 1; i <= prm.spares; i++ {
+		c.ids = append(c.ids, uint64(prm.voters+prm.observers+i))
+	}
+	initial := simConfigData(c.voters, c.obs, 0)
 	for _, id := range c.ids {
 		n := &simNode{id: id, log: &memLog{}, syncs: map[uint64]int{}}
 		n.cfg = Config{ID: id, Voters: c.voters, Observers: c.obs,
 			InitTicks: prm.initTicks, SyncTicks: prm.syncTicks,
 			CommitLogCount: prm.commitLogCount, MaxDiffTxns: prm.maxDiffTxns,
-			Election: ElectionConfig{FinalizeTicks: 2, MaxNotificationTicks: 8, Config: []byte("cfg")}}
+			Election:    ElectionConfig{FinalizeTicks: 2, MaxNotificationTicks: 8, Config: []byte(initial)},
+			ConfigTxn:   func(t Txn) (Membership, bool) { return parseSimConfig(t.Data) },
+			ParseConfig: parseSimConfig}
 		c.nodes[id] = n
 	}
 	return c
@@ -225,7 +235,22 @@ func (c *cluster) restart(n *simNode) {
 	n.role = Role{State: Looking}
 	n.snap = nil
 	n.syncs = map[uint64]int{}
-	n.p = newPeer(n.cfg, State{AcceptedEpoch: n.acc, CurrentEpoch: n.cur, LastZxid: last}, n.log, c.newElector(n))
+	st := State{AcceptedEpoch: n.acc, CurrentEpoch: n.cur, LastZxid: last}
+	{
+		// The persisted configuration plus the reconfigs logged after it (what the tree
+		// replayed from the log holds), as package quorum rebuilds it.
+		ms := Members{Committed: Membership{Voters: n.cfg.Voters, Observers: n.cfg.Observers, Raw: n.cfg.Election.Config}}
+		if n.members != nil {
+			ms.Committed = n.members.Committed
+		}
+		for _, t := range n.log.hist {
+			if m, ok := parseSimConfig(t.Data); ok && m.Version > ms.Committed.Version {
+				ms.Pending = append(ms.Pending, m)
+			}
+		}
+		st.Members = &ms
+	}
+	n.p = newPeer(n.cfg, st, n.log, c.newElector(n))
 	c.logf("restart %d acc=%d cur=%d last=%s", n.id, n.acc, n.cur, last)
 	c.process(n)
 	if n.up && n.cur < int64(last.Epoch()) {
@@ -306,6 +331,11 @@ func (c *cluster) execReady(n *simNode) {
 		if c.failed {
 			return
 		}
+	}
+	if rd.Members != nil {
+		c.logf("node %d members committed %s pending %d", n.id, rd.Members.Committed.Raw, len(rd.Members.Pending))
+		ms := Members{Committed: rd.Members.Committed}
+		n.members = &ms
 	}
 	if rd.Role != nil {
 		c.logf("node %d role %+v", n.id, *rd.Role)
@@ -729,7 +759,10 @@ func (c *cluster) clientOps() {
 		if !n.up || !n.role.Serving {
 			continue
 		}
-		if n.role.State == Leading && c.rng.Float64() < c.prm.pPropose {
+		if n.role.State == Leading && c.rng.Float64() < c.prm.pReconfig {
+			c.reconfig(n)
+		}
+		if n.up && n.role.State == Leading && n.role.Serving && c.rng.Float64() < c.prm.pPropose {
 			for k := c.rng.Intn(3); k >= 0 && n.up; k-- {
 				c.propose(n)
 			}
@@ -756,6 +789,76 @@ func (c *cluster) propose(n *simNode) error {
 	n.next++
 	c.process(n)
 	return nil
+}
+
+// reconfig proposes a new configuration: a random non-empty set of voters among all
+// servers, and sometimes observers among the rest.
+func (c *cluster) reconfig(n *simNode) {
+	var voters, observers []uint64
+	for len(voters) == 0 {
+		voters, observers = nil, nil
+		for _, id := range c.ids {
+			switch r := c.rng.Float64(); {
+			case r < 0.55:
+				voters = append(voters, id)
+			case r < 0.65:
+				observers = append(observers, id)
+			}
+		}
+	}
+	if err := n.p.CheckReconfig(Membership{Voters: voters, Observers: observers}); err != nil {
+		return
+	}
+	z := n.next
+	data := simConfigData(voters, observers, int64(z))
+	c.prop[z] = data
+	if err := n.p.Propose(Txn{Zxid: z, Data: []byte(data)}); err != nil {
+		delete(c.prop, z)
+		return
+	}
+	c.logf("leader %d proposes %s", n.id, data)
+	n.next++
+	c.process(n)
+}
+
+// simConfigData is a reconfig txn's data and a configuration's Raw form.
+func simConfigData(voters, observers []uint64, version int64) string {
+	return fmt.Sprintf("cfg v=%v o=%v ver=%d", voters, observers, version)
+}
+
+func parseSimConfig(b []byte) (Membership, bool) {
+	s, ok := strings.CutPrefix(string(b), "cfg ")
+	if !ok {
+		return Membership{}, false
+	}
+	m := Membership{Raw: slices.Clone(b)}
+	for _, f := range strings.SplitAfter(s, "] ") {
+		f = strings.TrimSpace(f)
+		var ids *[]uint64
+		switch {
+		case strings.HasPrefix(f, "v="):
+			ids = &m.Voters
+		case strings.HasPrefix(f, "o="):
+			ids = &m.Observers
+		default:
+			continue
+		}
+		for _, x := range strings.Fields(strings.Trim(f[2:], "[] ")) {
+			v, err := strconv.ParseUint(x, 10, 64)
+			if err != nil {
+				return Membership{}, false
+			}
+			*ids = append(*ids, v)
+		}
+	}
+	if i := strings.LastIndex(s, "ver="); i >= 0 {
+		v, err := strconv.ParseInt(s[i+4:], 10, 64)
+		if err != nil {
+			return Membership{}, false
+		}
+		m.Version = v
+	}
+	return m, true
 }
 
 func (c *cluster) sync(n *simNode) {
@@ -882,7 +985,15 @@ func (c *cluster) converge(maxRounds int) {
 		var st []string
 		for _, id := range c.ids {
 			n := c.nodes[id]
-			st = append(st, fmt.Sprintf("%d:%s/%d serving=%v tree=%d", id, n.role.State, n.role.Leader, n.role.Serving, len(n.tree)))
+			cfg := ""
+			if n.p != nil {
+				ms := n.p.Members()
+				cfg = " cfg=" + string(ms.Committed.Raw)
+				for _, m := range ms.Pending {
+					cfg += " pending=" + string(m.Raw)
+				}
+			}
+			st = append(st, fmt.Sprintf("%d:%s/%d serving=%v tree=%d last=%s%s", id, n.role.State, n.role.Leader, n.role.Serving, len(n.tree), n.log.last(), cfg))
 		}
 		c.fail("no convergence after faults stopped (mark %s): %s", mark, strings.Join(st, " "))
 	}
@@ -907,6 +1018,7 @@ func (o *oracleElection) Step(uint64, Notification) {}
 func (o *oracleElection) Tick()                     {}
 func (o *oracleElection) Messages() []Message       { return nil }
 func (o *oracleElection) SetServing(ServerState)    { o.looking = false }
+func (o *oracleElection) SetMembers(Members)        {}
 func (o *oracleElection) Decision() (uint64, ServerState, int64, bool) {
 	return o.leader, o.state, 0, o.decided
 }

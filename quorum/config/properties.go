@@ -52,6 +52,7 @@ func loadProperties(data []byte) ([]property, error) {
 type logicalLine struct {
 	text []byte
 	line int
+	end  int // natural line the logical line ends on (continuations)
 }
 
 func isPropSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\f' }
@@ -68,8 +69,8 @@ func logicalLines(data []byte) []logicalLine {
 		skipLF             = false
 		lineNo             = 1
 	)
-	emit := func() {
-		out = append(out, logicalLine{text: append([]byte(nil), buf...), line: start})
+	emit := func(end int) {
+		out = append(out, logicalLine{text: append([]byte(nil), buf...), line: start, end: end})
 		buf = buf[:0]
 		skipWhiteSpace, appendedLineBegin, precedingBackslash = true, false, false
 	}
@@ -128,13 +129,13 @@ func logicalLines(data []byte) []logicalLine {
 			}
 			continue
 		}
-		emit()
+		emit(cur)
 	}
 	if len(buf) > 0 {
 		if precedingBackslash { // a backslash at EOF is dropped, as in Java
 			buf = buf[:len(buf)-1]
 		}
-		emit()
+		emit(lineNo)
 	}
 	return out
 }
