@@ -1,0 +1,115 @@
+package zab
+
+import (
+	"slices"
+	"testing"
+)
+
+// TestReconfigAddParticipantRemoveLeader walks the documented procedure on the simulated
+// ensemble with the real election and no faults: a server outside the configuration joins
+// as a non-voting follower, a reconfig makes it a voter (its ACK is then needed: joint
+// quorum), and a second reconfig removes the leader, which steps down and keeps following
+// without a vote while the new voters elect a leader among themselves and go on committing.
+func TestReconfigAddParticipantRemoveLeader(t *testing.T) {
+	prm := simParams{voters: 3, spares: 1, commitLogCount: 500, maxDiffTxns: 1000,
+		initTicks: 10, syncTicks: 5, electionTicks: 4, realElection: true}
+	c := newCluster(t, 7, prm)
+	c.faults = false
+	c.traceOn = true
+	c.start()
+	leader := func() *simNode {
+		for _, id := range c.ids {
+			if n := c.nodes[id]; n.up && n.role.State == Leading && n.role.Serving {
+				return n
+			}
+		}
+		return nil
+	}
+	runUntil := func(what string, ok func() bool) {
+		t.Helper()
+		for i := 0; i < 300 && !c.failed; i++ {
+			if ok() {
+				return
+			}
+			c.round++
+			c.deliverRound()
+			c.tickAll()
+		}
+		c.fail("%s: not reached in 300 rounds", what)
+	}
+	servingAll := func() bool {
+		for _, id := range c.ids {
+			if !c.nodes[id].role.Serving {
+				return false
+			}
+		}
+		return true
+	}
+	committedVoters := func(id uint64) []uint64 { return c.nodes[id].p.Members().Committed.Voters }
+	reconfig := func(l *simNode, voters []uint64) {
+		t.Helper()
+		if err := l.p.CheckReconfig(Membership{Voters: voters}); err != nil {
+			c.fail("CheckReconfig(%v): %v", voters, err)
+		}
+		z := l.next
+		data := simConfigData(voters, nil, int64(z))
+		c.prop[z] = data
+		if err := l.p.Propose(Txn{Zxid: z, Data: []byte(data)}); err != nil {
+			c.fail("Propose(%s): %v", data, err)
+		}
+		l.next++
+		c.process(l)
+		// A second reconfig while this one is pending is refused.
+		if err := l.p.CheckReconfig(Membership{Voters: []uint64{1, 2}}); err != ErrReconfigInProgress {
+			c.fail("second reconfig while one is pending: %v, want ErrReconfigInProgress", err)
+		}
+	}
+
+	runUntil("first leader and every member serving, the spare as a non-voting follower", func() bool { return leader() != nil && servingAll() })
+	l := leader()
+	if s := c.nodes[4].role.State; s != Following {
+		t.Fatalf("the spare is %s, want FOLLOWING (non-voting)", s)
+	}
+	// A voter set without a synchronised quorum is refused (server 9 does not exist).
+	if err := l.p.CheckReconfig(Membership{Voters: []uint64{l.id, 9, 10}}); err != ErrNewConfigNoQuorum {
+		t.Fatalf("reconfig to absent voters: %v, want ErrNewConfigNoQuorum", err)
+	}
+
+	reconfig(l, []uint64{1, 2, 3, 4})
+	runUntil("every member committed {1,2,3,4}", func() bool {
+		for _, id := range c.ids {
+			if !slices.Equal(committedVoters(id), []uint64{1, 2, 3, 4}) {
+				return false
+			}
+		}
+		return true
+	})
+
+	old := leader()
+	rest := slices.DeleteFunc([]uint64{1, 2, 3, 4}, func(id uint64) bool { return id == old.id })
+	reconfig(old, rest)
+	runUntil("a new leader among the remaining voters, every member serving", func() bool {
+		n := leader()
+		return n != nil && n.id != old.id && servingAll()
+	})
+	if s := old.role.State; s != Following {
+		t.Fatalf("the removed leader is %s, want FOLLOWING (non-voting)", s)
+	}
+	nl := leader()
+	if !slices.Contains(rest, nl.id) {
+		t.Fatalf("new leader %d is not a voter of %v", nl.id, rest)
+	}
+	mark := nl.next
+	if err := c.propose(nl); err != nil {
+		t.Fatalf("propose on the new leader: %v", err)
+	}
+	runUntil("every member applied the txn after the removal", func() bool {
+		for _, id := range c.ids {
+			tr := c.nodes[id].tree
+			if len(tr) == 0 || tr[len(tr)-1].Zxid < mark {
+				return false
+			}
+		}
+		return true
+	})
+}
