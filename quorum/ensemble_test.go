@@ -714,3 +714,139 @@ func TestEnsembleSnapUnderLoad(t *testing.T) {
 		}
 	}
 }
+
+// reconfig of the voting members, as zookeeperReconfig.md describes it: a fourth server,
+// started with the ensemble's configuration plus itself, follows without a vote; a reconfig
+// makes it a participant (committed with the old and the new voters, written to
+// zoo.cfg.dynamic.<version>); a configuration without a synchronised quorum is refused with
+// NEWCONFIGNOQUORUM; removing the leader elects another one among the remaining voters,
+// and the removed server keeps serving as a non-voting follower.
+func TestEnsembleReconfigParticipants(t *testing.T) {
+	super := server.DigestID("super:test")
+	e := newEnsemble(t, 4, "reconfigEnabled=true\nDigestAuthenticationProvider.superDigest="+super+"\n")
+	b, err := os.ReadFile(e.cfgs[4])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line4 string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "server.4=") {
+			line4 = l
+		}
+	}
+	// Servers 1-3 do not know server 4 yet.
+	for i := 1; i <= 3; i++ {
+		b, err := os.ReadFile(e.cfgs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(e.cfgs[i], []byte(strings.Replace(string(b), line4+"\n", "", 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 1; i <= 3; i++ {
+		e.start(i)
+	}
+	e.waitServing(20 * time.Second)
+	e.start(4)
+	leader := e.waitServing(20 * time.Second)
+	if st := e.nodes[4].Status().Role; st.State != zab.Following {
+		t.Fatalf("joiner role %+v, want a (non-voting) follower", st)
+	}
+	c := e.connect(follower(e, leader))
+	if err := c.AddAuth("digest", []byte("super:test")); err != nil {
+		t.Fatal(err)
+	}
+	// No quorum of {leader, 7, 8} is synchronised: refused.
+	spec := func(id int) string {
+		return fmt.Sprintf("server.%d=127.0.0.1:%d:%d:participant;127.0.0.1:%d", id, 40000+id, 41000+id, 42000+id)
+	}
+	if _, err := c.Reconfig([]string{spec(7), spec(8), strings.Replace(line4, "server.4", fmt.Sprintf("server.%d", leader), 1)}, -1); err == nil || !strings.Contains(err.Error(), "-13") {
+		// go-zookeeper has no name for ZNEWCONFIGNOQUORUM (-13).
+		t.Fatalf("reconfig without a synchronised quorum: %v, want error code -13 (NEWCONFIGNOQUORUM)", err)
+	}
+
+	join := strings.TrimSpace(line4) + ":participant;" + strings.TrimPrefix(e.clients[4], "")
+	if _, err := c.IncrementalReconfig([]string{join}, nil, -1); err != nil {
+		t.Fatalf("add participant 4: %v", err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for i := 1; i <= 4; i++ {
+		for e.nodes[i].Info().QuorumSize != 4 {
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d: quorum size %d after adding server 4", i, e.nodes[i].Info().QuorumSize)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	got, err := e.readAfterSync(4, "/zookeeper/config")
+	if err != nil || !strings.Contains(string(got), "server.4=") || !strings.Contains(string(got), ":participant;") {
+		t.Fatalf("config on node 4: %q %v", got, err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(e.dirs[leader], "zoo.cfg.dynamic.*")); len(m) == 0 {
+		t.Fatalf("no dynamic config file next to the leader's zoo.cfg")
+	}
+	if cfg, err := config.Parse(e.cfgs[leader]); err != nil || len(cfg.VotingMembers()) != 4 {
+		t.Fatalf("leader's zoo.cfg after the reconfig: %v voters, %v", cfg.VotingMembers(), err)
+	}
+
+	// Remove the leader.
+	if _, err := c.IncrementalReconfig(nil, []string{strconv.Itoa(leader)}, -1); err != nil {
+		t.Fatalf("remove leader %d: %v", leader, err)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	var newLeader int
+	for newLeader == 0 || newLeader == leader {
+		if time.Now().After(deadline) {
+			t.Fatalf("no new leader after removing %d (leader now %d)", leader, newLeader)
+		}
+		time.Sleep(50 * time.Millisecond)
+		newLeader = 0
+		for i := 1; i <= 4; i++ {
+			if st := e.nodes[i].Status().Role; st.State == zab.Leading && st.Serving {
+				newLeader = i
+			}
+		}
+	}
+	e.waitServing(30 * time.Second)
+	if st := e.nodes[leader].Status().Role; st.State != zab.Following {
+		t.Fatalf("removed leader %d is %+v, want a non-voting follower", leader, st)
+	}
+	w := e.connect(newLeader)
+	if _, err := w.Create("/after-removal", []byte("x"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatalf("write after removing the leader: %v", err)
+	}
+	for i := 1; i <= 4; i++ {
+		if got, err := e.readAfterSync(i, "/after-removal"); err != nil || string(got) != "x" {
+			t.Fatalf("node %d after the removal: %q %v", i, got, err)
+		}
+	}
+	// Restarted from their rewritten zoo.cfg (pointing at the dynamic file), the members
+	// come back with the new configuration. The removed server's file no longer lists it:
+	// as in Apache ZooKeeper it needs a new configuration to start again.
+	for i := 1; i <= 4; i++ {
+		e.stop(i)
+	}
+	if cfg, err := config.Parse(e.cfgs[leader]); err != nil {
+		t.Fatal(err)
+	} else if _, err := New(cfg, zerolog.Nop()); err == nil || !strings.Contains(err.Error(), "not in the server list") {
+		t.Fatalf("removed server %d restarting: %v, want an error naming its missing server line", leader, err)
+	}
+	for i := 1; i <= 4; i++ {
+		if i != leader {
+			e.start(i)
+		}
+	}
+	e.waitServing(30 * time.Second)
+	for i := 1; i <= 4; i++ {
+		if i == leader {
+			continue
+		}
+		if q := e.nodes[i].Info().QuorumSize; q != 3 {
+			t.Fatalf("node %d after restart: quorum size %d, want 3", i, q)
+		}
+		if got, err := e.readAfterSync(i, "/after-removal"); err != nil || string(got) != "x" {
+			t.Fatalf("node %d after restart: %q %v", i, got, err)
+		}
+	}
+}

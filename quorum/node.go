@@ -86,6 +86,7 @@ type Node struct {
 	revalMu sync.Mutex
 	reval   map[int64][]chan bool // learner: REVALIDATEs waiting for the leader's answer
 	status  atomic.Pointer[zab.Status]
+	mview   atomic.Pointer[memberView]
 
 	pendingSyncs               atomic.Int64
 	leadingSince               atomic.Int64 // unix ms, while serving as leader
@@ -99,12 +100,16 @@ type (
 		qp   wire.QuorumPacket
 		snap *persistence.Snapshot
 	}
-	evConnDown    struct{ c *peerConn }
-	evAccepted    struct{ c *peerConn }
-	evPropose     struct{ batch []*server.Txn }
-	evSyncLeader  struct{ done func() }
-	evSyncFor     struct{ learner uint64 }
-	evLearnerSync struct{}
+	evConnDown      struct{ c *peerConn }
+	evAccepted      struct{ c *peerConn }
+	evPropose       struct{ batch []*server.Txn }
+	evSyncLeader    struct{ done func() }
+	evSyncFor       struct{ learner uint64 }
+	evLearnerSync   struct{}
+	evCheckReconfig struct {
+		m     zab.Membership
+		reply chan error
+	}
 )
 
 // New prepares a node from an ensemble configuration (cfg.Standalone() is false).
@@ -138,6 +143,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Node, error) {
 	for _, a := range []*atomic.Int64{&n.propLast, &n.propMin, &n.propMax} {
 		a.Store(-1)
 	}
+	n.setView(&zab.Members{Committed: membershipOf(cfg.Servers, cfg.ConfigVersion)})
 	srv, err := server.New(cfg, log)
 	if err != nil {
 		return nil, err
@@ -188,6 +194,7 @@ func (n *Node) Start() error {
 	}
 	n.store = st
 	n.resetSnapThreshold()
+	members := n.startMembers(res.Tree)
 	n.replaceData(res.Tree, res.Sessions)
 	acc, cur := st.Epochs()
 	n.log.Info().Int("nodes", res.Tree.NodeCount()).Int("sessions", len(res.Sessions)).
@@ -217,7 +224,8 @@ func (n *Node) Start() error {
 			Config:               []byte(verifierString(cfg)),
 		},
 	}
-	n.peer = zab.NewPeer(pcfg, zab.State{AcceptedEpoch: acc, CurrentEpoch: cur, LastZxid: st.LastZxid()}, st)
+	pcfg.ConfigTxn, pcfg.ParseConfig = configTxn, parseConfig
+	n.peer = zab.NewPeer(pcfg, zab.State{AcceptedEpoch: acc, CurrentEpoch: cur, LastZxid: st.LastZxid(), Members: members}, st)
 
 	if err := n.srv.Start(); err != nil {
 		st.Close()
@@ -373,9 +381,8 @@ func (n *Node) drain() error {
 // Info implements server.Ensemble.
 func (n *Node) Info() server.QuorumInfo {
 	st := n.Status()
-	voters, _ := n.members()
 	qi := server.QuorumInfo{
-		QuorumSize:   len(voters),
+		QuorumSize:   n.view().voters(),
 		PeerState:    peerState(st.Role),
 		PendingSyncs: int(n.pendingSyncs.Load()),
 		ProposalLast: n.propLast.Load(),
@@ -385,7 +392,7 @@ func (n *Node) Info() server.QuorumInfo {
 	if st.Role.State == zab.Leading {
 		qi.Learners = len(st.Learners)
 		for _, id := range st.SyncedLearners {
-			if s := n.cfg.Servers[int64(id)]; s != nil && s.Type == config.Observer {
+			if s := n.spec(int64(id)); s != nil && s.Type == config.Observer {
 				qi.SyncedObservers++
 			} else {
 				qi.SyncedFollowers++
@@ -508,6 +515,9 @@ func (n *Node) execute(rd zab.Ready) error {
 
 	// Role changes take effect between applying and sending: a learner serves once what
 	// UPTODATE covered is applied; a member that lost its role reloads before it votes.
+	if rd.Members != nil {
+		n.membersChanged(rd.Members)
+	}
 	if rd.Role != nil {
 		if err := n.changeRole(*rd.Role); err != nil {
 			return err
@@ -611,7 +621,8 @@ func (n *Node) maybeReadOnly() {
 
 // replaceData installs a tree in the server, with /zookeeper/config set to the membership.
 func (n *Node) replaceData(t *datatree.Tree, sessions map[int64]int32) {
-	t.InitConfig([]byte(verifierString(n.cfg)), n.cfg.ConfigVersion, time.Now().UnixMilli())
+	v := n.view()
+	t.InitConfig([]byte(config.VerifierString(v.committed, v.version)), v.version, time.Now().UnixMilli())
 	n.srv.ReplaceData(t, sessions)
 }
 
@@ -676,7 +687,7 @@ func (n *Node) listenQuorum() error {
 	if n.quorumLn != nil {
 		return nil
 	}
-	me := n.cfg.Servers[n.cfg.MyID]
+	me := n.spec(n.cfg.MyID)
 	host := me.Host
 	if n.cfg.QuorumListenOnAllIPs {
 		host = "0.0.0.0"
@@ -790,7 +801,7 @@ func (n *Node) snapSource(zxid zab.Zxid) *snapSource {
 // meanwhile. Apache's learner tries five times, a second apart.
 func (n *Node) dialLeader(id uint64) *peerConn {
 	c := newPeerConn(n, nil, id)
-	spec := n.cfg.Servers[int64(id)]
+	spec := n.spec(int64(id))
 	if spec == nil {
 		c.close()
 		n.post(evConnDown{c: c})
@@ -888,6 +899,8 @@ func (n *Node) handle(ev any) {
 	case evLearnerSync:
 		n.nextSync++
 		n.peer.Sync(n.nextSync)
+	case evCheckReconfig:
+		ev.reply <- n.peer.CheckReconfig(ev.m)
 	}
 }
 

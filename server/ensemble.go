@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/zkgo/zkgo/quorum/config"
 	"math"
 	"sync"
 	"time"
@@ -31,6 +32,9 @@ type Ensemble interface {
 	Revalidate(session int64, timeout int32) bool
 	// Info describes the quorum for srvr, mntr and the AdminServer.
 	Info() QuorumInfo
+	// CheckReconfig tells whether the leader may propose a reconfig to these members now
+	// (zab.ErrReconfigInProgress, zab.ErrNewConfigNoQuorum, zab.ErrNotLeader).
+	CheckReconfig(servers map[int64]*config.ServerSpec) error
 }
 
 // QuorumInfo is what srvr and mntr show of the quorum (QuorumZooKeeperServer and

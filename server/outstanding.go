@@ -161,3 +161,12 @@ func (s *Server) pendingEphemerals(session int64, set *datatree.JavaStringSet) {
 		}
 	}
 }
+
+// changing reports whether a prepared change of path is not applied yet.
+func (s *Server) changing(path string) bool {
+	o := s.outstanding
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	_, ok := o.byPath[path]
+	return ok
+}

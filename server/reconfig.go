@@ -1,7 +1,7 @@
 package server
 
 import (
-	"fmt"
+	"errors"
 	"sort"
 	"strconv"
 	"strings"
@@ -9,6 +9,7 @@ import (
 	"github.com/zkgo/zkgo/jute"
 	"github.com/zkgo/zkgo/quorum/config"
 	"github.com/zkgo/zkgo/server/datatree"
+	"github.com/zkgo/zkgo/zab"
 )
 
 // membership is a parsed /zookeeper/config: server lines by id and the config version.
@@ -18,44 +19,11 @@ type membership struct {
 }
 
 func parseMembership(data []byte) (*membership, error) {
-	m := &membership{servers: make(map[int64]*config.ServerSpec)}
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			return nil, fmt.Errorf("bad config line %q", line)
-		}
-		if k == "version" {
-			ver, err := strconv.ParseInt(v, 16, 64)
-			if err != nil {
-				return nil, fmt.Errorf("bad version %q", v)
-			}
-			m.version = ver
-			continue
-		}
-		spec, err := parseServerLine(k, v)
-		if err != nil {
-			return nil, err
-		}
-		m.servers[spec.ID] = spec
+	servers, version, err := config.ParseVerifier(data)
+	if err != nil {
+		return nil, err
 	}
-	return m, nil
-}
-
-// parseServerLine parses "server.N" = "host:port:port[:type][;client]".
-func parseServerLine(key, value string) (*config.ServerSpec, error) {
-	idText, ok := strings.CutPrefix(key, "server.")
-	if !ok {
-		return nil, fmt.Errorf("%q is not a server line", key)
-	}
-	id, err := strconv.ParseInt(idText, 10, 64)
-	if err != nil || id < 0 {
-		return nil, fmt.Errorf("bad server id %q", idText)
-	}
-	return config.ParseServerSpec(id, value, false)
+	return &membership{servers: servers, version: version}, nil
 }
 
 func (m *membership) voters() []int64 {
@@ -74,19 +42,21 @@ func (m *membership) String(version int64) string { return config.VerifierString
 
 // prepReconfig turns a reconfig request into a txn that sets /zookeeper/config to the new
 // membership (PrepRequestProcessor's reconfig case), checking in its order: only a leader
-// reconfigures; -v (curConfigId) must name the current version; the incremental (joining,
-// leaving) or bulk (new members) arguments must parse; the request needs WRITE on
-// /zookeeper/config (super, or skipACL).
-//
-// Members that do not vote (observers) can join and leave, and client addresses change;
-// a change of the voting members is refused with BADARGUMENTS, since this server cannot
-// yet move its quorum to a new set of voters.
+// reconfigures; no other reconfig may be in progress; -v (curConfigId) must name the
+// current version; the incremental (joining, leaving) or bulk (new members) arguments must
+// parse and leave voters (two with standaloneEnabled); a quorum of the new voters must be
+// synchronised with this leader (NEWCONFIGNOQUORUM); the request needs WRITE on
+// /zookeeper/config (super, or skipACL). The broadcast then commits it with a quorum of the
+// old and of the new voters (package zab).
 func (s *Server) prepReconfig(r *request, req *jute.ReconfigRequest) (jute.Record, jute.Code) {
 	if s.ens == nil || s.role() != roleLeader {
 		return nil, jute.Unimplemented // standalone servers cannot reconfigure
 	}
 	if c := s.checkSession(r); c != jute.OK {
 		return nil, c
+	}
+	if s.changing(datatree.ConfigPath) {
+		return nil, jute.ReconfigInProgress // prepared, not committed yet
 	}
 	node := s.record(datatree.ConfigPath)
 	if node == nil {
@@ -107,7 +77,7 @@ func (s *Server) prepReconfig(r *request, req *jute.ReconfigRequest) (jute.Recor
 			if !ok {
 				return nil, jute.BadArguments
 			}
-			spec, err := parseServerLine(strings.TrimSpace(k), strings.TrimSpace(v))
+			spec, err := config.ParseServerLine(strings.TrimSpace(k), strings.TrimSpace(v))
 			if err != nil {
 				return nil, jute.BadArguments
 			}
@@ -129,16 +99,23 @@ func (s *Server) prepReconfig(r *request, req *jute.ReconfigRequest) (jute.Recor
 			if !ok {
 				return nil, jute.BadArguments
 			}
-			spec, err := parseServerLine(strings.TrimSpace(k), strings.TrimSpace(v))
+			spec, err := config.ParseServerLine(strings.TrimSpace(k), strings.TrimSpace(v))
 			if err != nil {
 				return nil, jute.BadArguments
 			}
 			next.servers[spec.ID] = spec
 		}
 	}
-	if fmt.Sprint(next.voters()) != fmt.Sprint(cur.voters()) {
-		s.log.Warn().Msg("reconfig: changing the voting members is not supported by this server; refused")
+	if nv := len(next.voters()); nv < 1 || (s.cfg.StandaloneEnabled && nv < 2) {
 		return nil, jute.BadArguments
+	}
+	switch err := s.ens.CheckReconfig(next.servers); {
+	case err == nil:
+	case errors.Is(err, zab.ErrReconfigInProgress):
+		return nil, jute.ReconfigInProgress
+	default:
+		// No synchronised quorum of the new voters (or no longer leading).
+		return nil, jute.NewConfigNoQuorum
 	}
 	// The ACL is checked last, as PrepRequestProcessor does: a bad version or a bad
 	// argument is reported to anyone.

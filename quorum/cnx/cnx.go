@@ -527,6 +527,14 @@ func (m *Manager) Send(sid uint64, body []byte) {
 	m.dialLocked(sid, p, "")
 }
 
+// SetPeers replaces the configured election addresses (after a reconfiguration): new
+// members become reachable, and a member's changed address is used from its next dial.
+func (m *Manager) SetPeers(peers map[uint64]string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.cfg.Peers = peers
+}
+
 // ConnectAll dials every peer a message was ever queued for that has no connection
 // (connectAll, which election calls when it has heard nothing for a while).
 func (m *Manager) ConnectAll() {

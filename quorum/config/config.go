@@ -119,8 +119,10 @@ type Config struct {
 	PeerType             LearnerType
 	SyncEnabled          bool
 	DynamicConfigFile    string
-	StandaloneEnabled    bool
-	ReconfigEnabled      bool
+	// Path is the static file Parse read (where a reconfig writes its dynamic file).
+	Path              string
+	StandaloneEnabled bool
+	ReconfigEnabled   bool
 
 	SnapRetainCount int // autopurge.snapRetainCount, at least 3
 	PurgeInterval   int // autopurge.purgeInterval, hours; 0 = off
@@ -251,7 +253,11 @@ func Parse(path string, opts ...Option) (*Config, error) {
 		// Java: "Error processing <path>" wrapping a FileNotFoundException.
 		return nil, &Error{File: path, Msg: errText(err)}
 	}
-	return parse(data, path, opts)
+	c, err := parse(data, path, opts)
+	if err == nil {
+		c.Path = path
+	}
+	return c, err
 }
 
 // ParseReader reads a zoo.cfg from r; name is used in error messages and

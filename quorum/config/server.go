@@ -179,3 +179,46 @@ func VerifierString(servers map[int64]*ServerSpec, version int64) string {
 	fmt.Fprintf(&b, "version=%x", version)
 	return b.String()
 }
+
+// ParseVerifier parses a QuorumVerifier string as /zookeeper/config, a reconfig txn and an
+// election notification carry it: server.N=... lines and version=<hex>.
+func ParseVerifier(data []byte) (servers map[int64]*ServerSpec, version int64, err error) {
+	servers = make(map[int64]*ServerSpec)
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, 0, fmt.Errorf("bad config line %q", line)
+		}
+		if k == "version" {
+			ver, err := strconv.ParseInt(v, 16, 64)
+			if err != nil {
+				return nil, 0, fmt.Errorf("bad version %q", v)
+			}
+			version = ver
+			continue
+		}
+		spec, err := ParseServerLine(k, v)
+		if err != nil {
+			return nil, 0, err
+		}
+		servers[spec.ID] = spec
+	}
+	return servers, version, nil
+}
+
+// ParseServerLine parses "server.N" = "host:port:port[:type][;client]".
+func ParseServerLine(key, value string) (*ServerSpec, error) {
+	idText, ok := strings.CutPrefix(key, "server.")
+	if !ok {
+		return nil, fmt.Errorf("%q is not a server line", key)
+	}
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil || id < 0 {
+		return nil, fmt.Errorf("bad server id %q", idText)
+	}
+	return ParseServerSpec(id, value, false)
+}

@@ -1,0 +1,170 @@
+package quorum
+
+import (
+	"encoding/binary"
+	"maps"
+	"net"
+	"strconv"
+
+	"github.com/zkgo/zkgo/jute"
+	"github.com/zkgo/zkgo/persistence"
+	"github.com/zkgo/zkgo/quorum/config"
+	"github.com/zkgo/zkgo/server/datatree"
+	"github.com/zkgo/zkgo/zab"
+)
+
+// memberView is the membership as the member last learnt it from zab: the committed
+// configuration (srvr, /zookeeper/config after a reload) and every server of the committed
+// and pending ones (addresses to reach them).
+type memberView struct {
+	committed map[int64]*config.ServerSpec
+	version   int64
+	all       map[int64]*config.ServerSpec
+}
+
+func (v *memberView) voters() int {
+	n := 0
+	for _, s := range v.committed {
+		if s.Type == config.Participant {
+			n++
+		}
+	}
+	return n
+}
+
+func (n *Node) view() *memberView { return n.mview.Load() }
+
+// spec is server id's line in any known configuration (nil when unknown).
+func (n *Node) spec(id int64) *config.ServerSpec {
+	if s := n.view().all[id]; s != nil {
+		return s
+	}
+	return n.cfg.Servers[id]
+}
+
+// membershipOf turns parsed server lines into zab's form.
+func membershipOf(servers map[int64]*config.ServerSpec, version int64) zab.Membership {
+	m := zab.Membership{Version: version, Raw: []byte(config.VerifierString(servers, version))}
+	for id, s := range servers {
+		if s.Type == config.Observer {
+			m.Observers = append(m.Observers, uint64(id))
+		} else {
+			m.Voters = append(m.Voters, uint64(id))
+		}
+	}
+	return m
+}
+
+// parseConfig is zab.Config.ParseConfig: a QuorumVerifier string from a notification.
+func parseConfig(b []byte) (zab.Membership, bool) {
+	servers, version, err := config.ParseVerifier(b)
+	if err != nil || len(servers) == 0 {
+		return zab.Membership{}, false
+	}
+	m := membershipOf(servers, version)
+	m.Raw = append([]byte(nil), b...)
+	return m, true
+}
+
+// txnTypeOffset is where TxnHeader.type starts: clientId (8), cxid (4), zxid (8), time (8).
+const txnTypeOffset = 28
+
+// configTxn is zab.Config.ConfigTxn: a reconfig txn sets /zookeeper/config to the new
+// QuorumVerifier string. Only the header's type is read for other txns (every append goes
+// through here).
+func configTxn(t zab.Txn) (zab.Membership, bool) {
+	if len(t.Data) < txnTypeOffset+4 || int32(binary.BigEndian.Uint32(t.Data[txnTypeOffset:])) != jute.OpReconfig {
+		return zab.Membership{}, false
+	}
+	lt, err := persistence.DecodeTxn(t.Data)
+	if err != nil {
+		return zab.Membership{}, false
+	}
+	sd, ok := lt.Rec.(*jute.SetDataTxn)
+	if !ok {
+		return zab.Membership{}, false
+	}
+	return parseConfig(sd.Data)
+}
+
+// startMembers is what the member knows of the configuration at start: the static or
+// dynamic file's (what it last persisted as committed), plus the tree's /zookeeper/config
+// when a logged reconfig set it later (pending until the member learns its commit).
+func (n *Node) startMembers(t *datatree.Tree) *zab.Members {
+	ms := &zab.Members{Committed: membershipOf(n.cfg.Servers, n.cfg.ConfigVersion)}
+	if node := t.Get(datatree.ConfigPath); node != nil {
+		if m, ok := parseConfig(node.Data); ok && m.Version > n.cfg.ConfigVersion {
+			ms.Pending = append(ms.Pending, m)
+		}
+	}
+	n.setView(ms)
+	return ms
+}
+
+func (n *Node) setView(ms *zab.Members) {
+	v := &memberView{committed: map[int64]*config.ServerSpec{}, version: ms.Committed.Version, all: map[int64]*config.ServerSpec{}}
+	if servers, _, err := config.ParseVerifier(ms.Committed.Raw); err == nil {
+		v.committed = servers
+	}
+	maps.Copy(v.all, v.committed)
+	for _, m := range ms.Pending {
+		if servers, _, err := config.ParseVerifier(m.Raw); err == nil {
+			for id, s := range servers {
+				if v.all[id] == nil {
+					v.all[id] = s
+				}
+			}
+		}
+	}
+	n.mview.Store(v)
+}
+
+// membersChanged handles Ready.Members: the new addresses go to the election, and a newly
+// committed configuration is written to zoo.cfg.dynamic.<version> with zoo.cfg pointing at
+// it, as Apache does (a member that crashes before this only keeps using joint quorums).
+func (n *Node) membersChanged(ms *zab.Members) {
+	old := n.view()
+	n.setView(ms)
+	v := n.view()
+	peers := make(map[uint64]string)
+	for id, s := range v.all {
+		peers[uint64(id)] = net.JoinHostPort(s.Host, strconv.Itoa(s.ElectionPort))
+	}
+	for id, s := range n.cfg.Servers {
+		if _, ok := peers[uint64(id)]; !ok {
+			peers[uint64(id)] = net.JoinHostPort(s.Host, strconv.Itoa(s.ElectionPort))
+		}
+	}
+	if n.elect != nil {
+		n.elect.SetPeers(peers)
+	}
+	if v.version == old.version {
+		return
+	}
+	n.log.Info().Str("version", strconv.FormatInt(v.version, 16)).Int("voters", v.voters()).Msg("configuration committed")
+	if n.cfg.Path == "" {
+		return
+	}
+	if path, err := config.WriteDynamicConfig(n.cfg.Path, string(ms.Committed.Raw), v.version); err != nil {
+		n.log.Error().Err(err).Str("config", n.cfg.Path).Msg("cannot write the dynamic configuration file")
+	} else {
+		n.log.Info().Str("file", path).Msg("dynamic configuration file written")
+	}
+}
+
+// CheckReconfig implements server.Ensemble: whether the leader can propose a reconfig to
+// these members now (zab.Peer.CheckReconfig, asked in the loop).
+func (n *Node) CheckReconfig(servers map[int64]*config.ServerSpec) error {
+	reply := make(chan error, 1)
+	select {
+	case n.events <- evCheckReconfig{m: membershipOf(servers, 0), reply: reply}:
+	case <-n.stop:
+		return zab.ErrNotLeader
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-n.stop:
+		return zab.ErrNotLeader
+	}
+}
