@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/zkgo/zkgo/jute"
 	"github.com/zkgo/zkgo/persistence"
@@ -154,17 +155,26 @@ func (n *Node) membersChanged(ms *zab.Members) {
 
 // CheckReconfig implements server.Ensemble: whether the leader can propose a reconfig to
 // these members now (zab.Peer.CheckReconfig, asked in the loop).
+//
+// The wait is bounded: the caller is the server's request pipeline, which the loop itself
+// waits for when the role changes, so an unanswered question must not hold it.
 func (n *Node) CheckReconfig(servers map[int64]*config.ServerSpec) error {
 	reply := make(chan error, 1)
+	timeout := time.NewTimer(max(time.Second, 2*n.tickTime))
+	defer timeout.Stop()
 	select {
 	case n.events <- evCheckReconfig{m: membershipOf(servers, 0), reply: reply}:
 	case <-n.stop:
+		return zab.ErrNotLeader
+	case <-timeout.C:
 		return zab.ErrNotLeader
 	}
 	select {
 	case err := <-reply:
 		return err
 	case <-n.stop:
+		return zab.ErrNotLeader
+	case <-timeout.C:
 		return zab.ErrNotLeader
 	}
 }
