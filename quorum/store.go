@@ -179,26 +179,7 @@ func readEpochFile(path string) (int64, bool, error) {
 // writeEpochFile writes a decimal epoch atomically and durably, without a newline, as
 // QuorumPeer.writeLongToFile does (temp file, fsync, rename).
 func writeEpochFile(path string, v int64) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.WriteString(strconv.FormatInt(v, 10)); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return persistence.SyncDir(filepath.Dir(path))
+	return persistence.WriteFileAtomic(path, []byte(strconv.FormatInt(v, 10)), 0o644)
 }
 
 func (st *Store) writeEpochs(acc, cur int64) error {

@@ -146,21 +146,12 @@ func (e *Election) SetMembers(ms Members) {
 }
 
 // isVoter is validVoter: id has a vote in some known configuration.
-func (e *Election) isVoter(id uint64) bool {
-	_, ok := slices.BinarySearch(e.voters, id)
-	return ok
-}
+func (e *Election) isVoter(id uint64) bool { return has(e.voters, id) }
 
 // canLead: id is a voter of the committed configuration.
-func (e *Election) canLead(id uint64) bool {
-	_, ok := slices.BinarySearch(e.leadable, id)
-	return ok
-}
+func (e *Election) canLead(id uint64) bool { return has(e.leadable, id) }
 
-func (e *Election) isObserver(id uint64) bool {
-	_, ok := slices.BinarySearch(e.observers, id)
-	return ok
-}
+func (e *Election) isObserver(id uint64) bool { return has(e.observers, id) }
 
 // Start begins a round of lookForLeader: logicalclock++, the peer proposes itself with its
 // last logged zxid and currentEpoch (an observer proposes nothing) and notifies every voter.
@@ -387,7 +378,7 @@ func (e *Election) quorumIn(votes map[uint64]fleVote, v fleVote, quorums [][]uin
 	for _, vs := range quorums {
 		n := 0
 		for _, id := range vs {
-			if _, ok := slices.BinarySearch(q, id); ok {
+			if has(q, id) {
 				n++
 			}
 		}

@@ -38,15 +38,14 @@ func normalize(m Membership) Membership {
 	return m
 }
 
-func (m *Membership) isVoter(id uint64) bool {
-	_, ok := slices.BinarySearch(m.Voters, id)
+// has reports whether the sorted ids hold id.
+func has(sorted []uint64, id uint64) bool {
+	_, ok := slices.BinarySearch(sorted, id)
 	return ok
 }
 
-func (m *Membership) isObserver(id uint64) bool {
-	_, ok := slices.BinarySearch(m.Observers, id)
-	return ok
-}
+func (m *Membership) isVoter(id uint64) bool    { return has(m.Voters, id) }
+func (m *Membership) isObserver(id uint64) bool { return has(m.Observers, id) }
 
 // majority reports whether the voters of m in set are more than half of m's voters.
 func (m *Membership) majority(set func(id uint64) bool) bool {

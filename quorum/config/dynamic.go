@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/zkgo/zkgo/persistence"
 )
 
 // WriteDynamicConfig persists a committed membership: members is the QuorumVerifier string
@@ -237,47 +239,10 @@ func naturalLines(data []byte) [][]byte {
 	return lines
 }
 
-// writeFileAtomic replaces path with data so that a crash leaves either the
-// old or the new file (AtomicFileWritingIdiom, plus a directory fsync so the
-// rename itself survives).
+// writeFileAtomic is persistence.WriteFileAtomic with the error in this package's form.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp")
-	if err != nil {
+	if err := persistence.WriteFileAtomic(path, data, perm); err != nil {
 		return &Error{File: path, Msg: errText(err)}
-	}
-	tmp := f.Name()
-	err = f.Chmod(perm)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return &Error{File: path, Msg: errText(err)}
-	}
-	if err := syncDir(dir); err != nil {
-		return &Error{File: dir, Msg: errText(err)}
 	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
