@@ -72,16 +72,8 @@ func (s *Server) prepReconfig(r *request, req *jute.ReconfigRequest) (jute.Recor
 	}
 	next := &membership{servers: make(map[int64]*config.ServerSpec)}
 	if req.NewMembers != "" {
-		for _, item := range splitList(req.NewMembers) {
-			k, v, ok := strings.Cut(item, "=")
-			if !ok {
-				return nil, jute.BadArguments
-			}
-			spec, err := config.ParseServerLine(strings.TrimSpace(k), strings.TrimSpace(v))
-			if err != nil {
-				return nil, jute.BadArguments
-			}
-			next.servers[spec.ID] = spec
+		if !addServerLines(next.servers, req.NewMembers) {
+			return nil, jute.BadArguments
 		}
 	} else {
 		for id, spec := range cur.servers {
@@ -94,16 +86,8 @@ func (s *Server) prepReconfig(r *request, req *jute.ReconfigRequest) (jute.Recor
 			}
 			delete(next.servers, id)
 		}
-		for _, item := range splitList(req.JoiningServers) {
-			k, v, ok := strings.Cut(item, "=")
-			if !ok {
-				return nil, jute.BadArguments
-			}
-			spec, err := config.ParseServerLine(strings.TrimSpace(k), strings.TrimSpace(v))
-			if err != nil {
-				return nil, jute.BadArguments
-			}
-			next.servers[spec.ID] = spec
+		if !addServerLines(next.servers, req.JoiningServers) {
+			return nil, jute.BadArguments
 		}
 	}
 	if nv := len(next.voters()); nv < 1 || (s.cfg.StandaloneEnabled && nv < 2) {
@@ -129,6 +113,23 @@ func (s *Server) prepReconfig(r *request, req *jute.ReconfigRequest) (jute.Recor
 	node.zxid = r.hdr.Zxid
 	s.addChange(node)
 	return &jute.SetDataTxn{Path: datatree.ConfigPath, Data: data, Version: -1}, jute.OK
+}
+
+// addServerLines parses a comma-separated list of server.N=... lines into servers, a
+// line for an id already there replacing it; false if one does not parse.
+func addServerLines(servers map[int64]*config.ServerSpec, list string) bool {
+	for _, item := range splitList(list) {
+		k, v, ok := strings.Cut(item, "=")
+		if !ok {
+			return false
+		}
+		spec, err := config.ParseServerLine(strings.TrimSpace(k), strings.TrimSpace(v))
+		if err != nil {
+			return false
+		}
+		servers[spec.ID] = spec
+	}
+	return true
 }
 
 // splitList splits a comma-separated reconfig argument, dropping blanks.

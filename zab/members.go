@@ -173,8 +173,8 @@ func (p *Peer) truncateConfigs(z Zxid) {
 // membersChanged tells the election and the caller.
 func (p *Peer) membersChanged() {
 	p.observer = p.mem.isObserver(p.cfg.ID)
-	p.elect.SetMembers(p.members())
 	ms := p.members()
+	p.elect.SetMembers(ms)
 	p.rd.Members = &ms
 	switch {
 	case p.lead != nil && p.lead.phase == lServing:
