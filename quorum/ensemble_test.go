@@ -723,7 +723,7 @@ func TestEnsembleSnapUnderLoad(t *testing.T) {
 // and the removed server keeps serving as a non-voting follower.
 func TestEnsembleReconfigParticipants(t *testing.T) {
 	super := server.DigestID("super:test")
-	e := newEnsemble(t, 4, "reconfigEnabled=true\nzkgo.reconfigVoters=true\nDigestAuthenticationProvider.superDigest="+super+"\n")
+	e := newEnsemble(t, 4, "reconfigEnabled=true\nDigestAuthenticationProvider.superDigest="+super+"\n")
 	b, err := os.ReadFile(e.cfgs[4])
 	if err != nil {
 		t.Fatal(err)

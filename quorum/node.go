@@ -730,7 +730,8 @@ func (n *Node) sendPacket(to uint64, p *zab.Packet) {
 		case zab.Proposal:
 			n.noteProposal(&qp)
 		case zab.Snap:
-			out.snap = n.snapSource(p.Zxid)
+			qp.Data = nil // zab's note of the snapshot's configuration; the snapshot has it
+			out = outPacket{qp: qp, snap: n.snapSource(p.Zxid)}
 			fallthrough
 		case zab.Diff, zab.Trunc:
 			n.log.Info().Uint64("learner", to).Str("mode", p.Type.String()).Str("zxid", p.Zxid.String()).Msg("synchronising learner")
@@ -989,6 +990,16 @@ func (n *Node) handlePacket(ev evPacket) {
 		n.pendingSnap = ev.snap
 	}
 	p := qp.Zab()
+	if qp.Type == zab.Snap {
+		// zab needs the newest configuration the snapshot holds (its /zookeeper/config):
+		// the SNAP packet itself carries nothing on the wire, as in Apache.
+		p.Data = nil
+		if ev.snap != nil {
+			if node := ev.snap.Tree.Get(datatree.ConfigPath); node != nil {
+				p.Data = node.Data
+			}
+		}
+	}
 	n.peer.Step(zab.Message{From: c.peer, To: n.myid, Packet: &p})
 }
 

@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -90,13 +89,6 @@ func (s *Server) prepReconfig(r *request, req *jute.ReconfigRequest) (jute.Recor
 		if !addServerLines(next.servers, req.JoiningServers) {
 			return nil, jute.BadArguments
 		}
-	}
-	if fmt.Sprint(next.voters()) != fmt.Sprint(cur.voters()) && !s.cfg.PropBool("zkgo.reconfigVoters") {
-		// The simulation (zab TestSim with ZAB_RECONFIG_VOTERS=1) still finds rare schedules
-		// where a crash right after such a change loses a committed txn; until that is
-		// fixed, changing the voters is an experiment switched on with zkgo.reconfigVoters.
-		s.log.Warn().Msg("reconfig: changing the voting members needs zkgo.reconfigVoters=true (experimental); refused")
-		return nil, jute.BadArguments
 	}
 	if nv := len(next.voters()); nv < 1 || (s.cfg.StandaloneEnabled && nv < 2) {
 		return nil, jute.BadArguments

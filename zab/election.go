@@ -341,6 +341,20 @@ func (e *Election) process(from uint64, n Notification) {
 		if q := e.quorumIn(e.outofelection, nv, e.quorums[:1]); q != nil && e.checkLeader(e.outofelection, n.Leader, n.ElectionEpoch) {
 			e.logicalclock = n.ElectionEpoch
 			e.decide(nv, q, false)
+			return
+		}
+		if n.State == Leading && from == n.Leader && n.ElectionEpoch != e.logicalclock &&
+			e.totalOrder(n.Leader, n.Zxid, n.PeerEpoch, e.proposal) {
+			// Unlike Apache, the better vote of a leader settled in another round becomes my
+			// proposal (sent with my next notifications, and at once to a peer of my round
+			// whose vote it beats). Otherwise two candidates that take turns at leading
+			// without followers (each elected by a swing voter whose pending configuration
+			// needs both) never meet in one round: each starts its next round voting for
+			// itself and the swing voter moves with it. The vote is the leader's history,
+			// or the epoch it established, which its history is never below. Only the
+			// leader's own word counts: its followers may outlive it, and adopting their
+			// vote for a dead leader keeps a whole ensemble electing it.
+			e.proposal = fleVote{leader: n.Leader, zxid: n.Zxid, peerEpoch: n.PeerEpoch, state: Looking}
 		}
 	}
 }

@@ -799,7 +799,11 @@ type fleSimNode struct {
 	id          uint64
 	voter       bool
 	zxid        Zxid
-	epoch       int64
+	epoch       int64 // currentEpoch: raised when it establishes, or joins an established leader
+	epoch0      int64 // at the start
+	zxid0       Zxid
+	lookZxid    Zxid // the history it votes with since it last started looking
+	lookEpoch   int64
 	up          bool
 	restartAt   int
 	e           *Election
@@ -872,6 +876,7 @@ func (s *fleSim) boot(n *fleSimNode) {
 
 func (s *fleSim) lookAgain(n *fleSimNode) {
 	n.decided, n.badTicks, n.established, n.updated, n.joined = false, 0, false, false, 0
+	n.lookZxid, n.lookEpoch = n.zxid, n.epoch
 	n.e.Start(n.zxid, n.epoch)
 	s.logf("s%d LOOKING round %d", n.id, n.e.LogicalClock())
 }
@@ -936,14 +941,18 @@ func (s *fleSim) observe(n *fleSimNode) {
 	l := s.node(leader)
 	_, zxid, pe := n.e.Vote()
 	if n.e.byLooking && n.voter {
-		// The vote a quorum agreed on is the leader's true history, and it is at least the
-		// history of every peer that voted for it in this round: what Zab relies on for
-		// not losing committed txns.
-		if zxid != l.zxid || pe != l.epoch {
+		// The vote a quorum agreed on is at most the leader's history (below it when the
+		// leader's history grew since: it established an epoch, or synchronised with a
+		// leader, after voting), and that history is at least the history of every peer
+		// whose vote counted, as it was when it voted: what Zab relies on for not losing
+		// committed txns.
+		if !fleAtLeast(l, &fleSimNode{zxid: zxid, epoch: pe}) {
 			s.fail("s%d decided %d with zxid %s epoch %d; s%d has %s, %d", n.id, leader, zxid, pe, leader, l.zxid, l.epoch)
 		}
 		for _, q := range n.e.decidedBy {
-			if v := n.e.recvset[q]; v.state == Looking && !fleAtLeast(l, s.node(q)) {
+			// q's history when it voted (it may have joined a leader and synchronised since).
+			qn := s.node(q)
+			if v := n.e.recvset[q]; v.state == Looking && !fleAtLeast(l, &fleSimNode{zxid: qn.lookZxid, epoch: qn.lookEpoch}) {
 				s.fail("s%d elected s%d (epoch %d zxid %s) with the vote of s%d (epoch %d zxid %s)",
 					n.id, leader, l.epoch, l.zxid, q, s.node(q).epoch, s.node(q).zxid)
 			}
@@ -1002,8 +1011,15 @@ func (s *fleSim) serve(n *fleSimNode) {
 				s.logf("s%d established with %d followers", n.id, len(q))
 			}
 			if !n.updated {
+				// Establishing persists the new epoch (currentEpoch), which the vote now
+				// carries: a later vote of this server is never below it.
 				n.updated = true
-				n.e.UpdateElectionVote(n.epoch + 1)
+				e := n.epoch
+				for _, f := range q {
+					e = max(e, f.epoch)
+				}
+				n.epoch = e + 1
+				n.e.UpdateElectionVote(n.epoch)
 			}
 			return
 		}
@@ -1029,8 +1045,14 @@ func (s *fleSim) serve(n *fleSimNode) {
 	if leading {
 		n.joined = l.term
 		if l.established && !n.updated {
+			// Synchronised with the established leader: its history and epoch.
+			// (The model has no commits: a history above the leader's is kept rather than
+			// truncated, so no history ever goes back.)
 			n.updated = true
-			n.e.UpdateElectionVote(l.epoch + 1)
+			if fleAtLeast(l, n) {
+				n.epoch, n.zxid = l.epoch, l.zxid
+			}
+			n.e.UpdateElectionVote(l.epoch)
 		}
 		return
 	}
@@ -1073,7 +1095,7 @@ func runFleSim(t *testing.T, name string, seed int64, nv, nobs int, chaos bool) 
 		if ep > 0 && rng.Intn(3) == 0 {
 			z = MakeZxid(uint32(ep-1), uint32(rng.Intn(4))) // a new epoch without txns yet
 		}
-		s.nodes = append(s.nodes, &fleSimNode{id: uint64(i), voter: i <= nv, zxid: z, epoch: ep})
+		s.nodes = append(s.nodes, &fleSimNode{id: uint64(i), voter: i <= nv, zxid: z, epoch: ep, zxid0: z, epoch0: ep})
 	}
 	chaosEnd, bound := 0, 0
 	var keepDown map[uint64]bool
@@ -1197,7 +1219,7 @@ func runFleSim(t *testing.T, name string, seed int64, nv, nobs int, chaos bool) 
 		// Everyone started together on a timely network: the best history wins round 1.
 		best := s.nodes[0]
 		for _, n := range s.nodes[:nv] {
-			if fleAtLeast(n, best) && (n.epoch != best.epoch || n.zxid != best.zxid || n.id > best.id) {
+			if (n.epoch0 > best.epoch0 || n.epoch0 == best.epoch0 && n.zxid0 >= best.zxid0) && (n.epoch0 != best.epoch0 || n.zxid0 != best.zxid0 || n.id > best.id) {
 				best = n
 			}
 		}

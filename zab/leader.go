@@ -282,7 +282,10 @@ func (l *leader) syncPackets(peerLast Zxid) ([]Packet, Zxid) {
 	if len(clog) > 0 {
 		minC, maxC = clog[0].Zxid, clog[len(clog)-1].Zxid
 	}
-	snap := []Packet{{Type: Snap, Zxid: last}}
+	// The SNAP names the newest configuration its snapshot holds: a learner that installs
+	// it and loses the leader before NEWLEADER must still count that configuration's
+	// quorum (package quorum reads it from the snapshot's /zookeeper/config instead).
+	snap := []Packet{{Type: Snap, Zxid: last, Data: p.configAt(last).Raw}}
 	switch {
 	case peerLast > maxC && peerLast.Counter() != 0:
 		// The learner has txns we never committed. TRUNC never crosses an epoch: the

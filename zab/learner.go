@@ -125,9 +125,16 @@ func (f *learner) syncStart(pkt *Packet) {
 		p.persist(Action{Kind: InstallSnapshot, Zxid: z})
 		p.lastZxid, p.committed = z, z
 		p.hist = nil
-		// The snapshot replaces the whole history: the leader's NEWLEADER says which
-		// configuration it holds.
+		// The snapshot replaces the whole history. Its newest configuration stays pending
+		// until the sync completes: every configuration before it in a leader's history was
+		// committed before it was proposed, so its quorum is the one that matters (a learner
+		// that forgot it could lead with a quorum of an older configuration alone).
 		p.truncateConfigs(-1)
+		if p.cfg.ParseConfig != nil && len(pkt.Data) > 0 {
+			if m, ok := p.cfg.ParseConfig(pkt.Data); ok && m.Version <= int64(z) {
+				p.addPending(normalize(m))
+			}
+		}
 		f.raiseCurrentEpoch(z)
 	default:
 		f.fail()

@@ -120,6 +120,16 @@ func (p *Peer) latestConfig() Membership {
 	return p.mem
 }
 
+// configAt is the newest configuration logged at or before z.
+func (p *Peer) configAt(z Zxid) Membership {
+	for i := len(p.pending) - 1; i >= 0; i-- {
+		if p.pending[i].Version <= int64(z) {
+			return p.pending[i]
+		}
+	}
+	return p.mem
+}
+
 // logConfig notes a logged reconfig txn as pending.
 func (p *Peer) logConfig(t Txn) {
 	if m, ok := p.configOf(t); ok {

@@ -113,3 +113,78 @@ func TestReconfigAddParticipantRemoveLeader(t *testing.T) {
 		return true
 	})
 }
+
+// TestReconfigSnapCarriesConfiguration: a learner synchronised with a SNAP whose snapshot
+// holds a committed reconfig must count that configuration's quorum even if its leader dies
+// before NEWLEADER (which otherwise tells it). The simulation found the schedule where it did
+// not: such a learner, knowing only the old configuration, was elected with a quorum of the
+// old voters alone and committed a txn the new voters never saw, later lost. The learner
+// here is past the election (so no notification tells it) when the reconfig commits.
+func TestReconfigSnapCarriesConfiguration(t *testing.T) {
+	prm := simParams{voters: 3, spares: 1, commitLogCount: 2, maxDiffTxns: 1,
+		initTicks: 10, syncTicks: 5, electionTicks: 4, realElection: true}
+	c := newCluster(t, 11, prm)
+	c.faults = false
+	c.traceOn = true
+	c.start()
+	var l *simNode
+	for i := 0; i < 300 && l == nil; i++ {
+		c.round++
+		c.deliverRound()
+		c.tickAll()
+		for _, id := range c.ids {
+			if n := c.nodes[id]; n.up && n.role.State == Leading && n.role.Serving && c.nodes[4].role.Serving {
+				l = n
+			}
+		}
+	}
+	if l == nil {
+		t.Fatal("no serving leader with the spare following")
+	}
+	c.settle()
+	// A voter other than the leader goes down and falls behind by more than a DIFF.
+	var lag *simNode
+	for _, id := range []uint64{1, 2, 3} {
+		if id != l.id {
+			lag = c.nodes[id]
+			break
+		}
+	}
+	c.crash(lag)
+	c.settle()
+	c.proposeN(l.id, 5)
+	c.settle()
+	// It comes back and gets as far as LEADERINFO; its ACKEPOCH waits.
+	c.restart(lag)
+	c.deliverUntil(func(from, to uint64, p *Packet) bool { return p != nil && to == lag.id && p.Type == LeaderInfo })
+	// Meanwhile the leader commits a reconfig adding server 4 as a voter.
+	voters := []uint64{1, 2, 3, 4}
+	if err := l.p.CheckReconfig(Membership{Voters: voters}); err != nil {
+		t.Fatalf("CheckReconfig: %v", err)
+	}
+	z := l.next
+	data := simConfigData(voters, nil, int64(z))
+	c.prop[z] = data
+	if err := l.p.Propose(Txn{Zxid: z, Data: []byte(data)}); err != nil {
+		t.Fatal(err)
+	}
+	l.next++
+	c.process(l)
+	for c.deliverNext(func(from, to uint64, p *Packet) bool { return from != lag.id && to != lag.id }) {
+	}
+	if got := l.p.Members().Committed.Version; got != int64(z) {
+		t.Fatalf("leader's committed configuration is version %s, want %s", Zxid(got), z)
+	}
+	// The ACKEPOCH gets a SNAP holding the reconfig; the leader dies before NEWLEADER.
+	c.deliverUntil(func(from, to uint64, p *Packet) bool { return p != nil && to == lag.id && p.Type == Snap })
+	c.crash(l)
+	ms := lag.p.Members()
+	found := ms.Committed.Version == int64(z)
+	for _, m := range ms.Pending {
+		found = found || m.Version == int64(z)
+	}
+	if !found {
+		t.Fatalf("after the SNAP the learner knows configurations %+v, not the committed reconfig %s", ms, z)
+	}
+	c.finish()
+}
