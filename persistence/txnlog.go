@@ -155,7 +155,9 @@ func (l *TxnLog) AppendDigest(hdr *jute.TxnHeader, rec jute.Record, digest *jute
 // when not nil, end-of-record marker), ready for AppendRecord. It touches no log state, so
 // records can be encoded on another goroutine than the one appending them.
 func EncodeRecord(hdr *jute.TxnHeader, rec jute.Record, digest *jute.TxnDigest) []byte {
-	e := &jute.Encoder{B: make([]byte, 12, 160)}
+	// Sized for a small write (header, path, value of a few hundred bytes, digest) so it
+	// is encoded without regrowing.
+	e := &jute.Encoder{B: make([]byte, 12, 384)}
 	hdr.Encode(e)
 	if rec != nil {
 		rec.Encode(e)

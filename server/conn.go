@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/zkgo/zkgo/jute"
@@ -29,8 +30,9 @@ const sessionlessTimeout = 10 * time.Second
 type conn struct {
 	s      *Server
 	nc     net.Conn
-	ip     string // remote address without port, for ip auth and maxClientCnxns
-	remote string // host:port
+	raw    syscall.RawConn // nc's file descriptor (TCP only), for sendNow
+	ip     string          // remote address without port, for ip auth and maxClientCnxns
+	remote string          // host:port
 
 	sessionID atomic.Int64
 	timeout   int32
@@ -83,6 +85,9 @@ func newConn(s *Server, nc net.Conn) *conn {
 		c.ip = c.remote
 	}
 	c.drained = sync.NewCond(&c.mu)
+	if tc, ok := nc.(*net.TCPConn); ok {
+		c.raw, _ = tc.SyscallConn()
+	}
 	ids := []jute.Id{{Scheme: schemeIP, ID: c.ip}}
 	c.auth.Store(&ids)
 	c.minLat.Store(-1)
@@ -119,7 +124,8 @@ func (c *conn) Process(ev jute.WatcherEvent, acl []jute.ACL) {
 
 // frame builds a length-prefixed reply.
 func frame(h jute.ReplyHeader, body jute.Record) []byte {
-	e := jute.NewEncoder(64)
+	// Most replies (a stat, or a small value and its stat) fit without regrowing.
+	e := jute.NewEncoder(256)
 	e.Int(0)
 	h.Encode(e)
 	if body != nil {
@@ -186,6 +192,46 @@ func (c *conn) writeDirect(b []byte) {
 		c.close()
 		return
 	}
+	if more {
+		c.signalWriter()
+	}
+}
+
+// sendNow is send for the apply stage's replies: when nothing is queued or being written,
+// it writes b at once with one non-blocking write, which saves waking the writer goroutine
+// per reply; whatever the socket does not take at once is left to the writer, so a client
+// that does not read never holds up the apply stage.
+func (c *conn) sendNow(b []byte) {
+	c.outMu.Lock()
+	if c.raw == nil || c.outClosed || c.writing || len(c.out) > 0 || c.closeOut {
+		c.outMu.Unlock()
+		c.send(b)
+		return
+	}
+	c.writing = true
+	c.outMu.Unlock()
+	c.sentStats(b)
+	n := 0
+	c.raw.Write(func(fd uintptr) bool {
+		for n < len(b) {
+			m, err := syscall.Write(int(fd), b[n:])
+			if m > 0 {
+				n += m
+			}
+			if err != nil && err != syscall.EINTR {
+				break // EAGAIN, or an error the writer meets again and closes on
+			}
+		}
+		return true // never wait for the socket here
+	})
+	c.outMu.Lock()
+	c.writing = false
+	if n < len(b) && !c.outClosed {
+		c.out = append([][]byte{b[n:]}, c.out...)
+		c.outBytes += len(b) - n
+	}
+	more := len(c.out) > 0 || c.closeOut
+	c.outMu.Unlock()
 	if more {
 		c.signalWriter()
 	}

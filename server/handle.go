@@ -258,48 +258,48 @@ func (s *Server) writeReply(r *request) {
 	case jute.OpSync:
 		if r.errCode != jute.OK {
 			h.Err = int32(r.errCode)
-			c.send(frame(h, nil))
+			c.sendNow(frame(h, nil))
 			return
 		}
-		c.send(frame(h, &jute.PathRequest{Path: r.path}))
+		c.sendNow(frame(h, &jute.PathRequest{Path: r.path}))
 		return
 	}
 	if r.errCode != jute.OK {
 		h.Err = int32(r.errCode)
-		c.send(frame(h, nil))
+		c.sendNow(frame(h, nil))
 		return
 	}
 	res := &r.result
 	if r.op == jute.OpMulti {
 		if res.Err != jute.OK { // the whole multi was refused (e.g. marshalling)
 			h.Err = int32(res.Err)
-			c.send(frame(h, nil))
+			c.sendNow(frame(h, nil))
 			return
 		}
-		c.send(frame(h, &multiResponse{results: res.Multi}))
+		c.sendNow(frame(h, &multiResponse{results: res.Multi}))
 		return
 	}
 	if res.Err != jute.OK {
 		h.Err = int32(res.Err)
-		c.send(frame(h, nil))
+		c.sendNow(frame(h, nil))
 		return
 	}
 	switch r.op {
 	case jute.OpCreate:
-		c.send(frame(h, &jute.PathRequest{Path: res.Path}))
+		c.sendNow(frame(h, &jute.PathRequest{Path: res.Path}))
 	case jute.OpCreate2, jute.OpCreateContainer, jute.OpCreateTTL:
-		c.send(frame(h, &pathStat{path: res.Path, stat: res.Stat}))
+		c.sendNow(frame(h, &pathStat{path: res.Path, stat: res.Stat}))
 	case jute.OpSetData, jute.OpSetACL:
-		c.send(frame(h, &res.Stat))
+		c.sendNow(frame(h, &res.Stat))
 	case jute.OpReconfig:
 		// GetDataResponse: the new configuration and the config node's Stat.
 		var data []byte
 		if sd, ok := r.txn.(*jute.SetDataTxn); ok {
 			data = sd.Data
 		}
-		c.send(frame(h, &getDataResponse{data: data, stat: res.Stat}))
+		c.sendNow(frame(h, &getDataResponse{data: data, stat: res.Stat}))
 	default:
-		c.send(frame(h, nil))
+		c.sendNow(frame(h, nil))
 	}
 }
 

@@ -34,5 +34,14 @@ func main() {
 			os.Exit(code)
 		}
 	}
+	// ZKGO_MEMPROFILE=FILE writes the allocation profile at exit (`go tool pprof -sample_index=alloc_space`).
+	if path := os.Getenv("ZKGO_MEMPROFILE"); path != "" {
+		code := newCLI().run(os.Args[1:])
+		if f, err := os.Create(path); err == nil {
+			pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+		os.Exit(code)
+	}
 	os.Exit(newCLI().run(os.Args[1:]))
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/zkgo/zkgo/jute"
@@ -22,13 +23,26 @@ func NodeDigest(path string, data []byte, st *jute.StatPersisted) uint64 {
 	if path == "/" {
 		path = ""
 	}
-	var b [60]byte
-	putDigestStat(b[:], st)
+	// A buffer on the stack would escape (crc32 calls through a function variable), so the
+	// prep stage's digests would allocate twice per write.
+	b := digestPool.Get().(*digestScratch)
+	defer digestPool.Put(b)
+	n := len(path) + len(data)
+	if n <= len(b)-60 {
+		buf := b[:n+60]
+		copy(buf, path)
+		copy(buf[len(path):], data)
+		putDigestStat(buf[n:], st)
+		return uint64(crc32.ChecksumIEEE(buf))
+	}
+	putDigestStat(b[:60], st)
 	c := crc32.Update(0, crc32.IEEETable, unsafe.Slice(unsafe.StringData(path), len(path)))
 	c = crc32.Update(c, crc32.IEEETable, data)
-	c = crc32.Update(c, crc32.IEEETable, b[:])
+	c = crc32.Update(c, crc32.IEEETable, b[:60])
 	return uint64(c)
 }
+
+var digestPool = sync.Pool{New: func() any { return new(digestScratch) }}
 
 // digestScratch is the buffer of Tree.nodeDigest.
 type digestScratch [384]byte
