@@ -113,6 +113,31 @@ func (m *Meta) SetEpochs(accepted, current int64) error {
 	})
 }
 
+// keyInstalling names the snapshot a learner installed from a SNAP whose replaced history
+// (every other snapshot and log) is still being removed.
+var keyInstalling = []byte("installing")
+
+// SetInstalling records (name != "") or clears the snapshot being installed. Recorded, it
+// is the commit point of a SNAP install: from then on that snapshot alone is the history.
+func (m *Meta) SetInstalling(name string) error {
+	return m.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketEpochs)
+		if name == "" {
+			return b.Delete(keyInstalling)
+		}
+		return b.Put(keyInstalling, []byte(name))
+	})
+}
+
+// Installing returns the snapshot recorded by SetInstalling ("" if none).
+func (m *Meta) Installing() (name string, err error) {
+	err = m.db.View(func(tx *bolt.Tx) error {
+		name = string(tx.Bucket(bucketEpochs).Get(keyInstalling))
+		return nil
+	})
+	return
+}
+
 // Record adds or replaces catalog entries in one transaction.
 func (m *Meta) Record(infos ...FileInfo) error {
 	return m.db.Update(func(tx *bolt.Tx) error {

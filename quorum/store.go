@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +54,10 @@ func OpenStore(dataDir, dataLogDir string, lo persistence.LogOptions, ro persist
 	}
 	st.meta = meta
 	st.opts.Meta = meta
+	if err := st.finishInstall(); err != nil {
+		meta.Close()
+		return nil, nil, err
+	}
 	cat, err := meta.Catalog()
 	if err == nil {
 		err = persistence.CheckCatalog(cat, st.snapDir, st.logDir)
@@ -253,20 +258,20 @@ func (st *Store) Truncate(zxid zab.Zxid) error {
 	if err != nil {
 		return err
 	}
+	// Nothing is removed unless a snapshot at or before zxid stays to rebuild from: a
+	// learner whose only snapshot is newer (installed with a SNAP) keeps its data dir whole
+	// and stops, rather than leave a data dir that can no longer be restored.
+	if !slices.ContainsFunc(snaps, func(s persistence.ZxidFile) bool { return s.Zxid <= int64(zxid) }) {
+		return fmt.Errorf("cannot truncate the log to %s: every snapshot is newer (remove this server's data dir to resynchronise it from the leader)", zxid)
+	}
 	var forget []string
-	kept := false
 	for _, s := range snaps {
 		if s.Zxid > int64(zxid) {
 			if err := os.Remove(s.Path); err != nil {
 				return err
 			}
 			forget = append(forget, filepath.Base(s.Path))
-		} else {
-			kept = true
 		}
-	}
-	if !kept {
-		return fmt.Errorf("cannot truncate the log to %s: no snapshot at or before it", zxid)
 	}
 	logs, err := persistence.ZxidFiles(st.logDir, "log")
 	if err != nil {
@@ -319,8 +324,10 @@ func (st *Store) Truncate(zxid zab.Zxid) error {
 }
 
 // InstallSnapshot makes the state received with SNAP durable: a snapshot of it is written,
-// and every log and newer snapshot is removed, since they belong to the history the
-// snapshot replaces.
+// and every other snapshot and every log is removed, since they belong to the history the
+// snapshot replaces. The install commits when the metadata names the new snapshot: a crash
+// before leaves the old history whole; after, a restart finishes the removal (finishInstall)
+// before anything is loaded, so no old log is ever replayed on top of the new snapshot.
 func (st *Store) InstallSnapshot(tree *datatree.Tree, sessions map[int64]int32) error {
 	if err := st.log.Roll(); err != nil {
 		return err
@@ -329,13 +336,43 @@ func (st *Store) InstallSnapshot(tree *datatree.Tree, sessions map[int64]int32) 
 	if err := st.WriteSnapshot(tree, sessions); err != nil {
 		return err
 	}
+	snaps, err := persistence.ZxidFiles(st.snapDir, "snapshot")
+	if err != nil {
+		return err
+	}
+	name := ""
+	for _, s := range snaps {
+		if s.Zxid == zxid {
+			name = filepath.Base(s.Path)
+		}
+	}
+	if name == "" {
+		return fmt.Errorf("the snapshot of SNAP %s was not written", zab.Zxid(zxid))
+	}
+	if err := st.meta.SetInstalling(name); err != nil {
+		return err
+	}
+	if err := st.finishInstall(); err != nil {
+		return err
+	}
+	st.lastZxid = zab.Zxid(zxid)
+	return nil
+}
+
+// finishInstall removes what a committed SNAP install replaced: every snapshot but the
+// installed one and every log, then clears the mark.
+func (st *Store) finishInstall() error {
+	name, err := st.meta.Installing()
+	if err != nil || name == "" {
+		return err
+	}
 	var forget []string
 	snaps, err := persistence.ZxidFiles(st.snapDir, "snapshot")
 	if err != nil {
 		return err
 	}
 	for _, s := range snaps {
-		if s.Zxid > zxid {
+		if filepath.Base(s.Path) != name {
 			if err := os.Remove(s.Path); err != nil {
 				return err
 			}
@@ -363,8 +400,7 @@ func (st *Store) InstallSnapshot(tree *datatree.Tree, sessions map[int64]int32) 
 			return err
 		}
 	}
-	st.lastZxid = zab.Zxid(zxid)
-	return nil
+	return st.meta.SetInstalling("")
 }
 
 // WriteSnapshot writes a snapshot of tree (named after its last processed zxid) with the

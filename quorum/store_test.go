@@ -1,10 +1,14 @@
 package quorum
 
 import (
+	"fmt"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/zkgo/zkgo/jute"
 	"github.com/zkgo/zkgo/persistence"
+	"github.com/zkgo/zkgo/server/datatree"
 	"github.com/zkgo/zkgo/zab"
 )
 
@@ -79,5 +83,143 @@ func TestWriteSnapshotFromReadsSessionsAfterTheZxidIsFixed(t *testing.T) {
 	}
 	if res.LastZxid != z2 {
 		t.Errorf("last zxid 0x%x, want 0x%x", res.LastZxid, z2)
+	}
+}
+
+// storeFixture is a store with a tree, and txns (creates of /n<zxid>) logged and applied.
+type storeFixture struct {
+	t    *testing.T
+	dir  string
+	st   *Store
+	tree *datatree.Tree
+}
+
+func openFixture(t *testing.T, dir string) *storeFixture {
+	t.Helper()
+	st, res, err := OpenStore(dir, dir, persistence.LogOptions{}, persistence.RestoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, c := st.Epochs(); a < 5 || c < 5 {
+		if err := st.SetAcceptedEpoch(5); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SetCurrentEpoch(5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &storeFixture{t: t, dir: dir, st: st, tree: res.Tree}
+}
+
+func (f *storeFixture) create(zxid zab.Zxid) {
+	f.t.Helper()
+	hdr := jute.TxnHeader{ClientID: 1, Zxid: int64(zxid), Type: jute.OpCreate}
+	txn := &jute.CreateTxn{Path: fmt.Sprintf("/n%x", int64(zxid)), ACL: jute.OpenACLUnsafe, ParentCVersion: -1}
+	if err := f.st.Append([]zab.Txn{{Zxid: zxid, Data: persistence.RecordTxn(persistence.EncodeRecord(&hdr, txn, nil))}}); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := f.st.Commit(); err != nil {
+		f.t.Fatal(err)
+	}
+	f.tree.Lock()
+	f.tree.ProcessTxn(&hdr, txn)
+	f.tree.Unlock()
+}
+
+func (f *storeFixture) files() []string {
+	var names []string
+	for _, d := range []string{persistence.SnapDir(f.dir), persistence.LogDir(f.dir)} {
+		for _, p := range []string{"snapshot", "log"} {
+			fs, err := persistence.ZxidFiles(d, p)
+			if err != nil {
+				f.t.Fatal(err)
+			}
+			for _, x := range fs {
+				names = append(names, filepath.Base(x.Path))
+			}
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// leaderTree is the state a SNAP brings: /n<zxid> for the given zxids.
+func leaderTree(t *testing.T, zxids ...zab.Zxid) *datatree.Tree {
+	tree := datatree.New()
+	for _, z := range zxids {
+		hdr := jute.TxnHeader{ClientID: 1, Zxid: int64(z), Type: jute.OpCreate}
+		tree.Lock()
+		tree.ProcessTxn(&hdr, &jute.CreateTxn{Path: fmt.Sprintf("/n%x", int64(z)), ACL: jute.OpenACLUnsafe, ParentCVersion: -1})
+		tree.Unlock()
+	}
+	tree.SetLastProcessedZxid(int64(zxids[len(zxids)-1]))
+	return tree
+}
+
+func hasNode(tree *datatree.Tree, z zab.Zxid) bool {
+	return tree.Get(fmt.Sprintf("/n%x", int64(z))) != nil
+}
+
+// A SNAP replaces the learner's history: afterwards only its snapshot is left, and a crash
+// anywhere after the install commits never brings old log records back on top of it. Here
+// the learner's own history ran ahead in epoch 5 (0x500000001..3, never committed) and the
+// leader's SNAP is at 0x400000002.
+func TestInstallSnapshotReplacesTheHistory(t *testing.T) {
+	for _, crashBeforeRemoval := range []bool{false, true} {
+		t.Run(fmt.Sprintf("crashBeforeRemoval=%v", crashBeforeRemoval), func(t *testing.T) {
+			dir := t.TempDir()
+			f := openFixture(t, dir)
+			f.create(zab.MakeZxid(4, 1))
+			if err := f.st.WriteSnapshot(f.tree, nil); err != nil {
+				t.Fatal(err)
+			}
+			for i := uint32(1); i <= 3; i++ {
+				f.create(zab.MakeZxid(5, i))
+			}
+			snap := leaderTree(t, zab.MakeZxid(4, 1), zab.MakeZxid(4, 2))
+			if crashBeforeRemoval {
+				// The install's first steps only: its snapshot, then the commit mark.
+				if err := f.st.WriteSnapshot(snap, nil); err != nil {
+					t.Fatal(err)
+				}
+				if err := f.st.meta.SetInstalling(fmt.Sprintf("snapshot.%x", int64(zab.MakeZxid(4, 2)))); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := f.st.InstallSnapshot(snap, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.st.Close(); err != nil {
+				t.Fatal(err)
+			}
+			g := openFixture(t, dir)
+			defer g.st.Close()
+			if got, want := g.files(), []string{fmt.Sprintf("snapshot.%x", int64(zab.MakeZxid(4, 2)))}; !slices.Equal(got, want) {
+				t.Fatalf("files after the install: %v, want %v", got, want)
+			}
+			if g.st.LastZxid() != zab.MakeZxid(4, 2) || !hasNode(g.tree, zab.MakeZxid(4, 2)) || hasNode(g.tree, zab.MakeZxid(5, 1)) {
+				t.Fatalf("restored last zxid %s; /n%x present %v, old /n%x present %v", g.st.LastZxid(),
+					int64(zab.MakeZxid(4, 2)), hasNode(g.tree, zab.MakeZxid(4, 2)), int64(zab.MakeZxid(5, 1)), hasNode(g.tree, zab.MakeZxid(5, 1)))
+			}
+		})
+	}
+}
+
+// A TRUNC below every snapshot cannot be carried out: the store refuses it and leaves the
+// data dir as it was (it used to delete the newer snapshots first, leaving nothing to start
+// from).
+func TestTruncateBelowEverySnapshotChangesNothing(t *testing.T) {
+	dir := t.TempDir()
+	f := openFixture(t, dir)
+	defer f.st.Close()
+	if err := f.st.InstallSnapshot(leaderTree(t, zab.MakeZxid(4, 1), zab.MakeZxid(4, 2), zab.MakeZxid(4, 3)), nil); err != nil {
+		t.Fatal(err)
+	}
+	f.create(zab.MakeZxid(4, 4))
+	before := f.files()
+	if err := f.st.Truncate(zab.MakeZxid(4, 2)); err == nil {
+		t.Fatal("TRUNC below the only snapshot accepted")
+	}
+	if after := f.files(); !slices.Equal(after, before) {
+		t.Fatalf("files changed by a refused TRUNC: %v, before %v", after, before)
 	}
 }

@@ -17,6 +17,9 @@
 #   BENCH_ZNODES [1000]   get/set keyspace           BENCH_PRIME [5s]     unreported mixed load first
 #   BENCH_WORKLOADS ["get set mixed watch"]          BENCH_ROUNDS [2]     rounds per system (median shown)
 #   BENCH_FAILOVERS [3]   leader kills per round     BENCH_WRITERS [3]    writer sessions during failover
+#   BENCH_RATES ["get=8000 set=3000 mixed=6000"]  after the closed-loop workloads, the same workloads at a
+#                         fixed total rate (zkbench --rate; about half of what Apache sustains here), so
+#                         that latencies are also compared at the same load ("" skips them)
 #   BENCH_OUT [docs/bench-ensemble-latest.md]        BENCH_KEEP [0]       1 keeps data dirs and logs
 #   BENCH_SYSTEMS ["apache zkgo"]                    BENCH_LABEL_SUFFIX   appended to the labels
 #   SERVER_JVMFLAGS       passed to Apache ZooKeeper (scripts/apache-zk.sh; -Xmx1000m by default)
@@ -38,6 +41,7 @@ SESSIONS=${BENCH_SESSIONS:-32}
 VALUE_SIZE=${BENCH_VALUE_SIZE:-100}
 ZNODES=${BENCH_ZNODES:-1000}
 WORKLOADS=${BENCH_WORKLOADS:-get set mixed watch}
+RATES=${BENCH_RATES-get=8000 set=3000 mixed=6000}
 ROUNDS=${BENCH_ROUNDS:-2}
 FAILOVERS=${BENCH_FAILOVERS:-3}
 WRITERS=${BENCH_WRITERS:-3}
@@ -48,7 +52,7 @@ SIZE=3
 
 invocation=""
 for v in BENCH_DURATION BENCH_WARMUP BENCH_SESSIONS BENCH_VALUE_SIZE BENCH_ZNODES BENCH_PRIME \
-	BENCH_WORKLOADS BENCH_ROUNDS BENCH_FAILOVERS BENCH_WRITERS BENCH_SYSTEMS BENCH_OUT SERVER_JVMFLAGS; do
+	BENCH_WORKLOADS BENCH_RATES BENCH_ROUNDS BENCH_FAILOVERS BENCH_WRITERS BENCH_SYSTEMS BENCH_OUT SERVER_JVMFLAGS; do
 	if [ -n "${!v:-}" ]; then
 		invocation+="$v=$(printf '%q' "${!v}") "
 	fi
@@ -327,6 +331,10 @@ run_round() { # SYSTEM
 	for wl in $WORKLOADS; do
 		bench "$label" "$wl" --server "$SERVERS" --workload "$wl" "${common[@]}"
 	done
+	local wr
+	for wr in $RATES; do
+		bench "$label" "${wr%%=*}@${wr#*=}/s" --server "$SERVERS" --workload "${wr%%=*}" --rate "${wr#*=}" "${common[@]}"
+	done
 	read -r rss hwm <<<"$(cluster_mem "$dir")"
 	MEMROWS+=("| $round | $label | $rss | $hwm |")
 	local n
@@ -373,6 +381,9 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo "none yet")
 targets=(--target get:throughput:'>=':2 --target set:throughput:'>=':1.5
 	--target get:p99:'<=':0.5 --target set:p99:'<=':0.5 --target mixed:p99:'<=':0.5 --target watch:p99:'<=':0.5
 	--target failover:median:'<=':1)
+for wr in $RATES; do
+	targets+=(--target "${wr%%=*}@${wr#*=}/s:p99:<=:0.5")
+done
 
 {
 	echo "## zkgo vs Apache ZooKeeper 3.8, three-node ensembles ($date_start)"
@@ -390,6 +401,12 @@ targets=(--target get:throughput:'>=':2 --target set:throughput:'>=':1.5
 	echo "  $VALUE_SIZE-byte values, $ZNODES-znode keyspace; get = reads, set = setData, mixed = 90% get / 10% set,"
 	echo "  watch = $SESSIONS watchers of one znode and one setter (notifications/s; latency set issued → notification)."
 	echo "  Each ensemble primed with ${PRIME} of mixed load, then ${WARMUP} warm-up and ${DURATION} measured per workload."
+	if [ -n "$RATES" ]; then
+		echo "- W@R/s: workload W at a fixed total rate of R requests/s (\`zkbench --rate R\`: each of the $SESSIONS"
+		echo "  sessions on its own schedule, latency counted from when a request was due), so both systems carry the"
+		echo "  same load; the closed-loop runs above load each system as fast as it answers, zkgo with 1.5-3x the"
+		echo "  requests of Apache on the same two CPUs, which is what their latencies reflect."
+	fi
 	echo "- Failover: $WRITERS writer sessions (one per node to start with) setData in a closed loop; the leader"
 	echo "  (found with srvr) is killed with SIGKILL and the time from the kill to the first acknowledged write"
 	echo "  issued after it is taken; the node is restarted and must rejoin as a follower before the next kill;"

@@ -11,6 +11,8 @@
 // Each session is its own zk.Conn. Every worker issues one synchronous request at a time
 // (closed loop); --pipeline P runs P workers per session, which gives P outstanding requests on
 // the connection because the client multiplexes concurrent calls by xid (it has no async API).
+// --rate R paces get/set/mixed/create at R requests/s in total (each worker's requests are due
+// on a fixed schedule), to compare latencies of two servers at the same load.
 package main
 
 import (
@@ -23,6 +25,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,6 +45,7 @@ type config struct {
 	warmup         time.Duration
 	valueSize      int
 	workload       string
+	rate           float64 // total requests/s for get/set/mixed/create (0: closed loop)
 	znodes         int
 	maxOps         int64
 	pid            int
@@ -114,6 +118,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "unmeasured load before the measured duration")
 	fs.IntVar(&cfg.valueSize, "value-size", 100, "znode value size in bytes")
 	fs.StringVar(&cfg.workload, "workload", "get", "create|set|get|mixed (90% get, 10% set)|watch (fan-out of one setter to --sessions watchers)|populate (--znodes N left in place under --pop-root)|firstread (time from --since to the first answered getData/setData of --path)|failover (--rounds times: kill -9 the leader, time to the first acknowledged write of --sessions writers, restart it)")
+	fs.Float64Var(&cfg.rate, "rate", 0, "get/set/mixed/create: issue this many requests per second in total, each worker on a fixed schedule (0: closed loop, as fast as answers come)")
 	fs.IntVar(&cfg.znodes, "znodes", 1000, "keyspace size for get/set/mixed, created before and removed after the run")
 	fs.Int64Var(&cfg.maxOps, "max-ops", 50_000_000, "stop after this many operations even if --duration has not passed")
 	fs.IntVar(&cfg.pid, "pid", 0, "server process id; reports its resident memory (VmRSS, VmHWM) after the run")
@@ -173,6 +178,8 @@ func parseFlags(args []string) (*config, error) {
 		return nil, errors.New("--timeout must be > 0 and --poll >= 0")
 	case cfg.rounds < 1 || cfg.settle < 0:
 		return nil, errors.New("--rounds must be >= 1 and --settle >= 0")
+	case cfg.rate < 0 || (cfg.rate > 0 && !slices.Contains([]string{"get", "set", "mixed", "create"}, cfg.workload)):
+		return nil, errors.New("--rate must be >= 0, and is for get, set, mixed and create")
 	case cfg.workload == "failover" && cfg.pidFile == "":
 		return nil, errors.New("--workload failover needs --pid-file")
 	case cfg.workload == "failover" && cfg.rounds > 1 && cfg.restartCmd == "":
@@ -192,7 +199,8 @@ func parseFlags(args []string) (*config, error) {
 // Result is one run's outcome; its JSON form is what `zkbench report` reads.
 type Result struct {
 	Label      string         `json:"label,omitempty"`
-	Workload   string         `json:"workload"`
+	Workload   string         `json:"workload"` // with --rate R: "W@R/s"
+	Rate       float64        `json:"rate,omitempty"`
 	Servers    []string       `json:"servers"`
 	Sessions   int            `json:"sessions"`
 	Pipeline   int            `json:"pipeline"`
@@ -420,10 +428,14 @@ func run(ctx context.Context, cfg *config) (*Result, error) {
 
 	w := window{epoch: time.Now(), start: cfg.warmup, end: cfg.warmup + cfg.duration}
 	res := &Result{
-		Label: cfg.label, Workload: cfg.workload, Servers: cfg.servers, Sessions: cfg.sessions,
+		Label: cfg.label, Workload: cfg.workload, Rate: cfg.rate, Servers: cfg.servers, Sessions: cfg.sessions,
 		Pipeline: cfg.pipeline, ValueSize: cfg.valueSize, Znodes: cfg.znodes,
 		WarmupS: cfg.warmup.Seconds(), DurationS: cfg.duration.Seconds(), Unit: "ops/s",
 		Start: w.epoch.UTC(), Pid: cfg.pid,
+	}
+	if cfg.rate > 0 {
+		// Runs at a fixed rate are reported apart from the closed-loop runs.
+		res.Workload = fmt.Sprintf("%s@%g/s", cfg.workload, cfg.rate)
 	}
 	var stats []*workerStats
 	if cfg.workload == "watch" {
@@ -487,8 +499,25 @@ func runLoad(ctx context.Context, cfg *config, conns []*zk.Conn, keys []string, 
 			rng := rand.New(rand.NewPCG(uint64(id), uint64(w.epoch.UnixNano())))
 			prefix := fmt.Sprintf("%s/c%d-", root, id)
 			var name []byte
+			// With --rate, this worker's requests are due every interval from a random
+			// phase. Latency counts from when a request is sent: counting from when it was
+			// due would add the client's own timer lateness (the Go runtime's poller sleeps
+			// in whole milliseconds), which on a busy machine dominates the tail. A server
+			// that falls behind still shows: each worker has one request outstanding.
+			var interval, due time.Duration
+			if cfg.rate > 0 {
+				interval = time.Duration(float64(time.Second) * float64(nworkers) / cfg.rate)
+				due = w.now() + time.Duration(rng.Int64N(int64(max(interval, 1))))
+			}
 			for ctx.Err() == nil && issued.Add(1) <= cfg.maxOps {
 				t0 := w.now()
+				if interval > 0 {
+					if due > t0 {
+						time.Sleep(due - t0)
+						t0 = w.now()
+					}
+					due += interval
+				}
 				if t0 >= w.end {
 					return
 				}

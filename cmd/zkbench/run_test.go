@@ -78,3 +78,28 @@ func assertNoLeftovers(t *testing.T, addr string) {
 		}
 	}
 }
+
+// TestRateHoldsTheSchedule: with --rate the throughput is the rate asked for (a server far
+// from saturation keeps up), and the run is reported under "W@R/s".
+func TestRateHoldsTheSchedule(t *testing.T) {
+	addr := zktest.StartApache(t)
+	cfg, err := parseFlags([]string{"--server", addr, "--workload", "mixed", "--sessions", "4",
+		"--rate", "400", "--duration", "2s", "--warmup", "300ms", "--znodes", "20"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Workload != "mixed@400/s" || res.Rate != 400 {
+		t.Fatalf("workload %q rate %v", res.Workload, res.Rate)
+	}
+	if res.Errors != 0 || res.Throughput < 300 || res.Throughput > 440 {
+		t.Fatalf("throughput %.1f ops/s with --rate 400 (errors %d)", res.Throughput, res.Errors)
+	}
+	if _, err := parseFlags([]string{"--workload", "watch", "--rate", "10"}); err == nil {
+		t.Fatal("--rate with watch accepted")
+	}
+	assertNoLeftovers(t, addr)
+}
