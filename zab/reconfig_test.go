@@ -5,18 +5,25 @@ import (
 	"testing"
 )
 
+// reconfigCluster starts three voters and one spare server with the real election and no
+// faults, tracing.
+func reconfigCluster(t *testing.T, seed int64, commitLogCount, maxDiffTxns int) *cluster {
+	prm := simParams{voters: 3, spares: 1, commitLogCount: commitLogCount, maxDiffTxns: maxDiffTxns,
+		initTicks: 10, syncTicks: 5, electionTicks: 4, realElection: true}
+	c := newCluster(t, seed, prm)
+	c.faults = false
+	c.traceOn = true
+	c.start()
+	return c
+}
+
 // TestReconfigAddParticipantRemoveLeader walks the documented procedure on the simulated
 // ensemble with the real election and no faults: a server outside the configuration joins
 // as a non-voting follower, a reconfig makes it a voter (its ACK is then needed: joint
 // quorum), and a second reconfig removes the leader, which steps down and keeps following
 // without a vote while the new voters elect a leader among themselves and go on committing.
 func TestReconfigAddParticipantRemoveLeader(t *testing.T) {
-	prm := simParams{voters: 3, spares: 1, commitLogCount: 500, maxDiffTxns: 1000,
-		initTicks: 10, syncTicks: 5, electionTicks: 4, realElection: true}
-	c := newCluster(t, 7, prm)
-	c.faults = false
-	c.traceOn = true
-	c.start()
+	c := reconfigCluster(t, 7, 500, 1000)
 	leader := func() *simNode {
 		for _, id := range c.ids {
 			if n := c.nodes[id]; n.up && n.role.State == Leading && n.role.Serving {
@@ -121,12 +128,7 @@ func TestReconfigAddParticipantRemoveLeader(t *testing.T) {
 // old voters alone and committed a txn the new voters never saw, later lost. The learner
 // here is past the election (so no notification tells it) when the reconfig commits.
 func TestReconfigSnapCarriesConfiguration(t *testing.T) {
-	prm := simParams{voters: 3, spares: 1, commitLogCount: 2, maxDiffTxns: 1,
-		initTicks: 10, syncTicks: 5, electionTicks: 4, realElection: true}
-	c := newCluster(t, 11, prm)
-	c.faults = false
-	c.traceOn = true
-	c.start()
+	c := reconfigCluster(t, 11, 2, 1)
 	var l *simNode
 	for i := 0; i < 300 && l == nil; i++ {
 		c.round++
