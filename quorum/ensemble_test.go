@@ -17,6 +17,7 @@ import (
 	"github.com/zkgo/zkgo/internal/rawzk"
 	"github.com/zkgo/zkgo/internal/zktest"
 	"github.com/zkgo/zkgo/jute"
+	"github.com/zkgo/zkgo/persistence"
 	"github.com/zkgo/zkgo/quorum/config"
 	"github.com/zkgo/zkgo/server"
 	"github.com/zkgo/zkgo/zab"
@@ -854,5 +855,66 @@ func TestEnsembleReconfigParticipants(t *testing.T) {
 		if got, err := e.readAfterSync(i, "/after-removal"); err != nil || string(got) != "x" {
 			t.Fatalf("node %d after restart: %q %v", i, got, err)
 		}
+	}
+}
+
+// A follower whose only snapshot holds txns past the leader's history (a SNAP from a leader
+// that failed before the ensemble accepted it) is told to truncate below that snapshot. It
+// cannot roll a snapshot back, so it synchronises again asking for a SNAP, and ends with the
+// leader's tree: the txns the leader never had are gone, and it serves the ensemble's writes.
+func TestEnsembleFollowerAheadOfItsSnapshotResynchronises(t *testing.T) {
+	e := newEnsemble(t, 3, "")
+	for i := 1; i <= 3; i++ {
+		e.start(i)
+	}
+	leader := e.waitServing(20 * time.Second)
+	c := e.connect(leader)
+	for _, p := range []string{"/a", "/b"} {
+		if _, err := c.Create(p, []byte("x"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := follower(e, leader)
+	if _, err := e.readAfterSync(f, "/b"); err != nil {
+		t.Fatal(err)
+	}
+	e.stop(f)
+
+	// The follower's data dir becomes one snapshot, five txns past its last one in the
+	// same epoch, holding a node no other member has.
+	cfg, err := config.Parse(e.cfgs[f])
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, res, err := OpenStore(cfg.DataDir, cfg.DataLogDir, persistence.LogOptions{}, persistence.RestoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := st.LastZxid()
+	ghost := zab.MakeZxid(last.Epoch(), last.Counter()+5)
+	hdr := jute.TxnHeader{ClientID: 1, Zxid: int64(ghost), Type: jute.OpCreate}
+	res.Tree.Lock()
+	res.Tree.ProcessTxn(&hdr, &jute.CreateTxn{Path: "/ghost", ACL: jute.OpenACLUnsafe, ParentCVersion: -1})
+	res.Tree.Unlock()
+	res.Tree.SetLastProcessedZxid(int64(ghost))
+	if err := st.InstallSnapshot(res.Tree, res.Sessions); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	e.start(f)
+	e.waitServing(30 * time.Second)
+	if _, err := c.Create("/after", []byte("y"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/a", "/after"} {
+		if _, err := e.readAfterSync(f, p); err != nil {
+			t.Fatalf("%s on the resynchronised follower: %v", p, err)
+		}
+	}
+	if _, err := e.readAfterSync(f, "/ghost"); err != zk.ErrNoNode {
+		t.Fatalf("/ghost on the resynchronised follower: %v, want ErrNoNode", err)
 	}
 }

@@ -49,6 +49,7 @@ type Node struct {
 	srv   *server.Server
 	store *Store
 	peer  *zab.Peer
+	pcfg  zab.Config // what peer was made with (restartPeer)
 	elect *cnx.Manager
 
 	maxBuffer     int
@@ -225,6 +226,7 @@ func (n *Node) Start() error {
 		},
 	}
 	pcfg.ConfigTxn, pcfg.ParseConfig = configTxn, parseConfig
+	n.pcfg = pcfg
 	n.peer = zab.NewPeer(pcfg, zab.State{AcceptedEpoch: acc, CurrentEpoch: cur, LastZxid: st.LastZxid(), Members: members}, st)
 
 	if err := n.srv.Start(); err != nil {
@@ -262,6 +264,35 @@ func (n *Node) Start() error {
 	n.elect = m
 	n.loopWG.Add(1)
 	go n.loop()
+	return nil
+}
+
+// errNeedSnapshot: a TRUNC could not be carried out (ErrTruncBelowSnapshot); nothing of
+// that Ready from the Truncate on happened.
+type errNeedSnapshot struct{ err error }
+
+func (e errNeedSnapshot) Error() string { return e.err.Error() }
+
+// restartPeer starts the protocol again from the durable state, which the refused TRUNC
+// left whole, asking the next leader for a SNAP (zab.State.NeedSnapshot): as a restart of
+// the process would, without one. The SNAP's install then replaces the history.
+func (n *Node) restartPeer(cause errNeedSnapshot) error {
+	n.log.Warn().Err(cause.err).Msg("cannot roll back below the snapshot a SNAP installed; synchronising again with a SNAP")
+	committed := n.peer.Members().Committed
+	n.pendingSnap = nil
+	if err := n.changeRole(zab.Role{State: zab.Looking}); err != nil {
+		return err
+	}
+	ms := &zab.Members{Committed: committed}
+	if node := n.srv.Tree().Get(datatree.ConfigPath); node != nil {
+		if m, ok := parseConfig(node.Data); ok && m.Version > committed.Version {
+			ms.Pending = append(ms.Pending, m)
+		}
+	}
+	n.setView(ms)
+	acc, cur := n.store.Epochs()
+	n.peer = zab.NewPeer(n.pcfg, zab.State{AcceptedEpoch: acc, CurrentEpoch: cur, LastZxid: n.store.LastZxid(),
+		Members: ms, NeedSnapshot: true}, n.store)
 	return nil
 }
 
@@ -368,7 +399,14 @@ func (n *Node) drain() error {
 	for n.peer.HasReady() {
 		rd := n.peer.Ready()
 		if err := n.execute(rd); err != nil {
-			return err
+			var ns errNeedSnapshot
+			if !errors.As(err, &ns) {
+				return err
+			}
+			if err := n.restartPeer(ns); err != nil {
+				return err
+			}
+			continue
 		}
 		n.peer.Advance()
 	}
@@ -461,6 +499,9 @@ func (n *Node) execute(rd zab.Ready) error {
 			}
 			n.snapWG.Wait()
 			if err := n.store.Truncate(a.Zxid); err != nil {
+				if errors.Is(err, ErrTruncBelowSnapshot) {
+					return errNeedSnapshot{err}
+				}
 				return err
 			}
 			if err := n.reload(); err != nil {

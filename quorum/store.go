@@ -248,6 +248,10 @@ func (st *Store) RollLog() error { return st.log.Roll() }
 // BytesSinceRoll is what was appended since the last roll.
 func (st *Store) BytesSinceRoll() int64 { return st.log.BytesSinceRoll() }
 
+// ErrTruncBelowSnapshot is Truncate's answer when every snapshot is newer than the TRUNC
+// zxid (one installed by a SNAP whose leader's history the next leader did not keep).
+var ErrTruncBelowSnapshot = errors.New("every snapshot is newer than the TRUNC point")
+
 // Truncate cuts the log right after zxid (TRUNC): later records and files are removed,
 // as are snapshots taken after it. The caller reloads the tree with Load.
 func (st *Store) Truncate(zxid zab.Zxid) error {
@@ -262,7 +266,7 @@ func (st *Store) Truncate(zxid zab.Zxid) error {
 	// learner whose only snapshot is newer (installed with a SNAP) keeps its data dir whole
 	// and stops, rather than leave a data dir that can no longer be restored.
 	if !slices.ContainsFunc(snaps, func(s persistence.ZxidFile) bool { return s.Zxid <= int64(zxid) }) {
-		return fmt.Errorf("cannot truncate the log to %s: every snapshot is newer (remove this server's data dir to resynchronise it from the leader)", zxid)
+		return fmt.Errorf("%w: cannot truncate the log to %s", ErrTruncBelowSnapshot, zxid)
 	}
 	var forget []string
 	for _, s := range snaps {

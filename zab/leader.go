@@ -37,6 +37,7 @@ type learnerHandler struct {
 	observer  bool
 	state     hstate
 	peerLast  Zxid // from ACKEPOCH
+	wantSnap  bool // ACKEPOCH asked for a SNAP (State.NeedSnapshot)
 	lastHeard int  // leader tick of the last packet received
 	// pings holds the sequence numbers of PINGs sent and not answered yet; the learner
 	// answers every PING once, in order (the basis of Sync, ZOOKEEPER-1675).
@@ -196,12 +197,13 @@ func (l *leader) checkDiscovery() {
 }
 
 func (l *leader) ackEpoch(h *learnerHandler, pkt *Packet) {
-	if h.state != hEpoch || len(pkt.Data) != 4 {
+	if h.state != hEpoch || len(pkt.Data) < 4 || len(pkt.Data) > 5 {
 		l.drop(h)
 		return
 	}
 	cur := int64(int32(binary.BigEndian.Uint32(pkt.Data)))
 	h.peerLast = pkt.Zxid
+	h.wantSnap = len(pkt.Data) == 5 && pkt.Data[4] == ackEpochWantSnap
 	h.state = hAckEpoch
 	if l.phase == lEpochAck {
 		// waitForEpochAck: a learner that had already accepted this epoch (-1) is not
@@ -250,7 +252,7 @@ func (l *leader) checkEpochAck() {
 // learner sees a gap-free history.
 func (l *leader) syncLearner(h *learnerHandler) {
 	p := l.p
-	pkts, queued := l.syncPackets(h.peerLast)
+	pkts, queued := l.syncPackets(h.peerLast, h.wantSnap)
 	for _, pk := range pkts {
 		p.send(h.id, pk)
 	}
@@ -265,10 +267,13 @@ func (l *leader) syncLearner(h *learnerHandler) {
 	h.state = hSynced
 }
 
+// ackEpochWantSnap, after ACKEPOCH's epoch, asks for a SNAP (State.NeedSnapshot).
+const ackEpochWantSnap = 1
+
 // syncPackets chooses DIFF, TRUNC or SNAP for a learner whose last logged zxid is peerLast
 // (quorum-protocol.md §5.3) and returns the packets plus the last zxid they bring the
 // learner to.
-func (l *leader) syncPackets(peerLast Zxid) ([]Packet, Zxid) {
+func (l *leader) syncPackets(peerLast Zxid, wantSnap bool) ([]Packet, Zxid) {
 	p := l.p
 	last := p.committed
 	if peerLast == last {
@@ -287,6 +292,8 @@ func (l *leader) syncPackets(peerLast Zxid) ([]Packet, Zxid) {
 	// quorum (package quorum reads it from the snapshot's /zookeeper/config instead).
 	snap := []Packet{{Type: Snap, Zxid: last, Data: p.configAt(last).Raw}}
 	switch {
+	case wantSnap:
+		return snap, last
 	case peerLast > maxC && peerLast.Counter() != 0:
 		// The learner has txns we never committed. TRUNC never crosses an epoch: the
 		// learner's log need not hold maxC then (the learner would be corrupted); SNAP.

@@ -96,7 +96,11 @@ func (f *learner) leaderInfo(pkt *Packet) {
 	}
 	f.epoch = e
 	f.phase = fEpochAck
-	p.send(f.leader, Packet{Type: AckEpoch, Zxid: p.lastZxid, Data: int32Bytes(cur)})
+	data := int32Bytes(cur)
+	if p.needSnap {
+		data = append(data, ackEpochWantSnap)
+	}
+	p.send(f.leader, Packet{Type: AckEpoch, Zxid: p.lastZxid, Data: data})
 }
 
 // syncStart handles the first synchronisation packet.
@@ -124,6 +128,7 @@ func (f *learner) syncStart(pkt *Packet) {
 		f.seen = z
 		p.persist(Action{Kind: InstallSnapshot, Zxid: z})
 		p.lastZxid, p.committed = z, z
+		p.needSnap = false
 		p.hist = nil
 		// The snapshot replaces the whole history. Its newest configuration stays pending
 		// until the sync completes: every configuration before it in a leader's history was

@@ -42,6 +42,13 @@ type State struct {
 	// Members is the configuration as last persisted (Ready.Members) plus the reconfig
 	// txns logged after it; nil: Config's Voters and Observers, version 0.
 	Members *Members
+	// NeedSnapshot asks the next leader for a SNAP (unless the history is exactly the
+	// leader's, when there is nothing to roll back): the caller could
+	// not carry out a Truncate (its only snapshot is past the TRUNC zxid) and restarted
+	// the peer from its unchanged durable state. A zkgo leader honours it (a flag byte
+	// after ACKEPOCH's epoch, which Apache's leader ignores); it is cleared once a SNAP
+	// is installed.
+	NeedSnapshot bool
 }
 
 // Log is the peer's durable txn log as the leader reads it to synchronise learners.
@@ -166,6 +173,7 @@ type Peer struct {
 	currentEpoch  int64
 	lastZxid      Zxid  // last logged (including appends in the pending Ready)
 	committed     Zxid  // last applied (including the pending Ready's Committed)
+	needSnap      bool  // State.NeedSnapshot, until a SNAP is installed
 	hist          []Txn // committedLog: recent applied txns, gap-free, ending at committed
 
 	role  Role
@@ -206,7 +214,7 @@ func newPeer(cfg Config, st State, log Log, e elector) *Peer {
 	}
 	p := &Peer{cfg: cfg, log: log, elect: e,
 		acceptedEpoch: st.AcceptedEpoch, currentEpoch: st.CurrentEpoch,
-		lastZxid: st.LastZxid, committed: st.LastZxid}
+		lastZxid: st.LastZxid, committed: st.LastZxid, needSnap: st.NeedSnapshot}
 	p.mem = normalize(Membership{Voters: cfg.Voters, Observers: cfg.Observers, Raw: cfg.Election.Config})
 	if st.Members != nil {
 		p.mem = normalize(st.Members.Committed)

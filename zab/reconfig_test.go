@@ -190,3 +190,55 @@ func TestReconfigSnapCarriesConfiguration(t *testing.T) {
 	}
 	c.finish()
 }
+
+// A peer started with NeedSnapshot (its caller could not truncate below the snapshot a SNAP
+// installed) gets a SNAP from the leader where its history would get a DIFF, and asks no more
+// once that SNAP is installed.
+func TestNeedSnapshotGetsASnap(t *testing.T) {
+	c := reconfigCluster(t, 5, 500, 1000)
+	var l *simNode
+	for i := 0; i < 300 && l == nil; i++ {
+		c.round++
+		c.deliverRound()
+		c.tickAll()
+		for _, id := range c.ids {
+			if n := c.nodes[id]; n.up && n.role.State == Leading && n.role.Serving && c.nodes[4].role.Serving {
+				l = n
+			}
+		}
+	}
+	if l == nil {
+		t.Fatal("no serving leader")
+	}
+	c.settle()
+	for _, needSnap := range []bool{false, true} {
+		var f *simNode
+		for _, id := range []uint64{1, 2, 3} {
+			if id != l.id {
+				f = c.nodes[id]
+				break
+			}
+		}
+		c.crash(f)
+		c.proposeN(l.id, 3) // the follower falls behind: a DIFF would do
+		c.settle()
+		f.needSnap = needSnap
+		c.restart(f)
+		var got PacketType
+		c.deliverUntil(func(from, to uint64, p *Packet) bool {
+			if p != nil && to == f.id && (p.Type == Diff || p.Type == Trunc || p.Type == Snap) {
+				got = p.Type
+			}
+			return got != 0
+		})
+		want := map[bool]PacketType{false: Diff, true: Snap}[needSnap]
+		if got != want {
+			t.Fatalf("NeedSnapshot=%v: the leader sent %s, want %s", needSnap, got, want)
+		}
+		c.settle()
+		if f.p.needSnap {
+			t.Fatalf("NeedSnapshot=%v: still asking for a SNAP after the sync", needSnap)
+		}
+	}
+	c.finish()
+}

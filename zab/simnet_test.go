@@ -68,21 +68,24 @@ type simParams struct {
 }
 
 type simNode struct {
-	id      uint64
-	cfg     Config
-	p       *Peer
-	up      bool
-	inc     int
-	log     *memLog
-	acc     int64
-	cur     int64
-	tree    []Txn
-	role    Role
-	next    Zxid
-	snap    []Txn           // last SNAP payload received
-	checked int             // tree[:checked] was checked against the committed history
-	syncs   map[uint64]int  // pending Sync id -> len(G) when called
-	oracle  *oracleElection // stand-in election, when used
+	id   uint64
+	cfg  Config
+	p    *Peer
+	up   bool
+	inc  int
+	log  *memLog
+	acc  int64
+	cur  int64
+	tree []Txn
+	role Role
+	next Zxid
+	snap []Txn // last SNAP payload received
+	// truncFailed: the last Truncate went below the snapshot a SNAP installed, which the
+	// caller cannot undo; needSnap: the peer was restarted to ask for a SNAP.
+	truncFailed, needSnap bool
+	checked               int             // tree[:checked] was checked against the committed history
+	syncs                 map[uint64]int  // pending Sync id -> len(G) when called
+	oracle                *oracleElection // stand-in election, when used
 
 	lastKind ActionKind // last action persisted
 	members  *Members   // committed configuration as last persisted (Ready.Members)
@@ -236,7 +239,7 @@ func (c *cluster) restart(n *simNode) {
 	n.role = Role{State: Looking}
 	n.snap = nil
 	n.syncs = map[uint64]int{}
-	st := State{AcceptedEpoch: n.acc, CurrentEpoch: n.cur, LastZxid: last}
+	st := State{AcceptedEpoch: n.acc, CurrentEpoch: n.cur, LastZxid: last, NeedSnapshot: n.needSnap}
 	{
 		// The persisted configuration plus the reconfigs logged after it (what the tree
 		// replayed from the log holds), as package quorum rebuilds it.
@@ -267,6 +270,7 @@ func (c *cluster) crash(n *simNode) {
 		return
 	}
 	c.logf("crash %d", n.id)
+	n.needSnap = false // in memory only: a restarted server meets the same TRUNC again
 	c.nCrashes++
 	n.up = false
 	n.inc++
@@ -325,6 +329,15 @@ func (c *cluster) execReady(n *simNode) {
 		}
 		c.persist(n, a)
 		if c.failed {
+			return
+		}
+		if n.truncFailed {
+			// Nothing of this Ready after the refused Truncate happens; the peer starts
+			// again from the durable state, which the Truncate left as it was.
+			n.truncFailed = false
+			c.crash(n)
+			n.needSnap = true
+			c.restart(n)
 			return
 		}
 		if c.onPersist != nil {
@@ -418,11 +431,13 @@ func (c *cluster) persist(n *simNode, a Action) {
 			return
 		}
 		if i < n.log.snapAt {
-			// The snapshot a SNAP installed held txns the next leader did not have
-			// (Apache cannot truncate below its snapshot either). This caller keeps
-			// what it needs to roll back.
+			// The snapshot a SNAP installed held txns the next leader did not have. Like
+			// package quorum, this caller cannot roll a snapshot back: nothing changes,
+			// and the peer is restarted to ask for a SNAP (execReady).
 			c.nTruncSnap++
-			n.log.snapAt = i
+			n.truncFailed = true
+			c.logf("node %d cannot truncate to %s below its snapshot; asks for a SNAP", n.id, a.Zxid)
+			return
 		}
 		if i < len(n.log.hist) {
 			c.logf("node %d truncates %d txns after %s", n.id, len(n.log.hist)-i, a.Zxid)
@@ -442,6 +457,7 @@ func (c *cluster) persist(n *simNode, a Action) {
 		}
 		n.log.hist = slices.Clone(s)
 		n.log.snapAt = len(s)
+		n.needSnap = false
 		n.log.compacted = 0
 		n.tree = slices.Clone(s)
 		n.checked = 0
