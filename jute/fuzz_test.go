@@ -18,10 +18,10 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/zkgo/zkgo/internal/fuzzseed"
 )
 
 // fuzzRecord is a record type the fuzzers can pick.
@@ -349,68 +349,18 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	s := loadFuzzSeeds(t)
 	corpus := map[string][]string{}
 	for _, b := range s.connect {
-		corpus["FuzzConnectRequest"] = append(corpus["FuzzConnectRequest"], corpusFile(b))
+		corpus["FuzzConnectRequest"] = append(corpus["FuzzConnectRequest"], fuzzseed.File(b))
 	}
 	for _, b := range s.records {
-		corpus["FuzzRequestRecords"] = append(corpus["FuzzRequestRecords"], corpusFile(b))
+		corpus["FuzzRequestRecords"] = append(corpus["FuzzRequestRecords"], fuzzseed.File(b))
 	}
 	for _, tx := range s.txns {
-		corpus["FuzzDecodeTxn"] = append(corpus["FuzzDecodeTxn"], corpusFile(tx.typ, tx.body))
+		corpus["FuzzDecodeTxn"] = append(corpus["FuzzDecodeTxn"], fuzzseed.File(tx.typ, tx.body))
 	}
 	for _, b := range s.multiTxn {
-		corpus["FuzzMultiTxn"] = append(corpus["FuzzMultiTxn"], corpusFile(b))
+		corpus["FuzzMultiTxn"] = append(corpus["FuzzMultiTxn"], fuzzseed.File(b))
 	}
-	for name, files := range corpus {
-		dir := filepath.Join("testdata", "fuzz", name)
-		if *writeSeeds {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want := map[string]bool{}
-		for i, content := range files {
-			fn := filepath.Join(dir, fmt.Sprintf("vector-%03d", i))
-			want[fn] = true
-			if *writeSeeds {
-				if err := os.WriteFile(fn, []byte(content), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				continue
-			}
-			got, err := os.ReadFile(fn)
-			if err != nil || string(got) != content {
-				t.Errorf("%s is stale (run go test -run TestWriteFuzzSeeds ./jute/ -args -write-seeds)", fn)
-			}
-		}
-		matches, _ := filepath.Glob(filepath.Join(dir, "vector-*"))
-		for _, m := range matches {
-			if !want[m] {
-				if *writeSeeds {
-					os.Remove(m)
-				} else {
-					t.Errorf("%s is not made from the vectors", m)
-				}
-			}
-		}
-		t.Logf("%s: %d seeds", name, len(files))
-	}
-}
-
-// corpusFile renders fuzz arguments in Go's corpus file format ("go test fuzz v1").
-func corpusFile(args ...any) string {
-	var b bytes.Buffer
-	b.WriteString("go test fuzz v1\n")
-	for _, a := range args {
-		switch v := a.(type) {
-		case []byte:
-			fmt.Fprintf(&b, "[]byte(%q)\n", v)
-		case int32:
-			fmt.Fprintf(&b, "int32(%d)\n", v)
-		default:
-			panic(fmt.Sprintf("corpusFile: %T", a))
-		}
-	}
-	return b.String()
+	fuzzseed.Sync(t, corpus, *writeSeeds, "go test -run TestWriteFuzzSeeds ./jute/ -args -write-seeds")
 }
 
 // ---------------------------------------------------------------------------------------

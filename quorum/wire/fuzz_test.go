@@ -16,14 +16,13 @@ import (
 	"bufio"
 	"bytes"
 	"flag"
-	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 
 	"github.com/zkgo/zkgo/server/datatree"
 	"github.com/zkgo/zkgo/zab"
+
+	"github.com/zkgo/zkgo/internal/fuzzseed"
 )
 
 // fuzzMax bounds data lengths in the fuzzers, so that a hostile length is rejected rather
@@ -97,7 +96,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	corpus := map[string][]string{}
 	one := func(name string, list [][]byte) {
 		for _, b := range list {
-			corpus[name] = append(corpus[name], corpusFile(b))
+			corpus[name] = append(corpus[name], fuzzseed.File(b))
 		}
 	}
 	one("FuzzHandshake", s.handshakes)
@@ -107,59 +106,9 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	one("FuzzLearnerInfo", s.learnerInfos)
 	one("FuzzSnap", s.snaps)
 	for _, b := range s.bodies {
-		corpus["FuzzPacketBody"] = append(corpus["FuzzPacketBody"], corpusFile(b.typ, b.data))
+		corpus["FuzzPacketBody"] = append(corpus["FuzzPacketBody"], fuzzseed.File(b.typ, b.data))
 	}
-	for name, files := range corpus {
-		dir := filepath.Join("testdata", "fuzz", name)
-		if *writeSeeds {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want := map[string]bool{}
-		for i, content := range files {
-			fn := filepath.Join(dir, fmt.Sprintf("vector-%03d", i))
-			want[fn] = true
-			if *writeSeeds {
-				if err := os.WriteFile(fn, []byte(content), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				continue
-			}
-			got, err := os.ReadFile(fn)
-			if err != nil || string(got) != content {
-				t.Errorf("%s is stale (run go test -run TestWriteFuzzSeeds ./quorum/wire/ -args -write-seeds)", fn)
-			}
-		}
-		matches, _ := filepath.Glob(filepath.Join(dir, "vector-*"))
-		for _, m := range matches {
-			if !want[m] {
-				if *writeSeeds {
-					os.Remove(m)
-				} else {
-					t.Errorf("%s is not made from the vectors", m)
-				}
-			}
-		}
-		t.Logf("%s: %d seeds", name, len(files))
-	}
-}
-
-// corpusFile renders fuzz arguments in Go's corpus file format ("go test fuzz v1").
-func corpusFile(args ...any) string {
-	var b bytes.Buffer
-	b.WriteString("go test fuzz v1\n")
-	for _, a := range args {
-		switch v := a.(type) {
-		case []byte:
-			fmt.Fprintf(&b, "[]byte(%q)\n", v)
-		case int32:
-			fmt.Fprintf(&b, "int32(%d)\n", v)
-		default:
-			panic(fmt.Sprintf("corpusFile: %T", a))
-		}
-	}
-	return b.String()
+	fuzzseed.Sync(t, corpus, *writeSeeds, "go test -run TestWriteFuzzSeeds ./quorum/wire/ -args -write-seeds")
 }
 
 func FuzzHandshake(f *testing.F) {
