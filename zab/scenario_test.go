@@ -333,7 +333,7 @@ func TestZK1653SnapshotBeforeCurrentEpoch(t *testing.T) {
 // logged a txn nobody else saw; a new epoch goes on without it. When it rejoins, its txn is
 // truncated (TRUNC within the epoch) or overwritten (SNAP once the new epoch has txns), and
 // never resurrected by its higher zxid.
-func TestZK1154TruncUncommittedOnRejoin(t *testing.T) {
+func TestZK1154And335TruncUncommittedOnRejoin(t *testing.T) {
 	for _, newTxns := range []int{0, 2} {
 		t.Run(fmt.Sprintf("new-epoch-txns-%d", newTxns), func(t *testing.T) {
 			c := scenario(t, 3, 0)
