@@ -114,19 +114,36 @@ func (m *Meta) SetEpochs(accepted, current int64) error {
 }
 
 // keyInstalling names the snapshot a learner installed from a SNAP whose replaced history
-// (every other snapshot and log) is still being removed.
-var keyInstalling = []byte("installing")
+// (every other snapshot and log) is still being removed; keySnapInstalled keeps the zxid of
+// the last snapshot installed from a SNAP.
+var (
+	keyInstalling    = []byte("installing")
+	keySnapInstalled = []byte("snapInstalled")
+)
 
-// SetInstalling records (name != "") or clears the snapshot being installed. Recorded, it
-// is the commit point of a SNAP install: from then on that snapshot alone is the history.
-func (m *Meta) SetInstalling(name string) error {
+// SetInstalling records the snapshot being installed from a SNAP (name, at zxid), or clears
+// that record (name ""; the zxid stays as SnapInstalled). Recorded, it is the commit point of
+// the install: from then on that snapshot alone is the history.
+func (m *Meta) SetInstalling(name string, zxid int64) error {
 	return m.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketEpochs)
 		if name == "" {
 			return b.Delete(keyInstalling)
 		}
+		if err := b.Put(keySnapInstalled, []byte(strconv.FormatInt(zxid, 10))); err != nil {
+			return err
+		}
 		return b.Put(keyInstalling, []byte(name))
 	})
+}
+
+// SnapInstalled returns the zxid of the last snapshot installed from a SNAP, if any.
+func (m *Meta) SnapInstalled() (zxid int64, ok bool, err error) {
+	err = m.db.View(func(tx *bolt.Tx) error {
+		zxid, ok = getInt(tx.Bucket(bucketEpochs), keySnapInstalled)
+		return nil
+	})
+	return
 }
 
 // Installing returns the snapshot recorded by SetInstalling ("" if none).

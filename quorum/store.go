@@ -157,7 +157,17 @@ func (st *Store) loadEpochs() error {
 		acc = cur
 	}
 	if cur < last {
-		return fmt.Errorf("the current epoch %d is older than the last zxid %s in the log", cur, st.lastZxid)
+		// Only a crash between installing a SNAP and writing its epoch leaves this
+		// (ZOOKEEPER-1653; Apache's updatingEpoch file): the history up to that snapshot
+		// is whole, so this is a follower of its epoch, as zab also concludes.
+		if z, ok, err := st.meta.SnapInstalled(); err != nil {
+			return err
+		} else if !ok || zab.Zxid(z) != st.lastZxid || last > acc {
+			return fmt.Errorf("the current epoch %d is older than the last zxid %s in the log", cur, st.lastZxid)
+		}
+		st.logger.Warn().Int64("currentEpoch", cur).Str("lastZxid", st.lastZxid.String()).
+			Msg("current epoch raised to that of the snapshot a SNAP installed (crash before it was written)")
+		cur = last
 	}
 	if acc < cur {
 		return fmt.Errorf("the accepted epoch %d is less than the current epoch %d", acc, cur)
@@ -353,7 +363,7 @@ func (st *Store) InstallSnapshot(tree *datatree.Tree, sessions map[int64]int32) 
 	if name == "" {
 		return fmt.Errorf("the snapshot of SNAP %s was not written", zab.Zxid(zxid))
 	}
-	if err := st.meta.SetInstalling(name); err != nil {
+	if err := st.meta.SetInstalling(name, zxid); err != nil {
 		return err
 	}
 	if err := st.finishInstall(); err != nil {
@@ -404,7 +414,7 @@ func (st *Store) finishInstall() error {
 			return err
 		}
 	}
-	return st.meta.SetInstalling("")
+	return st.meta.SetInstalling("", 0)
 }
 
 // WriteSnapshot writes a snapshot of tree (named after its last processed zxid) with the

@@ -182,7 +182,7 @@ func TestInstallSnapshotReplacesTheHistory(t *testing.T) {
 				if err := f.st.WriteSnapshot(snap, nil); err != nil {
 					t.Fatal(err)
 				}
-				if err := f.st.meta.SetInstalling(fmt.Sprintf("snapshot.%x", int64(zab.MakeZxid(4, 2)))); err != nil {
+				if err := f.st.meta.SetInstalling(fmt.Sprintf("snapshot.%x", int64(zab.MakeZxid(4, 2))), int64(zab.MakeZxid(4, 2))); err != nil {
 					t.Fatal(err)
 				}
 			} else if err := f.st.InstallSnapshot(snap, nil); err != nil {
@@ -221,5 +221,41 @@ func TestTruncateBelowEverySnapshotChangesNothing(t *testing.T) {
 	}
 	if after := f.files(); !slices.Equal(after, before) {
 		t.Fatalf("files changed by a refused TRUNC: %v, before %v", after, before)
+	}
+}
+
+// A crash between installing a SNAP of a newer epoch and writing that epoch leaves the
+// current epoch behind the last zxid (ZOOKEEPER-1653). The store starts such a data dir as
+// a follower of the snapshot's epoch, and still refuses the same gap when no SNAP explains
+// it (the fault test found the member refusing to start after a kill -9 in that window).
+func TestCurrentEpochBehindAnInstalledSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	f := openFixture(t, dir) // epochs 5 and 5
+	f.create(zab.MakeZxid(5, 1))
+	if err := f.st.SetAcceptedEpoch(6); err != nil { // LEADERINFO of epoch 6
+		t.Fatal(err)
+	}
+	snap := zab.MakeZxid(6, 2)
+	if err := f.st.InstallSnapshot(leaderTree(t, zab.MakeZxid(5, 1), snap), nil); err != nil {
+		t.Fatal(err)
+	}
+	f.st.Close() // killed before SetCurrentEpoch(6)
+	g := openFixture(t, dir)
+	if acc, cur := g.st.Epochs(); acc != 6 || cur != 6 || g.st.LastZxid() != snap {
+		t.Fatalf("epochs %d/%d, last zxid %s after the restart; want 6/6 and %s", acc, cur, g.st.LastZxid(), snap)
+	}
+	g.st.Close()
+
+	// The same gap from logged txns, not from a SNAP, is refused.
+	dir2 := t.TempDir()
+	h := openFixture(t, dir2)
+	if err := h.st.SetAcceptedEpoch(7); err != nil {
+		t.Fatal(err)
+	}
+	h.create(zab.MakeZxid(7, 1))
+	h.st.Close()
+	if st, _, err := OpenStore(dir2, dir2, persistence.LogOptions{}, persistence.RestoreOptions{}); err == nil {
+		st.Close()
+		t.Fatal("a data dir whose log is ahead of its current epoch without a SNAP was accepted")
 	}
 }
