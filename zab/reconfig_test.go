@@ -17,6 +17,35 @@ func reconfigCluster(t *testing.T, seed int64, commitLogCount, maxDiffTxns int) 
 	return c
 }
 
+// settledLeader runs reconfigCluster's ensemble until a leader serves with the spare (4)
+// following, then lets the network go quiet.
+func (c *cluster) settledLeader() *simNode {
+	c.t.Helper()
+	for i := 0; i < 300; i++ {
+		c.round++
+		c.deliverRound()
+		c.tickAll()
+		for _, id := range c.ids {
+			if n := c.nodes[id]; n.up && n.role.State == Leading && n.role.Serving && c.nodes[4].role.Serving {
+				c.settle()
+				return n
+			}
+		}
+	}
+	c.t.Fatal("no serving leader with the spare following")
+	return nil
+}
+
+// otherVoter is the first of the voters 1-3 that is not l.
+func (c *cluster) otherVoter(l *simNode) *simNode {
+	for _, id := range []uint64{1, 2, 3} {
+		if id != l.id {
+			return c.nodes[id]
+		}
+	}
+	return nil
+}
+
 // TestReconfigAddParticipantRemoveLeader walks the documented procedure on the simulated
 // ensemble with the real election and no faults: a server outside the configuration joins
 // as a non-voting follower, a reconfig makes it a voter (its ACK is then needed: joint
@@ -129,29 +158,9 @@ func TestReconfigAddParticipantRemoveLeader(t *testing.T) {
 // here is past the election (so no notification tells it) when the reconfig commits.
 func TestReconfigSnapCarriesConfiguration(t *testing.T) {
 	c := reconfigCluster(t, 11, 2, 1)
-	var l *simNode
-	for i := 0; i < 300 && l == nil; i++ {
-		c.round++
-		c.deliverRound()
-		c.tickAll()
-		for _, id := range c.ids {
-			if n := c.nodes[id]; n.up && n.role.State == Leading && n.role.Serving && c.nodes[4].role.Serving {
-				l = n
-			}
-		}
-	}
-	if l == nil {
-		t.Fatal("no serving leader with the spare following")
-	}
-	c.settle()
+	l := c.settledLeader()
 	// A voter other than the leader goes down and falls behind by more than a DIFF.
-	var lag *simNode
-	for _, id := range []uint64{1, 2, 3} {
-		if id != l.id {
-			lag = c.nodes[id]
-			break
-		}
-	}
+	lag := c.otherVoter(l)
 	c.crash(lag)
 	c.settle()
 	c.proposeN(l.id, 5)
@@ -196,29 +205,9 @@ func TestReconfigSnapCarriesConfiguration(t *testing.T) {
 // once that SNAP is installed.
 func TestNeedSnapshotGetsASnap(t *testing.T) {
 	c := reconfigCluster(t, 5, 500, 1000)
-	var l *simNode
-	for i := 0; i < 300 && l == nil; i++ {
-		c.round++
-		c.deliverRound()
-		c.tickAll()
-		for _, id := range c.ids {
-			if n := c.nodes[id]; n.up && n.role.State == Leading && n.role.Serving && c.nodes[4].role.Serving {
-				l = n
-			}
-		}
-	}
-	if l == nil {
-		t.Fatal("no serving leader")
-	}
-	c.settle()
+	l := c.settledLeader()
 	for _, needSnap := range []bool{false, true} {
-		var f *simNode
-		for _, id := range []uint64{1, 2, 3} {
-			if id != l.id {
-				f = c.nodes[id]
-				break
-			}
-		}
+		f := c.otherVoter(l)
 		c.crash(f)
 		c.proposeN(l.id, 3) // the follower falls behind: a DIFF would do
 		c.settle()
