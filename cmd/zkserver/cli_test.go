@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -414,5 +415,29 @@ func TestLogFormatAndLevel(t *testing.T) {
 	log.Info().Msg("console line")
 	if s := out.String(); !strings.Contains(s, "INF") || !strings.Contains(s, "console line") || strings.HasPrefix(s, "{") {
 		t.Fatalf("console format: %q", s)
+	}
+}
+
+func TestEnsureProcsGivesTheSyncStageASecondP(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	runtime.GOMAXPROCS(1)
+	ensureProcs(func(string) string { return "" })
+	if got := runtime.GOMAXPROCS(0); got != minProcs {
+		t.Fatalf("GOMAXPROCS %d after ensureProcs on one P, want %d", got, minProcs)
+	}
+	runtime.GOMAXPROCS(1)
+	ensureProcs(func(k string) string {
+		if k == "GOMAXPROCS" {
+			return "1"
+		}
+		return ""
+	})
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Fatalf("GOMAXPROCS %d with GOMAXPROCS=1 set by the operator, want 1", got)
+	}
+	runtime.GOMAXPROCS(4)
+	ensureProcs(func(string) string { return "" })
+	if got := runtime.GOMAXPROCS(0); got != 4 {
+		t.Fatalf("GOMAXPROCS %d, want 4 (more than minProcs is left alone)", got)
 	}
 }
