@@ -7,9 +7,12 @@
 #   ZNODES=20000 DURATION=2s WARMUP=1s PRIME=1s SETTLE=2s scripts/bench-storage.sh   # dry run
 #
 # Phases:
-#   1. Write throughput: fresh data dirs, both servers up, JIT-priming mixed load on each, then
-#      zkbench set and create (VALUE_SIZE-byte values) at 1 and at 32 sessions, Apache/zkgo
-#      interleaved (ABBA). Both servers are then stopped.
+#   1. Write throughput, once per THROUGHPUT_SERIES: fresh data dirs, both servers up, JIT-priming
+#      mixed load on each, then zkbench set and create (VALUE_SIZE-byte values) at 1 and at 32
+#      sessions, Apache/zkgo interleaved (ABBA); both servers are then stopped. Series "shared":
+#      nothing pinned. Series "pinned": each server runs on the last CPU from its start, zkbench
+#      on the others, which measures a server on a CPU of its own instead of one that shares
+#      its CPUs with the load generator.
 #   2. Per server, one at a time on a fresh data dir: VmRSS when empty; `zkbench --workload
 #      populate` of ZNODES znodes (/pop/pNNNN/kNNNNNNN, 1000 children per parent); SETTLE; VmRSS
 #      and VmHWM; mntr znode count; du of the data dir and size of the newest snapshot; then
@@ -27,6 +30,8 @@
 #   RECOVERY_ROUNDS [2]  kill -9 / restart cycles per server (round 1 is the headline)
 #   RECOVERY_TIMEOUT [300s]  bound on each restart's first read+write
 #   POP_TIMEOUT [900s]   bound on each populate
+#   DRIVER [raw]         zkbench --driver for the throughput runs (raw or gozk)
+#   THROUGHPUT_SERIES ["shared pinned"]   which phase-1 series to run
 #   SERVER_JVMFLAGS [-Xmx2g]  Apache's JVM flags (scripts/apache-zk.sh adds -Xmx1000m only
 #                        when no -Xmx is given; 1000m is tight for 1M znodes)
 #   BENCH_TMP [/tmp]     where the data dirs go (needs a few GB for 1M znodes)
@@ -53,13 +58,15 @@ export SERVER_JVMFLAGS=${SERVER_JVMFLAGS:--Xmx2g}
 BENCH_TMP=${BENCH_TMP:-/tmp}
 OUT=${OUT:-docs/bench-storage-latest.md}
 MAX_TIME=${MAX_TIME:-40m}
+DRIVER=${DRIVER:-raw}
+THROUGHPUT_SERIES=${THROUGHPUT_SERIES:-shared pinned}
 THROUGHPUT_SESSIONS=(1 32)
 THROUGHPUT_WORKLOADS=(set create)
 
 invocation=""
 # Only the settings given in the environment (the defaults above are not "given").
 for v in ZNODES VALUE_SIZE DURATION WARMUP PRIME SETTLE POP_SESSIONS POP_PIPELINE RECOVERY_ROUNDS \
-	RECOVERY_TIMEOUT POP_TIMEOUT BENCH_TMP OUT KEEP MAX_TIME; do
+	RECOVERY_TIMEOUT POP_TIMEOUT BENCH_TMP OUT KEEP MAX_TIME DRIVER THROUGHPUT_SERIES; do
 	if printenv "$v" >/dev/null 2>&1; then
 		invocation+="$v=$(printf '%q' "$(printenv "$v")") "
 	fi
@@ -262,61 +269,95 @@ jget() { jq -r ".$2 // empty" "$1" 2>/dev/null || true; }
 command -v jq >/dev/null || die "jq not found (apt-get install -y jq)"
 
 # ============================ phase 1: write throughput =======================================
-log "phase 1: write throughput (${THROUGHPUT_WORKLOADS[*]} at ${THROUGHPUT_SESSIONS[*]} sessions, $DURATION each)"
-A_PORT=$(free_port)
-start_apache "$WORK/apache-tput" "$A_PORT"
-A_PID=$SERVER_PID
-O_PORT=$(free_port)
-write_ours_cfg "$WORK/zkgo-tput" "$O_PORT"
-start_ours "$WORK/zkgo-tput" "$O_PORT"
-O_PID=$SERVER_PID
-wait_serving "$O_PORT" "$O_PID" "$WORK/zkgo-tput/server.log"
-log "apache pid $A_PID on $A_PORT, zkgo pid $O_PID on $O_PORT"
-
 dur_s=$(secs "$DURATION")
 warm_s=$(secs "$WARMUP")
 # Each run: connect + setup + warm-up + duration + cleanup of the created znodes (bounded by
 # zkbench to 5 min); the limit is a backstop.
 run_limit=$(awk -v d="$dur_s" -v w="$warm_s" 'BEGIN {printf "%d", d + w + 420}')
 FAILED=()
-tput_one() { # label port pid workload sessions
-	local f="$RESULTS/tput-$4-$5-$1.json"
-	if bounded "$run_limit" bin/zkbench --server "127.0.0.1:$2" --workload "$4" --sessions "$5" \
-		--pipeline 1 --duration "$DURATION" --warmup "$WARMUP" --value-size "$VALUE_SIZE" \
-		--znodes 1000 --pid "$3" --label "$1" --json >"$f"; then
-		log "$(printf '%-6s %2s sessions %-6s %8.0f ops/s, p50 %.2f ms, p99 %.2f ms, errors %s' "$4" "$5" "$1" \
+NCPU=$(nproc)
+SERVER_CPU=$((NCPU - 1))
+CLIENT_CPUS=0
+[ "$NCPU" -gt 2 ] && CLIENT_CPUS=0-$((NCPU - 2))
+SERIES_RUN=()
+# pin_server SERIES / pin_client SERIES: the taskset prefix of a server or of zkbench.
+pin_server() { [ "$1" = pinned ] && echo "taskset -c $SERVER_CPU"; true; }
+pin_client() { [ "$1" = pinned ] && echo "taskset -c $CLIENT_CPUS"; true; }
+tput_one() { # series label port pid workload sessions
+	local f="$RESULTS/tput-$1-$5-$6-$2.json"
+	# shellcheck disable=SC2046 # the taskset prefix is meant to split into words
+	if bounded "$run_limit" $(pin_client "$1") bin/zkbench --server "127.0.0.1:$3" --workload "$5" --sessions "$6" \
+		--pipeline 1 --driver "$DRIVER" --duration "$DURATION" --warmup "$WARMUP" --value-size "$VALUE_SIZE" \
+		--znodes 1000 --pid "$4" --label "$2" --json >"$f"; then
+		log "$(printf '%-6s %-6s %2s sessions %-6s %8.0f ops/s, p50 %.2f ms, p99 %.2f ms, errors %s' "$1" "$5" "$6" "$2" \
 			"$(jget "$f" throughput)" "$(jget "$f" latency_ms.p50)" "$(jget "$f" latency_ms.p99)" "$(jget "$f" errors)")"
 	else
-		log "$4 at $5 sessions against $1 FAILED"
+		log "$5 at $6 sessions against $2 ($1) FAILED"
 		rm -f "$f"
-		FAILED+=("$4/$5/$1")
+		FAILED+=("$5/$6/$2/$1")
 	fi
 }
-if [ "$PRIME" != 0 ] && [ "$PRIME" != 0s ]; then
-	for p in "$A_PORT" "$O_PORT"; do
-		bounded $(($(secs "$PRIME" | cut -d. -f1) + 120)) bin/zkbench --server "127.0.0.1:$p" --workload mixed \
-			--sessions 32 --duration "$PRIME" --warmup 0s --json >/dev/null || log "priming 127.0.0.1:$p failed"
+# throughput_series SERIES: both servers on fresh data dirs (pinned: each on CPU SERVER_CPU from
+# its start, so that each sizes itself for one CPU as it would on such a host; zkbench on the
+# other CPUs), primed, then every workload and session count, Apache/zkgo interleaved.
+throughput_series() {
+	local series=$1 wl s order=0
+	log "phase 1 ($series): write throughput (${THROUGHPUT_WORKLOADS[*]} at ${THROUGHPUT_SESSIONS[*]} sessions, $DURATION each)"
+	A_PORT=$(free_port)
+	APACHE_DIRS+=("$WORK/apache-tput-$series")
+	# shellcheck disable=SC2046
+	$(pin_server "$series") scripts/apache-zk.sh start "$WORK/apache-tput-$series" "$A_PORT" "${CFG_EXTRA[@]}" >&2
+	A_PID=$(cat "$WORK/apache-tput-$series/zk.pid")
+	O_PORT=$(free_port)
+	write_ours_cfg "$WORK/zkgo-tput-$series" "$O_PORT"
+	# shellcheck disable=SC2046
+	$(pin_server "$series") bin/zkserver start-foreground "$WORK/zkgo-tput-$series/zoo.cfg" \
+		>>"$WORK/zkgo-tput-$series/server.log" 2>&1 </dev/null &
+	O_PID=$!
+	OURS_PID=$O_PID
+	wait_serving "$O_PORT" "$O_PID" "$WORK/zkgo-tput-$series/server.log"
+	log "apache pid $A_PID on $A_PORT, zkgo pid $O_PID on $O_PORT, CPUs: apache $(taskset -pc "$A_PID" | sed 's/.*: //'), zkgo $(taskset -pc "$O_PID" | sed 's/.*: //')"
+	if [ "$PRIME" != 0 ] && [ "$PRIME" != 0s ]; then
+		for p in "$A_PORT" "$O_PORT"; do
+			# shellcheck disable=SC2046
+			bounded $(($(secs "$PRIME" | cut -d. -f1) + 120)) $(pin_client "$series") bin/zkbench --server "127.0.0.1:$p" \
+				--workload mixed --driver "$DRIVER" --sessions 32 --duration "$PRIME" --warmup 0s --json >/dev/null ||
+				log "priming 127.0.0.1:$p failed"
+		done
+	fi
+	for wl in "${THROUGHPUT_WORKLOADS[@]}"; do
+		for s in "${THROUGHPUT_SESSIONS[@]}"; do
+			if [ $((order % 2)) -eq 0 ]; then
+				tput_one "$series" apache "$A_PORT" "$A_PID" "$wl" "$s"
+				tput_one "$series" zkgo "$O_PORT" "$O_PID" "$wl" "$s"
+			else
+				tput_one "$series" zkgo "$O_PORT" "$O_PID" "$wl" "$s"
+				tput_one "$series" apache "$A_PORT" "$A_PID" "$wl" "$s"
+			fi
+			order=$((order + 1))
+			kill -0 "$O_PID" 2>/dev/null || {
+				tail -n 30 "$WORK/zkgo-tput-$series/server.log" >&2
+				die "zkgo died during $wl/$s ($series)"
+			}
+		done
 	done
-fi
-order=0
-for wl in "${THROUGHPUT_WORKLOADS[@]}"; do
-	for s in "${THROUGHPUT_SESSIONS[@]}"; do
-		if [ $((order % 2)) -eq 0 ]; then
-			tput_one apache "$A_PORT" "$A_PID" "$wl" "$s"
-			tput_one zkgo "$O_PORT" "$O_PID" "$wl" "$s"
+	stop_server apache "$WORK/apache-tput-$series" "$A_PID"
+	stop_server zkgo "$WORK/zkgo-tput-$series" "$O_PID"
+	SERIES_RUN+=("$series")
+}
+for series in $THROUGHPUT_SERIES; do
+	case $series in
+	shared) throughput_series shared ;;
+	pinned)
+		if [ "$NCPU" -lt 2 ]; then
+			log "phase 1 (pinned) skipped: one CPU"
 		else
-			tput_one zkgo "$O_PORT" "$O_PID" "$wl" "$s"
-			tput_one apache "$A_PORT" "$A_PID" "$wl" "$s"
+			throughput_series pinned
 		fi
-		order=$((order + 1))
-		kill -0 "$O_PID" 2>/dev/null || {
-			tail -n 30 "$WORK/zkgo-tput/server.log" >&2
-			die "zkgo died during $wl/$s"
-		}
-	done
+		;;
+	*) die "THROUGHPUT_SERIES: unknown series $series (shared, pinned)" ;;
+	esac
 done
-stop_server apache "$WORK/apache-tput" "$A_PID"
-stop_server zkgo "$WORK/zkgo-tput" "$O_PID"
 
 # ============================ phase 2: 1M znodes, memory, disk, recovery ======================
 last_path=$(printf '/pop/p%04d/k%07d' $(((ZNODES - 1) / FANOUT)) $((ZNODES - 1)))
@@ -442,6 +483,8 @@ passfail() { # value op limit
 		print ok ? "**PASS**" : "**FAIL**"}'
 }
 
+series_name() { [ "$1" = pinned ] && echo "server on one CPU" || echo "shared CPUs"; }
+
 A=$RESULTS/storage-apache
 Z=$RESULTS/storage-zkgo
 per_znode() { # dir -> bytes per znode of RSS growth
@@ -465,7 +508,7 @@ z_read=$(jget "$Z/recovery-1.json" read_ms)
 	echo "- zkgo: \`bin/zkserver start-foreground zoo.cfg\`, commit $commit. No GC tuning (GOGC/GOMEMLIMIT unset); -Xmx does not apply."
 	echo "- zoo.cfg, identical keys for both: \`dataDir=… clientPort=… clientPortAddress=127.0.0.1 tickTime=2000 admin.enableServer=false"
 	echo "  4lw.commands.whitelist=* ${CFG_EXTRA[*]}\`; snapCount, preAllocSize, forceSync at their defaults."
-	echo "- Client: zkbench (github.com/go-zookeeper/zk) on the same machine over loopback; its CPU counts against both servers."
+	echo "- Client: zkbench on the same machine over loopback, load carried by its $DRIVER driver ($([ "$DRIVER" = raw ] && echo "the wire protocol written and read by each worker" || echo "github.com/go-zookeeper/zk")); setup and cleanup through go-zookeeper."
 	echo
 	echo "Command: \`$invocation\`"
 	echo
@@ -473,10 +516,12 @@ z_read=$(jget "$Z/recovery-1.json" read_ms)
 	echo
 	echo "| target | zkgo/Apache | limit | result |"
 	echo "|---|---:|---:|---|"
-	for wl in "${THROUGHPUT_WORKLOADS[@]}"; do
-		r=$(ratio "$(jget "$RESULTS/tput-$wl-32-zkgo.json" throughput)" "$(jget "$RESULTS/tput-$wl-32-apache.json" throughput)")
-		name=$([ "$wl" = set ] && echo setData || echo create)
-		echo "| writes at 32 sessions ($name) | $r | ≥ 1.5 | $(passfail "$r" '>=' 1.5) |"
+	for series in "${SERIES_RUN[@]}"; do
+		for wl in "${THROUGHPUT_WORKLOADS[@]}"; do
+			r=$(ratio "$(jget "$RESULTS/tput-$series-$wl-32-zkgo.json" throughput)" "$(jget "$RESULTS/tput-$series-$wl-32-apache.json" throughput)")
+			name=$([ "$wl" = set ] && echo setData || echo create)
+			echo "| writes at 32 sessions ($name), $(series_name "$series") | $r | ≥ 1.5 | $(passfail "$r" '>=' 1.5) |"
+		done
 	done
 	r=$(ratio "$z_per" "$a_per")
 	echo "| memory per znode (RSS growth / znodes) | $r | ≤ 0.5 | $(passfail "$r" '<=' 0.5) |"
@@ -485,20 +530,27 @@ z_read=$(jget "$Z/recovery-1.json" read_ms)
 	echo
 	echo "### 1. Write throughput (${VALUE_SIZE}-byte values, closed loop, 1 request outstanding per session)"
 	echo
-	echo "Each run: \`bin/zkbench --server 127.0.0.1:PORT --workload set|create --sessions 1|32 --pipeline 1 --duration $DURATION --warmup $WARMUP --value-size $VALUE_SIZE --znodes 1000 --pid PID --json\`;"
-	echo "each server first primed with $PRIME of mixed load; Apache/zkgo runs interleaved, one run each."
-	echo
-	echo "| workload | sessions | Apache ops/s | zkgo ops/s | zkgo/Apache | Apache p50 / p99 ms | zkgo p50 / p99 ms | errors A / z |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-	for wl in "${THROUGHPUT_WORKLOADS[@]}"; do
-		for s in "${THROUGHPUT_SESSIONS[@]}"; do
-			fa=$RESULTS/tput-$wl-$s-apache.json
-			fz=$RESULTS/tput-$wl-$s-zkgo.json
-			name=$([ "$wl" = set ] && echo setData || echo create)
-			echo "| $name | $s | $(fmt0 "$(jget "$fa" throughput)") | $(fmt0 "$(jget "$fz" throughput)") |" \
-				"$(ratio "$(jget "$fz" throughput)" "$(jget "$fa" throughput)") |" \
-				"$(fmt2 "$(jget "$fa" latency_ms.p50)") / $(fmt2 "$(jget "$fa" latency_ms.p99)") | $(fmt2 "$(jget "$fz" latency_ms.p50)") / $(fmt2 "$(jget "$fz" latency_ms.p99)") |" \
-				"$(jget "$fa" errors) / $(jget "$fz" errors) |"
+	echo "Each run: \`bin/zkbench --server 127.0.0.1:PORT --workload set|create --sessions 1|32 --pipeline 1 --driver $DRIVER --duration $DURATION --warmup $WARMUP --value-size $VALUE_SIZE --znodes 1000 --pid PID --json\`;"
+	echo "each series starts both servers on fresh data dirs and primes each with $PRIME of mixed load; Apache/zkgo runs interleaved, one run each."
+	echo "Series: **shared CPUs**: nothing pinned, client and server share all $NCPU CPUs (the client's CPU time is taken from the server's);"
+	echo "**server on one CPU**: each server started under \`taskset -c $SERVER_CPU\` (so it sizes itself for one CPU: Go's GOMAXPROCS,"
+	echo "the JVM's GC and thread pools), zkbench under \`taskset -c $CLIENT_CPUS\`: the server's throughput on a CPU of its own."
+	for series in "${SERIES_RUN[@]}"; do
+		echo
+		echo "#### $(series_name "$series")"
+		echo
+		echo "| workload | sessions | Apache ops/s | zkgo ops/s | zkgo/Apache | Apache p50 / p99 ms | zkgo p50 / p99 ms | errors A / z |"
+		echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+		for wl in "${THROUGHPUT_WORKLOADS[@]}"; do
+			for s in "${THROUGHPUT_SESSIONS[@]}"; do
+				fa=$RESULTS/tput-$series-$wl-$s-apache.json
+				fz=$RESULTS/tput-$series-$wl-$s-zkgo.json
+				name=$([ "$wl" = set ] && echo setData || echo create)
+				echo "| $name | $s | $(fmt0 "$(jget "$fa" throughput)") | $(fmt0 "$(jget "$fz" throughput)") |" \
+					"$(ratio "$(jget "$fz" throughput)" "$(jget "$fa" throughput)") |" \
+					"$(fmt2 "$(jget "$fa" latency_ms.p50)") / $(fmt2 "$(jget "$fa" latency_ms.p99)") | $(fmt2 "$(jget "$fz" latency_ms.p50)") / $(fmt2 "$(jget "$fz" latency_ms.p99)") |" \
+					"$(jget "$fa" errors) / $(jget "$fz" errors) |"
+			done
 		done
 	done
 	echo

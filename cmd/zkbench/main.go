@@ -1,6 +1,6 @@
 // Command zkbench drives any ZooKeeper-compatible server with a closed-loop workload and reports
 // throughput and latency percentiles, so that zkgo and Apache ZooKeeper can be compared with the
-// same client (github.com/go-zookeeper/zk) on the same machine.
+// same client on the same machine.
 //
 //	zkbench --server 127.0.0.1:2181 --workload get --sessions 32 --duration 10s
 //	zkbench report --baseline apache results.jsonl   # Markdown table from --json lines
@@ -8,9 +8,14 @@
 //	zkbench --server a,b,c --workload failover --pid-file 'DIR/node{n}/pid' --restart-cmd 'CMD {n}'
 //	    # kill -9 the leader, time to the first acknowledged write, restart it (failover.go)
 //
-// Each session is its own zk.Conn. Every worker issues one synchronous request at a time
-// (closed loop); --pipeline P runs P workers per session, which gives P outstanding requests on
-// the connection because the client multiplexes concurrent calls by xid (it has no async API).
+// Every worker issues one synchronous request at a time (closed loop); --pipeline P runs P
+// workers per session, which gives P outstanding requests on the connection. The get, set,
+// mixed and create load goes by default through the raw driver (driver.go: the wire protocol,
+// one connection per session, each worker writing its request and reading its reply), whose
+// CPU cost per request is about half of github.com/go-zookeeper/zk's; on a machine where the
+// client and the server share the CPUs that leaves more of them to the server under test.
+// --driver gozk carries it with go-zookeeper instead, which also sets up and cleans up every
+// run and carries the watch and failover workloads (one zk.Conn per session).
 // --rate R paces get/set/mixed/create at R requests/s in total (each worker's requests are due
 // on a fixed schedule), to compare latencies of two servers at the same load.
 package main
@@ -55,6 +60,7 @@ type config struct {
 	sessionTimeout time.Duration
 	connectTimeout time.Duration
 	verbose        bool
+	driver         string // get/set/mixed/create load: driverRaw or driverGozk
 	// storage modes (storage.go)
 	fanout  int
 	popRoot string
@@ -128,6 +134,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.DurationVar(&cfg.sessionTimeout, "session-timeout", 30*time.Second, "requested session timeout")
 	fs.DurationVar(&cfg.connectTimeout, "connect-timeout", 30*time.Second, "time allowed to establish all sessions")
 	fs.BoolVar(&cfg.verbose, "verbose", false, "log client library messages to stderr")
+	fs.StringVar(&cfg.driver, "driver", driverRaw, "client carrying the get/set/mixed/create load: raw (the wire protocol on one connection per session, written and read by the worker: the least client CPU) or gozk (github.com/go-zookeeper/zk); setup, watch and failover always use gozk")
 	fs.IntVar(&cfg.fanout, "fanout", 1000, "populate: children per parent znode")
 	fs.StringVar(&cfg.popRoot, "pop-root", "/pop", "populate: root of the znodes, which are left in place")
 	fs.Int64Var(&cfg.since, "since", 0, "firstread: start time in Unix nanoseconds (date +%s%N) that times are measured from (0 = now)")
@@ -180,6 +187,8 @@ func parseFlags(args []string) (*config, error) {
 		return nil, errors.New("--rounds must be >= 1 and --settle >= 0")
 	case cfg.rate < 0 || (cfg.rate > 0 && !slices.Contains([]string{"get", "set", "mixed", "create"}, cfg.workload)):
 		return nil, errors.New("--rate must be >= 0, and is for get, set, mixed and create")
+	case cfg.driver != driverRaw && cfg.driver != driverGozk:
+		return nil, fmt.Errorf("--driver %q: want raw or gozk", cfg.driver)
 	case cfg.workload == "failover" && cfg.pidFile == "":
 		return nil, errors.New("--workload failover needs --pid-file")
 	case cfg.workload == "failover" && cfg.rounds > 1 && cfg.restartCmd == "":
@@ -204,6 +213,7 @@ type Result struct {
 	Servers    []string       `json:"servers"`
 	Sessions   int            `json:"sessions"`
 	Pipeline   int            `json:"pipeline"`
+	Driver     string         `json:"driver,omitempty"` // client of the get/set/mixed/create load
 	ValueSize  int            `json:"value_size"`
 	Znodes     int            `json:"znodes"`
 	WarmupS    float64        `json:"warmup_s"`
@@ -374,7 +384,7 @@ func (s *workerStats) fail(err error, counted bool) {
 		s.nerr++
 		s.errors[err.Error()]++
 	}
-	if errors.Is(err, zk.ErrConnectionClosed) || errors.Is(err, zk.ErrNoServer) ||
+	if errors.Is(err, errBroken) || errors.Is(err, zk.ErrConnectionClosed) || errors.Is(err, zk.ErrNoServer) ||
 		errors.Is(err, zk.ErrSessionExpired) || errors.Is(err, zk.ErrClosing) {
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -382,8 +392,13 @@ func (s *workerStats) fail(err error, counted bool) {
 
 func run(ctx context.Context, cfg *config) (*Result, error) {
 	nconns := cfg.sessions
-	if cfg.workload == "watch" {
+	switch {
+	case cfg.workload == "watch":
 		nconns++ // the setter
+	case cfg.driver == driverRaw:
+		// These carry only setup and cleanup; the load has its own sessions. Few, so that
+		// both stay under a server's per-address limit (maxClientCnxns, 60 by default).
+		nconns = min(nconns, 4)
 	}
 	conns, err := connectAll(ctx, cfg, nconns)
 	if err != nil {
@@ -426,12 +441,37 @@ func run(ctx context.Context, cfg *config) (*Result, error) {
 		}
 	}
 
+	var load []loadConn // the sessions carrying a get/set/mixed/create load
+	if cfg.workload != "watch" {
+		load = make([]loadConn, cfg.sessions)
+		if cfg.driver == driverRaw {
+			raw, err := dialRawAll(cfg, cfg.sessions)
+			if err != nil {
+				return nil, err
+			}
+			defer func() {
+				for _, c := range raw {
+					c.Close()
+				}
+			}()
+			for i, c := range raw {
+				load[i] = c
+			}
+		} else {
+			for i := range load {
+				load[i] = gozkConn{c: conns[i], acl: acl}
+			}
+		}
+	}
 	w := window{epoch: time.Now(), start: cfg.warmup, end: cfg.warmup + cfg.duration}
 	res := &Result{
 		Label: cfg.label, Workload: cfg.workload, Rate: cfg.rate, Servers: cfg.servers, Sessions: cfg.sessions,
 		Pipeline: cfg.pipeline, ValueSize: cfg.valueSize, Znodes: cfg.znodes,
 		WarmupS: cfg.warmup.Seconds(), DurationS: cfg.duration.Seconds(), Unit: "ops/s",
 		Start: w.epoch.UTC(), Pid: cfg.pid,
+	}
+	if load != nil {
+		res.Driver = cfg.driver
 	}
 	if cfg.rate > 0 {
 		// Runs at a fixed rate are reported apart from the closed-loop runs.
@@ -445,7 +485,7 @@ func run(ctx context.Context, cfg *config) (*Result, error) {
 		res.Sets = sets
 	} else {
 		var created []string
-		stats, created = runLoad(ctx, cfg, conns, keys, root, value, acl, w)
+		stats, created = runLoad(ctx, cfg, load, root, keys, value, w)
 		keys = append(keys, created...)
 	}
 	// Read memory while the server still holds the run's data, before cleanup.
@@ -482,8 +522,8 @@ func run(ctx context.Context, cfg *config) (*Result, error) {
 
 // runLoad runs the closed-loop create/get/set/mixed workers and returns their stats and the
 // paths they may have created.
-func runLoad(ctx context.Context, cfg *config, conns []*zk.Conn, keys []string, root string,
-	value []byte, acl []zk.ACL, w window) ([]*workerStats, []string) {
+func runLoad(ctx context.Context, cfg *config, conns []loadConn, root string, keys []string,
+	value []byte, w window) ([]*workerStats, []string) {
 	nworkers := cfg.sessions * cfg.pipeline
 	stats := make([]*workerStats, nworkers)
 	attempted := make([]int, nworkers) // creates issued per worker, for cleanup
@@ -513,7 +553,7 @@ func runLoad(ctx context.Context, cfg *config, conns []*zk.Conn, keys []string, 
 				t0 := w.now()
 				if interval > 0 {
 					if due > t0 {
-						time.Sleep(due - t0)
+						conn.Idle(due - t0)
 						t0 = w.now()
 					}
 					due += interval
@@ -524,19 +564,19 @@ func runLoad(ctx context.Context, cfg *config, conns []*zk.Conn, keys []string, 
 				var err error
 				switch cfg.workload {
 				case "get":
-					_, _, err = conn.Get(keys[rng.IntN(len(keys))])
+					err = conn.Get(keys[rng.IntN(len(keys))])
 				case "set":
-					_, err = conn.Set(keys[rng.IntN(len(keys))], value, -1)
+					err = conn.Set(keys[rng.IntN(len(keys))], value)
 				case "mixed":
 					if rng.IntN(10) == 0 {
-						_, err = conn.Set(keys[rng.IntN(len(keys))], value, -1)
+						err = conn.Set(keys[rng.IntN(len(keys))], value)
 					} else {
-						_, _, err = conn.Get(keys[rng.IntN(len(keys))])
+						err = conn.Get(keys[rng.IntN(len(keys))])
 					}
 				case "create":
 					name = strconv.AppendInt(append(name[:0], prefix...), int64(attempted[id]), 10)
 					attempted[id]++
-					_, err = conn.Create(string(name), value, 0, acl)
+					err = conn.Create(string(name), value)
 				}
 				t1 := w.now()
 				counted := w.in(t0, t1)
