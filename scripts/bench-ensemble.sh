@@ -22,6 +22,7 @@
 #                         that latencies are also compared at the same load ("" skips them)
 #   BENCH_OUT [docs/bench-ensemble-latest.md]        BENCH_KEEP [0]       1 keeps data dirs and logs
 #   BENCH_SYSTEMS ["apache zkgo"]                    BENCH_LABEL_SUFFIX   appended to the labels
+#   BENCH_DRIVER [raw]    zkbench --driver for get/set/mixed (raw or gozk; watch and failover use gozk)
 #   SERVER_JVMFLAGS       passed to Apache ZooKeeper (scripts/apache-zk.sh; -Xmx1000m by default)
 #
 # Every node gets tickTime=2000, initLimit=10, syncLimit=5, admin.enableServer=false,
@@ -48,11 +49,12 @@ WRITERS=${BENCH_WRITERS:-3}
 SYSTEMS=${BENCH_SYSTEMS:-apache zkgo}
 OUT=${BENCH_OUT:-docs/bench-ensemble-latest.md}
 SUFFIX=${BENCH_LABEL_SUFFIX:-}
+DRIVER=${BENCH_DRIVER:-raw}
 SIZE=3
 
 invocation=""
 for v in BENCH_DURATION BENCH_WARMUP BENCH_SESSIONS BENCH_VALUE_SIZE BENCH_ZNODES BENCH_PRIME \
-	BENCH_WORKLOADS BENCH_RATES BENCH_ROUNDS BENCH_FAILOVERS BENCH_WRITERS BENCH_SYSTEMS BENCH_OUT SERVER_JVMFLAGS; do
+	BENCH_WORKLOADS BENCH_RATES BENCH_ROUNDS BENCH_FAILOVERS BENCH_WRITERS BENCH_SYSTEMS BENCH_OUT BENCH_DRIVER SERVER_JVMFLAGS; do
 	if [ -n "${!v:-}" ]; then
 		invocation+="$v=$(printf '%q' "${!v}") "
 	fi
@@ -256,7 +258,7 @@ RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
 MEMROWS=()
 LOGROWS=()
-common=(--sessions "$SESSIONS" --duration "$DURATION" --warmup "$WARMUP" --value-size "$VALUE_SIZE" --znodes "$ZNODES")
+common=(--sessions "$SESSIONS" --duration "$DURATION" --warmup "$WARMUP" --value-size "$VALUE_SIZE" --znodes "$ZNODES" --driver "$DRIVER")
 
 # bench LABEL WHAT ARGS...: runs zkbench in the background (so that a signal can stop it) and
 # appends its JSON line to the results.
@@ -322,7 +324,7 @@ run_round() { # SYSTEM
 		log "retrying with other ports"
 	done
 	if [ "$PRIME" != 0 ] && [ "$PRIME" != 0s ]; then
-		"$BIN/zkbench" --server "$SERVERS" --workload mixed --sessions "$SESSIONS" --duration "$PRIME" \
+		"$BIN/zkbench" --server "$SERVERS" --workload mixed --driver "$DRIVER" --sessions "$SESSIONS" --duration "$PRIME" \
 			--warmup 0s --json >/dev/null 2>>"$WORK/zkbench.log" &
 		BENCH_PID=$!
 		wait "$BENCH_PID" || log "priming $sys failed"
@@ -396,14 +398,15 @@ done
 	echo "  only one ensemble runs at a time."
 	echo "- Apache ZooKeeper: Debian libzookeeper-java $zkver, $javaver, JVM flags \`${SERVER_JVMFLAGS:--Xmx1000m}\` per node."
 	echo "- zkgo: \`bin/zkserver start-foreground zoo.cfg\`, commit $commit, binary sha256 $zkgo_sum…"
-	echo "- Client: zkbench (github.com/go-zookeeper/zk), $SESSIONS sessions spread over the three nodes (session i"
+	echo "- Client: zkbench, get/set/mixed carried by its $DRIVER driver ($([ "$DRIVER" = raw ] && echo "the wire protocol written and read by each worker" || echo "github.com/go-zookeeper/zk")), watch and failover"
+	echo "  by github.com/go-zookeeper/zk; $SESSIONS sessions spread over the three nodes (session i"
 	echo "  connects to node i mod 3 first; each is given all three), one outstanding request per session,"
 	echo "  $VALUE_SIZE-byte values, $ZNODES-znode keyspace; get = reads, set = setData, mixed = 90% get / 10% set,"
 	echo "  watch = $SESSIONS watchers of one znode and one setter (notifications/s; latency set issued → notification)."
 	echo "  Each ensemble primed with ${PRIME} of mixed load, then ${WARMUP} warm-up and ${DURATION} measured per workload."
 	if [ -n "$RATES" ]; then
 		echo "- W@R/s: workload W at a fixed total rate of R requests/s (\`zkbench --rate R\`: each of the $SESSIONS"
-		echo "  sessions on its own schedule, latency counted from when a request was due), so both systems carry the"
+		echo "  sessions on its own schedule, latency counted from when a request was sent), so both systems carry the"
 		echo "  same load; the closed-loop runs above load each system as fast as it answers, zkgo with 1.5-3x the"
 		echo "  requests of Apache on the same two CPUs, which is what their latencies reflect."
 	fi

@@ -32,6 +32,7 @@
 #   POP_TIMEOUT [900s]   bound on each populate
 #   DRIVER [raw]         zkbench --driver for the throughput runs (raw or gozk)
 #   THROUGHPUT_SERIES ["shared pinned"]   which phase-1 series to run
+#   THROUGHPUT_RUNS [3]  runs per server, workload and session count (interleaved); the median is reported
 #   SERVER_JVMFLAGS [-Xmx2g]  Apache's JVM flags (scripts/apache-zk.sh adds -Xmx1000m only
 #                        when no -Xmx is given; 1000m is tight for 1M znodes)
 #   BENCH_TMP [/tmp]     where the data dirs go (needs a few GB for 1M znodes)
@@ -60,13 +61,14 @@ OUT=${OUT:-docs/bench-storage-latest.md}
 MAX_TIME=${MAX_TIME:-40m}
 DRIVER=${DRIVER:-raw}
 THROUGHPUT_SERIES=${THROUGHPUT_SERIES:-shared pinned}
+THROUGHPUT_RUNS=${THROUGHPUT_RUNS:-3}
 THROUGHPUT_SESSIONS=(1 32)
 THROUGHPUT_WORKLOADS=(set create)
 
 invocation=""
 # Only the settings given in the environment (the defaults above are not "given").
 for v in ZNODES VALUE_SIZE DURATION WARMUP PRIME SETTLE POP_SESSIONS POP_PIPELINE RECOVERY_ROUNDS \
-	RECOVERY_TIMEOUT POP_TIMEOUT BENCH_TMP OUT KEEP MAX_TIME DRIVER THROUGHPUT_SERIES; do
+	RECOVERY_TIMEOUT POP_TIMEOUT BENCH_TMP OUT KEEP MAX_TIME DRIVER THROUGHPUT_SERIES THROUGHPUT_RUNS; do
 	if printenv "$v" >/dev/null 2>&1; then
 		invocation+="$v=$(printf '%q' "$(printenv "$v")") "
 	fi
@@ -283,19 +285,34 @@ SERIES_RUN=()
 # pin_server SERIES / pin_client SERIES: the taskset prefix of a server or of zkbench.
 pin_server() { [ "$1" = pinned ] && echo "taskset -c $SERVER_CPU"; true; }
 pin_client() { [ "$1" = pinned ] && echo "taskset -c $CLIENT_CPUS"; true; }
-tput_one() { # series label port pid workload sessions
-	local f="$RESULTS/tput-$1-$5-$6-$2.json"
+tput_one() { # series label port pid workload sessions run
+	local f="$RESULTS/tput-$1-$5-$6-$2-$7.json"
 	# shellcheck disable=SC2046 # the taskset prefix is meant to split into words
 	if bounded "$run_limit" $(pin_client "$1") bin/zkbench --server "127.0.0.1:$3" --workload "$5" --sessions "$6" \
 		--pipeline 1 --driver "$DRIVER" --duration "$DURATION" --warmup "$WARMUP" --value-size "$VALUE_SIZE" \
 		--znodes 1000 --pid "$4" --label "$2" --json >"$f"; then
-		log "$(printf '%-6s %-6s %2s sessions %-6s %8.0f ops/s, p50 %.2f ms, p99 %.2f ms, errors %s' "$1" "$5" "$6" "$2" \
+		log "$(printf '%-6s %-6s %2s sessions %-6s run %s %8.0f ops/s, p50 %.2f ms, p99 %.2f ms, errors %s' "$1" "$5" "$6" "$2" "$7" \
 			"$(jget "$f" throughput)" "$(jget "$f" latency_ms.p50)" "$(jget "$f" latency_ms.p99)" "$(jget "$f" errors)")"
 	else
-		log "$5 at $6 sessions against $2 ($1) FAILED"
+		log "$5 at $6 sessions against $2 ($1, run $7) FAILED"
 		rm -f "$f"
-		FAILED+=("$5/$6/$2/$1")
+		FAILED+=("$5/$6/$2/$1/$7")
 	fi
+}
+# pick_median SERIES WORKLOAD SESSIONS LABEL: copies the run with the median throughput to
+# tput-SERIES-WORKLOAD-SESSIONS-LABEL.json (what the report reads) and lists every run's
+# throughput in ...-LABEL.runs.
+pick_median() {
+	local base="$RESULTS/tput-$1-$2-$3-$4" f n
+	local -a files=()
+	for f in "$base"-[0-9]*.json; do
+		[ -s "$f" ] && files+=("$(jget "$f" throughput) $f")
+	done
+	n=${#files[@]}
+	[ "$n" -gt 0 ] || return 0
+	printf '%s\n' "${files[@]}" | sort -n | awk '{printf "%s%.0f", (NR > 1 ? ", " : ""), $1}' >"$base.runs"
+	f=$(printf '%s\n' "${files[@]}" | sort -n | sed -n "$(((n + 1) / 2))p" | cut -d' ' -f2)
+	cp "$f" "$base.json"
 }
 # throughput_series SERIES: both servers on fresh data dirs (pinned: each on CPU SERVER_CPU from
 # its start, so that each sizes itself for one CPU as it would on such a host; zkbench on the
@@ -325,20 +342,25 @@ throughput_series() {
 				log "priming 127.0.0.1:$p failed"
 		done
 	fi
+	local run
 	for wl in "${THROUGHPUT_WORKLOADS[@]}"; do
 		for s in "${THROUGHPUT_SESSIONS[@]}"; do
-			if [ $((order % 2)) -eq 0 ]; then
-				tput_one "$series" apache "$A_PORT" "$A_PID" "$wl" "$s"
-				tput_one "$series" zkgo "$O_PORT" "$O_PID" "$wl" "$s"
-			else
-				tput_one "$series" zkgo "$O_PORT" "$O_PID" "$wl" "$s"
-				tput_one "$series" apache "$A_PORT" "$A_PID" "$wl" "$s"
-			fi
-			order=$((order + 1))
-			kill -0 "$O_PID" 2>/dev/null || {
-				tail -n 30 "$WORK/zkgo-tput-$series/server.log" >&2
-				die "zkgo died during $wl/$s ($series)"
-			}
+			for run in $(seq 1 "$THROUGHPUT_RUNS"); do
+				if [ $((order % 2)) -eq 0 ]; then
+					tput_one "$series" apache "$A_PORT" "$A_PID" "$wl" "$s" "$run"
+					tput_one "$series" zkgo "$O_PORT" "$O_PID" "$wl" "$s" "$run"
+				else
+					tput_one "$series" zkgo "$O_PORT" "$O_PID" "$wl" "$s" "$run"
+					tput_one "$series" apache "$A_PORT" "$A_PID" "$wl" "$s" "$run"
+				fi
+				order=$((order + 1))
+				kill -0 "$O_PID" 2>/dev/null || {
+					tail -n 30 "$WORK/zkgo-tput-$series/server.log" >&2
+					die "zkgo died during $wl/$s ($series)"
+				}
+			done
+			pick_median "$series" "$wl" "$s" apache
+			pick_median "$series" "$wl" "$s" zkgo
 		done
 	done
 	stop_server apache "$WORK/apache-tput-$series" "$A_PID"
@@ -531,7 +553,8 @@ z_read=$(jget "$Z/recovery-1.json" read_ms)
 	echo "### 1. Write throughput (${VALUE_SIZE}-byte values, closed loop, 1 request outstanding per session)"
 	echo
 	echo "Each run: \`bin/zkbench --server 127.0.0.1:PORT --workload set|create --sessions 1|32 --pipeline 1 --driver $DRIVER --duration $DURATION --warmup $WARMUP --value-size $VALUE_SIZE --znodes 1000 --pid PID --json\`;"
-	echo "each series starts both servers on fresh data dirs and primes each with $PRIME of mixed load; Apache/zkgo runs interleaved, one run each."
+	echo "each series starts both servers on fresh data dirs and primes each with $PRIME of mixed load; $THROUGHPUT_RUNS runs per server and row,"
+	echo "Apache/zkgo interleaved (ABBA); the table shows the run with the median throughput, \"runs\" every run's throughput (sorted)."
 	echo "Series: **shared CPUs**: nothing pinned, client and server share all $NCPU CPUs (the client's CPU time is taken from the server's);"
 	echo "**server on one CPU**: each server started under \`taskset -c $SERVER_CPU\` (so it sizes itself for one CPU: Go's GOMAXPROCS,"
 	echo "the JVM's GC and thread pools), zkbench under \`taskset -c $CLIENT_CPUS\`: the server's throughput on a CPU of its own."
@@ -539,8 +562,8 @@ z_read=$(jget "$Z/recovery-1.json" read_ms)
 		echo
 		echo "#### $(series_name "$series")"
 		echo
-		echo "| workload | sessions | Apache ops/s | zkgo ops/s | zkgo/Apache | Apache p50 / p99 ms | zkgo p50 / p99 ms | errors A / z |"
-		echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+		echo "| workload | sessions | Apache ops/s | zkgo ops/s | zkgo/Apache | Apache p50 / p99 ms | zkgo p50 / p99 ms | errors A / z | runs Apache / zkgo |"
+		echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
 		for wl in "${THROUGHPUT_WORKLOADS[@]}"; do
 			for s in "${THROUGHPUT_SESSIONS[@]}"; do
 				fa=$RESULTS/tput-$series-$wl-$s-apache.json
@@ -549,7 +572,8 @@ z_read=$(jget "$Z/recovery-1.json" read_ms)
 				echo "| $name | $s | $(fmt0 "$(jget "$fa" throughput)") | $(fmt0 "$(jget "$fz" throughput)") |" \
 					"$(ratio "$(jget "$fz" throughput)" "$(jget "$fa" throughput)") |" \
 					"$(fmt2 "$(jget "$fa" latency_ms.p50)") / $(fmt2 "$(jget "$fa" latency_ms.p99)") | $(fmt2 "$(jget "$fz" latency_ms.p50)") / $(fmt2 "$(jget "$fz" latency_ms.p99)") |" \
-					"$(jget "$fa" errors) / $(jget "$fz" errors) |"
+					"$(jget "$fa" errors) / $(jget "$fz" errors) |" \
+					"$(cat "${fa%.json}.runs" 2>/dev/null) / $(cat "${fz%.json}.runs" 2>/dev/null) |"
 			done
 		done
 	done
