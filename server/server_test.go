@@ -357,3 +357,73 @@ func TestOversizedRequestClosesOnlyThatConnection(t *testing.T) {
 		t.Fatalf("other connection affected: %v", err)
 	}
 }
+
+// TestWatchFanOut: a set watched by many idle sessions reaches each of them with no other
+// traffic on their connections, and a watcher sees the event before any reply carrying the
+// new data.
+func TestWatchFanOut(t *testing.T) {
+	_, addr := startServer(t, nil)
+	setter, _ := connect(t, addr)
+	if _, err := setter.Create("/fan", []byte("0"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	const watchers = 20
+	conns := make([]*zk.Conn, watchers)
+	for i := range conns {
+		conns[i], _ = connect(t, addr)
+	}
+	arm := func() []<-chan zk.Event {
+		events := make([]<-chan zk.Event, watchers)
+		for i, c := range conns {
+			var err error
+			if _, _, events[i], err = c.GetW("/fan"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return events
+	}
+	events := arm()
+	if _, err := setter.Set("/fan", []byte("1"), -1); err != nil {
+		t.Fatal(err)
+	}
+	for i := range conns {
+		select {
+		case e := <-events[i]:
+			if e.Type != zk.EventNodeDataChanged || e.Path != "/fan" {
+				t.Fatalf("watcher %d: %+v", i, e)
+			}
+		case <-time.After(2 * time.Second): // before go-zookeeper's first ping (~3.3 s)
+			t.Fatalf("watcher %d got no NodeDataChanged", i)
+		}
+	}
+
+	events = arm()
+	if _, err := setter.Set("/fan", []byte("2"), -1); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range conns {
+		// The first read that returns the new data must find the event already delivered
+		// (go-zookeeper hands packets over in the order they arrive).
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			data, _, err := c.Get("/fan")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(data) == "2" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("watcher %d never read the new data", i)
+			}
+		}
+		select {
+		case e := <-events[i]:
+			if e.Type != zk.EventNodeDataChanged || e.Path != "/fan" {
+				t.Fatalf("watcher %d: %+v", i, e)
+			}
+		default:
+			t.Fatalf("watcher %d read the new data before its NodeDataChanged", i)
+		}
+	}
+}
