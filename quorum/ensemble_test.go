@@ -918,3 +918,40 @@ func TestEnsembleFollowerAheadOfItsSnapshotResynchronises(t *testing.T) {
 		t.Fatalf("/ghost on the resynchronised follower: %v, want ErrNoNode", err)
 	}
 }
+
+// TestEnsembleLookingMembersFastForward: when the leader goes, the members that start
+// looking bring their trees up to their logs (ZooKeeperServer's fastForwardDataBase)
+// instead of reloading the snapshot and the whole log, and the new leader serves every
+// write made before.
+func TestEnsembleLookingMembersFastForward(t *testing.T) {
+	e := newEnsemble(t, 3, "")
+	for i := 1; i <= 3; i++ {
+		e.start(i)
+	}
+	leader := e.waitServing(20 * time.Second)
+	c := e.connect(follower(e, leader))
+	for i := 0; i < 50; i++ {
+		if _, err := c.Create(fmt.Sprintf("/ff-%d", i), []byte("x"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close()
+	reloads := map[int]int64{}
+	for i := 1; i <= 3; i++ {
+		if i != leader {
+			reloads[i] = e.nodes[i].reloads.Load()
+		}
+	}
+	e.stop(leader)
+	e.waitServing(20 * time.Second)
+	for i, before := range reloads {
+		if got := e.nodes[i].reloads.Load(); got != before {
+			t.Errorf("node %d reloaded its tree from disk %d times after the leader went", i, got-before)
+		}
+		for _, p := range []string{"/ff-0", "/ff-49"} {
+			if _, err := e.readAfterSync(i, p); err != nil {
+				t.Fatalf("node %d: %s: %v", i, p, err)
+			}
+		}
+	}
+}

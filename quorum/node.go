@@ -49,8 +49,11 @@ type Node struct {
 	srv   *server.Server
 	store *Store
 	peer  *zab.Peer
-	pcfg  zab.Config // what peer was made with (restartPeer)
-	elect *cnx.Manager
+	// reloads counts full reloads of the tree from disk after start (tests: a member that
+	// starts looking fast-forwards instead).
+	reloads atomic.Int64
+	pcfg    zab.Config // what peer was made with (restartPeer)
+	elect   *cnx.Manager
 
 	maxBuffer     int
 	extendedTypes bool
@@ -633,7 +636,7 @@ func (n *Node) changeRole(r zab.Role) error {
 	case r.State == zab.Looking:
 		n.abandonWaiters()
 		n.closeQuorum()
-		return n.reload()
+		return n.fastForward()
 	case r.State == zab.Leading && !r.Serving:
 		return n.listenQuorum()
 	case r.State == zab.Leading && r.Serving:
@@ -667,8 +670,46 @@ func (n *Node) replaceData(t *datatree.Tree, sessions map[int64]int32) {
 	n.srv.ReplaceData(t, sessions)
 }
 
+// fastForward brings the tree to what the disk holds when a member starts looking
+// (ZooKeeperServer.shutdown's fastForwardDataBase): the tree has every committed txn, and
+// the log may hold proposals logged after them, which the election counts and a DIFF builds
+// on. Only those are applied; reloading the snapshot and the whole log instead kept the
+// election waiting for hundreds of milliseconds after a leader failed (seconds with a
+// large tree). Whenever the tree is not a prefix of the log it reloads.
+func (n *Node) fastForward() error {
+	if err := n.store.Commit(); err != nil {
+		return err
+	}
+	t := n.srv.Tree()
+	t.RLock()
+	last := zab.Zxid(t.LastProcessedZxid())
+	t.RUnlock()
+	if last > n.store.LastZxid() {
+		return n.reload()
+	}
+	for last < n.store.LastZxid() {
+		txns, _, err := n.store.Entries(last, 4096)
+		if err != nil || len(txns) == 0 {
+			n.log.Warn().Err(err).Str("tree", last.String()).Str("log", n.store.LastZxid().String()).Msg("cannot fast-forward the tree from the log; reloading it")
+			return n.reload()
+		}
+		for _, tx := range txns {
+			if err := n.srv.ApplyCommitted(tx.Data); err != nil {
+				return err
+			}
+			last = tx.Zxid
+		}
+	}
+	// As replaceData after a reload: /zookeeper/config shows the membership this member
+	// knows, unless a logged reconfig set a newer one.
+	v := n.view()
+	t.InitConfig([]byte(config.VerifierString(v.committed, v.version)), v.version, time.Now().UnixMilli())
+	return nil
+}
+
 // reload replaces the tree with what the disk holds (every logged txn applied).
 func (n *Node) reload() error {
+	n.reloads.Add(1)
 	n.snapWG.Wait()
 	res, err := n.store.Load()
 	if err != nil {
@@ -840,7 +881,7 @@ func (n *Node) snapSource(zxid zab.Zxid) *snapSource {
 }
 
 // dialLeader connects to the leader's quorum port in the background; packets queue
-// meanwhile. Apache's learner tries five times, a second apart.
+// meanwhile.
 func (n *Node) dialLeader(id uint64) *peerConn {
 	c := newPeerConn(n, nil, id)
 	spec := n.spec(int64(id))
@@ -858,9 +899,12 @@ func (n *Node) dialLeader(id uint64) *peerConn {
 		}
 		var nc net.Conn
 		var err error
-		for attempt := 0; attempt < 5; attempt++ {
+		// A follower often decides a few milliseconds before its leader listens: retry
+		// at once and back off from there, for about as long as Apache's five tries.
+		pause := 5 * time.Millisecond
+		for deadline := time.Now().Add(5 * time.Second); ; {
 			nc, err = d.Dial("tcp", addr)
-			if err == nil {
+			if err == nil || time.Now().After(deadline) {
 				break
 			}
 			select {
@@ -868,8 +912,9 @@ func (n *Node) dialLeader(id uint64) *peerConn {
 				return
 			case <-n.stop:
 				return
-			case <-time.After(time.Duration(200*(attempt+1)) * time.Millisecond):
+			case <-time.After(pause):
 			}
+			pause = min(2*pause, 500*time.Millisecond)
 		}
 		if err != nil {
 			n.log.Warn().Err(err).Str("leader", addr).Msg("cannot connect to the leader")

@@ -164,6 +164,9 @@ func (c *cli) loadConfig(o options) (*config.Config, error) {
 	return cfg, cfg.Validate()
 }
 
+// logTimeFormat is RFC 3339 with milliseconds.
+const logTimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
 // logger writes to stderr (zookeeper.out under "start"): human-readable lines by default,
 // one JSON object per line with ZKGO_LOG_FORMAT=json; ZKGO_LOG_LEVEL sets the level
 // (debug, info, warn, error; info by default).
@@ -172,6 +175,9 @@ func (c *cli) logger() zerolog.Logger {
 	if l, err := zerolog.ParseLevel(strings.ToLower(c.getenv("ZKGO_LOG_LEVEL"))); err == nil && l != zerolog.NoLevel {
 		level = l
 	}
+	// Milliseconds, as Apache ZooKeeper's log4j pattern has them: elections and failovers
+	// happen within a second.
+	zerolog.TimeFieldFormat = logTimeFormat
 	if strings.EqualFold(c.getenv("ZKGO_LOG_FORMAT"), "json") {
 		return zerolog.New(c.stderr).Level(level).With().Timestamp().Logger()
 	}
@@ -182,7 +188,7 @@ func (c *cli) logger() zerolog.Logger {
 			noColor = false
 		}
 	}
-	return zerolog.New(zerolog.ConsoleWriter{Out: c.stderr, TimeFormat: time.RFC3339, NoColor: noColor}).
+	return zerolog.New(zerolog.ConsoleWriter{Out: c.stderr, TimeFormat: logTimeFormat, NoColor: noColor}).
 		Level(level).With().Timestamp().Logger()
 }
 
