@@ -252,19 +252,27 @@ func TestEnsembleEphemeralsGoWithTheirSession(t *testing.T) {
 	}
 }
 
-func TestEnsembleFailoverAndCatchUp(t *testing.T) {
-	e := newEnsemble(t, 3, "")
-	for i := 1; i <= 3; i++ {
+// startAndWrite starts every member, waits until they serve, and creates prefix-0 ..
+// prefix-(count-1) through a follower; it returns the leader.
+func (e *ensemble) startAndWrite(prefix string, count int) int {
+	e.t.Helper()
+	for i := 1; i < len(e.nodes); i++ {
 		e.start(i)
 	}
 	leader := e.waitServing(20 * time.Second)
 	c := e.connect(follower(e, leader))
-	for i := 0; i < 20; i++ {
-		if _, err := c.Create(fmt.Sprintf("/before-%d", i), []byte("x"), 0, zk.WorldACL(zk.PermAll)); err != nil {
-			t.Fatal(err)
+	defer c.Close()
+	for i := 0; i < count; i++ {
+		if _, err := c.Create(fmt.Sprintf("%s-%d", prefix, i), []byte("x"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+			e.t.Fatal(err)
 		}
 	}
-	c.Close()
+	return leader
+}
+
+func TestEnsembleFailoverAndCatchUp(t *testing.T) {
+	e := newEnsemble(t, 3, "")
+	leader := e.startAndWrite("/before", 20)
 
 	// The leader goes; the other two elect a new one and keep taking writes.
 	e.stop(leader)
@@ -925,17 +933,7 @@ func TestEnsembleFollowerAheadOfItsSnapshotResynchronises(t *testing.T) {
 // write made before.
 func TestEnsembleLookingMembersFastForward(t *testing.T) {
 	e := newEnsemble(t, 3, "")
-	for i := 1; i <= 3; i++ {
-		e.start(i)
-	}
-	leader := e.waitServing(20 * time.Second)
-	c := e.connect(follower(e, leader))
-	for i := 0; i < 50; i++ {
-		if _, err := c.Create(fmt.Sprintf("/ff-%d", i), []byte("x"), 0, zk.WorldACL(zk.PermAll)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c.Close()
+	leader := e.startAndWrite("/ff", 50)
 	reloads := map[int]int64{}
 	for i := 1; i <= 3; i++ {
 		if i != leader {
