@@ -421,17 +421,21 @@ func TestLogFormatAndLevel(t *testing.T) {
 func TestEnsureProcsGivesTheSyncStageASecondP(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	runtime.GOMAXPROCS(1)
-	ensureProcs(func(string) string { return "" })
+	if !ensureProcs(func(string) string { return "" }) {
+		t.Fatal("ensureProcs: the floor does not apply without GOMAXPROCS")
+	}
 	if got := runtime.GOMAXPROCS(0); got != minProcs {
 		t.Fatalf("GOMAXPROCS %d after ensureProcs on one P, want %d", got, minProcs)
 	}
 	runtime.GOMAXPROCS(1)
-	ensureProcs(func(k string) string {
+	if ensureProcs(func(k string) string {
 		if k == "GOMAXPROCS" {
 			return "1"
 		}
 		return ""
-	})
+	}) {
+		t.Fatal("ensureProcs: the floor applies with GOMAXPROCS set")
+	}
 	if got := runtime.GOMAXPROCS(0); got != 1 {
 		t.Fatalf("GOMAXPROCS %d with GOMAXPROCS=1 set by the operator, want 1", got)
 	}

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"time"
 )
 
 // version is the zkgo release; set it with -ldflags "-X main.version=...".
@@ -30,10 +31,26 @@ const defaultGCPercent = 50
 // the disk, as Apache ZooKeeper's SyncRequestProcessor thread lets its others run).
 const minProcs = 2
 
-// ensureProcs raises GOMAXPROCS to minProcs unless the operator set GOMAXPROCS.
-func ensureProcs(getenv func(string) string) {
-	if getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) < minProcs {
+// ensureProcs raises GOMAXPROCS to minProcs unless the operator set GOMAXPROCS; it reports
+// whether the floor applies (and so should be kept, see keepProcs).
+func ensureProcs(getenv func(string) string) bool {
+	if getenv("GOMAXPROCS") != "" {
+		return false
+	}
+	if runtime.GOMAXPROCS(0) < minProcs {
 		runtime.GOMAXPROCS(minProcs)
+	}
+	return true
+}
+
+// keepProcs re-applies the floor if the runtime lowers GOMAXPROCS later: while it is not
+// set explicitly, Go follows the process's CPU affinity and cgroup limit (taskset on a
+// running server, a container resized in place).
+func keepProcs() {
+	for range time.Tick(time.Second) {
+		if runtime.GOMAXPROCS(0) < minProcs {
+			runtime.GOMAXPROCS(minProcs)
+		}
 	}
 }
 
@@ -41,7 +58,9 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGCPercent)
 	}
-	ensureProcs(os.Getenv)
+	if ensureProcs(os.Getenv) {
+		go keepProcs()
+	}
 	// ZKGO_CPUPROFILE=FILE writes a Go CPU profile of the whole run (for `go tool pprof`).
 	if path := os.Getenv("ZKGO_CPUPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
