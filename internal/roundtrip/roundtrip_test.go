@@ -281,17 +281,23 @@ func versionFiles(t *testing.T, dir string) []string {
 // ensureLogTail writes a little more while the newest snapshot holds every txn: the
 // snapshot threshold is randomised (as in ZooKeeper) and a fuzzy snapshot may end at the
 // last txn, and the round trip must also replay a log tail.
-func ensureLogTail(t *testing.T, dir string, c *zk.Conn) {
+//
+// It returns the tree as dumpTree reads it: the dump's own session is two txns, which can
+// start a snapshot holding every txn, so the tail is checked after the dump.
+func ensureLogTail(t *testing.T, dir string, c *zk.Conn, addr string) []znode {
 	t.Helper()
+	var tree []znode
 	for i := 0; i < 10; i++ {
+		tree = dumpTree(t, addr)
 		time.Sleep(200 * time.Millisecond) // let a background snapshot finish
 		if rep, err := inspect.Check(dir, ""); err == nil && rep.Restored != nil && rep.Restored.SnapZxid != 0 && rep.Restored.Replayed > 0 {
-			return
+			return tree
 		}
 		if _, err := c.Create("/tail-", []byte("t"), zk.FlagSequence, zk.WorldACL(zk.PermAll)); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return tree
 }
 
 func requireSnapshotAndTail(t *testing.T, dir string) {
@@ -374,8 +380,7 @@ func TestZkgoDataDirServedByApache(t *testing.T) {
 	dir := t.TempDir()
 	s := startZkgo(t, dir)
 	live := writeTree(t, s.Addr().String())
-	ensureLogTail(t, dir, live)
-	before := dumpTree(t, s.Addr().String())
+	before := ensureLogTail(t, dir, live, s.Addr().String())
 	s.Close()
 	live.Close() // the server is gone: the session stays open in the data dir
 	requireSnapshotAndTail(t, dir)
