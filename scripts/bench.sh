@@ -18,6 +18,7 @@
 #   BENCH_WORKLOADS ["get set create mixed watch"]   BENCH_ROUNDS [1]    runs per pair (median)
 #   BENCH_OUT [docs/bench-latest.md]                 BENCH_KEEP [0]      1 keeps data dirs, logs
 #   BENCH_PRIME [5s]      unreported mixed load on each server first (JIT warm-up); 0 skips
+#   BENCH_DRIVER [raw]    zkbench --driver for get/set/create/mixed (raw or gozk; watch uses gozk)
 #   ZKGO_CMD ['bin/zkserver start-foreground "$CFG"'] how to run "ours" in the foreground;
 #         evaluated by bash with CFG (its zoo.cfg), DIR and PORT set; it must exec the server so
 #         that its pid is the one measured (--pid) and stopped.
@@ -38,6 +39,7 @@ SESSIONS=${BENCH_SESSIONS:-32}
 VALUE_SIZE=${BENCH_VALUE_SIZE:-100}
 ZNODES=${BENCH_ZNODES:-1000}
 PIPELINE=${BENCH_PIPELINE:-1}
+DRIVER=${BENCH_DRIVER:-raw}
 WORKLOADS=${BENCH_WORKLOADS:-get set create mixed watch}
 ROUNDS=${BENCH_ROUNDS:-1}
 OUT=${BENCH_OUT:-docs/bench-latest.md}
@@ -58,7 +60,7 @@ APACHE_LABEL=apache
 # The exact command, with every setting that differs from the defaults, for the report.
 invocation=""
 for v in BENCH_DURATION BENCH_WARMUP BENCH_SESSIONS BENCH_VALUE_SIZE BENCH_ZNODES BENCH_PIPELINE \
-	BENCH_WORKLOADS BENCH_ROUNDS BENCH_PRIME BENCH_OUT ZKGO_CMD ZKGO_LABEL SERVER_JVMFLAGS; do
+	BENCH_WORKLOADS BENCH_ROUNDS BENCH_PRIME BENCH_OUT BENCH_DRIVER ZKGO_CMD ZKGO_LABEL SERVER_JVMFLAGS; do
 	if [ -n "${!v:-}" ]; then
 		invocation+="$v=$(printf '%q' "${!v}") "
 	fi
@@ -189,7 +191,7 @@ RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
 FAILED=()
 common=(--sessions "$SESSIONS" --pipeline "$PIPELINE" --duration "$DURATION" --warmup "$WARMUP"
-	--value-size "$VALUE_SIZE" --znodes "$ZNODES")
+	--value-size "$VALUE_SIZE" --znodes "$ZNODES" --driver "$DRIVER")
 
 run_one() { # label port pid workload
 	local label=$1 port=$2 pid=$3 wl=$4
@@ -266,7 +268,8 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo "none yet")
 	fi
 	echo "- Apache ZooKeeper: Debian libzookeeper-java $zkver, $javaver, JVM flags \`${SERVER_JVMFLAGS:--Xmx1000m}\`."
 	echo "- $ZKGO_LABEL: \`$ZKGO_CMD\`, commit $commit."
-	echo "- Client: zkbench (github.com/go-zookeeper/zk), $SESSIONS sessions, $PIPELINE outstanding request(s) per"
+	echo "- Client: zkbench, get/set/create/mixed carried by its $DRIVER driver ($([ "$DRIVER" = raw ] && echo "the wire protocol written and read by each worker" || echo "github.com/go-zookeeper/zk")), watch by"
+	echo "  github.com/go-zookeeper/zk; $SESSIONS sessions, $PIPELINE outstanding request(s) per"
 	echo "  session (closed loop), $VALUE_SIZE-byte values, $ZNODES-znode keyspace for get/set/mixed,"
 	echo "  each server primed with ${PRIME} of mixed load, then ${WARMUP} warm-up and ${DURATION} measured per run; runs interleaved Apache/$ZKGO_LABEL, $ROUNDS round(s),"
 	echo "  median-throughput run shown. mixed = 90% get / 10% set; watch = $SESSIONS watchers of one znode, one"
