@@ -404,7 +404,7 @@ func TestApacheDataDirServedByZkgo(t *testing.T) {
 	dir := t.TempDir()
 	a := zktest.StartApacheDir(t, dir, "extendedTypesEnabled=true", "snapCount="+snapCount)
 	live := writeTree(t, a.Addr)
-	before := dumpTree(t, a.Addr)
+	before := ensureLogTail(t, dir, live, a.Addr)
 	if err := a.Stop(); err != nil {
 		t.Fatal(err)
 	}
