@@ -191,10 +191,7 @@ func follower(e *ensemble, leader int) int {
 
 func TestEnsembleReplicatesWritesToEveryNode(t *testing.T) {
 	e := newEnsemble(t, 3, "")
-	for i := 1; i <= 3; i++ {
-		e.start(i)
-	}
-	leader := e.waitServing(20 * time.Second)
+	leader := e.startAll()
 	f := follower(e, leader)
 
 	// Writes through a follower (forwarded) and through the leader.
@@ -224,10 +221,7 @@ func TestEnsembleReplicatesWritesToEveryNode(t *testing.T) {
 
 func TestEnsembleEphemeralsGoWithTheirSession(t *testing.T) {
 	e := newEnsemble(t, 3, "")
-	for i := 1; i <= 3; i++ {
-		e.start(i)
-	}
-	leader := e.waitServing(20 * time.Second)
+	leader := e.startAll()
 	f := follower(e, leader)
 	c := e.connect(f)
 	if _, err := c.Create("/eph", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
@@ -252,14 +246,20 @@ func TestEnsembleEphemeralsGoWithTheirSession(t *testing.T) {
 	}
 }
 
-// startAndWrite starts every member, waits until they serve, and creates prefix-0 ..
-// prefix-(count-1) through a follower; it returns the leader.
-func (e *ensemble) startAndWrite(prefix string, count int) int {
+// startAll starts every member and waits until they serve; it returns the leader.
+func (e *ensemble) startAll() int {
 	e.t.Helper()
 	for i := 1; i < len(e.nodes); i++ {
 		e.start(i)
 	}
-	leader := e.waitServing(20 * time.Second)
+	return e.waitServing(20 * time.Second)
+}
+
+// startAndWrite starts every member, waits until they serve, and creates prefix-0 ..
+// prefix-(count-1) through a follower; it returns the leader.
+func (e *ensemble) startAndWrite(prefix string, count int) int {
+	e.t.Helper()
+	leader := e.startAll()
 	c := e.connect(follower(e, leader))
 	defer c.Close()
 	for i := 0; i < count; i++ {
@@ -298,10 +298,7 @@ func TestEnsembleFailoverAndCatchUp(t *testing.T) {
 
 func TestEnsembleWipedFollowerGetsSnapshot(t *testing.T) {
 	e := newEnsemble(t, 3, "")
-	for i := 1; i <= 3; i++ {
-		e.start(i)
-	}
-	leader := e.waitServing(20 * time.Second)
+	leader := e.startAll()
 	f := follower(e, leader)
 	c := e.connect(leader)
 	if _, err := c.Create("/kept", []byte("data"), 0, zk.WorldACL(zk.PermAll)); err != nil {
@@ -328,10 +325,7 @@ func TestEnsembleWipedFollowerGetsSnapshot(t *testing.T) {
 // through the old member fails with SESSIONMOVED, as in Apache ZooKeeper.
 func TestEnsembleSessionMovesBetweenMembers(t *testing.T) {
 	e := newEnsemble(t, 3, "")
-	for i := 1; i <= 3; i++ {
-		e.start(i)
-	}
-	leader := e.waitServing(20 * time.Second)
+	leader := e.startAll()
 	var fs []int
 	for i := 1; i <= 3; i++ {
 		if i != leader {
@@ -405,10 +399,7 @@ func fourLetter(t *testing.T, addr, cmd string) string {
 // srvr, mntr and zkserver status show each member's role, and the leader its followers.
 func TestEnsembleFourLetterWordsShowRoles(t *testing.T) {
 	e := newEnsemble(t, 3, "")
-	for i := 1; i <= 3; i++ {
-		e.start(i)
-	}
-	leader := e.waitServing(20 * time.Second)
+	leader := e.startAll()
 	c := e.connect(leader)
 	if _, err := c.Create("/p", []byte("12345"), 0, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
@@ -483,10 +474,7 @@ func TestEnsembleObserver(t *testing.T) {
 // and refuses writes with NOTREADONLY, as Apache ZooKeeper's ReadOnlyZooKeeperServer.
 func TestEnsembleReadOnlyModeWithoutQuorum(t *testing.T) {
 	e := newEnsemble(t, 3, "readonlymode.enabled=true\n")
-	for i := 1; i <= 3; i++ {
-		e.start(i)
-	}
-	leader := e.waitServing(20 * time.Second)
+	leader := e.startAll()
 	c := e.connect(leader)
 	if _, err := c.Create("/ro", []byte("before"), 0, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
@@ -573,10 +561,7 @@ func TestEnsembleConfigNode(t *testing.T) {
 func TestEnsembleReconfigObservers(t *testing.T) {
 	super := server.DigestID("super:test")
 	e := newEnsemble(t, 3, "reconfigEnabled=true\nDigestAuthenticationProvider.superDigest="+super+"\n")
-	for i := 1; i <= 3; i++ {
-		e.start(i)
-	}
-	leader := e.waitServing(20 * time.Second)
+	leader := e.startAll()
 	f := follower(e, leader)
 	anon := e.connect(f)
 	joining := "server.100=0.0.0.0:1:2:observer;0.0.0.0:3"
@@ -669,10 +654,7 @@ func TestEnsembleConcurrentWriters(t *testing.T) {
 // exact zxid: every later txn's digest matches its tree.
 func TestEnsembleSnapUnderLoad(t *testing.T) {
 	e := newEnsemble(t, 3, "forceSnapshotSync=true\nsnapCount=40\n")
-	for i := 1; i <= 3; i++ {
-		e.start(i)
-	}
-	leader := e.waitServing(20 * time.Second)
+	leader := e.startAll()
 	f := follower(e, leader)
 	stop := make(chan struct{})
 	done := make(chan error, 4)
@@ -872,10 +854,7 @@ func TestEnsembleReconfigParticipants(t *testing.T) {
 // leader's tree: the txns the leader never had are gone, and it serves the ensemble's writes.
 func TestEnsembleFollowerAheadOfItsSnapshotResynchronises(t *testing.T) {
 	e := newEnsemble(t, 3, "")
-	for i := 1; i <= 3; i++ {
-		e.start(i)
-	}
-	leader := e.waitServing(20 * time.Second)
+	leader := e.startAll()
 	c := e.connect(leader)
 	for _, p := range []string{"/a", "/b"} {
 		if _, err := c.Create(p, []byte("x"), 0, zk.WorldACL(zk.PermAll)); err != nil {
