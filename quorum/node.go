@@ -15,6 +15,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -84,6 +85,9 @@ type Node struct {
 	snapNext     int
 	snapping     atomic.Bool
 	snapWG       sync.WaitGroup
+
+	batching bool        // in sendMessages: packets are queued, flushed at its end
+	touched  []*peerConn // connections with packets queued by sendMessages
 
 	// leaderC is the learner's leader connection, for forwarding from client goroutines.
 	leaderC atomic.Pointer[peerConn]
@@ -608,7 +612,10 @@ func (n *Node) sendEarly(rd zab.Ready) bool {
 	return true
 }
 
+// sendMessages sends a Ready's messages; the packets for each quorum connection are
+// queued first and flushed together, one write per connection.
 func (n *Node) sendMessages(msgs []zab.Message) {
+	n.batching = true
 	for _, m := range msgs {
 		if m.Vote != nil {
 			n.elect.Send(m.To, wire.EncodeNotification(m.Vote))
@@ -617,6 +624,23 @@ func (n *Node) sendMessages(msgs []zab.Message) {
 		if m.Packet != nil {
 			n.sendPacket(m.To, m.Packet)
 		}
+	}
+	n.batching = false
+	for i, c := range n.touched {
+		c.flush()
+		n.touched[i] = nil
+	}
+	n.touched = n.touched[:0]
+}
+
+// queue sends p on c, or, within sendMessages, queues it for the flush at its end.
+func (n *Node) queue(c *peerConn, p outPacket) {
+	if !n.batching {
+		c.send(p)
+		return
+	}
+	if c.enqueue(p) && !slices.Contains(n.touched, c) {
+		n.touched = append(n.touched, c)
 	}
 }
 
@@ -818,7 +842,7 @@ func (n *Node) sendPacket(to uint64, p *zab.Packet) {
 		case zab.Diff, zab.Trunc:
 			n.log.Info().Uint64("learner", to).Str("mode", p.Type.String()).Str("zxid", p.Zxid.String()).Msg("synchronising learner")
 		}
-		c.send(out)
+		n.queue(c, out)
 		return
 	}
 	if p.Type == zab.Ping {
@@ -832,7 +856,7 @@ func (n *Node) sendPacket(to uint64, p *zab.Packet) {
 		c = n.dialLeader(to)
 		n.leaderConn = c
 	}
-	c.send(outPacket{qp: qp})
+	n.queue(c, outPacket{qp: qp})
 }
 
 func toWireTouches(ts []server.SessionTouch) []wire.SessionTouch {

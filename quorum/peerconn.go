@@ -3,6 +3,7 @@ package quorum
 import (
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/zkgo/zkgo/quorum/wire"
@@ -12,24 +13,35 @@ import (
 // turns packets into node events and a writer goroutine draining an unbounded queue (the
 // node's loop never blocks on a slow peer; a peer that stops reading is dropped after
 // syncLimit by the protocol).
+//
+// When nothing is queued or being written, flush writes the queue itself with one
+// non-blocking write instead of waking the writer: a leader's loop sends its proposals
+// just before it fsyncs, and a goroutine woken then waits for the P the fsync holds (up
+// to sysmon's retake, milliseconds on a busy host), which showed as the largest scheduling
+// delay on the write path. What the socket does not take at once is left to the writer.
 type peerConn struct {
 	n    *Node
 	nc   net.Conn
-	peer uint64 // the other side's sid (0 until a learner identified itself)
+	raw  syscall.RawConn // nc's descriptor, for direct writes (nil until attached, or not TCP)
+	peer uint64          // the other side's sid (0 until a learner identified itself)
 
-	mu     sync.Mutex
-	queue  []outPacket
-	wake   chan struct{}
-	closed bool
-	done   chan struct{}
-	once   sync.Once
+	mu      sync.Mutex
+	queue   []outPacket
+	spare   []outPacket // an emptied queue, reused (a packet per proposal would allocate)
+	writing bool        // the writer or a direct flush is writing to the socket
+	buf     []byte      // direct flush's encoding buffer (used only while writing)
+	wake    chan struct{}
+	closed  bool
+	done    chan struct{}
+	once    sync.Once
 }
 
 // outPacket is a packet to write; snap, when set, is the snapshot streamed right after a
-// SNAP packet.
+// SNAP packet; raw, when set, is the unwritten rest of a direct flush, written as is.
 type outPacket struct {
 	qp   wire.QuorumPacket
 	snap *snapSource
+	raw  []byte
 }
 
 // snapSource is the serialized snapshot (sessions, tree, signature) that follows a SNAP.
@@ -41,7 +53,16 @@ type snapSource struct {
 // attached once dialled.
 func newPeerConn(n *Node, nc net.Conn, peer uint64) *peerConn {
 	setSocketOptions(nc)
-	return &peerConn{n: n, nc: nc, peer: peer, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	return &peerConn{n: n, nc: nc, raw: rawConn(nc), peer: peer, wake: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+func rawConn(nc net.Conn) syscall.RawConn {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		if raw, err := tc.SyscallConn(); err == nil {
+			return raw
+		}
+	}
+	return nil
 }
 
 func setSocketOptions(nc net.Conn) {
@@ -60,23 +81,112 @@ func (c *peerConn) attach(nc net.Conn) bool {
 		return false
 	}
 	c.nc = nc
+	c.raw = rawConn(nc)
 	return true
 }
 
-// send queues a packet; false when the connection is closed.
+// send queues a packet and flushes; false when the connection is closed.
 func (c *peerConn) send(p outPacket) bool {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+	if !c.enqueue(p) {
 		return false
 	}
+	c.flush()
+	return true
+}
+
+// enqueue queues a packet without sending it (flush does); false when closed.
+func (c *peerConn) enqueue(p outPacket) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	if c.queue == nil {
+		c.queue, c.spare = c.spare, nil
+	}
 	c.queue = append(c.queue, p)
+	return true
+}
+
+// recycle keeps q, written out, as the spare queue (under c.mu).
+func (c *peerConn) recycle(q []outPacket) {
+	if cap(q) > 1024 {
+		return
+	}
+	clear(q)
+	c.spare = q[:0]
+}
+
+// flush sends what is queued: at once with one non-blocking write when nobody is writing
+// and the queue holds no snapshot, otherwise through the writer.
+func (c *peerConn) flush() {
+	c.mu.Lock()
+	if c.writing || len(c.queue) == 0 {
+		// A writer that is writing takes the queue when it is done.
+		c.mu.Unlock()
+		return
+	}
+	direct := c.raw != nil && !c.closed
+	for i := range c.queue {
+		if c.queue[i].snap != nil {
+			direct = false
+			break
+		}
+	}
+	if !direct {
+		c.mu.Unlock()
+		c.wakeWriter()
+		return
+	}
+	q := c.queue
+	c.queue = nil
+	c.writing = true
+	b := c.buf[:0]
 	c.mu.Unlock()
+
+	for i := range q {
+		if q[i].raw != nil {
+			b = append(b, q[i].raw...)
+		} else {
+			b = wire.AppendQuorumPacket(b, &q[i].qp)
+		}
+	}
+	n := 0
+	c.raw.Write(func(fd uintptr) bool {
+		for n < len(b) {
+			m, err := syscall.Write(int(fd), b[n:])
+			if m > 0 {
+				n += m
+			}
+			if err != nil && err != syscall.EINTR {
+				break // EAGAIN, or an error the writer meets again and fails on
+			}
+		}
+		return true // never wait for the socket here
+	})
+
+	c.mu.Lock()
+	c.writing = false
+	c.recycle(q)
+	if n < len(b) && !c.closed {
+		rest := append([]byte(nil), b[n:]...)
+		c.queue = append([]outPacket{{raw: rest}}, c.queue...)
+	}
+	if cap(b) <= 64<<10 {
+		c.buf = b[:0]
+	}
+	more := len(c.queue) > 0
+	c.mu.Unlock()
+	if more {
+		c.wakeWriter()
+	}
+}
+
+func (c *peerConn) wakeWriter() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
 	}
-	return true
 }
 
 func (c *peerConn) close() {
@@ -104,12 +214,32 @@ func (c *peerConn) writer() {
 		for {
 			c.mu.Lock()
 			q := c.queue
-			c.queue = nil
-			c.mu.Unlock()
-			if len(q) == 0 {
+			if len(q) == 0 || c.writing {
+				// Empty, or a direct flush is writing (it wakes the writer for any rest).
+				c.mu.Unlock()
 				break
 			}
+			c.queue = nil
+			c.writing = true
+			c.mu.Unlock()
+			// The deadline covers the whole batch: a packet larger than the buffer (or a
+			// direct flush's rest) is written through before the final Flush. A snapshot
+			// gets initLimit, as the synchronisation it belongs to.
+			timeout := c.n.syncTimeout()
 			for i := range q {
+				if q[i].snap != nil {
+					timeout = c.n.readTimeout()
+				}
+			}
+			c.nc.SetWriteDeadline(time.Now().Add(timeout))
+			for i := range q {
+				if q[i].raw != nil {
+					if _, err := w.Buffered().Write(q[i].raw); err != nil {
+						c.fail(err)
+						return
+					}
+					continue
+				}
 				if err := w.Write(&q[i].qp); err != nil {
 					c.fail(err)
 					return
@@ -121,11 +251,17 @@ func (c *peerConn) writer() {
 					}
 				}
 			}
-			c.nc.SetWriteDeadline(time.Now().Add(c.n.syncTimeout()))
 			if err := w.Flush(); err != nil {
 				c.fail(err)
 				return
 			}
+			// No deadline between batches: an expired one would fail every direct flush
+			// (its non-blocking write checks the deadline first).
+			c.nc.SetWriteDeadline(time.Time{})
+			c.mu.Lock()
+			c.writing = false
+			c.recycle(q)
+			c.mu.Unlock()
 		}
 	}
 }

@@ -47,8 +47,10 @@ type learnerHandler struct {
 
 type proposal struct {
 	txn  Txn
-	acks map[uint64]bool
+	acks []uint64 // who acknowledged it (a few ids: a slice allocates less than a map)
 }
+
+func (pr *proposal) acked(id uint64) bool { return slices.Contains(pr.acks, id) }
 
 // pendingSync is a Sync (local) or SyncFor (h) waiting for its conditions.
 type pendingSync struct {
@@ -154,7 +156,7 @@ func (l *leader) learnerInfo(from uint64, pkt *Packet) {
 	// (outstanding proposals are not committed, so it is synchronised below them and gets
 	// them again), and a stale ACK would commit a txn that only the leader still holds.
 	for _, pr := range l.outstanding {
-		delete(pr.acks, from)
+		pr.acks = slices.DeleteFunc(pr.acks, func(id uint64) bool { return id == from })
 	}
 	h := &learnerHandler{id: from, observer: observer, state: hInfo, lastHeard: l.now}
 	l.handlers[from] = h
@@ -410,7 +412,9 @@ func (l *leader) ack(h *learnerHandler, z Zxid) {
 func (l *leader) ackFrom(id uint64, z Zxid) {
 	for _, pr := range l.outstanding {
 		if pr.txn.Zxid == z {
-			pr.acks[id] = true
+			if !pr.acked(id) {
+				pr.acks = append(pr.acks, id)
+			}
 			break
 		}
 	}
@@ -470,7 +474,7 @@ func (l *leader) propose(t Txn) error {
 	if _, ok := p.configOf(t); ok && len(p.pending) > 0 {
 		return ErrReconfigInProgress
 	}
-	pr := &proposal{txn: t, acks: map[uint64]bool{}}
+	pr := &proposal{txn: t, acks: make([]uint64, 0, 4)}
 	l.outstanding = append(l.outstanding, pr)
 	l.lastProposed = t.Zxid
 	l.nextZxid = t.Zxid + 1
@@ -507,7 +511,7 @@ func (l *leader) tryCommit() {
 	p := l.p
 	for len(l.outstanding) > 0 {
 		pr := l.outstanding[0]
-		if !p.quorum(func(id uint64) bool { return pr.acks[id] }) {
+		if !p.quorum(pr.acked) {
 			break
 		}
 		l.outstanding = l.outstanding[1:]

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"time"
 )
 
@@ -66,6 +67,15 @@ func main() {
 		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
 			code := newCLI().run(os.Args[1:])
 			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(code)
+		}
+	}
+	// ZKGO_TRACE=FILE writes a Go execution trace of the whole run (for `go tool trace`).
+	if path := os.Getenv("ZKGO_TRACE"); path != "" {
+		if f, err := os.Create(path); err == nil && trace.Start(f) == nil {
+			code := newCLI().run(os.Args[1:])
+			trace.Stop()
 			f.Close()
 			os.Exit(code)
 		}
