@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/zkgo/zkgo/internal/nbwrite"
 	"github.com/zkgo/zkgo/quorum/wire"
 )
 
@@ -151,19 +152,7 @@ func (c *peerConn) flush() {
 			b = wire.AppendQuorumPacket(b, &q[i].qp)
 		}
 	}
-	n := 0
-	c.raw.Write(func(fd uintptr) bool {
-		for n < len(b) {
-			m, err := syscall.Write(int(fd), b[n:])
-			if m > 0 {
-				n += m
-			}
-			if err != nil && err != syscall.EINTR {
-				break // EAGAIN, or an error the writer meets again and fails on
-			}
-		}
-		return true // never wait for the socket here
-	})
+	n := nbwrite.Write(c.raw, b)
 
 	c.mu.Lock()
 	c.writing = false

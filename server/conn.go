@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/zkgo/zkgo/internal/nbwrite"
 	"github.com/zkgo/zkgo/jute"
 )
 
@@ -211,19 +212,7 @@ func (c *conn) sendNow(b []byte) {
 	c.writing = true
 	c.outMu.Unlock()
 	c.sentStats(b)
-	n := 0
-	c.raw.Write(func(fd uintptr) bool {
-		for n < len(b) {
-			m, err := syscall.Write(int(fd), b[n:])
-			if m > 0 {
-				n += m
-			}
-			if err != nil && err != syscall.EINTR {
-				break // EAGAIN, or an error the writer meets again and closes on
-			}
-		}
-		return true // never wait for the socket here
-	})
+	n := nbwrite.Write(c.raw, b)
 	c.outMu.Lock()
 	c.writing = false
 	if n < len(b) && !c.outClosed {
