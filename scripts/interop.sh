@@ -29,6 +29,11 @@
 #    Both transcripts are normalised by scripts/zkcli/normalise.py (dates, zxids, session ids,
 #    ports, unspecified orders) and were recorded from Apache ZooKeeper 3.8.
 #
+# 3. (zkgo) bin/zkcli against zkCli.sh (scripts/zkcli-diff.sh); 4. (zkgo) data dir round trip
+#    with Apache ZooKeeper 3.8 (internal/roundtrip); 5. (zkgo) Apache Curator recipes
+#    (scripts/curator-check.sh); 6. (zkgo) the C client cli_mt (scripts/cclient-check.sh): 5 and
+#    6 run the same client program against a fresh Apache 3.8 and a fresh zkgo and diff.
+#
 # Running in `apache` mode checks the baseline and golden files are still right for the
 # installed Apache ZooKeeper. Both modes exit non-zero on any regression.
 #
@@ -49,6 +54,8 @@
 #   INTEROP_KEEP=1         keep the work directory (it is also kept on failure)
 #   INTEROP_SKIP_KAZOO=1 / INTEROP_SKIP_ZKCLI=1   skip one part (says so loudly; still fails
 #                          the run unless INTEROP_ALLOW_SKIP=1, so nothing is skipped silently)
+#   INTEROP_SKIP_CURATOR=1 / INTEROP_SKIP_CCLIENT=1   skip the Curator / C client check (a
+#                          failure unless INTEROP_ALLOW_SKIP=1)
 #   ZKCLI_ONLY=1           run only the zkCli.sh check (kazoo suite skipped, not a failure)
 #   ZKCLI_SESSIONS="a b"   only these sessions of scripts/zkcli/sessions.zkcli (compared with the
 #                          same sections of the golden file); ZKCLI_SESSIONS=none: no sessions
@@ -642,5 +649,29 @@ roundtrip() {
     ((PIPESTATUS[0] == 0)) || fail "data dir round trip with Apache ZooKeeper 3.8 failed"
 }
 
+# ---------------------------------------------------------------------------------------------
+# Part 5 (zkgo target): Apache Curator 5.4 and its recipes (Debian libcurator-recipes-java):
+# scripts/curator-check.sh runs one program through the framework and the recipes (latches,
+# locks, semaphores, queues, barriers, counters, caches, watchers) against a fresh Apache
+# ZooKeeper 3.8 and a fresh bin/zkserver and diffs the transcripts. INTEROP_SKIP_CURATOR=1 skips
+# it (a failure unless INTEROP_ALLOW_SKIP=1).
+# Part 6 (zkgo target): the C client (cli_mt, Debian zookeeper-bin): scripts/cclient-check.sh runs
+# the same commands against a fresh Apache ZooKeeper 3.8 and a fresh bin/zkserver and diffs the
+# normalised transcripts. INTEROP_SKIP_CCLIENT=1 skips it (a failure unless INTEROP_ALLOW_SKIP=1).
+client_check() { # NAME SCRIPT SKIPVAR WHAT
+    [[ $TARGET == zkgo ]] || return 0
+    [[ ${INTEROP_KAZOO3_ONLY:-0} == 1 ]] && return 0
+    if [[ ${!3:-0} == 1 ]]; then
+        log "SKIPPED: $4 ($3=1)"
+        [[ ${INTEROP_ALLOW_SKIP:-0} == 1 ]] || fail "$1 skipped (set INTEROP_ALLOW_SKIP=1 to allow)"
+        return 0
+    fi
+    log "$4: scripts/$2"
+    bash "$ROOT/scripts/$2" 2>&1 | sed 's/^/  /'
+    ((PIPESTATUS[0] == 0)) || fail "$4 differs between zkgo and Apache ZooKeeper 3.8 (scripts/$2)"
+}
+curator() { client_check curator curator-check.sh INTEROP_SKIP_CURATOR "Curator recipes"; }
+cclient() { client_check cclient cclient-check.sh INTEROP_SKIP_CCLIENT "C client (cli_mt)"; }
+
 # One line, so bash has read all of it before running (safe if this file is edited meanwhile).
-main; zkcli_diff; roundtrip; finish; exit $?
+main; zkcli_diff; roundtrip; curator; cclient; finish; exit $?
