@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -930,5 +932,75 @@ func TestEnsembleLookingMembersFastForward(t *testing.T) {
 				t.Fatalf("node %d: %s: %v", i, p, err)
 			}
 		}
+	}
+}
+
+// TestEnsembleFollowerAppliesCommittedTxnsBeforeItsNextFsync: a follower applies a txn as
+// soon as its COMMIT arrives when its own log already holds the txn durably, instead of after
+// the fsync of the newer proposals that arrived meanwhile. The other follower is stopped, so
+// every commit needs the slow follower's ACK (each of its log syncs takes S here), and
+// writers on the leader keep proposals coming during each of its syncs. A write through the
+// slow follower then takes r+2S (r: the rest of the sync it found running, about S for
+// writes issued one after the other; S: the sync of its own proposal, after which the COMMIT
+// comes back during the next sync); applying only after the sync that follows the COMMIT
+// makes it r+3S. The leader must also keep proposing while earlier batches wait for their
+// commits: holding a write back until the batch before it committed adds about S again.
+func TestEnsembleFollowerAppliesCommittedTxnsBeforeItsNextFsync(t *testing.T) {
+	e := newEnsemble(t, 3, "")
+	leader := e.startAndWrite("/w", 1)
+	f := follower(e, leader)
+	g := 6 - leader - f
+	e.stop(g)
+	const S = 400 * time.Millisecond
+	var slow atomic.Bool
+	e.nodes[f].store.log.InjectFailure(func() error {
+		if slow.Load() {
+			time.Sleep(S)
+		}
+		return nil
+	})
+
+	stop := make(chan struct{})
+	var writers sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		lc := e.connect(leader)
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
+			defer lc.Close()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				lc.Set("/w-0", []byte(strconv.Itoa(i)), -1)
+			}
+		}()
+	}
+	defer func() { close(stop); writers.Wait() }()
+
+	fc := e.connect(f)
+	defer fc.Close()
+	slow.Store(true)
+	defer slow.Store(false)
+	time.Sleep(2 * S)
+	early := e.nodes[f].appliedEarly.Load()
+	const n = 4
+	var total time.Duration
+	for i := 0; i < n; i++ {
+		start := time.Now()
+		if _, err := fc.Create(fmt.Sprintf("/mine-%d", i), nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatalf("create through the slow follower: %v", err)
+		}
+		total += time.Since(start)
+	}
+	mean := total / n
+	t.Logf("writes through the follower with %v syncs: mean %v", S, mean)
+	if e.nodes[f].appliedEarly.Load() == early {
+		t.Fatalf("the follower applied no committed txn before a sync")
+	}
+	if limit := 3*S + S/2; mean >= limit {
+		t.Fatalf("writes through the follower took %v on average (r+2S, at most 3S = %v, expected; limit %v): COMMITs waited for the sync of newer proposals, or proposals for earlier commits", mean, 3*S, limit)
 	}
 }

@@ -86,6 +86,7 @@ type Node struct {
 	snapping     atomic.Bool
 	snapWG       sync.WaitGroup
 
+	durable  zab.Zxid    // last txn appended and synced by a plain Ready of this role (0: unknown)
 	batching bool        // in sendMessages: packets are queued, flushed at its end
 	touched  []*peerConn // connections with packets queued by sendMessages
 
@@ -96,6 +97,7 @@ type Node struct {
 	status  atomic.Pointer[zab.Status]
 	mview   atomic.Pointer[memberView]
 
+	appliedEarly               atomic.Int64 // committed txns applied before a Ready's sync (tests)
 	pendingSyncs               atomic.Int64
 	leadingSince               atomic.Int64 // unix ms, while serving as leader
 	propLast, propMin, propMax atomic.Int64
@@ -483,9 +485,22 @@ func (n *Node) execute(rd zab.Ready) error {
 	if early {
 		n.sendMessages(rd.Messages)
 	}
+	// 0. Committed txns that an earlier Ready already made durable here are applied before
+	// this Ready's fsync of newer proposals: a follower's COMMITs and a leader's ACKs arrive
+	// while the next proposals come in, and their clients' answers need not wait for a
+	// disk that may stall for milliseconds (Apache's followers and leader apply committed
+	// txns independently of their own log sync, too).
+	appliedEarly := n.applyDurable(rd)
 	// 1. Persist.
 	appended := 0
+	var lastAppended zab.Zxid
+	steady := rd.Role == nil
 	for _, a := range rd.Persist {
+		if a.Kind != zab.Append {
+			steady = false
+		} else if len(a.Txns) > 0 {
+			lastAppended = a.Txns[len(a.Txns)-1].Zxid
+		}
 		switch a.Kind {
 		case zab.SetAcceptedEpoch:
 			if err := n.store.SetAcceptedEpoch(a.Epoch); err != nil {
@@ -536,6 +551,12 @@ func (n *Node) execute(rd zab.Ready) error {
 		n.srv.ObserveFsync(time.Since(start))
 		n.maybeSnapshot(appended)
 	}
+	switch {
+	case !steady || !n.role.Serving:
+		n.durable = 0 // not known until the next plain append is synced
+	case appended > 0:
+		n.durable = lastAppended
+	}
 
 	// 2. Apply.
 	if n.role.State == zab.Leading {
@@ -554,7 +575,7 @@ func (n *Node) execute(rd zab.Ready) error {
 		sort.Slice(n.snapLimits, func(i, j int) bool { return n.snapLimits[i] < n.snapLimits[j] })
 		n.srv.Committed(n.committed, n.nextSnapLimit())
 	} else {
-		for _, t := range rd.Committed {
+		for _, t := range rd.Committed[appliedEarly:] {
 			if err := n.srv.ApplyCommitted(t.Data); err != nil {
 				return err
 			}
@@ -590,6 +611,50 @@ func (n *Node) execute(rd zab.Ready) error {
 		}
 	}
 	return nil
+}
+
+// applyDurable applies, before the Ready's persist step, the leading part of its Committed
+// that the log already holds durably (zxid up to n.durable, the last txn appended and synced
+// by an earlier plain Ready of this role), and returns how many that was. Only for a serving
+// member's plain Ready (appends only, no role or membership change, no SNAP): anything else
+// keeps the order persist, apply, send.
+func (n *Node) applyDurable(rd zab.Ready) int {
+	if n.durable == 0 || len(rd.Committed) == 0 || !n.role.Serving || rd.Role != nil || rd.Members != nil {
+		return 0
+	}
+	for _, a := range rd.Persist {
+		if a.Kind != zab.Append {
+			return 0
+		}
+	}
+	k := 0
+	for k < len(rd.Committed) && rd.Committed[k].Zxid <= n.durable {
+		k++
+	}
+	if k == 0 {
+		return 0
+	}
+	if n.role.State == zab.Leading {
+		for _, m := range rd.Messages {
+			if m.Packet != nil && m.Packet.Type == zab.Snap {
+				return 0 // the gate must stop at the SNAP's zxid: step 2 sets it
+			}
+		}
+		// The apply stage applies up to here now; step 2 moves the gate on.
+		n.committed = int64(rd.Committed[k-1].Zxid)
+		n.srv.Committed(n.committed, n.nextSnapLimit())
+		n.appliedEarly.Add(int64(k))
+		return k
+	}
+	for i, t := range rd.Committed[:k] {
+		if err := n.srv.ApplyCommitted(t.Data); err != nil {
+			// Left to step 2, which meets the same error and stops the member.
+			n.appliedEarly.Add(int64(i))
+			return i
+		}
+	}
+	n.appliedEarly.Add(int64(k))
+	return k
 }
 
 // sendEarly reports whether a Ready's messages may go out before its persist step: on a

@@ -112,10 +112,15 @@ func (s *Server) submit(r *request) {
 //     the reads queued behind a write right after its apply, on this goroutine.
 //
 // At most maxBatch requests wait in the open batch, one batch is being synced, applyDepth
-// batches wait for the apply stage and one is being applied.
+// batches wait for the apply stage and one is being applied. An ensemble leader's "sync" is
+// the proposal: its apply stage waits for each batch to commit, which takes a round trip
+// to the followers and their fsyncs, so it lets ensembleApplyDepth batches wait there,
+// proposed, instead of holding later requests back until the batch before commits (as
+// Apache's leader, which proposes each request as it comes).
 const (
-	maxBatch   = 256
-	applyDepth = 1
+	maxBatch           = 256
+	applyDepth         = 1
+	ensembleApplyDepth = 64
 )
 
 // pipe is the handoff between the stages. Its mutex is held by the prep stage while it
@@ -139,8 +144,8 @@ type applyBatch struct {
 	failed bool // not made durable: nothing of it is applied, each write fails with SYSTEMERROR
 }
 
-func newPipe() *pipe {
-	p := &pipe{applyCh: make(chan applyBatch, applyDepth)}
+func newPipe(depth int) *pipe {
+	p := &pipe{applyCh: make(chan applyBatch, depth)}
 	p.work = sync.NewCond(&p.mu)
 	p.space = sync.NewCond(&p.mu)
 	return p
@@ -158,7 +163,11 @@ func (p *pipe) done(n int) {
 // they have drained everything it prepared.
 func (s *Server) committer(rr *roleRun) {
 	defer rr.wg.Done()
-	p := newPipe()
+	depth := applyDepth
+	if s.ens != nil {
+		depth = ensembleApplyDepth
+	}
+	p := newPipe(depth)
 	var stages sync.WaitGroup
 	stages.Add(2)
 	go func() { defer stages.Done(); s.syncStage(p) }()
