@@ -364,6 +364,14 @@ func (s *Server) prep(r *request) {
 	case jute.OpCreateSession:
 		s.newHeader(r, jute.OpCreateSession)
 		r.txn = &jute.CreateSessionTxn{TimeOut: r.timeout}
+		if s.ens != nil {
+			// A leader tracks the new global session as it prepares it, as Apache's
+			// PrepRequestProcessor does (trackSession, setOwner): a member may apply the
+			// commit and answer the client before this leader has applied it, and the
+			// client's next request, forwarded here, must not find the session unknown.
+			s.sessions.add(r.session, r.timeout, time.Now().UnixMilli())
+			s.sessions.setOwner(r.session, s.owner(r))
+		}
 		return
 	case jute.OpCloseSession:
 		s.newHeader(r, jute.OpCloseSession)
