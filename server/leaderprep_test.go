@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/zkgo/zkgo/jute"
 	"github.com/zkgo/zkgo/quorum/config"
 )
@@ -24,19 +26,32 @@ func (e *neverCommits) Propose(batch []*Txn) error {
 	return nil
 }
 func (e *neverCommits) Forward(int64, int32, int32, []byte, []jute.Id) error { return nil }
-func (e *neverCommits) SyncLeader(func())                                      {}
-func (e *neverCommits) SyncFor(uint64)                                         {}
-func (e *neverCommits) Revalidate(int64, int32) bool                           { return false }
-func (e *neverCommits) Info() QuorumInfo                                       { return QuorumInfo{} }
-func (e *neverCommits) CheckReconfig(map[int64]*config.ServerSpec) error       { return nil }
+func (e *neverCommits) SyncLeader(func())                                    {}
+func (e *neverCommits) SyncFor(uint64)                                       {}
+func (e *neverCommits) Revalidate(int64, int32) bool                         { return false }
+func (e *neverCommits) Info() QuorumInfo                                     { return QuorumInfo{} }
+func (e *neverCommits) CheckReconfig(map[int64]*config.ServerSpec) error     { return nil }
 
 // TestLeaderTracksASessionWhenItPreparesIt: a request of a session whose createSession the
 // leader has proposed but not yet applied (a follower applied the commit first and answered
 // its client) is prepared as the session's, not failed with SESSIONEXPIRED.
 func TestLeaderTracksASessionWhenItPreparesIt(t *testing.T) {
-	s, _ := startServer(t, nil)
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.DataLogDir = cfg.DataDir
+	cfg.ClientPortAddress = "127.0.0.1"
+	cfg.ApplySystemProps(map[string]string{"zookeeper.admin.enableServer": "false"})
+	cfg.ClientPort = 0
+	s, err := New(cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
 	ens := &neverCommits{}
-	s.SetEnsemble(ens, 1)
+	s.SetEnsemble(ens, 1) // before Start, as a member does
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
 	s.BecomeLeader(0)
 
 	const session = 0x0200000000000042
