@@ -33,8 +33,6 @@ DIR=$ROOT/scripts/cclient
 COMMANDS=$DIR/commands.txt
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cclient-check.XXXXXX")
 FAILED=0
-ZKGO_PID=""
-APACHE_DIR=""
 T0=$(date +%s)
 
 log() { echo "cclient-check: $*"; }
@@ -43,76 +41,9 @@ fail() {
     FAILED=1
 }
 
-stop_zkgo() {
-    if [[ -n $ZKGO_PID ]] && kill -0 "$ZKGO_PID" 2>/dev/null; then
-        kill -TERM "$ZKGO_PID" 2>/dev/null
-        for _ in $(seq 40); do
-            kill -0 "$ZKGO_PID" 2>/dev/null || break
-            sleep 0.25
-        done
-        kill -KILL "$ZKGO_PID" 2>/dev/null
-        wait "$ZKGO_PID" 2>/dev/null
-    fi
-    ZKGO_PID=""
-}
-stop_apache() {
-    if [[ -n $APACHE_DIR ]]; then
-        bash "$ROOT/scripts/apache-zk.sh" stop "$APACHE_DIR" >/dev/null 2>&1
-    fi
-    APACHE_DIR=""
-}
-on_exit() {
-    stop_zkgo
-    stop_apache
-    if [[ $FAILED == 0 && ${CCLIENT_CHECK_KEEP:-0} != 1 ]]; then
-        rm -rf "$WORK"
-    else
-        log "work directory kept: $WORK"
-    fi
-}
-trap on_exit EXIT
-trap 'FAILED=1; exit 130' INT TERM HUP
-
-free_port() {
-    $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-start_apache() {
-    local dir=$WORK/apache-server
-    PORT=$(free_port)
-    APACHE_DIR=$dir
-    if ! ZK_START_TIMEOUT=40 bash "$ROOT/scripts/apache-zk.sh" start "$dir" "$PORT" >"$WORK/apache-start.log" 2>&1; then
-        cat "$WORK/apache-start.log" >&2
-        fail "Apache ZooKeeper did not start on 127.0.0.1:$PORT (log: $dir/zk.log)"
-        return 1
-    fi
-}
-
-start_zkgo() {
-    local dir=$WORK/zkgo-server i
-    mkdir -p "$dir/data"
-    PORT=$(free_port)
-    cat >"$dir/zoo.cfg" <<CFG
-tickTime=2000
-dataDir=$dir/data
-clientPort=$PORT
-clientPortAddress=127.0.0.1
-admin.enableServer=false
-4lw.commands.whitelist=*
-CFG
-    "$ZKGO_BIN" start-foreground "$dir/zoo.cfg" </dev/null >"$dir/server.log" 2>&1 &
-    ZKGO_PID=$!
-    for ((i = 0; i < 150; i++)); do
-        kill -0 "$ZKGO_PID" 2>/dev/null || break
-        if timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$PORT"' && printf srvr >&3 && grep -q "^Mode: " <&3' 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.2
-    done
-    tail -20 "$dir/server.log" >&2
-    fail "zkgo did not start on 127.0.0.1:$PORT (log: $dir/server.log)"
-    return 1
-}
+KEEP=${CCLIENT_CHECK_KEEP:-0}
+# shellcheck source=lib/side-by-side.sh
+source "$ROOT/scripts/lib/side-by-side.sh"
 
 # record NAME: run the command script against the server just started on $PORT; raw and
 # normalised transcripts in $WORK/NAME.raw and $WORK/NAME.txt.
