@@ -195,6 +195,10 @@ func (c *cli) logger() zerolog.Logger {
 // startForeground runs the server until SIGINT/SIGTERM.
 func (c *cli) startForeground(cfg *config.Config) int {
 	log := c.logger()
+	if procs, local := shareProcs(c.getenv, cfg, isLocalHost); procs > 0 {
+		log.Info().Int("members_on_this_host", local).Int("gomaxprocs", procs).
+			Msg("ensemble members share this host's CPUs: GOMAXPROCS set to this member's share (set GOMAXPROCS to override)")
+	}
 	ctx := c.signals
 	if ctx == nil {
 		var stop context.CancelFunc

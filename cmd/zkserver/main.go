@@ -9,11 +9,9 @@ package main
 
 import (
 	"os"
-	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"runtime/trace"
-	"time"
 )
 
 // version is the zkgo release; set it with -ldflags "-X main.version=...".
@@ -23,37 +21,6 @@ var version = "0.1.0-dev"
 // default (heap may grow to twice the live data between collections) would double the
 // resident size of a large tree. The GOGC environment variable still overrides it.
 const defaultGCPercent = 50
-
-// minProcs is the fewest Ps the server runs with. A goroutine in a blocking system call keeps
-// its P until the runtime's monitor takes it away (20 us to 10 ms later), and the sync stage
-// spends most of its time in fdatasync: with one P (one CPU, or a container limited to one),
-// nothing else ran meanwhile, and fsynced writes fell to a third of the throughput they have
-// with two Ps on that same CPU (the kernel runs the second thread while the first waits on
-// the disk, as Apache ZooKeeper's SyncRequestProcessor thread lets its others run).
-const minProcs = 2
-
-// ensureProcs raises GOMAXPROCS to minProcs unless the operator set GOMAXPROCS; it reports
-// whether the floor applies (and so should be kept, see keepProcs).
-func ensureProcs(getenv func(string) string) bool {
-	if getenv("GOMAXPROCS") != "" {
-		return false
-	}
-	if runtime.GOMAXPROCS(0) < minProcs {
-		runtime.GOMAXPROCS(minProcs)
-	}
-	return true
-}
-
-// keepProcs re-applies the floor if the runtime lowers GOMAXPROCS later: while it is not
-// set explicitly, Go follows the process's CPU affinity and cgroup limit (taskset on a
-// running server, a container resized in place).
-func keepProcs() {
-	for range time.Tick(time.Second) {
-		if runtime.GOMAXPROCS(0) < minProcs {
-			runtime.GOMAXPROCS(minProcs)
-		}
-	}
-}
 
 func main() {
 	if os.Getenv("GOGC") == "" {

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"net"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/zkgo/zkgo/quorum/config"
+)
+
+// minProcs is the fewest Ps a server alone on its host runs with. A goroutine in a blocking
+// system call keeps its P until the runtime's monitor takes it away (20 us to 10 ms later),
+// and the sync stage spends most of its time in fdatasync: with one P (one CPU, or a
+// container limited to one), nothing else ran meanwhile, and fsynced writes fell to a third
+// of the throughput they have with two Ps on that same CPU (the kernel runs the second
+// thread while the first waits on the disk, as Apache ZooKeeper's SyncRequestProcessor
+// thread lets its others run).
+const minProcs = 2
+
+// startProcs is GOMAXPROCS as the runtime chose it at start (CPU affinity, cgroup limit).
+var startProcs = runtime.GOMAXPROCS(0)
+
+// procFloor is what keepProcs holds GOMAXPROCS at, at least.
+var procFloor atomic.Int32
+
+// ensureProcs raises GOMAXPROCS to minProcs unless the operator set GOMAXPROCS; it reports
+// whether the floor applies (and so should be kept, see keepProcs).
+func ensureProcs(getenv func(string) string) bool {
+	if getenv("GOMAXPROCS") != "" {
+		return false
+	}
+	procFloor.Store(minProcs)
+	if runtime.GOMAXPROCS(0) < minProcs {
+		runtime.GOMAXPROCS(minProcs)
+	}
+	return true
+}
+
+// keepProcs re-applies the floor if the runtime lowers GOMAXPROCS later: while it is not
+// set explicitly, Go follows the process's CPU affinity and cgroup limit (taskset on a
+// running server, a container resized in place).
+func keepProcs() {
+	for range time.Tick(time.Second) {
+		if floor := int(procFloor.Load()); runtime.GOMAXPROCS(0) < floor {
+			runtime.GOMAXPROCS(floor)
+		}
+	}
+}
+
+// shareProcs sizes GOMAXPROCS for an ensemble member that shares its host with other
+// members of the same ensemble (a pseudo-cluster): each member gets its share of the CPUs,
+// ceil(cpus / members on this host), and keepProcs holds that instead of minProcs. With
+// every member running as many Ps as the host has CPUs, three members on two CPUs kept six
+// Ps and their idle threads busy looking for work and waking each other; the kernel, which
+// sees all the members' threads, shares the CPUs better. The minProcs floor is not needed
+// there: while one member waits in fdatasync, the CPU runs the others. An operator's
+// GOMAXPROCS is left alone. It returns the new GOMAXPROCS and the number of local members,
+// or 0 when nothing changed.
+func shareProcs(getenv func(string) string, cfg *config.Config, isLocal func(host string) bool) (procs, local int) {
+	if getenv("GOMAXPROCS") != "" || cfg.Standalone() {
+		return 0, 0
+	}
+	for _, s := range cfg.Servers {
+		if isLocal(s.Host) {
+			local++
+		}
+	}
+	if local < 2 {
+		return 0, local
+	}
+	procs = max(1, (startProcs+local-1)/local)
+	procFloor.Store(int32(procs))
+	runtime.GOMAXPROCS(procs)
+	return procs, local
+}
+
+// isLocalHost reports whether host is an address of this machine: a loopback address, or
+// one of its interfaces' (a name is resolved, for at most a second).
+func isLocalHost(host string) bool {
+	ips := []net.IP{net.ParseIP(host)}
+	if ips[0] == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		addrs, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+		if err != nil {
+			return false
+		}
+		ips = ips[:0]
+		for _, a := range addrs {
+			ips = append(ips, a.IP)
+		}
+	}
+	ifaddrs, _ := net.InterfaceAddrs()
+	for _, ip := range ips {
+		if ip.IsLoopback() {
+			return true
+		}
+		for _, a := range ifaddrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"runtime"
+	"testing"
+
+	"github.com/zkgo/zkgo/quorum/config"
+)
+
+func ensembleOf(hosts ...string) *config.Config {
+	c := &config.Config{StandaloneEnabled: true, Servers: map[int64]*config.ServerSpec{}}
+	for i, h := range hosts {
+		id := int64(i + 1)
+		c.Servers[id] = &config.ServerSpec{ID: id, Host: h, Type: config.Participant}
+	}
+	return c
+}
+
+func TestShareProcsGivesEachLocalMemberItsShareOfTheCPUs(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	defer func(p int) { startProcs = p }(startProcs)
+	defer procFloor.Store(procFloor.Load())
+	local := func(h string) bool { return h == "here" }
+	noEnv := func(string) string { return "" }
+
+	for _, tc := range []struct {
+		cpus  int
+		hosts []string
+		want  int // 0: GOMAXPROCS left alone
+	}{
+		{2, []string{"here", "here", "here"}, 1},
+		{8, []string{"here", "here", "here"}, 3},
+		{4, []string{"here", "here", "there"}, 2},
+		{1, []string{"here", "here", "here", "here", "here"}, 1},
+		{2, []string{"here", "there", "there"}, 0}, // one member per host: the minProcs floor stays
+		{2, []string{"here"}, 0},                   // standalone
+	} {
+		startProcs = tc.cpus
+		runtime.GOMAXPROCS(5)
+		procFloor.Store(minProcs)
+		got, _ := shareProcs(noEnv, ensembleOf(tc.hosts...), local)
+		if got != tc.want {
+			t.Fatalf("%d CPUs, members on %v: shareProcs = %d, want %d", tc.cpus, tc.hosts, got, tc.want)
+		}
+		wantProcs, wantFloor := tc.want, tc.want
+		if tc.want == 0 {
+			wantProcs, wantFloor = 5, minProcs
+		}
+		if p := runtime.GOMAXPROCS(0); p != wantProcs {
+			t.Fatalf("%d CPUs, members on %v: GOMAXPROCS %d, want %d", tc.cpus, tc.hosts, p, wantProcs)
+		}
+		if f := int(procFloor.Load()); f != wantFloor {
+			t.Fatalf("%d CPUs, members on %v: keepProcs floor %d, want %d", tc.cpus, tc.hosts, f, wantFloor)
+		}
+	}
+
+	runtime.GOMAXPROCS(5)
+	opSet := func(k string) string {
+		if k == "GOMAXPROCS" {
+			return "4"
+		}
+		return ""
+	}
+	if got, _ := shareProcs(opSet, ensembleOf("here", "here", "here"), local); got != 0 || runtime.GOMAXPROCS(0) != 5 {
+		t.Fatalf("with GOMAXPROCS set by the operator: shareProcs = %d, GOMAXPROCS %d; want both left alone", got, runtime.GOMAXPROCS(0))
+	}
+}
+
+func TestIsLocalHost(t *testing.T) {
+	for host, want := range map[string]bool{
+		"127.0.0.1": true,
+		"127.0.0.3": true, // the fault tests' members
+		"::1":       true,
+		"localhost": true,
+		"192.0.2.1": false, // TEST-NET-1: on no interface here
+		"":          false,
+	} {
+		if got := isLocalHost(host); got != want {
+			t.Errorf("isLocalHost(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
