@@ -1212,11 +1212,13 @@ func (n *Node) Forward(session int64, cxid int32, op int32, body []byte, auth []
 }
 
 // Revalidate implements server.Ensemble (learner): REVALIDATE to the leader, waiting for
-// its answer up to syncLimit.
-func (n *Node) Revalidate(session int64, timeout int32) bool {
+// its answer up to syncLimit. Without an answer (no leader, the connection lost, no reply
+// in time) it returns an error, not "invalid": the session may well be alive, and the
+// client is to try again rather than be told that its session expired.
+func (n *Node) Revalidate(session int64, timeout int32) (bool, error) {
 	c := n.leaderC.Load()
 	if c == nil {
-		return false
+		return false, errors.New("no leader")
 	}
 	ch := make(chan bool, 1)
 	n.revalMu.Lock()
@@ -1224,15 +1226,37 @@ func (n *Node) Revalidate(session int64, timeout int32) bool {
 	n.revalMu.Unlock()
 	rq := wire.RevalidateRequest{SessionID: session, Timeout: timeout}
 	if !c.send(outPacket{qp: wire.QuorumPacket{Type: zab.Revalidate, Zxid: -1, Data: rq.Encode()}}) {
-		return false
+		n.dropRevalidation(session, ch)
+		return false, errors.New("leader connection closed")
 	}
 	select {
 	case ok := <-ch:
-		return ok
+		return ok, nil
 	case <-time.After(n.syncTimeout()):
-		return false
+		n.dropRevalidation(session, ch)
+		return false, errors.New("no answer from the leader")
 	case <-n.stop:
-		return false
+		n.dropRevalidation(session, ch)
+		return false, errors.New("stopping")
+	}
+}
+
+// dropRevalidation forgets a REVALIDATE that will not be waited for, so that a late answer
+// goes to the next one waiting for the same session, if any, in order.
+func (n *Node) dropRevalidation(session int64, ch chan bool) {
+	n.revalMu.Lock()
+	defer n.revalMu.Unlock()
+	waiting := n.reval[session]
+	for i, w := range waiting {
+		if w == ch {
+			waiting = append(waiting[:i:i], waiting[i+1:]...)
+			break
+		}
+	}
+	if len(waiting) == 0 {
+		delete(n.reval, session)
+	} else {
+		n.reval[session] = waiting
 	}
 }
 

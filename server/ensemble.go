@@ -28,8 +28,9 @@ type Ensemble interface {
 	// SyncFor answers a learner's forwarded sync the same way, with a SYNC packet.
 	SyncFor(learner uint64)
 	// Revalidate asks the leader whether a session a client resumes here is alive, and
-	// makes this member its owner (learner: REVALIDATE).
-	Revalidate(session int64, timeout int32) bool
+	// makes this member its owner (learner: REVALIDATE). An error means the leader did
+	// not answer: the session's state is unknown.
+	Revalidate(session int64, timeout int32) (bool, error)
 	// Info describes the quorum for srvr, mntr and the AdminServer.
 	Info() QuorumInfo
 	// CheckReconfig tells whether the leader may propose a reconfig to these members now

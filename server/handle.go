@@ -72,7 +72,16 @@ func (s *Server) connect(c *conn, b []byte) bool {
 	case s.isLearner():
 		// The leader knows which sessions live; it also records this member as the
 		// session's owner, so writes still in flight through the old one fail.
-		valid = s.ens.Revalidate(req.SessionID, timeout)
+		var err error
+		valid, err = s.ens.Revalidate(req.SessionID, timeout)
+		if err != nil {
+			// Unknown is not expired: telling the client so would end a live session
+			// (its ephemerals, locks, leadership). As an Apache learner that cannot ask
+			// its leader, answer nothing; the client tries again, here or elsewhere.
+			s.log.Info().Err(err).Str("session", fmt.Sprintf("0x%x", req.SessionID)).Str("client", c.remote).
+				Msg("cannot revalidate a resumed session with the leader; closing the connection")
+			return false
+		}
 		if valid {
 			s.sessions.touch(req.SessionID, timeout, time.Now().UnixMilli())
 		}

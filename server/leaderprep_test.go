@@ -28,7 +28,7 @@ func (e *neverCommits) Propose(batch []*Txn) error {
 func (e *neverCommits) Forward(int64, int32, int32, []byte, []jute.Id) error { return nil }
 func (e *neverCommits) SyncLeader(func())                                    {}
 func (e *neverCommits) SyncFor(uint64)                                       {}
-func (e *neverCommits) Revalidate(int64, int32) bool                         { return false }
+func (e *neverCommits) Revalidate(int64, int32) (bool, error)                { return false, nil }
 func (e *neverCommits) Info() QuorumInfo                                     { return QuorumInfo{} }
 func (e *neverCommits) CheckReconfig(map[int64]*config.ServerSpec) error     { return nil }
 
