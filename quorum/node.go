@@ -1212,9 +1212,10 @@ func (n *Node) Forward(session int64, cxid int32, op int32, body []byte, auth []
 }
 
 // Revalidate implements server.Ensemble (learner): REVALIDATE to the leader, waiting for
-// its answer up to syncLimit. Without an answer (no leader, the connection lost, no reply
-// in time) it returns an error, not "invalid": the session may well be alive, and the
-// client is to try again rather than be told that its session expired.
+// its answer up to syncLimit, or until that connection closes. Without an answer (no
+// leader, the connection lost, no reply in time) it returns an error, not "invalid": the
+// session may well be alive, and the client is to try again rather than be told that its
+// session expired.
 func (n *Node) Revalidate(session int64, timeout int32) (bool, error) {
 	c := n.leaderC.Load()
 	if c == nil {
@@ -1232,6 +1233,11 @@ func (n *Node) Revalidate(session int64, timeout int32) (bool, error) {
 	select {
 	case ok := <-ch:
 		return ok, nil
+	case <-c.done:
+		// The leader went away (killed, partitioned): its answer will not come, and the
+		// client should not wait out syncLimit to hear so.
+		n.dropRevalidation(session, ch)
+		return false, errors.New("leader connection closed")
 	case <-time.After(n.syncTimeout()):
 		n.dropRevalidation(session, ch)
 		return false, errors.New("no answer from the leader")
