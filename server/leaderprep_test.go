@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/zkgo/zkgo/jute"
 	"github.com/zkgo/zkgo/quorum/config"
 )
@@ -36,22 +34,8 @@ func (e *neverCommits) CheckReconfig(map[int64]*config.ServerSpec) error     { r
 // leader has proposed but not yet applied (a follower applied the commit first and answered
 // its client) is prepared as the session's, not failed with SESSIONEXPIRED.
 func TestLeaderTracksASessionWhenItPreparesIt(t *testing.T) {
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.DataLogDir = cfg.DataDir
-	cfg.ClientPortAddress = "127.0.0.1"
-	cfg.ApplySystemProps(map[string]string{"zookeeper.admin.enableServer": "false"})
-	cfg.ClientPort = 0
-	s, err := New(cfg, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
 	ens := &neverCommits{}
-	s.SetEnsemble(ens, 1) // before Start, as a member does
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := startMember(t, ens, 1)
 	s.BecomeLeader(0)
 
 	const session = 0x0200000000000042
@@ -83,4 +67,12 @@ func TestLeaderTracksASessionWhenItPreparesIt(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// startMember starts a server on loopback as ensemble member id with a fake ensemble (set
+// before Start, as a member does); the caller gives it its role.
+func startMember(t *testing.T, ens Ensemble, id int64) *Server {
+	t.Helper()
+	s, _ := startServerWith(t, nil, func(s *Server) { s.SetEnsemble(ens, id) })
+	return s
 }

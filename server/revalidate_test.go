@@ -9,10 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/zkgo/zkgo/jute"
-	"github.com/zkgo/zkgo/quorum/config"
 )
 
 // revalidator is a leader as a learner sees it when a client resumes a session there.
@@ -41,22 +38,8 @@ func (e *revalidator) answer(valid bool, err error) {
 // Telling it so for want of an answer ended live sessions: go-zookeeper, kazoo and
 // Curator treat it as the loss of the session's ephemerals, locks and leadership.
 func TestResumeWhenTheLeaderCannotRevalidate(t *testing.T) {
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.DataLogDir = cfg.DataDir
-	cfg.ClientPortAddress = "127.0.0.1"
-	cfg.ApplySystemProps(map[string]string{"zookeeper.admin.enableServer": "false"})
-	cfg.ClientPort = 0
-	s, err := New(cfg, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
 	ens := &revalidator{}
-	s.SetEnsemble(ens, 2)
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := startMember(t, ens, 2)
 	s.BecomeLearner(false)
 
 	const session = 0x0100000000000007

@@ -18,6 +18,12 @@ import (
 // startServer runs a standalone server on a free loopback port for one test.
 func startServer(t testing.TB, props map[string]string) (*Server, string) {
 	t.Helper()
+	return startServerWith(t, props, nil)
+}
+
+// startServerWith is startServer with a hook that runs between New and Start.
+func startServerWith(t testing.TB, props map[string]string, beforeStart func(*Server)) (*Server, string) {
+	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.DataLogDir = cfg.DataDir
@@ -32,6 +38,9 @@ func startServer(t testing.TB, props map[string]string) (*Server, string) {
 	s, err := New(cfg, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if beforeStart != nil {
+		beforeStart(s)
 	}
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
