@@ -49,10 +49,11 @@ type TxnLog struct {
 
 	f         *os.File
 	w         *bufio.Writer
-	pos       int64 // bytes written to the current file (buffered included)
-	committed int64 // bytes of the current file known to be durable
-	size      int64 // preallocated size of the current file
-	fresh     bool  // the current file holds no committed record yet
+	sync      *syncer // created on the first fsync, released by Close
+	pos       int64   // bytes written to the current file (buffered included)
+	committed int64   // bytes of the current file known to be durable
+	size      int64   // preallocated size of the current file
+	fresh     bool    // the current file holds no committed record yet
 
 	// failHook injects write errors (tests of the disk-full path).
 	failHook atomic.Pointer[func() error]
@@ -232,7 +233,10 @@ func (l *TxnLog) Commit() error {
 		return nil
 	}
 	start := time.Now()
-	if err := datasync(l.f); err != nil {
+	if l.sync == nil {
+		l.sync = newSyncer()
+	}
+	if err := l.sync.datasync(l.f); err != nil {
 		return fmt.Errorf("fsync txn log: %w", err)
 	}
 	l.committed, l.fresh = l.pos, false
@@ -293,7 +297,14 @@ func (l *TxnLog) Roll() error {
 func (l *TxnLog) BytesSinceRoll() int64 { return l.sinceRoll }
 
 // Close commits and closes.
-func (l *TxnLog) Close() error { return l.Roll() }
+func (l *TxnLog) Close() error {
+	err := l.Roll()
+	if l.sync != nil {
+		l.sync.close()
+		l.sync = nil
+	}
+	return err
+}
 
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
