@@ -102,6 +102,8 @@ func (s *syncer) aio(f *os.File) error {
 			continue
 		case e == syscall.EINVAL || e == syscall.EOPNOTSUPP || e == syscall.ENOSYS:
 			return errAIOUnsupported // nothing was submitted
+		case e == syscall.EAGAIN:
+			return datasync(f) // the AIO queue is out of room for now: sync directly
 		case e != 0:
 			return e
 		case n != 1:
