@@ -114,6 +114,7 @@ func (s *syncer) aio(f *os.File) error {
 	for {
 		// Parks in the poller until the kernel signals the completion.
 		if _, err := s.ef.Read(s.buf[:]); err != nil {
+			s.abandon()
 			return err
 		}
 		n, _, e := syscall.Syscall6(syscall.SYS_IO_GETEVENTS, s.ctx, 1, 1,
@@ -122,6 +123,7 @@ func (s *syncer) aio(f *os.File) error {
 			continue
 		}
 		if e != 0 {
+			s.abandon()
 			return e
 		}
 		if res := s.events[0].res; res < 0 {
@@ -129,6 +131,13 @@ func (s *syncer) aio(f *os.File) error {
 		}
 		return nil
 	}
+}
+
+// abandon gives up AIO after a sync whose completion could not be read: its event may
+// still come, and must not be taken for the next sync's. io_destroy waits for it.
+func (s *syncer) abandon() {
+	s.close()
+	s.plain = true
 }
 
 // close releases the AIO context and the eventfd.
