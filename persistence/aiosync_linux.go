@@ -79,6 +79,9 @@ func newSyncer() *syncer {
 	return s
 }
 
+// plainSyncer is fdatasync(2) only.
+func plainSyncer() *syncer { return &syncer{plain: true} }
+
 // datasync makes f's data durable (fdatasync semantics).
 func (s *syncer) datasync(f *os.File) error {
 	if !s.plain {

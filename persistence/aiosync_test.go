@@ -6,6 +6,10 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/zkgo/zkgo/jute"
 )
 
 // The log's syncer syncs, again and again on one eventfd, reports a bad file instead of
@@ -49,5 +53,38 @@ func TestSyncer(t *testing.T) {
 			t.Fatalf("plain %v: datasync of a closed file hangs", plain)
 		}
 		s.close()
+	}
+}
+
+// Only a log opened with AsyncSync (an ensemble member's) syncs through AIO; a standalone
+// server's keeps fdatasync(2), which measured faster there.
+func TestTxnLogAsyncSyncOnlyWhenAsked(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("AIO log syncs are Linux only")
+	}
+	for _, async := range []bool{false, true} {
+		l, err := OpenTxnLog(filepath.Join(t.TempDir(), VersionDir), LogOptions{ForceSync: true, Log: zerolog.Nop(), AsyncSync: async})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hdr := jute.TxnHeader{ClientID: 1, Zxid: 1, Time: 1000, Type: jute.OpCreate}
+		if err := l.Append(&hdr, &jute.CreateTxn{Path: "/a", Data: []byte("d"), ACL: jute.OpenACLUnsafe, ParentCVersion: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if l.sync == nil {
+			t.Fatal("Commit with forceSync did not sync")
+		}
+		probe := newSyncer()
+		offered := !probe.plain
+		probe.close()
+		if aio := !l.sync.plain; aio && !async {
+			t.Fatal("a log opened without AsyncSync syncs through AIO")
+		} else if !aio && async && offered {
+			t.Fatal("a log opened with AsyncSync does not use AIO, which this kernel offers")
+		}
+		l.Close()
 	}
 }

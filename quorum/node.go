@@ -194,6 +194,7 @@ func (n *Node) Start() error {
 		ForceSync:     cfg.ForceSync(),
 		WarnMs:        int64(cfg.FsyncWarningThresholdMs()),
 		Log:           n.log,
+		AsyncSync:     true,
 	}, persistence.RestoreOptions{
 		ExtendedTypes: n.extendedTypes,
 		TrustEmpty:    cfg.PropBool("zookeeper.snapshot.trust.empty"),
