@@ -35,12 +35,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/cclient-check.XXXXXX")
 FAILED=0
 T0=$(date +%s)
 
-log() { echo "cclient-check: $*"; }
-fail() {
-    echo "cclient-check: FAIL: $*" >&2
-    FAILED=1
-}
-
+CHECK=cclient-check
 KEEP=${CCLIENT_CHECK_KEEP:-0}
 # shellcheck source=lib/side-by-side.sh
 source "$ROOT/scripts/lib/side-by-side.sh"

@@ -32,12 +32,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/curator-check.XXXXXX")
 SERVER_FLAGS="-Dzookeeper.extendedTypesEnabled=true -Dznode.container.checkIntervalMs=1000"
 FAILED=0
 
-log() { echo "curator-check: $*"; }
-fail() {
-    echo "curator-check: FAIL: $*" >&2
-    FAILED=1
-}
-
+CHECK=curator-check
 KEEP=${CURATOR_CHECK_KEEP:-0}
 # shellcheck source=lib/side-by-side.sh
 source "$ROOT/scripts/lib/side-by-side.sh"

@@ -2,9 +2,15 @@
 # fresh zkgo (scripts/curator-check.sh, scripts/cclient-check.sh): starting and stopping the
 # two standalone servers, and the work directory's cleanup.
 #
-# The caller sets ROOT, WORK, ZKGO_BIN, FAILED=0 and KEEP (1 keeps WORK), defines log and
-# fail, and may set SERVER_FLAGS (system properties for both servers, SERVER_JVMFLAGS words).
-# start_apache and start_zkgo set PORT; both servers are stopped on exit.
+# The caller sets ROOT, WORK, ZKGO_BIN, CHECK (its name in messages), FAILED=0 and KEEP (1
+# keeps WORK), and may set SERVER_FLAGS (system properties for both servers, SERVER_JVMFLAGS
+# words). start_apache and start_zkgo set PORT; both servers are stopped on exit.
+
+log() { echo "$CHECK: $*"; }
+fail() {
+    echo "$CHECK: FAIL: $*" >&2
+    FAILED=1
+}
 
 ZKGO_PID=""
 APACHE_DIR=""
