@@ -9,7 +9,6 @@ package main
 
 import (
 	"os"
-	"runtime/debug"
 	"runtime/pprof"
 	"runtime/trace"
 )
@@ -19,13 +18,12 @@ var version = "0.1.0-dev"
 
 // defaultGCPercent trades a little CPU for memory: the data tree is long-lived, so the Go
 // default (heap may grow to twice the live data between collections) would double the
-// resident size of a large tree. The GOGC environment variable still overrides it.
+// resident size of a large tree. A small tree gets more room (gcHeadroom). The GOGC
+// environment variable still overrides both.
 const defaultGCPercent = 50
 
 func main() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(defaultGCPercent)
-	}
+	startGCTuner(os.Getenv, defaultGCPercent, gcHeadroom)
 	if ensureProcs(os.Getenv) {
 		go keepProcs()
 	}
