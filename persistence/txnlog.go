@@ -241,6 +241,15 @@ func (l *TxnLog) Commit() error {
 		l.committed, l.fresh = l.pos, false
 		return nil
 	}
+	if err := l.datasync(l.f); err != nil {
+		return err
+	}
+	l.committed, l.fresh = l.pos, false
+	return nil
+}
+
+// datasync fsyncs f, warning past fsync.warningthresholdms.
+func (l *TxnLog) datasync(f *os.File) error {
 	start := time.Now()
 	if l.sync == nil {
 		if l.async {
@@ -249,17 +258,62 @@ func (l *TxnLog) Commit() error {
 			l.sync = plainSyncer()
 		}
 	}
-	if err := l.sync.datasync(l.f); err != nil {
+	if err := l.sync.datasync(f); err != nil {
 		return fmt.Errorf("fsync txn log: %w", err)
 	}
-	l.committed, l.fresh = l.pos, false
 	if ms := time.Since(start).Milliseconds(); l.warnMs > 0 && ms > l.warnMs {
-		l.log.Warn().Int64("ms", ms).Str("file", l.f.Name()).Msg("fsync-ing the write ahead log took long; see fsync.warningthresholdms")
+		l.log.Warn().Int64("ms", ms).Str("file", f.Name()).Msg("fsync-ing the write ahead log took long; see fsync.warningthresholdms")
 	}
 	return nil
 }
 
-// InjectFailure makes Commit call f first and fail with its error (tests only).
+// LogSync is what a Flush wrote and its Sync makes durable.
+type LogSync struct {
+	l   *TxnLog
+	f   *os.File
+	pos int64
+}
+
+// Flush writes out everything appended without syncing it, for a caller that goes on
+// appending while another goroutine syncs (Sync), as etcd's asynchronous storage writes:
+// an ensemble member keeps applying commits and taking proposals during its fsync. The log
+// must not be rolled, closed, truncated or committed until every LogSync handed out has
+// been synced and reported with Synced.
+func (l *TxnLog) Flush() (LogSync, error) {
+	if l.f == nil {
+		return LogSync{}, nil
+	}
+	if err := l.w.Flush(); err != nil {
+		return LogSync{}, fmt.Errorf("write txn log: %w", err)
+	}
+	return LogSync{l: l, f: l.f, pos: l.pos}, nil
+}
+
+// Sync makes s durable (and everything flushed to its file before it). It may run on
+// another goroutine than the appender's, one Sync at a time; with forceSync=no it does nothing.
+func (s LogSync) Sync() error {
+	if s.f == nil {
+		return nil
+	}
+	if hook := s.l.failHook.Load(); hook != nil {
+		if err := (*hook)(); err != nil {
+			return fmt.Errorf("fsync txn log: %w", err)
+		}
+	}
+	if !s.l.forceSync {
+		return nil
+	}
+	return s.l.datasync(s.f)
+}
+
+// Synced records, on the appender's goroutine, that s was synced.
+func (l *TxnLog) Synced(s LogSync) {
+	if s.f != nil && s.f == l.f && s.pos > l.committed {
+		l.committed, l.fresh = s.pos, false
+	}
+}
+
+// InjectFailure makes Commit (and LogSync.Sync) call f first and fail with its error (tests only).
 func (l *TxnLog) InjectFailure(f func() error) { l.failHook.Store(&f) }
 
 // Abandon undoes a failed batch (disk full, I/O error): the current file is cut back to what

@@ -1004,3 +1004,95 @@ func TestEnsembleFollowerAppliesCommittedTxnsBeforeItsNextFsync(t *testing.T) {
 		t.Fatalf("writes through the follower took %v on average (r+2S, at most 3S = %v, expected; limit %v): COMMITs waited for the sync of newer proposals, or proposals for earlier commits", mean, 3*S, limit)
 	}
 }
+
+// TestEnsembleLeaderCommitsWhileItsOwnSyncIsSlow: a leader whose own log syncs take S
+// commits a write as soon as both followers acknowledged it: its member loop counts their
+// ACKs and applies the commit while its fsync runs (pipelined syncs; Apache's leader, too,
+// counts its own ACK as one vote among the others). Syncing inline, in its loop, it took
+// the followers' ACKs only after its own fsync, and each write took S.
+func TestEnsembleLeaderCommitsWhileItsOwnSyncIsSlow(t *testing.T) {
+	e := newEnsemble(t, 3, "")
+	leader := e.startAndWrite("/w", 1)
+	const S = 600 * time.Millisecond
+	var slow atomic.Bool
+	e.nodes[leader].store.log.InjectFailure(func() error {
+		if slow.Load() {
+			time.Sleep(S)
+		}
+		return nil
+	})
+	lc := e.connect(leader)
+	defer lc.Close()
+	slow.Store(true)
+	defer slow.Store(false)
+	const n = 6
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if _, err := lc.Create(fmt.Sprintf("/quick-%d", i), nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatalf("create through the leader: %v", err)
+		}
+	}
+	mean := time.Since(start) / n
+	t.Logf("writes through a leader with %v syncs: mean %v", S, mean)
+	if mean >= S/2 {
+		t.Fatalf("writes took %v on average with the leader's own syncs taking %v: the leader waited for its own fsync to commit", mean, S)
+	}
+	slow.Store(false)
+	for i := range e.nodes {
+		if e.nodes[i] == nil {
+			continue
+		}
+		if _, err := e.readAfterSync(i, fmt.Sprintf("/quick-%d", n-1)); err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+	}
+}
+
+// TestEnsembleFollowersAckOnlyOnceSynced: while the followers' log syncs are held, a write
+// is not acknowledged (the leader alone is no quorum), although their member loops go on
+// (they answer pings: the leader keeps them); released, the write completes. A follower
+// that sent its ACK before its fsync completed would let a write be acknowledged that a
+// crash of the follower and the leader could lose.
+func TestEnsembleFollowersAckOnlyOnceSynced(t *testing.T) {
+	e := newEnsemble(t, 3, "")
+	leader := e.startAndWrite("/w", 1)
+	release := make(chan struct{})
+	var hold atomic.Bool
+	for i, nd := range e.nodes {
+		if nd != nil && i != leader {
+			nd.store.log.InjectFailure(func() error {
+				if hold.Load() {
+					<-release
+				}
+				return nil
+			})
+		}
+	}
+	lc := e.connect(leader)
+	defer lc.Close()
+	since := e.nodes[leader].leadingSince.Load()
+	hold.Store(true)
+	done := make(chan error, 1)
+	go func() {
+		_, err := lc.Create("/held", nil, 0, zk.WorldACL(zk.PermAll))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("write answered (err %v) while no follower had synced it", err)
+	case <-time.After(2 * time.Second): // twice syncLimit x tickTime: pings must have gone on
+	}
+	hold.Store(false)
+	close(release)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("write after the syncs were released: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("write not acknowledged after the followers' syncs were released")
+	}
+	if got := e.nodes[leader].leadingSince.Load(); got != since {
+		t.Fatalf("node %d lost its leadership (leading since %d, now %d): its followers looked dead while their syncs were held", leader, since, got)
+	}
+}

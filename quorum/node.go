@@ -86,7 +86,18 @@ type Node struct {
 	snapping     atomic.Bool
 	snapWG       sync.WaitGroup
 
-	durable  zab.Zxid    // last txn appended and synced by a plain Ready of this role (0: unknown)
+	// Pipelined log syncs (forceSync): a serving member's plain Ready (appends only) is
+	// appended and written to the log, and its committed txns applied, while the sync
+	// goroutine fsyncs it; what promises durability waits in pipe until that sync is done:
+	// a learner's ACKs and the Ready's Advance hooks (a leader's own ACK). Any other Ready
+	// waits for every sync in flight first.
+	pipelined bool
+	pipe      []*syncJob
+	syncReqs  chan syncReq
+	syncDone  chan syncResult
+	syncSeq   uint64 // syncs requested
+	syncedSeq uint64 // syncs completed
+
 	batching bool        // in sendMessages: packets are queued, flushed at its end
 	touched  []*peerConn // connections with packets queued by sendMessages
 
@@ -97,7 +108,7 @@ type Node struct {
 	status  atomic.Pointer[zab.Status]
 	mview   atomic.Pointer[memberView]
 
-	appliedEarly               atomic.Int64 // committed txns applied before a Ready's sync (tests)
+	appliedEarly               atomic.Int64 // committed txns applied while a log sync was in flight (tests)
 	pendingSyncs               atomic.Int64
 	leadingSince               atomic.Int64 // unix ms, while serving as leader
 	propLast, propMin, propMax atomic.Int64
@@ -121,6 +132,27 @@ type (
 		reply chan error
 	}
 )
+
+// syncJob is a pipelined Ready waiting for the sync numbered seq (its own, or the one in
+// flight when it came, for a Ready without appends).
+type syncJob struct {
+	seq   uint64
+	ls    persistence.LogSync
+	msgs  []zab.Message
+	hooks func()
+}
+
+type syncReq struct {
+	seq uint64
+	ls  persistence.LogSync
+}
+
+// syncResult reports that syncs up to seq are durable (or that one failed).
+type syncResult struct {
+	seq  uint64
+	took time.Duration
+	err  error
+}
 
 // New prepares a node from an ensemble configuration (cfg.Standalone() is false).
 func New(cfg *config.Config, log zerolog.Logger) (*Node, error) {
@@ -272,6 +304,9 @@ func (n *Node) Start() error {
 		return fmt.Errorf("bind election port %s: %w", listen, err)
 	}
 	n.elect = m
+	n.pipelined = cfg.ForceSync()
+	n.syncReqs = make(chan syncReq, maxSyncsInFlight)
+	n.syncDone = make(chan syncResult, maxSyncsInFlight)
 	n.loopWG.Add(1)
 	go n.loop()
 	return nil
@@ -349,8 +384,17 @@ func (n *Node) loop() {
 	etick := time.NewTicker(electionTick)
 	defer etick.Stop()
 	recv := n.elect.Recv()
+	if n.pipelined {
+		var syncWG sync.WaitGroup
+		syncWG.Add(1)
+		go func() { defer syncWG.Done(); n.syncLoop() }()
+		// The log is closed after the loop: no sync may still be running on it.
+		defer syncWG.Wait()
+		defer close(n.syncReqs)
+	}
 	n.drain()
 	for {
+		var err error
 		select {
 		case <-n.stop:
 			n.abandonWaiters()
@@ -358,6 +402,8 @@ func (n *Node) loop() {
 		case ev := <-n.events:
 			n.handle(ev)
 			n.handleMore()
+		case r := <-n.syncDone:
+			err = n.synced(r)
 		case m := <-recv:
 			n.stepVote(m)
 		case <-tick.C:
@@ -366,7 +412,10 @@ func (n *Node) loop() {
 		case <-etick.C:
 			n.peer.ElectionTick()
 		}
-		if err := n.drain(); err != nil {
+		if err == nil {
+			err = n.drain()
+		}
+		if err != nil {
 			n.log.Error().Err(err).Msg("cannot persist the quorum state; stopping this server")
 			select {
 			case n.fatal <- err:
@@ -376,6 +425,66 @@ func (n *Node) loop() {
 			return
 		}
 	}
+}
+
+// syncLoop is the sync goroutine of pipelined Readys: one fsync covers every request
+// waiting when it starts (all on the same file: a roll waits for the syncs in flight).
+func (n *Node) syncLoop() {
+	for req := range n.syncReqs {
+	more:
+		for {
+			select {
+			case r, ok := <-n.syncReqs:
+				if !ok {
+					break more
+				}
+				req = r
+			default:
+				break more
+			}
+		}
+		start := time.Now()
+		err := req.ls.Sync()
+		n.syncDone <- syncResult{seq: req.seq, took: time.Since(start), err: err}
+	}
+}
+
+// synced completes the pipelined Readys that the sync r made durable: their messages are
+// sent, then their Advance hooks run.
+func (n *Node) synced(r syncResult) error {
+	if r.err != nil {
+		return r.err
+	}
+	n.syncedSeq = r.seq
+	n.srv.ObserveFsync(r.took)
+	k := 0
+	for k < len(n.pipe) && n.pipe[k].seq <= r.seq {
+		k++
+	}
+	done := n.pipe[:k]
+	n.pipe = n.pipe[k:]
+	var msgs []zab.Message
+	for _, j := range done {
+		n.store.Synced(j.ls)
+		msgs = append(msgs, j.msgs...)
+	}
+	n.sendMessages(msgs)
+	for _, j := range done {
+		if j.hooks != nil {
+			j.hooks()
+		}
+	}
+	return nil
+}
+
+// waitSyncs waits until every sync in flight is done and its Readys completed.
+func (n *Node) waitSyncs() error {
+	for n.syncedSeq < n.syncSeq {
+		if err := n.synced(<-n.syncDone); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // handleMore takes every event already waiting (up to a bound) before the Ready is
@@ -408,6 +517,15 @@ func (n *Node) stepVote(m cnx.Message) {
 func (n *Node) drain() error {
 	for n.peer.HasReady() {
 		rd := n.peer.Ready()
+		if n.canPipeline(rd) {
+			if err := n.executePipelined(rd); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := n.waitSyncs(); err != nil {
+			return err
+		}
 		if err := n.execute(rd); err != nil {
 			var ns errNeedSnapshot
 			if !errors.As(err, &ns) {
@@ -486,22 +604,9 @@ func (n *Node) execute(rd zab.Ready) error {
 	if early {
 		n.sendMessages(rd.Messages)
 	}
-	// 0. Committed txns that an earlier Ready already made durable here are applied before
-	// this Ready's fsync of newer proposals: a follower's COMMITs and a leader's ACKs arrive
-	// while the next proposals come in, and their clients' answers need not wait for a
-	// disk that may stall for milliseconds (Apache's followers and leader apply committed
-	// txns independently of their own log sync, too).
-	appliedEarly := n.applyDurable(rd)
 	// 1. Persist.
 	appended := 0
-	var lastAppended zab.Zxid
-	steady := rd.Role == nil
 	for _, a := range rd.Persist {
-		if a.Kind != zab.Append {
-			steady = false
-		} else if len(a.Txns) > 0 {
-			lastAppended = a.Txns[len(a.Txns)-1].Zxid
-		}
 		switch a.Kind {
 		case zab.SetAcceptedEpoch:
 			if err := n.store.SetAcceptedEpoch(a.Epoch); err != nil {
@@ -550,13 +655,9 @@ func (n *Node) execute(rd zab.Ready) error {
 			return err
 		}
 		n.srv.ObserveFsync(time.Since(start))
-		n.maybeSnapshot(appended)
-	}
-	switch {
-	case !steady || !n.role.Serving:
-		n.durable = 0 // not known until the next plain append is synced
-	case appended > 0:
-		n.durable = lastAppended
+		if err := n.maybeSnapshot(appended); err != nil {
+			return err
+		}
 	}
 
 	// 2. Apply.
@@ -576,7 +677,7 @@ func (n *Node) execute(rd zab.Ready) error {
 		sort.Slice(n.snapLimits, func(i, j int) bool { return n.snapLimits[i] < n.snapLimits[j] })
 		n.srv.Committed(n.committed, n.nextSnapLimit())
 	} else {
-		for _, t := range rd.Committed[appliedEarly:] {
+		for _, t := range rd.Committed {
 			if err := n.srv.ApplyCommitted(t.Data); err != nil {
 				return err
 			}
@@ -602,60 +703,138 @@ func (n *Node) execute(rd zab.Ready) error {
 		n.closePeer(id)
 	}
 	for _, id := range rd.SyncsDone {
-		if n.role.State == zab.Leading {
-			if f := n.syncs[id]; f != nil {
-				delete(n.syncs, id)
-				f()
-			}
-		} else {
-			n.srv.SyncDone()
-		}
+		n.syncDoneFor(id)
 	}
 	return nil
 }
 
-// applyDurable applies, before the Ready's persist step, the leading part of its Committed
-// that the log already holds durably (zxid up to n.durable, the last txn appended and synced
-// by an earlier plain Ready of this role), and returns how many that was. Only for a serving
-// member's plain Ready (appends only, no role or membership change, no SNAP): anything else
-// keeps the order persist, apply, send.
-func (n *Node) applyDurable(rd zab.Ready) int {
-	if n.durable == 0 || len(rd.Committed) == 0 || !n.role.Serving || rd.Role != nil || rd.Members != nil {
-		return 0
+// syncDoneFor answers the client sync id that the Ready completed.
+func (n *Node) syncDoneFor(id uint64) {
+	if n.role.State == zab.Leading {
+		if f := n.syncs[id]; f != nil {
+			delete(n.syncs, id)
+			f()
+		}
+	} else {
+		n.srv.SyncDone()
+	}
+}
+
+// canPipeline reports whether rd may be executed while earlier syncs are in flight
+// (executePipelined): a serving member's plain Ready, which only appends txns, applies
+// commits and sends messages (no epoch, role, membership or connection change, no SNAP,
+// whose copy needs the tree at its zxid).
+func (n *Node) canPipeline(rd zab.Ready) bool {
+	if !n.pipelined || !n.role.Serving || rd.Role != nil || rd.Members != nil || len(rd.Close) > 0 {
+		return false
 	}
 	for _, a := range rd.Persist {
 		if a.Kind != zab.Append {
-			return 0
+			return false
 		}
 	}
-	k := 0
-	for k < len(rd.Committed) && rd.Committed[k].Zxid <= n.durable {
-		k++
+	for _, m := range rd.Messages {
+		if m.Packet != nil && m.Packet.Type == zab.Snap {
+			return false
+		}
 	}
-	if k == 0 {
-		return 0
+	return true
+}
+
+// maxSyncsInFlight bounds the pipelined syncs requested and not yet completed (and so the
+// channels between the loop and the sync goroutine, which never block).
+const maxSyncsInFlight = 64
+
+// executePipelined executes a plain Ready without waiting for its fsync: its txns are
+// appended and written to the log and the sync goroutine syncs them, while the member goes
+// on with the next events. Its committed txns are applied at once: a commit means a quorum
+// holds the txn durably, and this member has it in its log (its proposal came first), so a
+// client's answer does not wait for this member's disk (Apache's followers and leader apply
+// committed txns independently of their own log sync too), and a leader counts its
+// followers' ACKs while its own fsync runs. What promises this member's durability waits
+// for the sync: a learner's ACKs (in order, behind those of earlier Readys) and the Ready's
+// Advance hooks (the leader's own ACK); a leader's messages go out at once, as they promise
+// nothing of its own disk.
+func (n *Node) executePipelined(rd zab.Ready) error {
+	hooks := n.peer.TakeHooks()
+	leading := n.role.State == zab.Leading
+	if leading {
+		n.sendMessages(rd.Messages)
 	}
-	if n.role.State == zab.Leading {
-		for _, m := range rd.Messages {
-			if m.Packet != nil && m.Packet.Type == zab.Snap {
-				return 0 // the gate must stop at the SNAP's zxid: step 2 sets it
+	appended := 0
+	for _, a := range rd.Persist {
+		if err := n.store.Append(a.Txns); err != nil {
+			return err
+		}
+		appended += len(a.Txns)
+	}
+	var job *syncJob
+	switch {
+	case appended > 0:
+		for n.syncSeq-n.syncedSeq >= maxSyncsInFlight {
+			if err := n.synced(<-n.syncDone); err != nil {
+				return err
 			}
 		}
-		// The apply stage applies up to here now; step 2 moves the gate on.
-		n.committed = int64(rd.Committed[k-1].Zxid)
-		n.srv.Committed(n.committed, n.nextSnapLimit())
-		n.appliedEarly.Add(int64(k))
-		return k
+		ls, err := n.store.Flush()
+		if err != nil {
+			return err
+		}
+		n.syncSeq++
+		job = &syncJob{seq: n.syncSeq, ls: ls}
+		n.syncReqs <- syncReq{seq: n.syncSeq, ls: ls}
+	case n.syncedSeq < n.syncSeq:
+		job = &syncJob{seq: n.syncSeq} // behind the sync in flight
 	}
-	for i, t := range rd.Committed[:k] {
-		if err := n.srv.ApplyCommitted(t.Data); err != nil {
-			// Left to step 2, which meets the same error and stops the member.
-			n.appliedEarly.Add(int64(i))
-			return i
+	if job != nil {
+		if !leading {
+			// Only ACKs promise durability; the rest (PING answers above all: a slow
+			// disk must not look like a dead follower) goes out now, as Apache's learner
+			// sends ACKs from its sync thread and everything else from its own.
+			var now []zab.Message
+			for _, m := range rd.Messages {
+				if m.Packet != nil && m.Packet.Type == zab.Ack {
+					job.msgs = append(job.msgs, m)
+				} else {
+					now = append(now, m)
+				}
+			}
+			n.sendMessages(now)
+		}
+		job.hooks = hooks
+		n.pipe = append(n.pipe, job)
+	}
+
+	if len(rd.Committed) > 0 {
+		if n.syncedSeq < n.syncSeq {
+			n.appliedEarly.Add(int64(len(rd.Committed)))
+		}
+		if leading {
+			n.committed = int64(rd.Committed[len(rd.Committed)-1].Zxid)
+			n.srv.Committed(n.committed, n.nextSnapLimit())
+		} else {
+			for _, t := range rd.Committed {
+				if err := n.srv.ApplyCommitted(t.Data); err != nil {
+					return err
+				}
+			}
 		}
 	}
-	n.appliedEarly.Add(int64(k))
-	return k
+	for _, id := range rd.SyncsDone {
+		n.syncDoneFor(id)
+	}
+	if job == nil {
+		if !leading {
+			n.sendMessages(rd.Messages)
+		}
+		if hooks != nil {
+			hooks()
+		}
+	}
+	if appended > 0 {
+		return n.maybeSnapshot(appended)
+	}
+	return nil
 }
 
 // sendEarly reports whether a Ready's messages may go out before its persist step: on a
@@ -1298,10 +1477,14 @@ func (n *Node) Status() zab.Status {
 
 // maybeSnapshot rolls the log and writes a fuzzy snapshot in the background every
 // snapCount/2 + rand(snapCount/2) txns (SyncRequestProcessor).
-func (n *Node) maybeSnapshot(appended int) {
+func (n *Node) maybeSnapshot(appended int) error {
 	n.snapNext -= appended
 	if n.snapNext > 0 || n.snapping.Load() {
-		return
+		return nil
+	}
+	// The file being rolled must have no sync in flight.
+	if err := n.waitSyncs(); err != nil {
+		return err
 	}
 	if err := n.store.RollLog(); err != nil {
 		n.log.Error().Err(err).Msg("closing the transaction log for a roll failed")
@@ -1320,6 +1503,7 @@ func (n *Node) maybeSnapshot(appended int) {
 			n.log.Error().Err(err).Msg("writing snapshot failed")
 		}
 	}()
+	return nil
 }
 
 func (n *Node) resetSnapThreshold() {

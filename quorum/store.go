@@ -252,6 +252,14 @@ func (st *Store) AppendRecord(zxid zab.Zxid, record []byte) error {
 // Commit fsyncs what was appended (group commit).
 func (st *Store) Commit() error { return st.log.Commit() }
 
+// Flush writes what was appended to the log without syncing it; the LogSync's Sync, on
+// another goroutine, makes it durable, and Synced records that. Nothing else may touch the
+// log (commit, roll, truncate, close) while a LogSync is outstanding.
+func (st *Store) Flush() (persistence.LogSync, error) { return st.log.Flush() }
+
+// Synced records that ls was synced.
+func (st *Store) Synced(ls persistence.LogSync) { st.log.Synced(ls) }
+
 // RollLog closes the current log file; the next append starts a new one.
 func (st *Store) RollLog() error { return st.log.Roll() }
 
@@ -447,7 +455,9 @@ func (st *Store) WriteSnapshotFrom(tree *datatree.Tree, sessions func() map[int6
 // Entries reads logged txns after `after` from the log files (zab.Log), for the leader
 // to synchronise a learner that is behind its in-memory commit log.
 func (st *Store) Entries(after zab.Zxid, limit int) ([]zab.Txn, bool, error) {
-	if err := st.log.Commit(); err != nil {
+	// Written out to be read back, not synced: a pipelined sync may be running on the log
+	// (the leader sends proposals before its own fsync completes, so may a DIFF).
+	if _, err := st.log.Flush(); err != nil {
 		return nil, false, err
 	}
 	logs, err := persistence.ZxidFiles(st.logDir, "log")

@@ -505,10 +505,25 @@ func (p *Peer) Ready() Ready {
 
 // Advance tells the peer the last Ready was executed: persisted, applied and sent.
 func (p *Peer) Advance() {
+	if run := p.TakeHooks(); run != nil {
+		run()
+	}
+}
+
+// TakeHooks is Advance deferred: it detaches what Advance would run for the Readys handed
+// out so far and returns it as a func (nil: nothing), for a caller that persists a Ready in
+// the background and goes on with later Readys meanwhile (their hooks are taken
+// separately). The caller runs it once that Ready's persistence completed, as Advance.
+func (p *Peer) TakeHooks() func() {
 	hooks := p.inflight
 	p.inflight = nil
-	for _, f := range hooks {
-		f()
+	if len(hooks) == 0 {
+		return nil
+	}
+	return func() {
+		for _, f := range hooks {
+			f()
+		}
 	}
 }
 
