@@ -665,9 +665,6 @@ func (n *Node) execute(rd zab.Ready) error {
 		// The leader's own txns: its server's apply stage applies them as the gate opens.
 		// A SNAP in this Ready must copy the tree exactly at its zxid: the gate stops there
 		// until the copy is taken (sendPacket).
-		if len(rd.Committed) > 0 {
-			n.committed = int64(rd.Committed[len(rd.Committed)-1].Zxid)
-		}
 		n.snapLimits = n.snapLimits[:0]
 		for _, m := range rd.Messages {
 			if m.Packet != nil && m.Packet.Type == zab.Snap {
@@ -675,13 +672,9 @@ func (n *Node) execute(rd zab.Ready) error {
 			}
 		}
 		sort.Slice(n.snapLimits, func(i, j int) bool { return n.snapLimits[i] < n.snapLimits[j] })
-		n.srv.Committed(n.committed, n.nextSnapLimit())
-	} else {
-		for _, t := range rd.Committed {
-			if err := n.srv.ApplyCommitted(t.Data); err != nil {
-				return err
-			}
-		}
+	}
+	if err := n.applyCommitted(rd.Committed); err != nil {
+		return err
 	}
 
 	// Role changes take effect between applying and sending: a learner serves once what
@@ -704,6 +697,25 @@ func (n *Node) execute(rd zab.Ready) error {
 	}
 	for _, id := range rd.SyncsDone {
 		n.syncDoneFor(id)
+	}
+	return nil
+}
+
+// applyCommitted applies a Ready's committed txns: a leader opens its commit gate to them
+// (its server's apply stage applies its own txns; the gate also stops at a SNAP's zxid,
+// snapLimits); a learner applies them here.
+func (n *Node) applyCommitted(txns []zab.Txn) error {
+	if n.role.State == zab.Leading {
+		if len(txns) > 0 {
+			n.committed = int64(txns[len(txns)-1].Zxid)
+		}
+		n.srv.Committed(n.committed, n.nextSnapLimit())
+		return nil
+	}
+	for _, t := range txns {
+		if err := n.srv.ApplyCommitted(t.Data); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -809,15 +821,8 @@ func (n *Node) executePipelined(rd zab.Ready) error {
 		if n.syncedSeq < n.syncSeq {
 			n.appliedEarly.Add(int64(len(rd.Committed)))
 		}
-		if leading {
-			n.committed = int64(rd.Committed[len(rd.Committed)-1].Zxid)
-			n.srv.Committed(n.committed, n.nextSnapLimit())
-		} else {
-			for _, t := range rd.Committed {
-				if err := n.srv.ApplyCommitted(t.Data); err != nil {
-					return err
-				}
-			}
+		if err := n.applyCommitted(rd.Committed); err != nil {
+			return err
 		}
 	}
 	for _, id := range rd.SyncsDone {
