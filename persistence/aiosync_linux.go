@@ -2,9 +2,12 @@ package persistence
 
 import (
 	"errors"
+	"io"
 	"os"
 	"syscall"
 	"unsafe"
+
+	"github.com/zkgo/zkgo/internal/nbwrite"
 )
 
 // syncer makes a log file's data durable. On Linux it hands the fdatasync to the kernel's
@@ -18,9 +21,10 @@ import (
 // falls back to fdatasync(2), once and for good.
 type syncer struct {
 	ctx    uintptr
-	efd    int      // the eventfd the kernel signals on completion
-	ef     *os.File // efd in the poller; never call Fd on it (that makes it blocking)
-	plain  bool     // AIO unavailable: fdatasync
+	efd    int       // the eventfd the kernel signals on completion
+	ef     *os.File  // efd in the poller; never call Fd on it (that makes it blocking)
+	efr    io.Reader // raw reads of ef (package nbwrite: no syscall state, no monitor wake-up)
+	plain  bool      // AIO unavailable: fdatasync
 	buf    [8]byte
 	events [1]ioEvent
 }
@@ -76,6 +80,10 @@ func newSyncer() *syncer {
 	}
 	s.efd = int(fd)
 	s.ef = os.NewFile(fd, "txnlog-aio-eventfd") // non-blocking: registered with the poller
+	s.efr = s.ef
+	if raw, err := s.ef.SyscallConn(); err == nil {
+		s.efr = nbwrite.NewReader(raw)
+	}
 	return s
 }
 
@@ -99,7 +107,8 @@ func (s *syncer) aio(f *os.File) error {
 	cb := iocb{opcode: iocbCmdFdsync, fildes: uint32(f.Fd()), flags: iocbFlagResfd, resfd: uint32(s.efd)}
 	cbs := [1]*iocb{&cb}
 	for {
-		n, _, e := syscall.Syscall(syscall.SYS_IO_SUBMIT, s.ctx, 1, uintptr(unsafe.Pointer(&cbs[0])))
+		// Raw: submitting an FDSYNC only queues it for a kernel worker.
+		n, _, e := syscall.RawSyscall(syscall.SYS_IO_SUBMIT, s.ctx, 1, uintptr(unsafe.Pointer(&cbs[0])))
 		switch {
 		case e == syscall.EINTR:
 			continue
@@ -116,11 +125,11 @@ func (s *syncer) aio(f *os.File) error {
 	}
 	for {
 		// Parks in the poller until the kernel signals the completion.
-		if _, err := s.ef.Read(s.buf[:]); err != nil {
+		if _, err := s.efr.Read(s.buf[:]); err != nil {
 			s.abandon()
 			return err
 		}
-		n, _, e := syscall.Syscall6(syscall.SYS_IO_GETEVENTS, s.ctx, 1, 1,
+		n, _, e := syscall.RawSyscall6(syscall.SYS_IO_GETEVENTS, s.ctx, 1, 1, // zero timeout: never blocks
 			uintptr(unsafe.Pointer(&s.events[0])), uintptr(unsafe.Pointer(&zeroTimeout)), 0)
 		if e == syscall.EINTR || (e == 0 && n == 0) {
 			continue

@@ -1,6 +1,7 @@
 package quorum
 
 import (
+	"io"
 	"net"
 	"sync"
 	"syscall"
@@ -264,7 +265,11 @@ func (c *peerConn) fail(err error) {
 // reader reads packets until the connection fails; a learner connection's first packet
 // (FOLLOWERINFO / OBSERVERINFO) names the learner.
 func (c *peerConn) reader() {
-	r := wire.NewReader(c.nc, c.n.maxBuffer+1024)
+	var src io.Reader = c.nc
+	if raw := rawConn(c.nc); raw != nil {
+		src = nbwrite.NewReader(raw) // raw reads: see package nbwrite
+	}
+	r := wire.NewReader(src, c.n.maxBuffer+1024)
 	for {
 		c.nc.SetReadDeadline(time.Now().Add(c.n.readTimeout()))
 		qp, err := r.Read()

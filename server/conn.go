@@ -373,7 +373,11 @@ func (c *conn) readFrame(r *bufio.Reader, first []byte) ([]byte, error) {
 func (c *conn) serve() {
 	defer c.close()
 	go c.writer()
-	r := bufio.NewReaderSize(c.nc, 64<<10)
+	var src io.Reader = c.nc
+	if c.raw != nil {
+		src = nbwrite.NewReader(c.raw) // raw reads: see package nbwrite
+	}
+	r := bufio.NewReaderSize(src, 64<<10)
 	// A connection must open a session (or send a four-letter word) within the sessionless
 	// connection timeout, 10 s as in NIOServerCnxnFactory, or it is closed.
 	c.nc.SetReadDeadline(time.Now().Add(sessionlessTimeout))
