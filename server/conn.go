@@ -120,7 +120,7 @@ func (c *conn) Process(ev jute.WatcherEvent, acl []jute.ACL) {
 	if c.s.checkACL(acl, jute.PermRead, c.authIDs()) != jute.OK {
 		return
 	}
-	c.send(frame(jute.ReplyHeader{Xid: jute.XidNotification, Zxid: -1}, &ev))
+	c.sendNow(frame(jute.ReplyHeader{Xid: jute.XidNotification, Zxid: -1}, &ev))
 }
 
 // frame builds a length-prefixed reply.
