@@ -183,8 +183,18 @@ func (c *conn) reserveDirect(b []byte) bool {
 }
 
 // writeDirect writes a reserved reply and lets the writer continue with what queued up.
+// What the socket takes at once goes with a raw write (package nbwrite: no scheduler
+// syscall state, which woke the runtime's monitor per reply on a server between requests);
+// the rest, for a client slow to read, is waited for here, so that such a client holds up
+// only its own reader and sends no more requests meanwhile.
 func (c *conn) writeDirect(b []byte) {
-	_, err := c.nc.Write(b)
+	if c.raw != nil {
+		b = b[nbwrite.Write(c.raw, b):]
+	}
+	var err error
+	if len(b) > 0 {
+		_, err = c.nc.Write(b)
+	}
 	c.outMu.Lock()
 	c.writing = false
 	more := len(c.out) > 0 || c.closeOut

@@ -95,3 +95,99 @@ func TestRepliesToANonReadingClient(t *testing.T) {
 		}
 	}
 }
+
+// A client that sends many reads of a large node without reading the replies is held back
+// by its socket, as a blocking write would: the connection's reader waits for the socket
+// instead of queueing replies past the 64 MiB limit (which would close the connection), other
+// clients are served meanwhile, and once it reads it gets every reply whole and in order.
+func TestLocalReadsToANonReadingClientWaitForIt(t *testing.T) {
+	_, addr := startServer(t, nil)
+	c, _ := connect(t, addr)
+	big := make([]byte, 900<<10)
+	for i := range big {
+		big[i] = byte(i % 251)
+	}
+	if _, err := c.Create("/big", big, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	frame := func(b []byte) []byte {
+		var l [4]byte
+		binary.BigEndian.PutUint32(l[:], uint32(len(b)))
+		return append(l[:], b...)
+	}
+	readFrame := func() []byte {
+		t.Helper()
+		var l [4]byte
+		if _, err := io.ReadFull(nc, l[:]); err != nil {
+			t.Fatal(err)
+		}
+		b := make([]byte, binary.BigEndian.Uint32(l[:]))
+		if _, err := io.ReadFull(nc, b); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if _, err := nc.Write(frame(jute.Marshal(&jute.ConnectRequest{TimeOut: 30000, Passwd: make([]byte, 16)}))); err != nil {
+		t.Fatal(err)
+	}
+	readFrame()
+
+	// 100 replies of 900 KiB: far more than the socket buffers and than maxQueuedOut.
+	const reads = 100
+	var reqs []byte
+	for i := 0; i < reads; i++ {
+		e := jute.NewEncoder(64)
+		(&jute.RequestHeader{Xid: int32(i + 1), Type: jute.OpGetData}).Encode(e)
+		reqs = append(reqs, frame(append(e.B, rawzk.PathWatchBody("/big", false)...))...)
+	}
+	sent := make(chan error, 1)
+	go func() { _, err := nc.Write(reqs); sent <- err }()
+
+	// Other clients go on meanwhile.
+	for i := 0; i < 3; i++ {
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.Create(fmt.Sprintf("/other-%d", i), []byte("x"), 0, zk.WorldACL(zk.PermAll))
+			if err == nil {
+				_, _, err = c.Get("/other-0")
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("another client was not served while one client was not reading")
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // let the server run into the full socket
+
+	nc.SetReadDeadline(time.Now().Add(60 * time.Second))
+	for i := 0; i < reads; i++ {
+		b := readFrame()
+		if xid := int32(binary.BigEndian.Uint32(b)); xid != int32(i+1) {
+			t.Fatalf("reply %d has xid %d", i, xid)
+		}
+		if errCode := int32(binary.BigEndian.Uint32(b[12:])); errCode != 0 {
+			t.Fatalf("read %d failed: %d", i, errCode)
+		}
+		// ReplyHeader (16), data length (4), data, Stat (68).
+		if n := int(binary.BigEndian.Uint32(b[16:])); n != len(big) || len(b) != 16+4+len(big)+68 {
+			t.Fatalf("reply %d: data %d bytes, frame %d; want %d and %d", i, n, len(b), len(big), 16+4+len(big)+68)
+		}
+		if b[20+12345] != big[12345] {
+			t.Fatalf("reply %d: data differs", i)
+		}
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+}
