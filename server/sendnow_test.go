@@ -20,33 +20,13 @@ import (
 // connection's writer), and once it reads again it gets every reply whole and in order.
 func TestRepliesToANonReadingClient(t *testing.T) {
 	_, addr := startServer(t, nil)
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc, readFrame := dialRawSession(t, addr)
 	writeFrame := func(b []byte) {
 		t.Helper()
-		var l [4]byte
-		binary.BigEndian.PutUint32(l[:], uint32(len(b)))
-		if _, err := nc.Write(append(l[:], b...)); err != nil {
+		if _, err := nc.Write(framed(b)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	readFrame := func() []byte {
-		t.Helper()
-		var l [4]byte
-		if _, err := io.ReadFull(nc, l[:]); err != nil {
-			t.Fatal(err)
-		}
-		b := make([]byte, binary.BigEndian.Uint32(l[:]))
-		if _, err := io.ReadFull(nc, b); err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	writeFrame(jute.Marshal(&jute.ConnectRequest{TimeOut: 30000, Passwd: make([]byte, 16)}))
-	readFrame()
 
 	// Multis whose replies (each create's path) total several MB, more than the socket
 	// buffers hold, sent without reading any reply.
@@ -111,32 +91,7 @@ func TestLocalReadsToANonReadingClientWaitForIt(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	frame := func(b []byte) []byte {
-		var l [4]byte
-		binary.BigEndian.PutUint32(l[:], uint32(len(b)))
-		return append(l[:], b...)
-	}
-	readFrame := func() []byte {
-		t.Helper()
-		var l [4]byte
-		if _, err := io.ReadFull(nc, l[:]); err != nil {
-			t.Fatal(err)
-		}
-		b := make([]byte, binary.BigEndian.Uint32(l[:]))
-		if _, err := io.ReadFull(nc, b); err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	if _, err := nc.Write(frame(jute.Marshal(&jute.ConnectRequest{TimeOut: 30000, Passwd: make([]byte, 16)}))); err != nil {
-		t.Fatal(err)
-	}
-	readFrame()
+	nc, readFrame := dialRawSession(t, addr)
 
 	// 100 replies of 900 KiB: far more than the socket buffers and than maxQueuedOut.
 	const reads = 100
@@ -144,7 +99,7 @@ func TestLocalReadsToANonReadingClientWaitForIt(t *testing.T) {
 	for i := 0; i < reads; i++ {
 		e := jute.NewEncoder(64)
 		(&jute.RequestHeader{Xid: int32(i + 1), Type: jute.OpGetData}).Encode(e)
-		reqs = append(reqs, frame(append(e.B, rawzk.PathWatchBody("/big", false)...))...)
+		reqs = append(reqs, framed(append(e.B, rawzk.PathWatchBody("/big", false)...))...)
 	}
 	sent := make(chan error, 1)
 	go func() { _, err := nc.Write(reqs); sent <- err }()
@@ -190,4 +145,39 @@ func TestLocalReadsToANonReadingClientWaitForIt(t *testing.T) {
 	if err := <-sent; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// dialRawSession opens a session on a plain TCP connection that the test then writes and
+// reads itself, for clients that misbehave on purpose; readFrame returns the next reply.
+func dialRawSession(t *testing.T, addr string) (nc net.Conn, readFrame func() []byte) {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	readFrame = func() []byte {
+		t.Helper()
+		var l [4]byte
+		if _, err := io.ReadFull(nc, l[:]); err != nil {
+			t.Fatal(err)
+		}
+		b := make([]byte, binary.BigEndian.Uint32(l[:]))
+		if _, err := io.ReadFull(nc, b); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if _, err := nc.Write(framed(jute.Marshal(&jute.ConnectRequest{TimeOut: 30000, Passwd: make([]byte, 16)}))); err != nil {
+		t.Fatal(err)
+	}
+	readFrame()
+	return nc, readFrame
+}
+
+// framed prefixes b with its length.
+func framed(b []byte) []byte {
+	out := make([]byte, 4, 4+len(b))
+	binary.BigEndian.PutUint32(out, uint32(len(b)))
+	return append(out, b...)
 }

@@ -12,9 +12,10 @@ import (
 	"time"
 )
 
-// TestWriteTakesWhatTheSocketTakes: a write larger than the socket buffers returns at once
-// with the part the socket took, and that part is exactly the prefix the peer reads.
-func TestWriteTakesWhatTheSocketTakes(t *testing.T) {
+// loopbackPair is a connected TCP pair on loopback (closed when the test ends) and the
+// dialled side's RawConn.
+func loopbackPair(t *testing.T) (c, peer net.Conn, raw syscall.RawConn) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -26,17 +27,23 @@ func TestWriteTakesWhatTheSocketTakes(t *testing.T) {
 			accepted <- c
 		}
 	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
+	c, err = net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	peer := <-accepted
-	defer peer.Close()
-	raw, err := c.(*net.TCPConn).SyscallConn()
-	if err != nil {
+	t.Cleanup(func() { c.Close() })
+	peer = <-accepted
+	t.Cleanup(func() { peer.Close() })
+	if raw, err = c.(*net.TCPConn).SyscallConn(); err != nil {
 		t.Fatal(err)
 	}
+	return c, peer, raw
+}
+
+// TestWriteTakesWhatTheSocketTakes: a write larger than the socket buffers returns at once
+// with the part the socket took, and that part is exactly the prefix the peer reads.
+func TestWriteTakesWhatTheSocketTakes(t *testing.T) {
+	c, peer, raw := loopbackPair(t)
 
 	b := make([]byte, 16<<20) // far more than loopback's socket buffers
 	for i := range b {
@@ -63,27 +70,7 @@ func TestWriteTakesWhatTheSocketTakes(t *testing.T) {
 // TestReaderReadsWaitsAndEnds: the raw reader returns what the peer wrote (parking until it
 // arrives), honours the read deadline with a timeout error, and ends with io.EOF.
 func TestReaderReadsWaitsAndEnds(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		if c, err := ln.Accept(); err == nil {
-			accepted <- c
-		}
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	peer := <-accepted
-	raw, err := c.(*net.TCPConn).SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, peer, raw := loopbackPair(t)
 	r := NewReader(raw)
 
 	// Nothing there yet: the deadline ends the wait with a timeout.
