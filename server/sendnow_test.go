@@ -44,19 +44,10 @@ func TestRepliesToANonReadingClient(t *testing.T) {
 
 	// Another client's writes go on meanwhile.
 	c, _ := connect(t, addr)
-	done := make(chan error, 1)
-	go func() {
+	within(t, 20*time.Second, "a write of another client while one client was not reading", func() error {
 		_, err := c.Create("/other", []byte("x"), 0, zk.WorldACL(zk.PermAll))
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("a write of another client did not complete while one client was not reading")
-	}
+		return err
+	})
 
 	// Every reply, whole and in order.
 	nc.SetReadDeadline(time.Now().Add(60 * time.Second))
@@ -106,22 +97,13 @@ func TestLocalReadsToANonReadingClientWaitForIt(t *testing.T) {
 
 	// Other clients go on meanwhile.
 	for i := 0; i < 3; i++ {
-		done := make(chan error, 1)
-		go func() {
+		within(t, 20*time.Second, "another client's create and read while one client was not reading", func() error {
 			_, err := c.Create(fmt.Sprintf("/other-%d", i), []byte("x"), 0, zk.WorldACL(zk.PermAll))
 			if err == nil {
 				_, _, err = c.Get("/other-0")
 			}
-			done <- err
-		}()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatal(err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Fatal("another client was not served while one client was not reading")
-		}
+			return err
+		})
 	}
 	time.Sleep(200 * time.Millisecond) // let the server run into the full socket
 
@@ -180,4 +162,19 @@ func framed(b []byte) []byte {
 	out := make([]byte, 4, 4+len(b))
 	binary.BigEndian.PutUint32(out, uint32(len(b)))
 	return append(out, b...)
+}
+
+// within fails the test if f fails or does not return within d.
+func within(t *testing.T, d time.Duration, what string, f func() error) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	case <-time.After(d):
+		t.Fatalf("%s: not done within %v", what, d)
+	}
 }
