@@ -42,13 +42,23 @@ func Write(raw syscall.RawConn, b []byte) int {
 // honouring the connection's read deadline) when nothing has arrived.
 type Reader struct {
 	raw syscall.RawConn
+	// The state of the read in progress, so that the callback handed to raw.Read is bound
+	// once (readFn) instead of a closure allocated per read.
+	p      []byte
+	n      int
+	errno  syscall.Errno
+	readFn func(fd uintptr) bool
 }
 
 // NewReader reads from raw, the SyscallConn of a TCP or Unix connection.
-func NewReader(raw syscall.RawConn) *Reader { return &Reader{raw: raw} }
+func NewReader(raw syscall.RawConn) *Reader {
+	r := &Reader{raw: raw}
+	r.readFn = r.read
+	return r
+}
 
 // Read is io.Reader's Read: at least one byte, or io.EOF when the peer closed, or the
-// poller's error (a deadline, a closed connection).
+// poller's error (a deadline, a closed connection). One goroutine reads at a time.
 func (r *Reader) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
@@ -57,20 +67,10 @@ func (r *Reader) Read(p []byte) (int, error) {
 	if len(p) > maxRW {
 		p = p[:maxRW]
 	}
-	var n int
-	var errno syscall.Errno
-	err := r.raw.Read(func(fd uintptr) bool {
-		for {
-			n, errno = rawIO(syscall.SYS_READ, fd, p)
-			switch errno {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false // park in the poller until readable
-			}
-			return true
-		}
-	})
+	r.p, r.n, r.errno = p, 0, 0
+	err := r.raw.Read(r.readFn)
+	n, errno := r.n, r.errno
+	r.p = nil
 	switch {
 	case err != nil:
 		return 0, err
@@ -80,6 +80,20 @@ func (r *Reader) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return n, nil
+}
+
+// read is the raw.Read callback: false parks in the poller until the socket is readable.
+func (r *Reader) read(fd uintptr) bool {
+	for {
+		r.n, r.errno = rawIO(syscall.SYS_READ, fd, r.p)
+		switch r.errno {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		return true
+	}
 }
 
 // rawIO is read(2) or write(2) on fd without entering the scheduler's syscall state.
