@@ -461,9 +461,9 @@ func (c *conn) enqueueWrite(r *request) {
 // In an ensemble a request can be done before one ahead of it (a sync waits for a quorum
 // while the writes behind it commit): its answer then waits until everything ahead of it
 // was answered.
-func (c *conn) writeDone(r *request, reply func()) {
+func (c *conn) writeDone(r *request) {
 	c.mu.Lock()
-	r.answer = reply
+	r.answered = true
 	queued := false
 	for _, p := range c.pending {
 		if p == r {
@@ -472,24 +472,25 @@ func (c *conn) writeDone(r *request, reply func()) {
 		}
 	}
 	if !queued {
-		reply()
+		c.s.writeReply(r)
 	}
-	for len(c.pending) > 0 {
-		h := c.pending[0]
+	// Answered requests leave the front of pending; the rest move down so that the slice
+	// keeps its backing array (one append per write, no allocation once it has grown).
+	i := 0
+	for ; i < len(c.pending); i++ {
+		h := c.pending[i]
 		if h.pipeline {
-			if h.answer == nil {
+			if !h.answered {
 				break
 			}
-			c.pending = c.pending[1:]
-			h.answer()
+			c.s.writeReply(h)
 			continue
 		}
-		c.pending = c.pending[1:]
 		c.s.runLocal(h, false) // on the apply goroutine: always queued
 	}
-	if len(c.pending) == 0 {
-		c.pending = nil
-	}
+	n := copy(c.pending, c.pending[i:])
+	clear(c.pending[n:])
+	c.pending = c.pending[:n]
 	c.drained.Broadcast()
 	c.mu.Unlock()
 }

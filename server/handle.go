@@ -216,7 +216,7 @@ func (s *Server) reply(r *request) {
 	if c == nil {
 		return
 	}
-	c.writeDone(r, func() { s.writeReply(r) })
+	c.writeDone(r)
 	if r.done != nil {
 		close(r.done)
 	}

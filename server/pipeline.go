@@ -24,10 +24,10 @@ type request struct {
 	// remote: forwarded by learner `from` (REQUEST); answered there, not here.
 	remote bool
 	from   uint64
-	// answer is the reply, set once the request is done; the connection sends answers in
+	// done: the request is done and its reply may go; the connection sends replies in
 	// request order (conn.writeDone), which a sync completed later than the writes behind it
 	// in an ensemble needs.
-	answer func()
+	answered bool
 
 	// createSession
 	timeout int32
