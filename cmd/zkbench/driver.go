@@ -8,9 +8,11 @@ import (
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/zkgo/zkgo/internal/nbwrite"
 	"github.com/zkgo/zkgo/jute"
 )
 
@@ -71,6 +73,7 @@ func (e codeError) Error() string { return fmt.Sprintf("zk: error code %d", int3
 // each reply to the oldest waiter (replies come in request order on a connection).
 type rawConn struct {
 	nc      net.Conn
+	raw     syscall.RawConn // nc's, for raw reads and writes (nil if nc has none)
 	br      *bufio.Reader
 	timeout time.Duration // negotiated session timeout
 
@@ -96,7 +99,15 @@ func dialRaw(servers []string, sessionTimeout time.Duration, workers int, deadli
 			lastErr = err
 			continue
 		}
-		c := &rawConn{nc: nc, br: bufio.NewReaderSize(nc, 64<<10), direct: workers == 1}
+		c := &rawConn{nc: nc, direct: workers == 1}
+		var rd io.Reader = nc
+		if tc, ok := nc.(*net.TCPConn); ok {
+			if raw, err := tc.SyscallConn(); err == nil {
+				c.raw = raw
+				rd = nbwrite.NewReader(raw)
+			}
+		}
+		c.br = bufio.NewReaderSize(rd, 64<<10)
 		if err := c.handshake(sessionTimeout, deadline); err != nil {
 			nc.Close()
 			lastErr = err
@@ -200,7 +211,7 @@ func (c *rawConn) call(op int32, enc func(e *jute.Encoder)) error {
 		wait = make(chan rawReply, 1)
 		c.waiters = append(c.waiters, wait)
 	}
-	if _, err := c.nc.Write(e.B); err != nil {
+	if err := c.write(e.B); err != nil {
 		c.fail(err)
 		c.wmu.Unlock()
 		return errBroken
@@ -232,6 +243,20 @@ func (c *rawConn) call(op int32, enc func(e *jute.Encoder)) error {
 		}
 		return nil
 	}
+}
+
+// write sends b: what the socket takes at once with a raw non-blocking write (no trip
+// through the Go scheduler's system call entry), the rest, if any, with a blocking write.
+func (c *rawConn) write(b []byte) error {
+	n := 0
+	if c.raw != nil {
+		n = nbwrite.Write(c.raw, b)
+	}
+	if n < len(b) {
+		_, err := c.nc.Write(b[n:])
+		return err
+	}
+	return nil
 }
 
 // fail marks the connection broken (under wmu) and closes it, which ends the reader.
