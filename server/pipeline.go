@@ -24,7 +24,7 @@ type request struct {
 	// remote: forwarded by learner `from` (REQUEST); answered there, not here.
 	remote bool
 	from   uint64
-	// done: the request is done and its reply may go; the connection sends replies in
+	// answered: the request is done and its reply may go; the connection sends replies in
 	// request order (conn.writeDone), which a sync completed later than the writes behind it
 	// in an ensemble needs.
 	answered bool
