@@ -229,8 +229,8 @@ func encodeBody(e *jute.Encoder, flush func(), v *datatree.SnapshotView, session
 		jute.EncodeACLs(e, v.ACLs[r])
 	}
 	flush()
-	// A view of a live tree is read while the tree's read lock is held in small steps: the
-	// node callback only encodes, and flushing (I/O) waits for the pauses between steps.
+	// A view of a live tree is read in small steps under the tree's read lock, and each
+	// step's nodes are encoded after it is released; flushing (I/O) waits for the pauses.
 	v.EachNode(func(n *datatree.SnapNode) {
 		e.String(n.Path)
 		e.Buffer(n.Data)

@@ -112,6 +112,25 @@ func TestLookup(t *testing.T) {
 	}
 }
 
+// The walk hands nodes out with the tree's lock released: a writer waits for one step of
+// the walk, not for the caller's encoding of the nodes (which held writes to ~9k/s while a
+// 300k-node tree was being snapshotted, BenchmarkWritesDuringSnapshots).
+func TestWalkHandsNodesOutWithoutTheLock(t *testing.T) {
+	tr := buildPopulate(t, 2000, 100, 10)
+	v := tr.CopyForSnapshot()
+	nodes, pauses := 0, 0
+	v.EachNode(func(n *SnapNode) {
+		if !tr.TryLock() {
+			t.Fatalf("node %q handed out with the tree locked", n.Path)
+		}
+		tr.Unlock()
+		nodes++
+	}, func() { pauses++ })
+	if nodes != tr.NodeCount() || pauses < nodes/walkBatchNodes {
+		t.Fatalf("%d nodes in %d steps; the tree has %d, steps are at most %d nodes", nodes, pauses, tr.NodeCount(), walkBatchNodes)
+	}
+}
+
 // A snapshot walk of a quiescent tree visits every node once, parents first, and loading
 // what it wrote gives the same tree.
 func TestWalkAndLoad(t *testing.T) {

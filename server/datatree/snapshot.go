@@ -37,8 +37,8 @@ type SnapshotView struct {
 
 // Walk batches: the tree's read lock is released after this many nodes or bytes of data.
 const (
-	walkBatchNodes = 512
-	walkBatchBytes = 64 << 10
+	walkBatchNodes = 128
+	walkBatchBytes = 16 << 10
 )
 
 // CopyForSnapshot starts a fuzzy snapshot of the tree: it records the last zxid and copies
@@ -60,9 +60,10 @@ func (t *Tree) CopyForSnapshot() *SnapshotView {
 // EachNode calls node for every node of the view, parents before children, and pause between
 // groups of nodes.
 //
-// For a view of a live tree, node runs with the tree's read lock held, so it must not block
-// (no I/O), and n (Path in particular) is only valid during the call; pause runs without the
-// lock after every few hundred nodes or 64 KiB of data, and is where the caller does its I/O.
+// For a view of a live tree, the nodes are read under the tree's read lock in steps of about a
+// hundred nodes or 16 KiB of data, and node is called for a step's nodes after the lock is
+// released; n (Path in particular) is only valid during the call. pause runs after each step
+// and is where the caller does its I/O.
 // A node created after its parent was visited is not visited (the log recreates it), nor is
 // one deleted before its turn. Every ACL ref a node is written with is in ACLs: a node whose
 // ACL is a list new since Zxid got it from a txn after Zxid, so if the node was created after
@@ -92,20 +93,40 @@ type walkFrame struct {
 }
 
 func (t *Tree) walk(v *SnapshotView, node func(n *SnapNode), pause func()) {
-	var sn SnapNode
 	var stack []walkFrame
 	var path []byte
-	nodes, size := 0, 0
+	// A step's nodes are copied out under the read lock (their stat, data slice, ACL ref and
+	// path, into paths) and handed to node after it is released, so writers wait only for the
+	// walk itself, not for the encoding.
+	var step []SnapNode
+	var ends []int // end of each node's path in paths
+	var paths []byte
+	size := 0
 	v.Walked = 0
-	emit := func(n *Node, p string) {
-		sn.Path, sn.Data, sn.ACLRef, sn.Stat = p, n.Data, int64(n.acl), n.Stat
-		if _, ok := v.ACLs[sn.ACLRef]; !ok && n.acl != openRef {
-			sn.ACLRef = OpenACLRef // see above: only until the replayed setACL
+	emit := func(n *Node, p []byte) {
+		ref := int64(n.acl)
+		if _, ok := v.ACLs[ref]; !ok && n.acl != openRef {
+			ref = OpenACLRef // see above: only until the replayed setACL
 		}
-		node(&sn)
-		v.Walked++
-		nodes++
+		step = append(step, SnapNode{Data: n.Data, ACLRef: ref, Stat: n.Stat})
+		paths = append(paths, p...)
+		ends = append(ends, len(paths))
 		size += len(p) + len(n.Data)
+	}
+	// hand calls node for the step's nodes (without the lock) and empties it.
+	hand := func() {
+		start := 0
+		for i := range step {
+			sn := &step[i]
+			if end := ends[i]; end > start {
+				sn.Path = unsafe.String(&paths[start], end-start)
+				start = end
+			}
+			node(sn)
+			step[i] = SnapNode{}
+		}
+		v.Walked += len(step)
+		step, ends, paths, size = step[:0], ends[:0], paths[:0], 0
 	}
 	push := func(p string, n *Node) {
 		if n.kids == nil {
@@ -116,13 +137,13 @@ func (t *Tree) walk(v *SnapshotView, node func(n *SnapNode), pause func()) {
 		stack = append(stack, walkFrame{path: p, parent: n, kids: kids})
 	}
 	t.RLock()
-	emit(t.root, "")
+	emit(t.root, nil)
 	push("", t.root)
 	for len(stack) > 0 {
-		if nodes >= walkBatchNodes || size >= walkBatchBytes {
+		if len(step) >= walkBatchNodes || size >= walkBatchBytes {
 			t.RUnlock()
+			hand()
 			pause()
-			nodes, size = 0, 0
 			t.RLock()
 		}
 		f := &stack[len(stack)-1]
@@ -142,13 +163,14 @@ func (t *Tree) walk(v *SnapshotView, node func(n *SnapNode), pause func()) {
 			continue // created since Zxid with a new ACL list: the log recreates it
 		}
 		path = append(append(append(path[:0], f.path...), '/'), name...)
-		emit(c, unsafe.String(unsafe.SliceData(path), len(path)))
+		emit(c, path)
 		if c.kids != nil {
 			push(string(path), c)
 		}
 	}
 	v.DigestZxid, v.Digest = t.lastZxid, t.digest
 	t.RUnlock()
+	hand()
 }
 
 // Loader rebuilds a tree from a snapshot: AddACL for the cache, then AddNode in snapshot order.
