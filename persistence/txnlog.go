@@ -76,11 +76,13 @@ type LogOptions struct {
 	Log           zerolog.Logger
 	Meta          *Meta // catalog to record segments in (nil: none)
 	// AsyncSync syncs through the kernel's AIO where available (syncer), so the goroutine
-	// waiting for the disk does not hold a Go P. An ensemble member waits in its one loop
-	// and, sharing a host, runs on one P: there it pays (closed-loop writes +25% in A/B
-	// runs). A standalone server already syncs on a stage of its own with two Ps, and the
-	// kernel worker that runs an AIO fsync competes with it for the CPU: setData at 32
-	// sessions fell ~15% with it (server on one CPU), so it keeps fdatasync(2).
+	// waiting for the disk does not hold a Go P. A server running on one P needs it: an
+	// ensemble member sharing a host, and a standalone server on a host of one or two CPUs
+	// (cmd/zkserver), where one P with AIO syncs wrote 20-35% faster than two Ps with
+	// fdatasync(2) (zkbench set at 1 and 32 sessions, interleaved A/B). With two Ps or more
+	// it does not pay: a completion then waits for a P to poll the network poller, and the
+	// kernel worker that runs the fsync competes for the CPU (setData at 32 sessions ~10%
+	// lower than fdatasync(2) with two Ps).
 	// With AsyncSync the log's writes are raw system calls as well (nbwrite.FileWriter):
 	// the member's loop waits for them anyway, and a write entered the usual way woke the
 	// runtime's monitor once per batch (three local members at 3000 writes/s: 20% less CPU

@@ -3,6 +3,7 @@ package server
 import (
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -80,6 +81,9 @@ func (s *Server) openStorage() error {
 		WarnMs:        int64(cfg.FsyncWarningThresholdMs()),
 		Log:           s.log,
 		Meta:          meta,
+		// On one P (zkserver on a host of one or two CPUs) a sync in fdatasync(2) would hold
+		// the only P; through AIO the sync stage parks like a goroutine waiting on a socket.
+		AsyncSync: runtime.GOMAXPROCS(0) == 1,
 	})
 	if err != nil {
 		meta.Close()
@@ -175,7 +179,11 @@ func (d *diskSink) write() error {
 	start := time.Now()
 	view := d.s.dt().CopyForSnapshot()
 	sessions := d.s.sessions.snapshot()
-	name, err := persistence.WriteSnapshotMeta(d.snapDir, view, sessions, d.meta)
+	var name string
+	err := withProcs(int(d.s.snapshotProcs.Load()), func() (err error) {
+		name, err = persistence.WriteSnapshotMeta(d.snapDir, view, sessions, d.meta)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -183,6 +191,25 @@ func (d *diskSink) write() error {
 	d.s.metrics.snapshotTime.observe(time.Since(start).Milliseconds()) // ops hook: snapshottime
 	return nil
 }
+
+// withProcs runs f with GOMAXPROCS raised to n if it is lower (n <= 0: as it is). A server
+// running on one P (zkserver on a small host) writes its snapshots with a second one: the
+// walk of a large tree is CPU-bound and always runnable, and while a P has runnable work
+// the runtime polls the network only from its monitor, every 10 ms; requests, and the log
+// syncs completing through the poller, waited that long (a loopback ping-pong in the same
+// process was stuck for most of the snapshot, TestSnapshotKeepsTheNetworkPolled), and the
+// snapshot's fsync held the only P. Changing GOMAXPROCS stops the world for a moment, twice
+// per snapshot.
+func withProcs(n int, f func() error) error {
+	if n > 0 && runtime.GOMAXPROCS(0) < n {
+		prev := runtime.GOMAXPROCS(n)
+		defer runtime.GOMAXPROCS(prev)
+	}
+	return f()
+}
+
+// SetSnapshotProcs makes snapshots be written with GOMAXPROCS at least n (withProcs).
+func (s *Server) SetSnapshotProcs(n int) { s.snapshotProcs.Store(int32(n)) }
 
 func (d *diskSink) close() error {
 	d.snapWG.Wait()

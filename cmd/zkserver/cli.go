@@ -70,7 +70,11 @@ func newCLI() *cli {
 			if !c.Standalone() {
 				return quorum.New(c, l)
 			}
-			return server.New(c, l)
+			s, err := server.New(c, l)
+			if err == nil {
+				s.SetSnapshotProcs(int(snapshotProcs.Load()))
+			}
+			return s, err
 		},
 		startTimeout: 30 * time.Second,
 		stopTimeout:  30 * time.Second,
@@ -198,6 +202,10 @@ func (c *cli) startForeground(cfg *config.Config) int {
 	if procs, local := shareProcs(c.getenv, cfg, isLocalHost); procs > 0 {
 		log.Info().Int("members_on_this_host", local).Int("gomaxprocs", procs).
 			Msg("ensemble members share this host's CPUs: GOMAXPROCS set to this member's share (set GOMAXPROCS to override)")
+	}
+	if procs := standaloneProcs(c.getenv, cfg); procs > 0 {
+		log.Info().Int("gomaxprocs", procs).Int("cpus", startProcs).
+			Msg("standalone on a small host: GOMAXPROCS set to 1, log syncs through AIO (set GOMAXPROCS to override)")
 	}
 	ctx := c.signals
 	if ctx == nil {

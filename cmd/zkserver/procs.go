@@ -10,7 +10,8 @@ import (
 	"github.com/zkgo/zkgo/quorum/config"
 )
 
-// minProcs is the fewest Ps a server alone on its host runs with. A goroutine in a blocking
+// minProcs is the fewest Ps a server alone on its host runs with while its log syncs with
+// fdatasync(2) (standaloneProcs drops it to one P with AIO syncs on small hosts). A goroutine in a blocking
 // system call keeps its P until the runtime's monitor takes it away (20 us to 10 ms later),
 // and the sync stage spends most of its time in fdatasync: with one P (one CPU, or a
 // container limited to one), nothing else ran meanwhile, and fsynced writes fell to a third
@@ -75,6 +76,33 @@ func shareProcs(getenv func(string) string, cfg *config.Config, isLocal func(hos
 	runtime.GOMAXPROCS(procs)
 	return procs, local
 }
+
+// smallHostProcs is the most CPUs on which a standalone server runs one P.
+const smallHostProcs = 2
+
+// standaloneProcs sizes GOMAXPROCS for a standalone server: on a host (or CPU affinity, or
+// cgroup limit) of one or two CPUs it runs one P, and its log syncs through AIO (server
+// package: a sync then parks in the network poller instead of holding the only P). Its
+// request path is a chain of goroutines handing work to each other; with a second P idle
+// most of the time, each hand-off woke a sleeping thread (a futex wake-up and a context
+// switch, which in a VM is an interrupt to another vCPU). On the two-CPU machine of
+// docs/BENCHMARKS.md one P wrote 20-35% more per second (setData at 1 and 32 sessions,
+// create at 32), with a third less CPU per write, and read ~5% less at 32 sessions with
+// a lower p99; an operator serving heavy reads from remote clients on two CPUs can set
+// GOMAXPROCS=2. Snapshots are written with a second P (snapshotProcs, server.withProcs).
+// Larger hosts keep every CPU. It returns the new GOMAXPROCS, or 0 when nothing changed.
+func standaloneProcs(getenv func(string) string, cfg *config.Config) int {
+	if getenv("GOMAXPROCS") != "" || !cfg.Standalone() || startProcs > smallHostProcs {
+		return 0
+	}
+	procFloor.Store(1)
+	snapshotProcs.Store(2)
+	runtime.GOMAXPROCS(1)
+	return 1
+}
+
+// snapshotProcs is the GOMAXPROCS a standalone server writes its snapshots with (0: its own).
+var snapshotProcs atomic.Int32
 
 // isLocalHost reports whether host is an address of this machine: a loopback address, or
 // one of its interfaces' (a name is resolved, for at most a second).

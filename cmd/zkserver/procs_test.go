@@ -66,6 +66,51 @@ func TestShareProcsGivesEachLocalMemberItsShareOfTheCPUs(t *testing.T) {
 	}
 }
 
+func TestStandaloneProcsRunsOnePOnASmallHost(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	defer func(p int) { startProcs = p }(startProcs)
+	defer procFloor.Store(procFloor.Load())
+	defer snapshotProcs.Store(snapshotProcs.Load())
+	noEnv := func(string) string { return "" }
+	opSet := func(k string) string {
+		if k == "GOMAXPROCS" {
+			return "2"
+		}
+		return ""
+	}
+	for _, tc := range []struct {
+		cpus  int
+		hosts []string
+		env   func(string) string
+		want  int // 0: GOMAXPROCS left alone
+	}{
+		{1, []string{"here"}, noEnv, 1},
+		{2, []string{"here"}, noEnv, 1},
+		{2, nil, noEnv, 1}, // no server lines: standalone
+		{3, []string{"here"}, noEnv, 0},
+		{16, []string{"here"}, noEnv, 0},
+		{2, []string{"here"}, opSet, 0},
+		{2, []string{"here", "there", "there"}, noEnv, 0}, // ensemble: shareProcs / minProcs
+	} {
+		startProcs = tc.cpus
+		runtime.GOMAXPROCS(minProcs)
+		procFloor.Store(minProcs)
+		snapshotProcs.Store(0)
+		got := standaloneProcs(tc.env, ensembleOf(tc.hosts...))
+		if got != tc.want {
+			t.Fatalf("%d CPUs, servers %v: standaloneProcs = %d, want %d", tc.cpus, tc.hosts, got, tc.want)
+		}
+		wantProcs, wantFloor, wantSnap := 1, 1, 2
+		if tc.want == 0 {
+			wantProcs, wantFloor, wantSnap = minProcs, minProcs, 0
+		}
+		if p, f, sp := runtime.GOMAXPROCS(0), int(procFloor.Load()), int(snapshotProcs.Load()); p != wantProcs || f != wantFloor || sp != wantSnap {
+			t.Fatalf("%d CPUs, servers %v: GOMAXPROCS %d, floor %d, snapshot procs %d; want %d, %d, %d",
+				tc.cpus, tc.hosts, p, f, sp, wantProcs, wantFloor, wantSnap)
+		}
+	}
+}
+
 func TestIsLocalHost(t *testing.T) {
 	for host, want := range map[string]bool{
 		"127.0.0.1": true,
