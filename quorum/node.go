@@ -25,6 +25,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/zkgo/zkgo/internal/gomaxprocs"
 	"github.com/zkgo/zkgo/jute"
 	"github.com/zkgo/zkgo/persistence"
 	"github.com/zkgo/zkgo/quorum/cnx"
@@ -68,23 +69,24 @@ type Node struct {
 	fatal  chan error
 
 	// Loop-owned state.
-	role         zab.Role
-	quorumLn     net.Listener
-	learners     map[uint64]*peerConn // leader: by learner sid
-	unknown      map[*peerConn]bool   // leader: accepted, not yet identified
-	leaderConn   *peerConn            // learner
-	pendingSnap  *persistence.Snapshot
-	roEnabled    bool      // readonlymode.enabled
-	readOnly     bool      // serving read-only clients now
-	lookingSince time.Time // when the member last started electing
-	committed    int64     // leader: last committed zxid
-	snapLimits   []int64   // leader: zxids of the SNAPs of the Ready being sent
-	syncs        map[uint64]func()
-	nextSync     uint64
-	snapCount    int
-	snapNext     int
-	snapping     atomic.Bool
-	snapWG       sync.WaitGroup
+	role          zab.Role
+	quorumLn      net.Listener
+	learners      map[uint64]*peerConn // leader: by learner sid
+	unknown       map[*peerConn]bool   // leader: accepted, not yet identified
+	leaderConn    *peerConn            // learner
+	pendingSnap   *persistence.Snapshot
+	roEnabled     bool      // readonlymode.enabled
+	readOnly      bool      // serving read-only clients now
+	lookingSince  time.Time // when the member last started electing
+	committed     int64     // leader: last committed zxid
+	snapLimits    []int64   // leader: zxids of the SNAPs of the Ready being sent
+	syncs         map[uint64]func()
+	nextSync      uint64
+	snapCount     int
+	snapNext      int
+	snapping      atomic.Bool
+	snapshotProcs atomic.Int32 // SetSnapshotProcs
+	snapWG        sync.WaitGroup
 
 	// Pipelined log syncs (forceSync): a serving member's plain Ready (appends only) is
 	// appended and written to the log, and its committed txns applied, while the sync
@@ -1504,12 +1506,19 @@ func (n *Node) maybeSnapshot(appended int) error {
 		// The sessions are read once the snapshot's zxid is fixed: a session created
 		// before that and missing from the table would be in neither the snapshot nor
 		// the log replayed after it.
-		if err := n.store.WriteSnapshotFrom(tree, n.srv.Sessions); err != nil {
+		err := gomaxprocs.With(int(n.snapshotProcs.Load()), func() error {
+			return n.store.WriteSnapshotFrom(tree, n.srv.Sessions)
+		})
+		if err != nil {
 			n.log.Error().Err(err).Msg("writing snapshot failed")
 		}
 	}()
 	return nil
 }
+
+// SetSnapshotProcs makes background snapshots be written with GOMAXPROCS at least n
+// (gomaxprocs.With: on one P the walk of a large tree kept the network from being polled).
+func (n *Node) SetSnapshotProcs(p int) { n.snapshotProcs.Store(int32(p)) }
 
 func (n *Node) resetSnapThreshold() {
 	half := max(n.snapCount/2, 1)

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/zkgo/zkgo/internal/gomaxprocs"
 	"github.com/zkgo/zkgo/persistence"
 )
 
@@ -180,7 +181,7 @@ func (d *diskSink) write() error {
 	view := d.s.dt().CopyForSnapshot()
 	sessions := d.s.sessions.snapshot()
 	var name string
-	err := withProcs(int(d.s.snapshotProcs.Load()), func() (err error) {
+	err := gomaxprocs.With(int(d.s.snapshotProcs.Load()), func() (err error) {
 		name, err = persistence.WriteSnapshotMeta(d.snapDir, view, sessions, d.meta)
 		return err
 	})
@@ -192,23 +193,8 @@ func (d *diskSink) write() error {
 	return nil
 }
 
-// withProcs runs f with GOMAXPROCS raised to n if it is lower (n <= 0: as it is). A server
-// running on one P (zkserver on a small host) writes its snapshots with a second one: the
-// walk of a large tree is CPU-bound and always runnable, and while a P has runnable work
-// the runtime polls the network only from its monitor, every 10 ms; requests, and the log
-// syncs completing through the poller, waited that long (a loopback ping-pong in the same
-// process was stuck for most of the snapshot, TestSnapshotKeepsTheNetworkPolled), and the
-// snapshot's fsync held the only P. Changing GOMAXPROCS stops the world for a moment, twice
-// per snapshot.
-func withProcs(n int, f func() error) error {
-	if n > 0 && runtime.GOMAXPROCS(0) < n {
-		prev := runtime.GOMAXPROCS(n)
-		defer runtime.GOMAXPROCS(prev)
-	}
-	return f()
-}
-
-// SetSnapshotProcs makes snapshots be written with GOMAXPROCS at least n (withProcs).
+// SetSnapshotProcs makes snapshots be written with GOMAXPROCS at least n (gomaxprocs.With:
+// on one P the walk of a large tree kept the network from being polled).
 func (s *Server) SetSnapshotProcs(n int) { s.snapshotProcs.Store(int32(n)) }
 
 func (d *diskSink) close() error {

@@ -68,7 +68,11 @@ func newCLI() *cli {
 		exe:    exe,
 		newServer: func(c *config.Config, l zerolog.Logger) (zkServer, error) {
 			if !c.Standalone() {
-				return quorum.New(c, l)
+				n, err := quorum.New(c, l)
+				if err == nil {
+					n.SetSnapshotProcs(int(snapshotProcs.Load()))
+				}
+				return n, err
 			}
 			s, err := server.New(c, l)
 			if err == nil {

@@ -20,6 +20,7 @@ func TestShareProcsGivesEachLocalMemberItsShareOfTheCPUs(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	defer func(p int) { startProcs = p }(startProcs)
 	defer procFloor.Store(procFloor.Load())
+	defer snapshotProcs.Store(snapshotProcs.Load())
 	local := func(h string) bool { return h == "here" }
 	noEnv := func(string) string { return "" }
 
@@ -38,6 +39,7 @@ func TestShareProcsGivesEachLocalMemberItsShareOfTheCPUs(t *testing.T) {
 		startProcs = tc.cpus
 		runtime.GOMAXPROCS(5)
 		procFloor.Store(minProcs)
+		snapshotProcs.Store(0)
 		got, _ := shareProcs(noEnv, ensembleOf(tc.hosts...), local)
 		if got != tc.want {
 			t.Fatalf("%d CPUs, members on %v: shareProcs = %d, want %d", tc.cpus, tc.hosts, got, tc.want)
@@ -51,6 +53,10 @@ func TestShareProcsGivesEachLocalMemberItsShareOfTheCPUs(t *testing.T) {
 		}
 		if f := int(procFloor.Load()); f != wantFloor {
 			t.Fatalf("%d CPUs, members on %v: keepProcs floor %d, want %d", tc.cpus, tc.hosts, f, wantFloor)
+		}
+		// A member on one P writes its snapshots with two.
+		if sp, want := int(snapshotProcs.Load()), map[bool]int{true: 2, false: 0}[tc.want == 1]; sp != want {
+			t.Fatalf("%d CPUs, members on %v: snapshot procs %d, want %d", tc.cpus, tc.hosts, sp, want)
 		}
 	}
 

@@ -1,4 +1,4 @@
-package server
+package gomaxprocs_test
 
 import (
 	"fmt"
@@ -7,16 +7,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkgo/zkgo/internal/gomaxprocs"
 	"github.com/zkgo/zkgo/jute"
 	"github.com/zkgo/zkgo/persistence"
 	"github.com/zkgo/zkgo/server/datatree"
 )
 
-// TestSnapshotKeepsTheNetworkPolled writes a snapshot of a large tree the way a server on one
-// P does (withProcs 2) while a goroutine of the same process answers a loopback ping-pong.
+// TestWithKeepsTheNetworkPolledDuringASnapshot writes a snapshot of a large tree the way a
+// server on one P does (With 2) while a goroutine of the same process answers a loopback
+// ping-pong.
 // On one P the CPU-bound walk keeps the P busy, the runtime polls the network only every
 // 10 ms from its monitor, and the ping-pong was stuck for most of the snapshot.
-func TestSnapshotKeepsTheNetworkPolled(t *testing.T) {
+func TestWithKeepsTheNetworkPolledDuringASnapshot(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	tr := datatree.New()
 	zxid := int64(1)
@@ -65,7 +67,7 @@ func TestSnapshotKeepsTheNetworkPolled(t *testing.T) {
 	t0 := time.Now()
 	go func() {
 		dir := t.TempDir()
-		done <- withProcs(2, func() error {
+		done <- gomaxprocs.With(2, func() error {
 			_, err := persistence.WriteSnapshot(dir, tr.CopyForSnapshot(), nil)
 			return err
 		})
