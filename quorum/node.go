@@ -69,24 +69,25 @@ type Node struct {
 	fatal  chan error
 
 	// Loop-owned state.
-	role          zab.Role
-	quorumLn      net.Listener
-	learners      map[uint64]*peerConn // leader: by learner sid
-	unknown       map[*peerConn]bool   // leader: accepted, not yet identified
-	leaderConn    *peerConn            // learner
-	pendingSnap   *persistence.Snapshot
-	roEnabled     bool      // readonlymode.enabled
-	readOnly      bool      // serving read-only clients now
-	lookingSince  time.Time // when the member last started electing
-	committed     int64     // leader: last committed zxid
-	snapLimits    []int64   // leader: zxids of the SNAPs of the Ready being sent
-	syncs         map[uint64]func()
-	nextSync      uint64
-	snapCount     int
-	snapNext      int
-	snapping      atomic.Bool
+	role         zab.Role
+	quorumLn     net.Listener
+	learners     map[uint64]*peerConn // leader: by learner sid
+	unknown      map[*peerConn]bool   // leader: accepted, not yet identified
+	leaderConn   *peerConn            // learner
+	pendingSnap  *persistence.Snapshot
+	roEnabled    bool      // readonlymode.enabled
+	readOnly     bool      // serving read-only clients now
+	lookingSince time.Time // when the member last started electing
+	committed    int64     // leader: last committed zxid
+	snapLimits   []int64   // leader: zxids of the SNAPs of the Ready being sent
+	syncs        map[uint64]func()
+	nextSync     uint64
+	snapCount    int
+	snapNext     int
+	snapping     atomic.Bool
+	snapWG       sync.WaitGroup
+
 	snapshotProcs atomic.Int32 // SetSnapshotProcs
-	snapWG        sync.WaitGroup
 
 	// Pipelined log syncs (forceSync): a serving member's plain Ready (appends only) is
 	// appended and written to the log, and its committed txns applied, while the sync

@@ -11,13 +11,13 @@ import (
 )
 
 // minProcs is the fewest Ps a server alone on its host runs with while its log syncs with
-// fdatasync(2) (standaloneProcs drops it to one P with AIO syncs on small hosts). A goroutine in a blocking
-// system call keeps its P until the runtime's monitor takes it away (20 us to 10 ms later),
-// and the sync stage spends most of its time in fdatasync: with one P (one CPU, or a
-// container limited to one), nothing else ran meanwhile, and fsynced writes fell to a third
-// of the throughput they have with two Ps on that same CPU (the kernel runs the second
-// thread while the first waits on the disk, as Apache ZooKeeper's SyncRequestProcessor
-// thread lets its others run).
+// fdatasync(2) (standaloneProcs drops it to one P with AIO syncs on small hosts). A
+// goroutine in a blocking system call keeps its P until the runtime's monitor takes it away
+// (20 us to 10 ms later), and the sync stage spends most of its time in fdatasync: with one
+// P (one CPU, or a container limited to one), nothing else ran meanwhile, and fsynced writes
+// fell to a third of the throughput they have with two Ps on that same CPU (the kernel runs
+// the second thread while the first waits on the disk, as Apache ZooKeeper's
+// SyncRequestProcessor thread lets its others run).
 const minProcs = 2
 
 // startProcs is GOMAXPROCS as the runtime chose it at start (CPU affinity, cgroup limit).

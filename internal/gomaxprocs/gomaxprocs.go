@@ -9,8 +9,8 @@ import "runtime"
 // tree is CPU-bound and always runnable, and while a P has runnable work the runtime polls
 // the network only from its monitor, every 10 ms; requests, and log syncs completing through
 // the poller, waited that long (TestWithKeepsTheNetworkPolledDuringASnapshot: a loopback
-// ping-pong was stuck for most of a snapshot), and the snapshot's fsync held the only P. Changing
-// GOMAXPROCS stops the world for a moment, twice per call. Calls must not overlap.
+// ping-pong was stuck for most of a snapshot), and the snapshot's fsync held the only P.
+// Changing GOMAXPROCS stops the world for a moment, twice per call. Calls must not overlap.
 func With(n int, f func() error) error {
 	if n > 0 && runtime.GOMAXPROCS(0) < n {
 		prev := runtime.GOMAXPROCS(n)
