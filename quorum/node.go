@@ -87,8 +87,6 @@ type Node struct {
 	snapping     atomic.Bool
 	snapWG       sync.WaitGroup
 
-	snapshotProcs atomic.Int32 // SetSnapshotProcs
-
 	// Pipelined log syncs (forceSync): a serving member's plain Ready (appends only) is
 	// appended and written to the log, and its committed txns applied, while the sync
 	// goroutine fsyncs it; what promises durability waits in pipe until that sync is done:
@@ -1507,7 +1505,8 @@ func (n *Node) maybeSnapshot(appended int) error {
 		// The sessions are read once the snapshot's zxid is fixed: a session created
 		// before that and missing from the table would be in neither the snapshot nor
 		// the log replayed after it.
-		err := gomaxprocs.With(int(n.snapshotProcs.Load()), func() error {
+		// A member sharing its host runs one P: the walk gets a second (gomaxprocs.With).
+		err := gomaxprocs.With(2, func() error {
 			return n.store.WriteSnapshotFrom(tree, n.srv.Sessions)
 		})
 		if err != nil {
@@ -1516,10 +1515,6 @@ func (n *Node) maybeSnapshot(appended int) error {
 	}()
 	return nil
 }
-
-// SetSnapshotProcs makes background snapshots be written with GOMAXPROCS at least n
-// (gomaxprocs.With: on one P the walk of a large tree kept the network from being polled).
-func (n *Node) SetSnapshotProcs(p int) { n.snapshotProcs.Store(int32(p)) }
 
 func (n *Node) resetSnapThreshold() {
 	half := max(n.snapCount/2, 1)

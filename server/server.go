@@ -30,8 +30,6 @@ type Server struct {
 	cfg *config.Config
 	log zerolog.Logger
 
-	snapshotProcs atomic.Int32 // SetSnapshotProcs
-
 	// treeP is the data tree; an ensemble member swaps it when it reloads (TRUNC, SNAP,
 	// re-election) while it serves no client, so readers load it through dt().
 	treeP    atomic.Pointer[datatree.Tree]

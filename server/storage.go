@@ -181,7 +181,8 @@ func (d *diskSink) write() error {
 	view := d.s.dt().CopyForSnapshot()
 	sessions := d.s.sessions.snapshot()
 	var name string
-	err := gomaxprocs.With(int(d.s.snapshotProcs.Load()), func() (err error) {
+	// On one P (zkserver on a small host) with a second P: see gomaxprocs.With.
+	err := gomaxprocs.With(2, func() (err error) {
 		name, err = persistence.WriteSnapshotMeta(d.snapDir, view, sessions, d.meta)
 		return err
 	})
@@ -192,10 +193,6 @@ func (d *diskSink) write() error {
 	d.s.metrics.snapshotTime.observe(time.Since(start).Milliseconds()) // ops hook: snapshottime
 	return nil
 }
-
-// SetSnapshotProcs makes snapshots be written with GOMAXPROCS at least n (gomaxprocs.With:
-// on one P the walk of a large tree kept the network from being polled).
-func (s *Server) SetSnapshotProcs(n int) { s.snapshotProcs.Store(int32(n)) }
 
 func (d *diskSink) close() error {
 	d.snapWG.Wait()

@@ -68,17 +68,9 @@ func newCLI() *cli {
 		exe:    exe,
 		newServer: func(c *config.Config, l zerolog.Logger) (zkServer, error) {
 			if !c.Standalone() {
-				n, err := quorum.New(c, l)
-				if err == nil {
-					n.SetSnapshotProcs(int(snapshotProcs.Load()))
-				}
-				return n, err
+				return quorum.New(c, l)
 			}
-			s, err := server.New(c, l)
-			if err == nil {
-				s.SetSnapshotProcs(int(snapshotProcs.Load()))
-			}
-			return s, err
+			return server.New(c, l)
 		},
 		startTimeout: 30 * time.Second,
 		stopTimeout:  30 * time.Second,

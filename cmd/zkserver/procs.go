@@ -73,9 +73,6 @@ func shareProcs(getenv func(string) string, cfg *config.Config, isLocal func(hos
 	}
 	procs = max(1, (startProcs+local-1)/local)
 	procFloor.Store(int32(procs))
-	if procs == 1 {
-		snapshotProcs.Store(2) // as standaloneProcs
-	}
 	runtime.GOMAXPROCS(procs)
 	return procs, local
 }
@@ -92,20 +89,16 @@ const smallHostProcs = 2
 // docs/BENCHMARKS.md one P wrote 20-35% more per second (setData at 1 and 32 sessions,
 // create at 32), with a third less CPU per write, and read ~5% less at 32 sessions with
 // a lower p99; an operator serving heavy reads from remote clients on two CPUs can set
-// GOMAXPROCS=2. Snapshots are written with a second P (snapshotProcs, gomaxprocs.With).
+// GOMAXPROCS=2. Snapshots are written with a second P (gomaxprocs.With).
 // Larger hosts keep every CPU. It returns the new GOMAXPROCS, or 0 when nothing changed.
 func standaloneProcs(getenv func(string) string, cfg *config.Config) int {
 	if getenv("GOMAXPROCS") != "" || !cfg.Standalone() || startProcs > smallHostProcs {
 		return 0
 	}
 	procFloor.Store(1)
-	snapshotProcs.Store(2)
 	runtime.GOMAXPROCS(1)
 	return 1
 }
-
-// snapshotProcs is the GOMAXPROCS a server on one P writes its snapshots with (0: its own).
-var snapshotProcs atomic.Int32
 
 // isLocalHost reports whether host is an address of this machine: a loopback address, or
 // one of its interfaces' (a name is resolved, for at most a second).

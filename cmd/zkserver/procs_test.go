@@ -20,7 +20,6 @@ func TestShareProcsGivesEachLocalMemberItsShareOfTheCPUs(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	defer func(p int) { startProcs = p }(startProcs)
 	defer procFloor.Store(procFloor.Load())
-	defer snapshotProcs.Store(snapshotProcs.Load())
 	local := func(h string) bool { return h == "here" }
 	noEnv := func(string) string { return "" }
 
@@ -39,7 +38,6 @@ func TestShareProcsGivesEachLocalMemberItsShareOfTheCPUs(t *testing.T) {
 		startProcs = tc.cpus
 		runtime.GOMAXPROCS(5)
 		procFloor.Store(minProcs)
-		snapshotProcs.Store(0)
 		got, _ := shareProcs(noEnv, ensembleOf(tc.hosts...), local)
 		if got != tc.want {
 			t.Fatalf("%d CPUs, members on %v: shareProcs = %d, want %d", tc.cpus, tc.hosts, got, tc.want)
@@ -53,10 +51,6 @@ func TestShareProcsGivesEachLocalMemberItsShareOfTheCPUs(t *testing.T) {
 		}
 		if f := int(procFloor.Load()); f != wantFloor {
 			t.Fatalf("%d CPUs, members on %v: keepProcs floor %d, want %d", tc.cpus, tc.hosts, f, wantFloor)
-		}
-		// A member on one P writes its snapshots with two.
-		if sp, want := int(snapshotProcs.Load()), map[bool]int{true: 2, false: 0}[tc.want == 1]; sp != want {
-			t.Fatalf("%d CPUs, members on %v: snapshot procs %d, want %d", tc.cpus, tc.hosts, sp, want)
 		}
 	}
 
@@ -76,7 +70,6 @@ func TestStandaloneProcsRunsOnePOnASmallHost(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	defer func(p int) { startProcs = p }(startProcs)
 	defer procFloor.Store(procFloor.Load())
-	defer snapshotProcs.Store(snapshotProcs.Load())
 	noEnv := func(string) string { return "" }
 	opSet := func(k string) string {
 		if k == "GOMAXPROCS" {
@@ -101,18 +94,17 @@ func TestStandaloneProcsRunsOnePOnASmallHost(t *testing.T) {
 		startProcs = tc.cpus
 		runtime.GOMAXPROCS(minProcs)
 		procFloor.Store(minProcs)
-		snapshotProcs.Store(0)
 		got := standaloneProcs(tc.env, ensembleOf(tc.hosts...))
 		if got != tc.want {
 			t.Fatalf("%d CPUs, servers %v: standaloneProcs = %d, want %d", tc.cpus, tc.hosts, got, tc.want)
 		}
-		wantProcs, wantFloor, wantSnap := 1, 1, 2
+		wantProcs, wantFloor := 1, 1
 		if tc.want == 0 {
-			wantProcs, wantFloor, wantSnap = minProcs, minProcs, 0
+			wantProcs, wantFloor = minProcs, minProcs
 		}
-		if p, f, sp := runtime.GOMAXPROCS(0), int(procFloor.Load()), int(snapshotProcs.Load()); p != wantProcs || f != wantFloor || sp != wantSnap {
-			t.Fatalf("%d CPUs, servers %v: GOMAXPROCS %d, floor %d, snapshot procs %d; want %d, %d, %d",
-				tc.cpus, tc.hosts, p, f, sp, wantProcs, wantFloor, wantSnap)
+		if p, f := runtime.GOMAXPROCS(0), int(procFloor.Load()); p != wantProcs || f != wantFloor {
+			t.Fatalf("%d CPUs, servers %v: GOMAXPROCS %d, floor %d; want %d, %d",
+				tc.cpus, tc.hosts, p, f, wantProcs, wantFloor)
 		}
 	}
 }

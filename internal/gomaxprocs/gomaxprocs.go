@@ -10,7 +10,10 @@ import "runtime"
 // the network only from its monitor, every 10 ms; requests, and log syncs completing through
 // the poller, waited that long (TestWithKeepsTheNetworkPolledDuringASnapshot: a loopback
 // ping-pong was stuck for most of a snapshot), and the snapshot's fsync held the only P.
-// Changing GOMAXPROCS stops the world for a moment, twice per call. Calls must not overlap.
+// It is called as With(2, ...), so that it does nothing with two Ps or more, and a snapshot
+// written while the server starts (replay) gets its second P as well. Changing GOMAXPROCS
+// stops the world for a moment, twice per call. Overlapping calls (members of an ensemble
+// in one test process) leave GOMAXPROCS as they found it, though a call may then run on one P.
 func With(n int, f func() error) error {
 	if n > 0 && runtime.GOMAXPROCS(0) < n {
 		prev := runtime.GOMAXPROCS(n)
