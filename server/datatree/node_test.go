@@ -247,7 +247,14 @@ func fuzzyWalkReplay(t *testing.T, seed uint64) {
 				pcv = pn.Stat.Cversion + 1
 			}
 			rec = &jute.CreateTxn{Path: p, Data: data, ACL: acl, ParentCVersion: pcv}
-			if tr.Get(p) == nil && tr.Get(parent) != nil {
+			if tr.Get(p) != nil {
+				// A create that fails is logged as an error txn, as the prep stage (and
+				// Apache's) logs it: a create txn in the log always succeeded when it was
+				// applied, and over the fuzzy window its replay could succeed where it had
+				// failed and move the parent's cversion.
+				hdr.Type = jute.OpError
+				rec = &jute.ErrorTxn{Err: int32(jute.NodeExists)}
+			} else if tr.Get(parent) != nil {
 				paths = append(paths, p)
 			}
 		case op < 7:
