@@ -21,7 +21,7 @@ type Node struct {
 	// name is the last path component, nameLen bytes at namePtr ("" for the root): in the
 	// node's own allocation, or (a very long name) in one of its own.
 	namePtr *byte
-	nameLen uint32
+	nameLen uint32 // and removedBit
 	acl     int32
 	Stat    jute.StatPersisted
 	// Data is the node's value (nil for a null value). It is never modified in place: a
@@ -43,7 +43,14 @@ func (n *Node) NumChildren() int {
 	return n.kids.n
 }
 
-func (n *Node) name() string { return unsafe.String(n.namePtr, n.nameLen) }
+func (n *Node) name() string { return unsafe.String(n.namePtr, n.nameLen&^removedBit) }
+
+// removedBit in nameLen marks a node deleted from the tree (a name is far shorter than 2 GiB).
+// A snapshot walk skips such a node from the copy of its parent's children it holds, without
+// looking the name up in the parent (a cache miss per node in a large directory).
+const removedBit = 1 << 31
+
+func (n *Node) removed() bool { return n.nameLen&removedBit != 0 }
 
 // inlineNode is a Node with B's bytes after it in one allocation. B's sizes make
 // Node+B a Go size class (Node is 112 bytes), so nothing is lost to rounding.

@@ -131,6 +131,71 @@ func TestWalkHandsNodesOutWithoutTheLock(t *testing.T) {
 	}
 }
 
+// Children deleted after their parent was visited and before their own turn are not visited,
+// nor are ones created since under the same names (the log recreates them): in a large
+// directory, visited in address order, and in small ones.
+func TestWalkSkipsChildrenDeletedBeforeTheirTurn(t *testing.T) {
+	for _, shape := range []struct{ dirs, kids int }{{0, 3 * walkBatchNodes}, {30, 15}} {
+		tr := New()
+		zxid := int64(0)
+		apply := func(typ int32, rec jute.Record) {
+			zxid++
+			tr.Lock()
+			tr.ProcessTxn(&jute.TxnHeader{Zxid: zxid, Time: zxid, Type: typ}, rec)
+			tr.Unlock()
+		}
+		create := func(p, data string) {
+			apply(jute.OpCreate, &jute.CreateTxn{Path: p, Data: []byte(data), ACL: jute.OpenACLUnsafe, ParentCVersion: -1})
+		}
+		var leaves []string
+		for d := 0; d < max(shape.dirs, 1); d++ {
+			dir := ""
+			if shape.dirs > 0 {
+				dir = fmt.Sprint("/d", d)
+				create(dir, "")
+			}
+			for i := 0; i < shape.kids; i++ {
+				leaves = append(leaves, fmt.Sprint(dir, "/k", i))
+				create(leaves[len(leaves)-1], "x")
+			}
+		}
+		v := tr.CopyForSnapshot()
+		seen := map[string]bool{}
+		gone := map[string]bool{}
+		paused := false
+		var late []string
+		v.EachNode(func(n *SnapNode) {
+			p := strings.Clone(n.Path) // n.Path is only valid during the call
+			if gone[p] {
+				late = append(late, p)
+			}
+			seen[p] = true
+		}, func() {
+			if paused {
+				return
+			}
+			paused = true
+			// Every leaf not handed out yet goes; every other one comes back, and is
+			// visited only if its parent has not been (its children not yet copied).
+			for i, p := range leaves {
+				if !seen[p] {
+					apply(jute.OpDelete, &jute.DeleteTxn{Path: p})
+					parent, _ := Split(p)
+					if i%2 == 0 {
+						create(p, "y")
+					}
+					if i%2 != 0 || seen[parent] || parent == "/" {
+						gone[p] = true
+					}
+				}
+			}
+		})
+		if len(gone) == 0 || len(late) > 0 {
+			t.Fatalf("%+v: %d leaves deleted during the walk, visited after that: %v", shape, len(gone), late)
+		}
+	}
+}
+
 // A snapshot walk of a quiescent tree visits every node once, parents first, and loading
 // what it wrote gives the same tree.
 func TestWalkAndLoad(t *testing.T) {
@@ -203,11 +268,15 @@ func TestNodeSize(t *testing.T) {
 // transactions after it, gives the writers' final tree (what Restore relies on).
 func TestFuzzyWalkReplay(t *testing.T) {
 	for seed := uint64(1); seed <= 40; seed++ {
-		fuzzyWalkReplay(t, seed)
+		fuzzyWalkReplay(t, seed, 50)
+	}
+	// Directories of hundreds of children, which the walk visits in address order.
+	for seed := uint64(41); seed <= 50; seed++ {
+		fuzzyWalkReplay(t, seed, 3000)
 	}
 }
 
-func fuzzyWalkReplay(t *testing.T, seed uint64) {
+func fuzzyWalkReplay(t *testing.T, seed uint64, names int) {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	acls := [][]jute.ACL{
 		{{Perms: jute.PermAll, Id: jute.Id{Scheme: "world", ID: "anyone"}}},
@@ -232,7 +301,7 @@ func fuzzyWalkReplay(t *testing.T, seed uint64) {
 			if len(paths) > 0 && rng.IntN(3) > 0 {
 				parent = paths[rng.IntN(len(paths))]
 			}
-			p := Join(parent, fmt.Sprintf("n%d", rng.IntN(50)))
+			p := Join(parent, fmt.Sprintf("n%d", rng.IntN(names)))
 			data := []byte(fmt.Sprint(zxid))
 			if rng.IntN(20) == 0 {
 				data = make([]byte, inlineData+10)
@@ -284,6 +353,9 @@ func fuzzyWalkReplay(t *testing.T, seed uint64) {
 		gen()
 	}
 	tr.Unlock()
+	if n := tr.Get("/").NumChildren(); names > sortKidsMin && n < sortKidsMin {
+		t.Fatalf("seed %d: the root has %d children, too few for the walk's address order", seed, n)
+	}
 	v := tr.CopyForSnapshot()
 	l := NewLoader(false, 0)
 	for r, acl := range v.ACLs {
@@ -361,4 +433,29 @@ func fuzzyWalkReplay(t *testing.T, seed uint64) {
 		}
 	}
 	check("/")
+}
+
+func TestSortByAddress(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{1, 2, 300, 5000} {
+		nodes := make([]*Node, n)
+		for i := range nodes {
+			nodes[i] = newNode(fmt.Sprint("n", i), make([]byte, rng.IntN(300)), openRef)
+		}
+		rng.Shuffle(n, func(i, j int) { nodes[i], nodes[j] = nodes[j], nodes[i] })
+		want := make(map[*Node]bool, n)
+		for _, x := range nodes {
+			want[x] = true
+		}
+		sortByAddress(nodes, make([]*Node, n))
+		for i, x := range nodes {
+			if !want[x] {
+				t.Fatalf("%d nodes: %p at %d is not one of them or is there twice", n, x, i)
+			}
+			delete(want, x)
+			if i > 0 && uintptr(unsafe.Pointer(nodes[i-1])) >= uintptr(unsafe.Pointer(x)) {
+				t.Fatalf("%d nodes: %p before %p at %d", n, nodes[i-1], x, i)
+			}
+		}
+	}
 }

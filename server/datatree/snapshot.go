@@ -3,6 +3,7 @@ package datatree
 import (
 	"bytes"
 	"fmt"
+	"math/bits"
 	"unsafe"
 
 	"github.com/zkgo/zkgo/jute"
@@ -86,15 +87,15 @@ func (v *SnapshotView) EachNode(node func(n *SnapNode), pause func()) {
 
 // walkFrame is the children of one visited node still to visit.
 type walkFrame struct {
-	path   string // the parent's path ("" for the root)
-	parent *Node
-	kids   []*Node // copied when the parent was visited
-	i      int
+	path string  // the parent's path ("" for the root)
+	kids []*Node // copied when the parent was visited
+	i    int
 }
 
 func (t *Tree) walk(v *SnapshotView, node func(n *SnapNode), pause func()) {
 	var stack []walkFrame
 	var path []byte
+	var tmp []*Node // sortByAddress's scratch
 	// A step's nodes are copied out under the read lock (their stat, data slice, ACL ref and
 	// path, into paths) and handed to node after it is released, so writers wait only for the
 	// walk itself, not for the encoding.
@@ -134,7 +135,14 @@ func (t *Tree) walk(v *SnapshotView, node func(n *SnapNode), pause func()) {
 		}
 		kids := make([]*Node, 0, n.kids.n)
 		n.kids.each(func(c *Node) { kids = append(kids, c) })
-		stack = append(stack, walkFrame{path: p, parent: n, kids: kids})
+		if len(kids) >= sortKidsMin {
+			if cap(tmp) < len(kids) {
+				tmp = make([]*Node, len(kids))
+			}
+			sortByAddress(kids, tmp[:len(kids)])
+			clear(tmp[:len(kids)])
+		}
+		stack = append(stack, walkFrame{path: p, kids: kids})
 	}
 	t.RLock()
 	emit(t.root, nil)
@@ -155,10 +163,10 @@ func (t *Tree) walk(v *SnapshotView, node func(n *SnapNode), pause func()) {
 		c := f.kids[f.i]
 		f.kids[f.i] = nil
 		f.i++
-		name := c.name()
-		if f.parent.child(name) != c {
+		if c.removed() {
 			continue // deleted (and maybe recreated) since its parent was visited
 		}
+		name := c.name()
 		if _, ok := v.ACLs[int64(c.acl)]; !ok && c.acl != openRef && c.Stat.Czxid > v.Zxid {
 			continue // created since Zxid with a new ACL list: the log recreates it
 		}
@@ -171,6 +179,56 @@ func (t *Tree) walk(v *SnapshotView, node func(n *SnapNode), pause func()) {
 	v.DigestZxid, v.Digest = t.lastZxid, t.digest
 	t.RUnlock()
 	hand()
+}
+
+// sortKidsMin is the number of children from which the walk visits them in address order
+// rather than in their table's (hash) order. Nodes allocated one after the other lie next to
+// each other, and visiting them in that order lets the CPU stream them in instead of waiting
+// for each (BenchmarkWriteSnapshotFlat, 300k znodes under one parent: 250 against 400 ns
+// per znode). The order of siblings in a snapshot is free; a loader takes them in any order.
+const sortKidsMin = 256
+
+// sortByAddress sorts nodes by address: an LSD radix sort of the addresses' offsets from the
+// lowest, in as few passes of at most 12 bits as the spread needs. tmp is scratch of the
+// same length. The pointers are moved as pointers, so the collector sees every move.
+func sortByAddress(nodes, tmp []*Node) {
+	lo, hi := ^uintptr(0), uintptr(0)
+	for _, n := range nodes {
+		a := uintptr(unsafe.Pointer(n))
+		lo, hi = min(lo, a), max(hi, a)
+	}
+	const align = 4 // nodes are at least 16-byte aligned
+	nb := bits.Len64(uint64(hi-lo) >> align)
+	if nb == 0 {
+		return
+	}
+	passes := (nb + 11) / 12
+	digit := uint((nb + passes - 1) / passes)
+	var count [1 << 12]int
+	src, dst := nodes, tmp
+	for p := 0; p < passes; p++ {
+		shift := align + uint(p)*digit
+		mask := uintptr(1)<<digit - 1
+		buckets := count[:1<<digit]
+		clear(buckets)
+		for _, n := range src {
+			buckets[(uintptr(unsafe.Pointer(n))-lo)>>shift&mask]++
+		}
+		sum := 0
+		for i, c := range buckets {
+			buckets[i] = sum
+			sum += c
+		}
+		for _, n := range src {
+			d := (uintptr(unsafe.Pointer(n)) - lo) >> shift & mask
+			dst[buckets[d]] = n
+			buckets[d]++
+		}
+		src, dst = dst, src
+	}
+	if passes%2 == 1 {
+		copy(nodes, src)
+	}
 }
 
 // Loader rebuilds a tree from a snapshot: AddACL for the cache, then AddNode in snapshot order.
