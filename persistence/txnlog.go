@@ -217,9 +217,9 @@ func (l *TxnLog) AppendRecord(zxid int64, record []byte) error {
 
 // pad preallocates the file in preAlloc steps (FilePadding) so that fsync rarely has to
 // update the file size, and keeps the region the next records go to filled with written
-// zeros. Apache ZooKeeper's padding is a hole (one byte written at the new end): each
-// fdatasync then also allocates the blocks just written and waits for a journal commit
-// (ext4: 135-155 us per sync of a small append, against 90-100 us over written zeros;
+// zeros. Apache ZooKeeper's padding is a hole (one byte written at the new end): appending
+// into it allocates blocks, and each fdatasync then also writes that allocation out (ext4
+// here: 135-155 us per sync of a 2.6 KB append, against 90-100 us over written zeros;
 // 6.7-7.5k against 9.6-9.9k syncs/s). Writing zeros ahead in zeroAhead steps pays the
 // allocation once per step; the file's size and contents are as before (zeros past the
 // last record either way).
