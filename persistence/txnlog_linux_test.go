@@ -39,7 +39,7 @@ func TestLogPaddingAheadIsWrittenZeros(t *testing.T) {
 			t.Fatal(err)
 		}
 		st, _ := f.Stat()
-		hole, err := syscall.Seek(int(f.Fd()), l.pos, 4) // SEEK_HOLE: first hole at or after
+		hole, err := syscall.Seek(int(f.Fd()), l.pos, 4) // SEEK_HOLE (Linux): first hole at or after
 		f.Close()
 		if err != nil {
 			t.Fatal(err)
