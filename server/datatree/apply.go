@@ -176,7 +176,6 @@ func (t *Tree) deleteNode(path string, zxid int64) jute.Code {
 	// Taken before the reference is released: the delete events are filtered by it.
 	acl := t.acls.get(n.acl)
 	parent.removeChild(name)
-	n.nameLen |= removedBit
 	t.count--
 	t.dataSize -= int64(len(path) + len(n.Data))
 	t.subDigest(path, n)

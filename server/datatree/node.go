@@ -252,21 +252,22 @@ func (c *childTable) resize(size int) {
 	}
 }
 
-// remove deletes the child named name and reports whether it was there.
-func (c *childTable) remove(name string) bool {
+// remove deletes the child named name and returns it (nil when it was not there).
+func (c *childTable) remove(name string) *Node {
 	h := hashName(name)
 	tag := tagOf(h)
 	mask := uint64(len(c.slots) - 1)
 	i := h & mask
 	for {
 		if c.tags[i] == 0 {
-			return false
+			return nil
 		}
 		if c.tags[i] == tag && c.slots[i].name() == name {
 			break
 		}
 		i = (i + 1) & mask
 	}
+	gone := c.slots[i]
 	c.slots[i], c.tags[i] = nil, 0
 	c.n--
 	// Backward shift: move up every later entry of the run that may live in the hole.
@@ -287,7 +288,7 @@ func (c *childTable) remove(name string) bool {
 		}
 		c.resize(size)
 	}
-	return true
+	return gone
 }
 
 // each calls fn for every child, in table order.
@@ -313,10 +314,16 @@ func (n *Node) addChild(c *Node) {
 	n.kids.put(c)
 }
 
+// removeChild deletes the child named name and marks it removed (see removedBit).
 func (n *Node) removeChild(name string) bool {
-	if n.kids == nil || !n.kids.remove(name) {
+	if n.kids == nil {
 		return false
 	}
+	c := n.kids.remove(name)
+	if c == nil {
+		return false
+	}
+	c.nameLen |= removedBit
 	if n.kids.n == 0 {
 		n.kids = nil
 	}
