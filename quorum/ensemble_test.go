@@ -1096,3 +1096,70 @@ func TestEnsembleFollowersAckOnlyOnceSynced(t *testing.T) {
 		t.Fatalf("node %d lost its leadership (leading since %d, now %d): its followers looked dead while their syncs were held", leader, since, got)
 	}
 }
+
+// TestEnsembleWriteInFlightIsSeenByEveryMember: while the followers' log syncs are held, a
+// write is in flight on every member (server.WritesIdle false: the leader's is outstanding,
+// each member has logged it and not applied it), so none yields its CPU between reads
+// (server.YieldReads); once it is committed and applied everywhere, every member is idle.
+func TestEnsembleWriteInFlightIsSeenByEveryMember(t *testing.T) {
+	e := newEnsemble(t, 3, "")
+	leader := e.startAndWrite("/w", 1)
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	unhold := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(unhold) // before the nodes close (cleanups run last first), also on failure
+	var hold atomic.Bool
+	for i, nd := range e.nodes {
+		if nd != nil && i != leader {
+			nd.store.log.InjectFailure(func() error {
+				if hold.Load() {
+					<-release
+				}
+				return nil
+			})
+		}
+	}
+	idle := func() []bool {
+		var got []bool
+		for _, nd := range e.nodes {
+			if nd != nil {
+				got = append(got, nd.srv.WritesIdle())
+			}
+		}
+		return got
+	}
+	waitFor := func(want bool, what string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			got := idle()
+			all := true
+			for _, g := range got {
+				all = all && g == want
+			}
+			if all {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: WritesIdle of the members %v, want all %v", what, got, want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitFor(true, "before the write")
+	lc := e.connect(leader)
+	defer lc.Close()
+	hold.Store(true)
+	done := make(chan error, 1)
+	go func() {
+		_, err := lc.Create("/inflight", nil, 0, zk.WorldACL(zk.PermAll))
+		done <- err
+	}()
+	waitFor(false, "while the followers' syncs are held")
+	hold.Store(false)
+	unhold()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(true, "after the write")
+}

@@ -622,6 +622,7 @@ func (n *Node) execute(rd zab.Ready) error {
 				return err
 			}
 			appended += len(a.Txns)
+			n.noteLogged(a.Txns)
 		case zab.Truncate:
 			if err := n.store.Commit(); err != nil {
 				return err
@@ -633,6 +634,7 @@ func (n *Node) execute(rd zab.Ready) error {
 				}
 				return err
 			}
+			n.srv.NoteLogged(int64(a.Zxid))
 			if err := n.reload(); err != nil {
 				return err
 			}
@@ -700,6 +702,14 @@ func (n *Node) execute(rd zab.Ready) error {
 		n.syncDoneFor(id)
 	}
 	return nil
+}
+
+// noteLogged tells the server the last zxid now in the log (a proposal logged and not yet
+// applied is a write in flight: server.YieldReads).
+func (n *Node) noteLogged(txns []zab.Txn) {
+	if len(txns) > 0 {
+		n.srv.NoteLogged(int64(txns[len(txns)-1].Zxid))
+	}
 }
 
 // applyCommitted applies a Ready's committed txns: a leader opens its commit gate to them
@@ -779,6 +789,7 @@ func (n *Node) executePipelined(rd zab.Ready) error {
 		if err := n.store.Append(a.Txns); err != nil {
 			return err
 		}
+		n.noteLogged(a.Txns)
 		appended += len(a.Txns)
 	}
 	var job *syncJob

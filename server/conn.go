@@ -442,6 +442,7 @@ func (c *conn) enqueueOrRun(r *request) {
 	// Written with no lock held: a client that does not read blocks only itself.
 	if direct != nil {
 		c.writeDirect(direct)
+		c.s.readAnswered()
 	}
 }
 

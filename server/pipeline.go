@@ -78,6 +78,7 @@ func (s *Server) SetSink(sink TxnSink) { s.sink = sink }
 // standalone server or a leader, the leader of a learner. Without a role (an ensemble
 // member that is electing) it is dropped; its connection is being closed.
 func (s *Server) submit(r *request) {
+	s.writeSeen()
 	rr := s.run.Load()
 	if rr == nil {
 		return

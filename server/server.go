@@ -78,6 +78,12 @@ type Server struct {
 	restoreDigests   struct{ checked, mismatched int }
 	disk             *diskSink // nil when running without storage (tests of the pipeline alone)
 
+	// For YieldReads (yield.go): reads answered, writes seen (and their count at the last
+	// check), the zxid of the last txn this ensemble member logged (NoteLogged), and
+	// sched_yield (tests count the calls).
+	readsAnswered, writesSeen, writesSeenBefore, loggedZxid atomic.Int64
+	yieldCPU                                                func()
+
 	stats serverStats
 
 	// Operator interface (admin.go, metrics.go).
@@ -111,6 +117,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 		perIP:          make(map[string]int),
 		outstanding:    newOutstanding(),
 		sink:           nopSink{},
+		yieldCPU:       yieldCPU,
 	}
 	s.treeP.Store(datatree.New())
 	if s.tickMs <= 0 {

@@ -195,9 +195,15 @@ func (c *cli) logger() zerolog.Logger {
 // startForeground runs the server until SIGINT/SIGTERM.
 func (c *cli) startForeground(cfg *config.Config) int {
 	log := c.logger()
-	if procs, local := shareProcs(c.getenv, cfg, isLocalHost); procs > 0 {
+	procs, local := shareProcs(c.getenv, cfg, isLocalHost)
+	if procs > 0 {
 		log.Info().Int("members_on_this_host", local).Int("gomaxprocs", procs).
 			Msg("ensemble members share this host's CPUs: GOMAXPROCS set to this member's share (set GOMAXPROCS to override)")
+	}
+	if local >= 2 {
+		server.YieldReads(true)
+		log.Info().Int("members_on_this_host", local).
+			Msg("ensemble members share this host's CPUs: this member yields its CPU in stretches of reads (no write in between or in flight)")
 	}
 	if procs := standaloneProcs(c.getenv, cfg); procs > 0 {
 		log.Info().Int("gomaxprocs", procs).Int("cpus", startProcs).

@@ -57,10 +57,10 @@ func keepProcs() {
 // Ps and their idle threads busy looking for work and waking each other; the kernel, which
 // sees all the members' threads, shares the CPUs better. The minProcs floor is not needed
 // there: while one member waits in fdatasync, the CPU runs the others. An operator's
-// GOMAXPROCS is left alone. It returns the new GOMAXPROCS and the number of local members,
-// or 0 when nothing changed.
+// GOMAXPROCS is left alone. It returns the new GOMAXPROCS, or 0 when nothing changed, and
+// the number of members on this host (0 for a standalone server).
 func shareProcs(getenv func(string) string, cfg *config.Config, isLocal func(host string) bool) (procs, local int) {
-	if getenv("GOMAXPROCS") != "" || cfg.Standalone() {
+	if cfg.Standalone() {
 		return 0, 0
 	}
 	for _, s := range cfg.Servers {
@@ -68,7 +68,7 @@ func shareProcs(getenv func(string) string, cfg *config.Config, isLocal func(hos
 			local++
 		}
 	}
-	if local < 2 {
+	if local < 2 || getenv("GOMAXPROCS") != "" {
 		return 0, local
 	}
 	procs = max(1, (startProcs+local-1)/local)

@@ -61,8 +61,16 @@ func TestShareProcsGivesEachLocalMemberItsShareOfTheCPUs(t *testing.T) {
 		}
 		return ""
 	}
-	if got, _ := shareProcs(opSet, ensembleOf("here", "here", "here"), local); got != 0 || runtime.GOMAXPROCS(0) != 5 {
+	got, members := shareProcs(opSet, ensembleOf("here", "here", "here"), local)
+	if got != 0 || runtime.GOMAXPROCS(0) != 5 {
 		t.Fatalf("with GOMAXPROCS set by the operator: shareProcs = %d, GOMAXPROCS %d; want both left alone", got, runtime.GOMAXPROCS(0))
+	}
+	// The members on this host are still counted: they yield between reads (server.YieldReads).
+	if members != 3 {
+		t.Fatalf("with GOMAXPROCS set by the operator: %d members on this host, want 3", members)
+	}
+	if _, members := shareProcs(noEnv, ensembleOf("here", "there", "there"), local); members != 1 {
+		t.Fatalf("one member here: %d members on this host, want 1", members)
 	}
 }
 
