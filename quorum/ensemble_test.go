@@ -1048,6 +1048,28 @@ func TestEnsembleLeaderCommitsWhileItsOwnSyncIsSlow(t *testing.T) {
 	}
 }
 
+// holdFollowerSyncs makes the followers' log syncs wait, while hold is set, until release
+// is called (also at the test's end, before the nodes close, so that a failed test does not
+// hang in their Close).
+func (e *ensemble) holdFollowerSyncs(leader int) (hold *atomic.Bool, release func()) {
+	ch := make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(ch) }) }
+	e.t.Cleanup(release) // cleanups run last first: before newEnsemble's
+	hold = new(atomic.Bool)
+	for i, nd := range e.nodes {
+		if nd != nil && i != leader {
+			nd.store.log.InjectFailure(func() error {
+				if hold.Load() {
+					<-ch
+				}
+				return nil
+			})
+		}
+	}
+	return hold, release
+}
+
 // TestEnsembleFollowersAckOnlyOnceSynced: while the followers' log syncs are held, a write
 // is not acknowledged (the leader alone is no quorum), although their member loops go on
 // (they answer pings: the leader keeps them); released, the write completes. A follower
@@ -1056,18 +1078,7 @@ func TestEnsembleLeaderCommitsWhileItsOwnSyncIsSlow(t *testing.T) {
 func TestEnsembleFollowersAckOnlyOnceSynced(t *testing.T) {
 	e := newEnsemble(t, 3, "")
 	leader := e.startAndWrite("/w", 1)
-	release := make(chan struct{})
-	var hold atomic.Bool
-	for i, nd := range e.nodes {
-		if nd != nil && i != leader {
-			nd.store.log.InjectFailure(func() error {
-				if hold.Load() {
-					<-release
-				}
-				return nil
-			})
-		}
-	}
+	hold, release := e.holdFollowerSyncs(leader)
 	lc := e.connect(leader)
 	defer lc.Close()
 	since := e.nodes[leader].leadingSince.Load()
@@ -1083,7 +1094,7 @@ func TestEnsembleFollowersAckOnlyOnceSynced(t *testing.T) {
 	case <-time.After(2 * time.Second): // twice syncLimit x tickTime: pings must have gone on
 	}
 	hold.Store(false)
-	close(release)
+	release()
 	select {
 	case err := <-done:
 		if err != nil {
@@ -1104,21 +1115,7 @@ func TestEnsembleFollowersAckOnlyOnceSynced(t *testing.T) {
 func TestEnsembleWriteInFlightIsSeenByEveryMember(t *testing.T) {
 	e := newEnsemble(t, 3, "")
 	leader := e.startAndWrite("/w", 1)
-	release := make(chan struct{})
-	var releaseOnce sync.Once
-	unhold := func() { releaseOnce.Do(func() { close(release) }) }
-	t.Cleanup(unhold) // before the nodes close (cleanups run last first), also on failure
-	var hold atomic.Bool
-	for i, nd := range e.nodes {
-		if nd != nil && i != leader {
-			nd.store.log.InjectFailure(func() error {
-				if hold.Load() {
-					<-release
-				}
-				return nil
-			})
-		}
-	}
+	hold, release := e.holdFollowerSyncs(leader)
 	idle := func() []bool {
 		var got []bool
 		for _, nd := range e.nodes {
@@ -1157,7 +1154,7 @@ func TestEnsembleWriteInFlightIsSeenByEveryMember(t *testing.T) {
 	}()
 	waitFor(false, "while the followers' syncs are held")
 	hold.Store(false)
-	unhold()
+	release()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
