@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -22,6 +23,8 @@ type Restored struct {
 	SnapZxid int64 // zxid of the snapshot loaded (-1 when none)
 	LastZxid int64 // last zxid after replay
 	Replayed int   // transactions replayed from the log
+	// How long reading the snapshot and replaying the log took (startup_*_load_time).
+	SnapLoad, TxnsLoad time.Duration
 	// Digests checked against the tree during the restore, and how many disagreed.
 	DigestsChecked, DigestMismatches int
 }
@@ -47,6 +50,7 @@ func Restore(snapDir, logDir string, o RestoreOptions, apply Applier) (*Restored
 		return nil, err
 	}
 	res := &Restored{SnapZxid: -1}
+	snapStart := time.Now()
 	var loadErr error
 	var snapDigest *Snapshot
 	for i := len(snaps) - 1; i >= 0 && i >= len(snaps)-100; i-- {
@@ -77,6 +81,8 @@ func Restore(snapDir, logDir string, o RestoreOptions, apply Applier) (*Restored
 		res.SnapZxid = 0
 	}
 	res.LastZxid = res.SnapZxid
+	res.SnapLoad = time.Since(snapStart)
+	replayStart := time.Now()
 	check := func(zxid int64, want uint64, what string) {
 		res.DigestsChecked++
 		if got := res.Tree.Digest(); got != want {
@@ -154,6 +160,7 @@ func Restore(snapDir, logDir string, o RestoreOptions, apply Applier) (*Restored
 		}
 	}
 	res.Tree.SetLastProcessedZxid(res.LastZxid)
+	res.TxnsLoad = time.Since(replayStart)
 	return res, nil
 }
 

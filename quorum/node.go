@@ -10,6 +10,7 @@ package quorum
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -78,6 +79,7 @@ type Node struct {
 	roEnabled    bool      // readonlymode.enabled
 	readOnly     bool      // serving read-only clients now
 	lookingSince time.Time // when the member last started electing
+	ackTimes     []int64   // execute's scratch for Node.logged
 	committed    int64     // leader: last committed zxid
 	snapLimits   []int64   // leader: zxids of the SNAPs of the Ready being sent
 	syncs        map[uint64]func()
@@ -86,6 +88,10 @@ type Node struct {
 	snapNext     int
 	snapping     atomic.Bool
 	snapWG       sync.WaitGroup
+
+	// unavailableSince is when the member stopped serving (or started): unavailable_time;
+	// syncStart is when its leader began to synchronise it: follower/observer_sync_time.
+	unavailableSince, syncStart time.Time
 
 	// Pipelined log syncs (forceSync): a serving member's plain Ready (appends only) is
 	// appended and written to the log, and its committed txns applied, while the sync
@@ -139,6 +145,8 @@ type (
 type syncJob struct {
 	seq   uint64
 	ls    persistence.LogSync
+	txns  int     // appended by its Ready
+	times []int64 // their header times if this member ACKs them (Node.logged)
 	msgs  []zab.Message
 	hooks func()
 }
@@ -183,6 +191,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Node, error) {
 		roEnabled:     cfg.ReadOnlyModeEnabled(),
 		lookingSince:  time.Now(),
 	}
+	n.unavailableSince = n.lookingSince
 	for _, a := range []*atomic.Int64{&n.propLast, &n.propMin, &n.propMax} {
 		a.Store(-1)
 	}
@@ -237,6 +246,8 @@ func (n *Node) Start() error {
 		return err
 	}
 	n.store = st
+	n.srv.ObserveRestore(res)
+	n.srv.Count(server.LookingCount, 1) // a member starts LOOKING (QuorumPeer.run)
 	n.resetSnapThreshold()
 	members := n.startMembers(res.Tree)
 	n.replaceData(res.Tree, res.Sessions)
@@ -418,6 +429,7 @@ func (n *Node) loop() {
 		}
 		if err != nil {
 			n.log.Error().Err(err).Msg("cannot persist the quorum state; stopping this server")
+			n.srv.Count(server.UnrecoverableErrorCount, 1)
 			select {
 			case n.fatal <- err:
 			default:
@@ -465,9 +477,15 @@ func (n *Node) synced(r syncResult) error {
 	done := n.pipe[:k]
 	n.pipe = n.pipe[k:]
 	var msgs []zab.Message
+	batch := 0
 	for _, j := range done {
 		n.store.Synced(j.ls)
 		msgs = append(msgs, j.msgs...)
+		batch += j.txns
+	}
+	n.durable(batch)
+	for _, j := range done {
+		n.acked(j.times)
 	}
 	n.sendMessages(msgs)
 	for _, j := range done {
@@ -623,6 +641,7 @@ func (n *Node) execute(rd zab.Ready) error {
 			}
 			appended += len(a.Txns)
 			n.noteLogged(a.Txns)
+			n.ackTimes = n.logged(n.ackTimes[:0], a.Txns)
 		case zab.Truncate:
 			if err := n.store.Commit(); err != nil {
 				return err
@@ -658,6 +677,8 @@ func (n *Node) execute(rd zab.Ready) error {
 			return err
 		}
 		n.srv.ObserveFsync(time.Since(start))
+		n.durable(appended)
+		n.acked(n.ackTimes)
 		if err := n.maybeSnapshot(appended); err != nil {
 			return err
 		}
@@ -716,6 +737,7 @@ func (n *Node) noteLogged(txns []zab.Txn) {
 // (its server's apply stage applies its own txns; the gate also stops at a SNAP's zxid,
 // snapLimits); a learner applies them here.
 func (n *Node) applyCommitted(txns []zab.Txn) error {
+	n.commitMetrics(txns)
 	if n.role.State == zab.Leading {
 		if len(txns) > 0 {
 			n.committed = int64(txns[len(txns)-1].Zxid)
@@ -730,6 +752,76 @@ func (n *Node) applyCommitted(txns []zab.Txn) error {
 	}
 	return nil
 }
+
+// commitMetrics records committed txns: on a serving leader commit_count and
+// quorum_ack_latency (Leader.tryToCommit; a reconfig is committed by commitAndActivate,
+// which counts neither), on a learner commit_propagation_latency (Follower.commit,
+// Observer's INFORM).
+func (n *Node) commitMetrics(txns []zab.Txn) {
+	if n.role.State != zab.Leading {
+		for _, t := range txns {
+			if ts, ok := txnTime(t.Data); ok {
+				n.srv.ObserveTxnAge(server.CommitPropagationLatency, ts)
+			}
+		}
+		return
+	}
+	if !n.role.Serving {
+		return
+	}
+	for _, t := range txns {
+		if ts, ok := txnTime(t.Data); ok && txnType(t.Data) != jute.OpReconfig {
+			n.srv.Count(server.CommitCount, 1)
+			n.srv.ObserveTxnAge(server.QuorumAckLatency, ts)
+		}
+	}
+}
+
+// logged notes txns this member appended: a serving leader's proposals (proposal_count)
+// and, on a member that ACKs them (leader or follower), their header times, which acked
+// turns into proposal_ack_creation_latency once their log sync is done.
+func (n *Node) logged(times []int64, txns []zab.Txn) []int64 {
+	switch n.role.State {
+	case zab.Observing:
+		return times
+	case zab.Leading:
+		if n.role.Serving {
+			n.srv.Count(server.ProposalCount, int64(len(txns)))
+		}
+	}
+	for _, t := range txns {
+		if ts, ok := txnTime(t.Data); ok {
+			times = append(times, ts)
+		}
+	}
+	return times
+}
+
+// durable records a log sync that made count txns durable (sync_processor_batch_size).
+func (n *Node) durable(count int) {
+	if count > 0 {
+		n.srv.Observe(server.SyncProcessorBatchSize, int64(count))
+	}
+}
+
+// acked records the age of each txn whose ACK a log sync released (times, from logged).
+func (n *Node) acked(times []int64) {
+	for _, ts := range times {
+		n.srv.ObserveTxnAge(server.ProposalAckCreationLatency, ts)
+	}
+}
+
+// txnTime is the time (wall-clock ms) in a serialized txn's TxnHeader (clientId, cxid,
+// zxid, time, type): when the leader created it.
+func txnTime(data []byte) (int64, bool) {
+	if len(data) < 32 {
+		return 0, false
+	}
+	return int64(binary.BigEndian.Uint64(data[20:28])), true
+}
+
+// txnType is the op type in a serialized txn's TxnHeader (data holds one: txnTime).
+func txnType(data []byte) int32 { return int32(binary.BigEndian.Uint32(data[28:32])) }
 
 // syncDoneFor answers the client sync id that the Ready completed.
 func (n *Node) syncDoneFor(id uint64) {
@@ -785,12 +877,14 @@ func (n *Node) executePipelined(rd zab.Ready) error {
 		n.sendMessages(rd.Messages)
 	}
 	appended := 0
+	var times []int64
 	for _, a := range rd.Persist {
 		if err := n.store.Append(a.Txns); err != nil {
 			return err
 		}
 		n.noteLogged(a.Txns)
 		appended += len(a.Txns)
+		times = n.logged(times, a.Txns)
 	}
 	var job *syncJob
 	switch {
@@ -805,7 +899,7 @@ func (n *Node) executePipelined(rd zab.Ready) error {
 			return err
 		}
 		n.syncSeq++
-		job = &syncJob{seq: n.syncSeq, ls: ls}
+		job = &syncJob{seq: n.syncSeq, ls: ls, txns: appended, times: times}
 		n.syncReqs <- syncReq{seq: n.syncSeq, ls: ls}
 	case n.syncedSeq < n.syncSeq:
 		job = &syncJob{seq: n.syncSeq} // behind the sync in flight
@@ -915,9 +1009,7 @@ func (n *Node) changeRole(r zab.Role) error {
 		n.leadingSince.Store(0)
 		n.readOnly = false
 	}
-	if r.State == zab.Looking && prev.State != zab.Looking {
-		n.lookingSince = time.Now()
-	}
+	n.roleMetrics(prev, r)
 	switch {
 	case r.State == zab.Looking:
 		n.abandonWaiters()
@@ -934,6 +1026,45 @@ func (n *Node) changeRole(r zab.Role) error {
 		n.srv.BecomeLearner(r.State == zab.Observing)
 	}
 	return nil
+}
+
+// roleMetrics records what a role change ends or starts: looking_count and election_time
+// (QuorumPeer.run, Leader.lead, Follower.followLeader; an observer's election is not timed,
+// as in Apache), unavailable_time from the last time the member stopped serving to serving
+// again, and a learner's sync time from its leader's DIFF, TRUNC or SNAP to serving.
+func (n *Node) roleMetrics(prev, r zab.Role) {
+	now := time.Now()
+	if r.State == zab.Looking && prev.State != zab.Looking {
+		n.lookingSince = now
+		n.srv.Count(server.LookingCount, 1)
+	}
+	if prev.Serving && !r.Serving || r.State == zab.Looking && n.unavailableSince.IsZero() {
+		n.unavailableSince = now
+	}
+	if prev.State == zab.Looking && (r.State == zab.Leading || r.State == zab.Following) {
+		n.srv.Observe(server.ElectionTime, now.Sub(n.lookingSince).Milliseconds())
+	}
+	if !r.Serving || prev.Serving {
+		return
+	}
+	if !n.unavailableSince.IsZero() {
+		ms := now.Sub(n.unavailableSince).Milliseconds()
+		n.srv.Observe(server.UnavailableTime, ms)
+		if r.State == zab.Leading {
+			n.srv.Observe(server.LeaderUnavailableTime, ms)
+		}
+		n.unavailableSince = time.Time{}
+	}
+	if !n.syncStart.IsZero() {
+		ms := now.Sub(n.syncStart).Milliseconds()
+		switch r.State {
+		case zab.Following:
+			n.srv.Observe(server.FollowerSyncTime, ms)
+		case zab.Observing:
+			n.srv.Observe(server.ObserverSyncTime, ms)
+		}
+		n.syncStart = time.Time{}
+	}
 }
 
 // maybeReadOnly starts serving read-only clients once the member has been without a quorum
@@ -1001,6 +1132,7 @@ func (n *Node) reload() error {
 	if err != nil {
 		return err
 	}
+	n.srv.ObserveRestore(res)
 	n.replaceData(res.Tree, res.Sessions)
 	return nil
 }
@@ -1100,8 +1232,12 @@ func (n *Node) sendPacket(to uint64, p *zab.Packet) {
 		case zab.Snap:
 			qp.Data = nil // zab's note of the snapshot's configuration; the snapshot has it
 			out = outPacket{qp: qp, snap: n.snapSource(p.Zxid)}
+			n.srv.Count(server.SnapCount, 1)
 			fallthrough
 		case zab.Diff, zab.Trunc:
+			if p.Type != zab.Snap {
+				n.srv.Count(server.DiffCount, 1) // one of these opens each learner sync
+			}
 			n.log.Info().Uint64("learner", to).Str("mode", p.Type.String()).Str("zxid", p.Zxid.String()).Msg("synchronising learner")
 		}
 		n.queue(c, out)
@@ -1326,6 +1462,7 @@ func (n *Node) handlePacket(ev evPacket) {
 			if err != nil {
 				return
 			}
+			n.srv.Count(server.RevalidateCount, 1)
 			valid := n.srv.ValidateSession(c.peer, rq.SessionID, rq.Timeout)
 			rep := wire.RevalidateReply{SessionID: rq.SessionID, Valid: valid}
 			c.send(outPacket{qp: wire.QuorumPacket{Type: zab.Revalidate, Zxid: -1, Data: rep.Encode()}})
@@ -1349,6 +1486,18 @@ func (n *Node) handlePacket(ev evPacket) {
 	switch qp.Type {
 	case zab.Diff, zab.Trunc, zab.Snap:
 		n.log.Info().Uint64("leader", c.peer).Str("mode", qp.Type.String()).Str("zxid", qp.Zxid.String()).Msg("synchronising with the leader")
+		n.syncStart = time.Now()
+	case zab.Proposal:
+		if n.role.Serving { // Follower.processPacket: broadcast proposals only
+			n.srv.Count(server.LearnerProposalReceivedCount, 1)
+			if t, ok := txnTime(qp.Data); ok {
+				n.srv.ObserveTxnAge(server.ProposalLatency, t)
+			}
+		}
+	case zab.Commit, zab.Inform:
+		if n.role.Serving {
+			n.srv.Count(server.LearnerCommitReceivedCount, 1)
+		}
 	}
 	switch qp.Type {
 	case zab.Revalidate:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -23,8 +24,6 @@ const maxQueuedOut = 64 << 20
 // globalOutstandingLimit, per connection): the reader stops reading until they drain.
 const maxPending = 1000
 
-const sessionlessTimeout = 10 * time.Second
-
 // conn is one client connection (ServerCnxn). Requests are answered strictly in the order
 // they arrive: reads run at once unless an earlier write of this connection is still in the
 // pipeline, in which case they queue behind it.
@@ -37,7 +36,8 @@ type conn struct {
 
 	sessionID atomic.Int64
 	timeout   int32
-	readOnly  bool // client sent the readOnly flag
+	readOnly  bool        // client sent the readOnly flag
+	resuming  atomic.Bool // its ConnectRequest names a session that is not answered yet
 
 	auth atomic.Pointer[[]jute.Id]
 
@@ -120,7 +120,9 @@ func (c *conn) Process(ev jute.WatcherEvent, acl []jute.ACL) {
 	if c.s.checkACL(acl, jute.PermRead, c.authIDs()) != jute.OK {
 		return
 	}
-	c.sendNow(frame(jute.ReplyHeader{Xid: jute.XidNotification, Zxid: -1}, &ev))
+	b := frame(jute.ReplyHeader{Xid: jute.XidNotification, Zxid: -1}, &ev)
+	c.s.Count(WatchBytes, int64(len(b)-4)) // sendResponse's size: no length prefix
+	c.sendNow(b)
 }
 
 // frame builds a length-prefixed reply.
@@ -237,6 +239,13 @@ func (c *conn) sendNow(b []byte) {
 }
 
 func (c *conn) sentStats(b []byte) {
+	if c.resuming.Load() && c.resuming.CompareAndSwap(true, false) {
+		// The answer to a resume, valid or not, goes once the session is reopened; what
+		// connect refuses before (not serving, client ahead of us, read-only) closes
+		// unanswered, as Apache's processConnectRequest throws before reopenSession and
+		// connection_revalidate_count.
+		c.s.Count(ConnectionRevalidateCount, 1)
+	}
 	c.s.stats.packetsSent.Add(1)
 	c.s.metrics.responseSize(len(b) - 4) // ops hook: client_response sizes, without the length prefix
 	c.sent.Add(1)
@@ -389,10 +398,11 @@ func (c *conn) serve() {
 	}
 	r := bufio.NewReaderSize(src, 64<<10)
 	// A connection must open a session (or send a four-letter word) within the sessionless
-	// connection timeout, 10 s as in NIOServerCnxnFactory, or it is closed.
-	c.nc.SetReadDeadline(time.Now().Add(sessionlessTimeout))
+	// connection timeout (zookeeper.nio.sessionlessCnxnTimeout, 10 s), or it is closed.
+	c.nc.SetReadDeadline(time.Now().Add(c.s.sessionless))
 	var first [4]byte
 	if _, err := io.ReadFull(r, first[:]); err != nil {
+		c.readFailed(err, true)
 		return
 	}
 	if cmd := string(first[:]); isFourLetterWord(cmd) {
@@ -401,27 +411,51 @@ func (c *conn) serve() {
 	}
 	b, err := c.readFrame(r, first[:])
 	if err != nil {
+		c.readFailed(err, true)
 		c.s.logFrameError(c, err)
 		return
 	}
 	c.s.stats.packetsReceived.Add(1)
 	c.received.Add(1)
-	c.s.metrics.connRequests.Add(1) // ops hook: connection_request_count
-	if !c.s.connect(c, b) {
+	c.s.Count(BytesReceivedCount, int64(4+len(b)))
+	c.s.Count(ConnectionRequestCount, 1) // ops hook: connection_request_count
+	// Bytes 16-23 of a ConnectRequest are its sessionId.
+	c.resuming.Store(len(b) >= 24 && binary.BigEndian.Uint64(b[16:24]) != 0)
+	ok := c.s.connect(c, b)
+	c.resuming.Store(false)
+	if !ok {
 		return
 	}
 	c.nc.SetReadDeadline(time.Time{})
 	for {
 		b, err := c.readFrame(r, nil)
 		if err != nil {
+			c.readFailed(err, false)
 			c.s.logFrameError(c, err)
 			return
 		}
 		c.s.stats.packetsReceived.Add(1)
 		c.received.Add(1)
+		c.s.Count(BytesReceivedCount, int64(4+len(b))) // NIOServerCnxn.readPayload: the prefix too
 		if !c.s.handle(c, b) {
 			return
 		}
+	}
+}
+
+// readFailed counts why the reader stopped: the client closed its socket (not in answer to
+// the server's own close), or the connection opened no session in time.
+func (c *conn) readFailed(err error, sessionless bool) {
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		c.outMu.Lock()
+		byServer := c.closeOut || c.outClosed
+		c.outMu.Unlock()
+		if !byServer {
+			c.s.Count(ConnectionDropCount, 1)
+		}
+	case sessionless && errors.Is(err, os.ErrDeadlineExceeded):
+		c.s.Count(SessionlessConnectionsExpired, 1)
 	}
 }
 

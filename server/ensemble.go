@@ -345,11 +345,15 @@ func (s *Server) ApplyCommitted(raw []byte) error {
 	if err != nil {
 		return fmt.Errorf("committed txn: %w", err)
 	}
+	var bound *conn // a closeSession's connection here, before the apply forgets it
+	if lt.Hdr.Type == jute.OpCloseSession {
+		bound = s.sessions.connOf(lt.Hdr.ClientID)
+	}
 	t := s.dt()
 	t.Lock()
 	res := t.ProcessTxn(&lt.Hdr, lt.Rec)
 	if lt.Digest != nil && s.digestEnabled && uint64(lt.Digest.TreeDigest) != t.Digest() {
-		s.digestMismatches.Add(1)
+		s.Count(DigestMismatchesCount, 1)
 		s.log.Error().Str("zxid", zxidHex(lt.Hdr.Zxid)).Msg("digests are not matching: this tree differs from the leader's")
 	}
 	switch lt.Hdr.Type {
@@ -371,10 +375,16 @@ func (s *Server) ApplyCommitted(raw []byte) error {
 		}
 		rr.mu.Unlock()
 	}
+	// Only txns applied while serving went through Apache's FinalRequestProcessor: not
+	// those of the sync with the leader or of a fast-forward from the log. Nor, as in
+	// applyAndReply, a closeSession not asked for here that closes a connection here.
+	if rr != nil && (r != nil || bound == nil) {
+		s.ObserveTxnAge(PropagationLatency, lt.Hdr.Time)
+	}
 	if r == nil {
 		if lt.Hdr.Type == jute.OpCloseSession {
 			// Expired by the leader, or closed through another server.
-			if bound := s.sessions.connOf(lt.Hdr.ClientID); bound != nil {
+			if bound != nil {
 				bound.close()
 			}
 			s.closeConnsOfSession(lt.Hdr.ClientID)

@@ -34,6 +34,7 @@ func (s *Server) fourLetterWord(c *conn, cmd string, r *bufio.Reader) {
 	c.fourLetter.Store(true)
 	c.received.Add(1)
 	s.stats.packetsReceived.Add(1)
+	s.Count(BytesReceivedCount, 4)
 	var b strings.Builder
 	switch {
 	case !s.whitelist[cmd]:
@@ -155,7 +156,7 @@ func (s *Server) runFourLetterWord(b *strings.Builder, cmd string) {
 		conns := s.clientConns()
 		fmt.Fprintf(b, "Connections Sets (%d)/(%d):\n", min(len(conns), 1), len(conns))
 		if len(conns) > 0 {
-			fmt.Fprintf(b, "%d expire at %s:\n", len(conns), time.Now().Add(sessionlessTimeout).UTC().Format("Mon Jan 02 15:04:05 UTC 2006"))
+			fmt.Fprintf(b, "%d expire at %s:\n", len(conns), time.Now().Add(s.sessionless).UTC().Format("Mon Jan 02 15:04:05 UTC 2006"))
 			for _, c := range conns {
 				fmt.Fprintf(b, "\tip: /%s sessionId: 0x%x\n", c.remote, c.sid())
 			}
@@ -368,7 +369,9 @@ func (s *Server) resetServerStats() {
 		for _, sm := range s.metrics.summaries() {
 			sm.reset()
 		}
-		s.metrics.connRequests.Store(0)
+		for c := range s.metrics.counters {
+			s.metrics.counters[c].Store(0)
+		}
 		s.metrics.fsyncThresholds.Store(0)
 	}
 }

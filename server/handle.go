@@ -259,57 +259,65 @@ func (s *Server) writeReply(r *request) {
 	case jute.OpCloseSession:
 		if r.errCode != jute.OK {
 			h.Err = int32(r.errCode)
-			c.send(frame(h, nil))
+			c.send(s.replyFrame(h, nil))
 			return
 		}
-		c.sendAndClose(frame(h, nil))
+		c.sendAndClose(s.replyFrame(h, nil))
 		return
 	case jute.OpSync:
 		if r.errCode != jute.OK {
 			h.Err = int32(r.errCode)
-			c.sendNow(frame(h, nil))
+			c.sendNow(s.replyFrame(h, nil))
 			return
 		}
-		c.sendNow(frame(h, &jute.PathRequest{Path: r.path}))
+		c.sendNow(s.replyFrame(h, &jute.PathRequest{Path: r.path}))
 		return
 	}
 	if r.errCode != jute.OK {
 		h.Err = int32(r.errCode)
-		c.sendNow(frame(h, nil))
+		c.sendNow(s.replyFrame(h, nil))
 		return
 	}
 	res := &r.result
 	if r.op == jute.OpMulti {
 		if res.Err != jute.OK { // the whole multi was refused (e.g. marshalling)
 			h.Err = int32(res.Err)
-			c.sendNow(frame(h, nil))
+			c.sendNow(s.replyFrame(h, nil))
 			return
 		}
-		c.sendNow(frame(h, &multiResponse{results: res.Multi}))
+		c.sendNow(s.replyFrame(h, &multiResponse{results: res.Multi}))
 		return
 	}
 	if res.Err != jute.OK {
 		h.Err = int32(res.Err)
-		c.sendNow(frame(h, nil))
+		c.sendNow(s.replyFrame(h, nil))
 		return
 	}
 	switch r.op {
 	case jute.OpCreate:
-		c.sendNow(frame(h, &jute.PathRequest{Path: res.Path}))
+		c.sendNow(s.replyFrame(h, &jute.PathRequest{Path: res.Path}))
 	case jute.OpCreate2, jute.OpCreateContainer, jute.OpCreateTTL:
-		c.sendNow(frame(h, &pathStat{path: res.Path, stat: res.Stat}))
+		c.sendNow(s.replyFrame(h, &pathStat{path: res.Path, stat: res.Stat}))
 	case jute.OpSetData, jute.OpSetACL:
-		c.sendNow(frame(h, &res.Stat))
+		c.sendNow(s.replyFrame(h, &res.Stat))
 	case jute.OpReconfig:
 		// GetDataResponse: the new configuration and the config node's Stat.
 		var data []byte
 		if sd, ok := r.txn.(*jute.SetDataTxn); ok {
 			data = sd.Data
 		}
-		c.sendNow(frame(h, &getDataResponse{data: data, stat: res.Stat}))
+		c.sendNow(s.replyFrame(h, &getDataResponse{data: data, stat: res.Stat}))
 	default:
-		c.sendNow(frame(h, nil))
+		c.sendNow(s.replyFrame(h, nil))
 	}
+}
+
+// replyFrame is frame for a reply that FinalRequestProcessor sends with sendResponse: its
+// size without the length prefix, that method's return value, adds to response_bytes.
+func (s *Server) replyFrame(h jute.ReplyHeader, body jute.Record) []byte {
+	b := frame(h, body)
+	s.Count(ResponseBytes, int64(len(b)-4))
+	return b
 }
 
 // pathStat is Create2Response.

@@ -29,7 +29,12 @@ func (s *Server) runLocal(r *request, direct bool) []byte {
 	if code != jute.OK {
 		body = nil
 	}
-	b := frame(h, body)
+	var b []byte
+	if r.op == jute.OpPing {
+		b = frame(h, body) // FinalRequestProcessor returns before counting a ping's reply
+	} else {
+		b = s.replyFrame(h, body)
+	}
 	var out []byte
 	if direct && c.reserveDirect(b) {
 		out = b

@@ -97,15 +97,124 @@ func (v summaryValues) avg() float64 {
 	return math.Round(float64(v.sum)/float64(v.cnt)*10000) / 10000
 }
 
+// Counter is one of ServerMetrics.java's counters (mntr zk_<name>, a Prometheus counter).
+// Like Apache's, every counter is shown on every role, zero until its event happens, and
+// kept across role changes (srst resets them).
+type Counter int
+
+const (
+	ConnectionRequestCount        Counter = iota // connect requests (ZooKeeperServer.processConnectRequest)
+	ConnectionRevalidateCount                    // connect requests naming an existing session
+	ConnectionRejected                           // connections refused (maxClientCnxns)
+	ConnectionDropCount                          // connections the client closed
+	SessionlessConnectionsExpired                // connections closed for not opening a session in time
+	StaleSessionsExpired                         // sessions expired by the session tracker
+	BytesReceivedCount                           // client request bytes, length prefix included
+	ResponseBytes                                // reply bytes (header and body, no length prefix)
+	WatchBytes                                   // watch notification bytes
+	DigestMismatchesCount                        // txn or snapshot digests that disagreed with the tree
+	LookingCount                                 // times the member went LOOKING
+	DiffCount                                    // learner syncs the leader served without a snapshot
+	SnapCount                                    // learner syncs the leader served with a snapshot
+	ProposalCount                                // PROPOSALs the leader broadcast
+	CommitCount                                  // COMMITs the leader broadcast
+	RevalidateCount                              // REVALIDATEs the leader answered
+	LearnerProposalReceivedCount                 // PROPOSALs a follower received in broadcast
+	LearnerCommitReceivedCount                   // COMMITs (INFORMs) a learner received in broadcast
+	UnrecoverableErrorCount                      // fatal errors that stopped the server
+	numCounters
+)
+
+var counterNames = [numCounters]string{
+	ConnectionRequestCount:        "connection_request_count",
+	ConnectionRevalidateCount:     "connection_revalidate_count",
+	ConnectionRejected:            "connection_rejected",
+	ConnectionDropCount:           "connection_drop_count",
+	SessionlessConnectionsExpired: "sessionless_connections_expired",
+	StaleSessionsExpired:          "stale_sessions_expired",
+	BytesReceivedCount:            "bytes_received_count",
+	ResponseBytes:                 "response_bytes",
+	WatchBytes:                    "watch_bytes",
+	DigestMismatchesCount:         "digest_mismatches_count",
+	LookingCount:                  "looking_count",
+	DiffCount:                     "diff_count",
+	SnapCount:                     "snap_count",
+	ProposalCount:                 "proposal_count",
+	CommitCount:                   "commit_count",
+	RevalidateCount:               "revalidate_count",
+	LearnerProposalReceivedCount:  "learner_proposal_received_count",
+	LearnerCommitReceivedCount:    "learner_commit_received_count",
+	UnrecoverableErrorCount:       "unrecoverable_error_count",
+}
+
+// Metric is one of ServerMetrics.java's summaries (mntr zk_avg_/min_/max_/cnt_/sum_<name>,
+// ADVANCED ones also zk_p50_/p95_/p99_/p999_<name>). Times are milliseconds, as Apache's.
+type Metric int
+
+const (
+	FsyncTime                  Metric = iota // BASIC: a log sync
+	SnapshotTime                             // BASIC: writing a snapshot
+	DBInitTime                               // BASIC: loading the data dir at start
+	StartupSnapLoadTime                      // BASIC: reading the snapshot of a load
+	StartupTxnsLoadTime                      // BASIC: replaying the log after it
+	StartupTxnsLoaded                        // BASIC: txns replayed
+	SyncProcessorBatchSize                   // BASIC: txns made durable by one log sync
+	ElectionTime                             // BASIC: leader election, LOOKING to a role
+	FollowerSyncTime                         // BASIC: a follower's sync with its leader
+	ObserverSyncTime                         // BASIC: an observer's sync with its leader
+	UnavailableTime                          // BASIC: LOOKING (or start) to serving again
+	LeaderUnavailableTime                    // BASIC: the same, ended as leader
+	NodeCreatedWatchCount                    // BASIC: watchers one NodeCreated event fired
+	NodeDeletedWatchCount                    // BASIC: ... one NodeDeleted event
+	NodeChangedWatchCount                    // BASIC: ... one NodeDataChanged event
+	NodeChildrenWatchCount                   // BASIC: ... one NodeChildrenChanged event
+	UpdateLatency                            // ADVANCED: a write, received to answered
+	ReadLatency                              // ADVANCED: a read, received to answered
+	QuorumAckLatency                         // ADVANCED: txn created to quorum of ACKs (leader)
+	ProposalLatency                          // ADVANCED: txn created to its PROPOSAL received (follower)
+	ProposalAckCreationLatency               // ADVANCED: txn created to logged and ACKed (leader, follower)
+	CommitPropagationLatency                 // ADVANCED: txn created to its COMMIT received (learner)
+	PropagationLatency                       // ADVANCED: txn created to applied to the tree
+	numMetrics
+)
+
+var metricDefs = [numMetrics]struct {
+	name     string
+	advanced bool
+}{
+	FsyncTime:                  {"fsynctime", false},
+	SnapshotTime:               {"snapshottime", false},
+	DBInitTime:                 {"dbinittime", false},
+	StartupSnapLoadTime:        {"startup_snap_load_time", false},
+	StartupTxnsLoadTime:        {"startup_txns_load_time", false},
+	StartupTxnsLoaded:          {"startup_txns_loaded", false},
+	SyncProcessorBatchSize:     {"sync_processor_batch_size", false},
+	ElectionTime:               {"election_time", false},
+	FollowerSyncTime:           {"follower_sync_time", false},
+	ObserverSyncTime:           {"observer_sync_time", false},
+	UnavailableTime:            {"unavailable_time", false},
+	LeaderUnavailableTime:      {"leader_unavailable_time", false},
+	NodeCreatedWatchCount:      {"node_created_watch_count", false},
+	NodeDeletedWatchCount:      {"node_deleted_watch_count", false},
+	NodeChangedWatchCount:      {"node_changed_watch_count", false},
+	NodeChildrenWatchCount:     {"node_children_watch_count", false},
+	UpdateLatency:              {"updatelatency", true},
+	ReadLatency:                {"readlatency", true},
+	QuorumAckLatency:           {"quorum_ack_latency", true},
+	ProposalLatency:            {"proposal_latency", true},
+	ProposalAckCreationLatency: {"proposal_ack_creation_latency", true},
+	CommitPropagationLatency:   {"commit_propagation_latency", true},
+	PropagationLatency:         {"propagation_latency", true},
+}
+
 // serverMetrics are the ServerMetrics.java counters and summaries zkgo measures. Names are
-// Apache's; zkgo_requests_total (per op) is zkgo's own and appears only in /metrics.
+// Apache's; zkgo_requests_total (per op) is zkgo's own and appears only in /metrics. Those of
+// Apache's that count the inside of its request processors, JVM or Netty (commit processor
+// queues, throttler, response cache, jvm_pause_time_ms, TLS handshakes) have no counterpart
+// here and are not shown.
 type serverMetrics struct {
-	readLatency     *summary // readlatency, ADVANCED
-	updateLatency   *summary // updatelatency, ADVANCED
-	fsyncTime       *summary // fsynctime, BASIC
-	snapshotTime    *summary // snapshottime, BASIC
-	dbInitTime      *summary // dbinittime, BASIC
-	connRequests    atomic.Int64
+	counters        [numCounters]atomic.Int64
+	sums            [numMetrics]*summary
 	requestsByOp    sync.Map // op name -> *atomic.Int64
 	respLast        atomic.Int64
 	respMin         atomic.Int64
@@ -114,19 +223,50 @@ type serverMetrics struct {
 }
 
 func newServerMetrics() *serverMetrics {
-	m := &serverMetrics{
-		readLatency:   newSummary("readlatency", true),
-		updateLatency: newSummary("updatelatency", true),
-		fsyncTime:     newSummary("fsynctime", false),
-		snapshotTime:  newSummary("snapshottime", false),
-		dbInitTime:    newSummary("dbinittime", false),
+	m := &serverMetrics{}
+	for i, d := range metricDefs {
+		m.sums[i] = newSummary(d.name, d.advanced)
 	}
 	m.resetResponseSizes()
 	return m
 }
 
+// summaries are the summaries in mntr's order: BASIC ones, then ADVANCED ones (Apache's
+// DefaultMetricsContext.dump).
 func (m *serverMetrics) summaries() []*summary {
-	return []*summary{m.fsyncTime, m.snapshotTime, m.dbInitTime, m.updateLatency, m.readLatency}
+	out := make([]*summary, 0, len(m.sums))
+	for _, adv := range []bool{false, true} {
+		for _, sm := range m.sums {
+			if sm.advanced == adv {
+				out = append(out, sm)
+			}
+		}
+	}
+	return out
+}
+
+// Count adds n to the counter c.
+func (s *Server) Count(c Counter, n int64) { s.metrics.counters[c].Add(n) }
+
+// Observe records v in the summary m.
+func (s *Server) Observe(m Metric, v int64) { s.metrics.sums[m].observe(v) }
+
+// ObserveTxnAge records in m the milliseconds since a txn was created, from the time in its
+// header (the leader's wall clock, as Apache's Request.logLatency); a negative age (clocks
+// of two hosts apart) is dropped, as there.
+func (s *Server) ObserveTxnAge(m Metric, txnTimeMs int64) {
+	if age := time.Now().UnixMilli() - txnTimeMs; age >= 0 {
+		s.metrics.sums[m].observe(age)
+	}
+}
+
+// Counted reports the counter c (tests).
+func (s *Server) Counted(c Counter) int64 { return s.metrics.counters[c].Load() }
+
+// Observed reports how many values the summary m holds and their sum (tests).
+func (s *Server) Observed(m Metric) (cnt, sum int64) {
+	v := s.metrics.sums[m].values()
+	return v.cnt, v.sum
 }
 
 // resetResponseSizes is BufferStats.reset: -1 until a response is sent.
@@ -152,9 +292,9 @@ func (m *serverMetrics) responseSize(n int) {
 // readlatency for the rest, and the per-op counter.
 func (m *serverMetrics) request(op int32, latencyMs int64) {
 	if isUpdateOp(op) {
-		m.updateLatency.observe(latencyMs)
+		m.sums[UpdateLatency].observe(latencyMs)
 	} else {
-		m.readLatency.observe(latencyMs)
+		m.sums[ReadLatency].observe(latencyMs)
 	}
 	name := jute.OpName(op)
 	c, ok := m.requestsByOp.Load(name)
@@ -167,7 +307,7 @@ func (m *serverMetrics) request(op int32, latencyMs int64) {
 // fsync records one group commit's append+fsync time (fsynctime) and counts it in
 // fsync_threshold_exceed_count when it exceeds fsync.warningthresholdms (FileTxnLog.commit).
 func (m *serverMetrics) fsync(ms int64, warnMs int) {
-	m.fsyncTime.observe(ms)
+	m.sums[FsyncTime].observe(ms)
 	if ms > int64(warnMs) {
 		m.fsyncThresholds.Add(1)
 	}
@@ -209,7 +349,9 @@ func (s *Server) monitorValues() []metricValue {
 	}
 	out = append(out, s.gaugeValues(minL, avg, maxL, int64(nodes), int64(watches), int64(ephemerals), int64(size), int64(fds), int64(maxFds))...)
 	out = append(out, s.quorumGauges()...)
-	out = append(out, metricValue{"connection_request_count", m.connRequests.Load()})
+	for c := range numCounters {
+		out = append(out, metricValue{counterNames[c], m.counters[c].Load()})
+	}
 	for _, sm := range m.summaries() {
 		v := sm.values()
 		out = append(out,
@@ -331,9 +473,9 @@ func (s *Server) writePrometheus(b *strings.Builder) {
 	for _, g := range s.gaugeValues(minL, avg, maxL, int64(nodes), int64(watches), int64(ephemerals), int64(size), int64(fds), int64(maxFds)) {
 		fams = append(fams, family{g.key, "gauge", g.key, single(toFloat(g.val))})
 	}
-	fams = append(fams,
-		family{"connection_request_count", "counter", "connection_request_count", single(float64(m.connRequests.Load()))},
-	)
+	for c := range numCounters {
+		fams = append(fams, family{counterNames[c], "counter", counterNames[c], single(float64(m.counters[c].Load()))})
+	}
 	for _, sm := range m.summaries() {
 		sm := sm
 		fams = append(fams, family{sm.name, "summary", sm.name, func(b *strings.Builder, name string) {

@@ -89,8 +89,8 @@ func parsePrometheus(t *testing.T, text string) map[string]string {
 				fail("bad value %q", val)
 			}
 			family := name
-			if types[current] == "summary" {
-				family = strings.TrimSuffix(strings.TrimSuffix(name, "_sum"), "_count")
+			if types[current] == "summary" && (name == current+"_sum" || name == current+"_count") {
+				family = current // a summary's own name may end in _count too
 			}
 			if family != current {
 				fail("sample outside its family %q", current)

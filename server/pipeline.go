@@ -317,11 +317,14 @@ func (s *Server) applyAndReply(r *request) {
 		return
 	}
 	if r.txn != nil {
+		// FinalRequestProcessor.applyRequest returns before measuring the propagation
+		// latency when it closes the connection of a session closed without one (expired).
+		quiet := r.op == jute.OpCloseSession && r.conn == nil && s.sessions.connOf(r.session) != nil
 		s.dt().Lock()
 		r.result = s.dt().ProcessTxn(&r.hdr, r.txn)
 		if r.digest != nil && uint64(r.digest.TreeDigest) != s.dt().Digest() {
 			// Prep and apply disagree on the tree: a bug; Apache ZooKeeper logs the same.
-			s.digestMismatches.Add(1)
+			s.Count(DigestMismatchesCount, 1)
 			s.log.Error().Str("zxid", zxidHex(r.hdr.Zxid)).Msg("digests are not matching: the applied tree differs from the prepared one")
 		}
 		switch r.hdr.Type {
@@ -334,6 +337,9 @@ func (s *Server) applyAndReply(r *request) {
 			s.sessions.remove(r.hdr.ClientID)
 		}
 		s.dt().Unlock()
+		if !quiet {
+			s.ObserveTxnAge(PropagationLatency, r.hdr.Time)
+		}
 		s.applied(r.hdr.Zxid)
 	}
 	s.stats.outstanding.Add(-1)

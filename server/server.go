@@ -41,6 +41,7 @@ type Server struct {
 	maxTimeout     int32
 	maxBuffer      int
 	maxClientCnxns int
+	sessionless    time.Duration // zookeeper.nio.sessionlessCnxnTimeout
 	skipACL        bool
 	superDigest    string
 	extendedTypes  bool
@@ -73,10 +74,9 @@ type Server struct {
 	sink        TxnSink
 	prepDigest  uint64 // tree digest once every prepared txn is applied (committer-owned)
 
-	digestEnabled    bool
-	digestMismatches atomic.Int64
-	restoreDigests   struct{ checked, mismatched int }
-	disk             *diskSink // nil when running without storage (tests of the pipeline alone)
+	digestEnabled  bool
+	restoreDigests struct{ checked, mismatched int }
+	disk           *diskSink // nil when running without storage (tests of the pipeline alone)
 
 	// For YieldReads (yield.go): reads answered, writes seen (and their count at the last
 	// check), the zxid of the last txn this ensemble member logged (NoteLogged), and
@@ -119,7 +119,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 		sink:           nopSink{},
 		yieldCPU:       yieldCPU,
 	}
-	s.treeP.Store(datatree.New())
+	s.setTree(datatree.New())
 	if s.tickMs <= 0 {
 		return nil, errors.New("tickTime must be positive")
 	}
@@ -130,6 +130,10 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 	}
 	s.saslUsers = users
 	s.saslAnyUser, _ = cfg.Prop(propLetAnySASLUserDoX)
+	s.sessionless = time.Duration(cfg.PropInt("zookeeper.nio.sessionlessCnxnTimeout", 10000)) * time.Millisecond
+	if s.sessionless <= 0 {
+		s.sessionless = 10 * time.Second // the default; Apache's ExpiryQueue fails on <= 0
+	}
 	s.stats.minLatency.Store(-1)
 	s.metrics = newServerMetrics()
 	s.traceMask.Store(defaultTraceMask)
@@ -142,7 +146,24 @@ func (s *Server) Tree() *datatree.Tree { return s.dt() }
 // dt is the current data tree.
 func (s *Server) dt() *datatree.Tree { return s.treeP.Load() }
 
-func (s *Server) setTree(t *datatree.Tree) { s.treeP.Store(t) }
+// setTree installs t, reporting its watch triggers to the node_*_watch_count metrics.
+func (s *Server) setTree(t *datatree.Tree) {
+	t.WatchesFired = s.watchesFired
+	s.treeP.Store(t)
+}
+
+func (s *Server) watchesFired(eventType int32, watchers int) {
+	switch eventType {
+	case jute.EventNodeCreated:
+		s.Observe(NodeCreatedWatchCount, int64(watchers))
+	case jute.EventNodeDeleted:
+		s.Observe(NodeDeletedWatchCount, int64(watchers))
+	case jute.EventNodeDataChanged:
+		s.Observe(NodeChangedWatchCount, int64(watchers))
+	case jute.EventNodeChildrenChanged:
+		s.Observe(NodeChildrenWatchCount, int64(watchers))
+	}
+}
 
 // Start binds the client port and starts serving in the background.
 func (s *Server) Start() error {
@@ -229,6 +250,7 @@ func (s *Server) acceptLoop() {
 				return
 			default:
 			}
+			s.Count(ConnectionRejected, 1) // as AcceptThread.doAccept, a failed accept too
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
@@ -243,6 +265,7 @@ func (s *Server) acceptLoop() {
 		}
 		c := newConn(s, nc)
 		if !s.addConn(c) {
+			s.Count(ConnectionRejected, 1)
 			s.log.Warn().Str("ip", c.ip).Int("max", s.maxClientCnxns).Msg("too many connections from this address; closing")
 			nc.Close()
 			continue
@@ -303,6 +326,7 @@ func (s *Server) expirer(rr *roleRun) {
 			return
 		case now := <-t.C:
 			for _, sess := range s.sessions.expired(now.UnixMilli()) {
+				s.Count(StaleSessionsExpired, 1)
 				s.log.Info().Str("session", fmt.Sprintf("0x%x", sess.id)).Int32("timeout", sess.timeout).Msg("session expired")
 				s.submit(&request{session: sess.id, op: jute.OpCloseSession, pipeline: true, start: time.Now()})
 			}
@@ -343,4 +367,4 @@ func (st *serverStats) reset() {
 
 // DigestMismatches counts transactions whose applied tree digest differed from the one
 // prepared (and logged); always 0 unless there is a bug.
-func (s *Server) DigestMismatches() int64 { return s.digestMismatches.Load() }
+func (s *Server) DigestMismatches() int64 { return s.Counted(DigestMismatchesCount) }

@@ -24,6 +24,12 @@ func startServer(t testing.TB, props map[string]string) (*Server, string) {
 // startServerWith is startServer with a hook that runs between New and Start.
 func startServerWith(t testing.TB, props map[string]string, beforeStart func(*Server)) (*Server, string) {
 	t.Helper()
+	return startConfigured(t, props, nil, beforeStart)
+}
+
+// startConfigured is startServerWith with a hook on the config before the server is made.
+func startConfigured(t testing.TB, props map[string]string, tune func(*config.Config), beforeStart func(*Server)) (*Server, string) {
+	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.DataLogDir = cfg.DataDir
@@ -35,6 +41,9 @@ func startServerWith(t testing.TB, props map[string]string, beforeStart func(*Se
 		t.Fatal(err)
 	}
 	cfg.ClientPort = 0 // a free port, known after Start through Addr
+	if tune != nil {
+		tune(cfg)
+	}
 	s, err := New(cfg, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)

@@ -61,6 +61,8 @@ func (s *Server) openStorage() error {
 		return err
 	}
 	s.restoreDigests.checked, s.restoreDigests.mismatched = res.DigestsChecked, res.DigestMismatches
+	s.Count(DigestMismatchesCount, int64(res.DigestMismatches))
+	s.ObserveRestore(res)
 	// Logs that were open when the server last stopped are closed now: restore read them.
 	if err := closeCrashedLogs(meta, cat, res.LastZxid); err != nil {
 		meta.Close()
@@ -75,7 +77,7 @@ func (s *Server) openStorage() error {
 	s.log.Info().Int("nodes", s.dt().NodeCount()).Int("sessions", len(res.Sessions)).
 		Str("snapshotZxid", zxidHex(res.SnapZxid)).Str("lastZxid", zxidHex(res.LastZxid)).Int("replayed", res.Replayed).
 		Dur("took", time.Since(start)).Msg("data loaded")
-	s.metrics.dbInitTime.observe(time.Since(start).Milliseconds()) // ops hook: dbinittime
+	s.metrics.sums[DBInitTime].observe(time.Since(start).Milliseconds()) // ops hook: dbinittime
 	tl, err := persistence.OpenTxnLog(logDir, persistence.LogOptions{
 		PreAllocBytes: int64(cfg.PreAllocSizeKB()) * 1024,
 		ForceSync:     cfg.ForceSync(),
@@ -190,7 +192,7 @@ func (d *diskSink) write() error {
 		return err
 	}
 	d.s.log.Info().Str("file", name).Int("nodes", view.Walked).Dur("took", time.Since(start)).Msg("snapshot written")
-	d.s.metrics.snapshotTime.observe(time.Since(start).Milliseconds()) // ops hook: snapshottime
+	d.s.metrics.sums[SnapshotTime].observe(time.Since(start).Milliseconds()) // ops hook: snapshottime
 	return nil
 }
 
@@ -275,4 +277,14 @@ func closeCrashedLogs(meta *persistence.Meta, cat []persistence.FileInfo, lastZx
 		return nil
 	}
 	return meta.Record(fix...)
+}
+
+// ObserveRestore records a data load's startup_* metrics (FileTxnSnapLog.restore): the log
+// replay only when it replayed something, as Apache's fastForwardFromEdits.
+func (s *Server) ObserveRestore(res *persistence.Restored) {
+	s.Observe(StartupSnapLoadTime, res.SnapLoad.Milliseconds())
+	if res.Replayed > 0 {
+		s.Observe(StartupTxnsLoadTime, res.TxnsLoad.Milliseconds())
+		s.Observe(StartupTxnsLoaded, int64(res.Replayed))
+	}
 }

@@ -150,8 +150,8 @@ func (t *Tree) createNode(path string, data []byte, acl []jute.ACL, owner int64,
 	if stat != nil {
 		t.Stat(n, stat)
 	}
-	t.dataWatches.trigger(path, jute.EventNodeCreated, acl, nil)
-	t.childWatches.trigger(parentPath, jute.EventNodeChildrenChanged, t.acls.get(parent.acl), nil)
+	t.trigger(t.dataWatches, path, jute.EventNodeCreated, acl, nil)
+	t.trigger(t.childWatches, parentPath, jute.EventNodeChildrenChanged, t.acls.get(parent.acl), nil)
 	return jute.OK
 }
 
@@ -208,9 +208,9 @@ func (t *Tree) deleteNode(path string, zxid int64) jute.Code {
 	if q := t.quotaPrefix(path); q != "" {
 		t.updateQuotaStat(q, -int64(len(n.Data)), -1)
 	}
-	fired := t.dataWatches.trigger(path, jute.EventNodeDeleted, acl, nil)
-	t.childWatches.trigger(path, jute.EventNodeDeleted, acl, fired)
-	t.childWatches.trigger(parentPath, jute.EventNodeChildrenChanged, t.acls.get(parent.acl), nil)
+	fired := t.trigger(t.dataWatches, path, jute.EventNodeDeleted, acl, nil)
+	t.trigger(t.childWatches, path, jute.EventNodeDeleted, acl, fired)
+	t.trigger(t.childWatches, parentPath, jute.EventNodeChildrenChanged, t.acls.get(parent.acl), nil)
 	return jute.OK
 }
 
@@ -233,7 +233,7 @@ func (t *Tree) setData(path string, data []byte, version int32, zxid, time int64
 	if stat != nil {
 		t.Stat(n, stat)
 	}
-	t.dataWatches.trigger(path, jute.EventNodeDataChanged, t.acls.get(n.acl), nil)
+	t.trigger(t.dataWatches, path, jute.EventNodeDataChanged, t.acls.get(n.acl), nil)
 	return jute.OK
 }
 

@@ -36,6 +36,11 @@ type Tree struct {
 	// ExtendedTypes enables TTL owner decoding (zookeeper.extendedTypesEnabled).
 	ExtendedTypes bool
 
+	// WatchesFired, if set, learns how many watchers each event that fired any watch
+	// fired, the suppressed ones included (the server's node_*_watch_count metrics:
+	// WatchManager.triggerWatch). Called with the write lock held; it must not block.
+	WatchesFired func(eventType int32, watchers int)
+
 	lastZxid int64
 	dataSize int64 // sum of path and data lengths, as approximateDataSize
 

@@ -145,6 +145,16 @@ func (t *watchTable) trigger(path string, typ int32, acl []jute.ACL, suppress ma
 	return fired
 }
 
+// trigger fires table's watches for an event and reports the watchers it fired to
+// WatchesFired.
+func (t *Tree) trigger(table *watchTable, path string, typ int32, acl []jute.ACL, suppress map[Watcher]struct{}) map[Watcher]struct{} {
+	fired := table.trigger(path, typ, acl, suppress)
+	if len(fired) > 0 && t.WatchesFired != nil {
+		t.WatchesFired(typ, len(fired))
+	}
+	return fired
+}
+
 // has reports whether w watches path in one of the given modes.
 func (t *watchTable) has(path string, w Watcher, modes ...WatchMode) bool {
 	t.mu.Lock()
