@@ -103,6 +103,30 @@ func TestMetricConnectionRejected(t *testing.T) {
 	wantCount(t, s, ConnectionDropCount, 0)
 }
 
+// TestMaxCnxnsLimitsAllClientConnections: zookeeper.maxCnxns (the zoo.cfg key maxCnxns) caps
+// the client connections of all addresses together, four-letter-word ones included
+// (NIOServerCnxnFactory.limitTotalNumberOfCnxns); a refused one is counted, and a place
+// freed by a closed connection is taken again.
+func TestMaxCnxnsLimitsAllClientConnections(t *testing.T) {
+	s := startTuned(t, map[string]string{"zookeeper.maxCnxns": "2"}, nil)
+	addr := s.Addr().String()
+	a := rawSession(t, addr, rawzk.ConnectOptions{})
+	idle, err := net.Dial("tcp", addr) // no session yet: it counts all the same
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	waitFor(t, "two connections", func() bool { return len(s.connList()) == 2 })
+	if _, err := rawzk.Dial(addr, rawzk.ConnectOptions{}); err == nil {
+		t.Fatal("a third connection was accepted with zookeeper.maxCnxns=2")
+	}
+	wantCount(t, s, ConnectionRejected, 1)
+	a.Close()
+	waitFor(t, "a connection to go", func() bool { return len(s.connList()) == 1 })
+	rawSession(t, addr, rawzk.ConnectOptions{})
+	wantCount(t, s, ConnectionRejected, 1)
+}
+
 // TestMetricConnectionDropCount: a read that hits the client's EOF counts; a connection the
 // server closes (closeSession, expiry) does not, though the client's FIN follows it.
 func TestMetricConnectionDropCount(t *testing.T) {

@@ -41,6 +41,7 @@ type Server struct {
 	maxTimeout     int32
 	maxBuffer      int
 	maxClientCnxns int
+	maxCnxns       int           // zookeeper.maxCnxns: all client connections; 0 = unlimited
 	sessionless    time.Duration // zookeeper.nio.sessionlessCnxnTimeout
 	skipACL        bool
 	superDigest    string
@@ -104,6 +105,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 		maxTimeout:     int32(cfg.MaxSessionTimeoutMs()),
 		maxBuffer:      cfg.JuteMaxBuffer(),
 		maxClientCnxns: cfg.MaxClientCnxns,
+		maxCnxns:       cfg.MaxCnxns(),
 		skipACL:        cfg.SkipACL(),
 		superDigest:    cfg.SuperDigest(),
 		extendedTypes:  cfg.ExtendedTypesEnabled(),
@@ -264,9 +266,9 @@ func (s *Server) acceptLoop() {
 			tc.SetKeepAlive(true)
 		}
 		c := newConn(s, nc)
-		if !s.addConn(c) {
+		if refused := s.addConn(c); refused != "" {
 			s.Count(ConnectionRejected, 1)
-			s.log.Warn().Str("ip", c.ip).Int("max", s.maxClientCnxns).Msg("too many connections from this address; closing")
+			s.log.Warn().Str("ip", c.ip).Msg(refused)
 			nc.Close()
 			continue
 		}
@@ -274,16 +276,21 @@ func (s *Server) acceptLoop() {
 	}
 }
 
-// addConn enforces maxClientCnxns per client IP (0 = unlimited).
-func (s *Server) addConn(c *conn) bool {
+// addConn registers c unless a connection limit refuses it, and then says why: the total
+// zookeeper.maxCnxns first, then maxClientCnxns per client IP (0 = unlimited), as
+// NIOServerCnxnFactory.doAccept checks them.
+func (s *Server) addConn(c *conn) (refused string) {
 	s.connMu.Lock()
 	defer s.connMu.Unlock()
+	if s.maxCnxns > 0 && len(s.conns) >= s.maxCnxns {
+		return fmt.Sprintf("too many connections, max allowed is %d (zookeeper.maxCnxns); closing", s.maxCnxns)
+	}
 	if s.maxClientCnxns > 0 && s.perIP[c.ip] >= s.maxClientCnxns {
-		return false
+		return fmt.Sprintf("too many connections from this address, max is %d (maxClientCnxns); closing", s.maxClientCnxns)
 	}
 	s.perIP[c.ip]++
 	s.conns[c] = struct{}{}
-	return true
+	return ""
 }
 
 func (s *Server) removeConn(c *conn) {
