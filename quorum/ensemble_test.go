@@ -1160,3 +1160,44 @@ func TestEnsembleWriteInFlightIsSeenByEveryMember(t *testing.T) {
 	}
 	waitFor(true, "after the write")
 }
+
+// TestEnsembleMemberAutopurges: with autopurge.purgeInterval set, a member deletes old
+// snapshots and logs at start (and every interval after), keeping autopurge.snapRetainCount
+// snapshots and what replays from the oldest, as Apache's DatadirCleanupManager does in
+// every mode; the member still loads and serves every write.
+func TestEnsembleMemberAutopurges(t *testing.T) {
+	e := newEnsemble(t, 3, "snapCount=4\nautopurge.purgeInterval=1\nautopurge.snapRetainCount=3\n")
+	leader := e.startAndWrite("/p", 40)
+	f := follower(e, leader)
+	snaps := func() int {
+		m, err := filepath.Glob(filepath.Join(e.dirs[f], "version-2", "snapshot.*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(m)
+	}
+	e.stop(f)
+	before := snaps()
+	if before <= 3 {
+		t.Fatalf("%d snapshots after 40 writes with snapCount=4: the test needs more than 3", before)
+	}
+	e.start(f)
+	deadline := time.Now().Add(10 * time.Second)
+	for snaps() != 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d snapshots on the restarted member (had %d), want the 3 of autopurge.snapRetainCount", snaps(), before)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.waitServing(20 * time.Second)
+	if _, err := e.readAfterSync(f, "/p-39"); err != nil {
+		t.Fatalf("the purged member lost a write: %v", err)
+	}
+	// It loads again from what the purge kept.
+	e.stop(f)
+	e.start(f)
+	e.waitServing(20 * time.Second)
+	if _, err := e.readAfterSync(f, "/p-0"); err != nil {
+		t.Fatalf("after a second restart: %v", err)
+	}
+}

@@ -321,6 +321,10 @@ func (n *Node) Start() error {
 	n.syncDone = make(chan syncResult, maxSyncsInFlight)
 	n.loopWG.Add(1)
 	go n.loop()
+	if cfg.PurgeInterval > 0 {
+		n.wg.Add(1)
+		go n.autopurge()
+	}
 	return nil
 }
 
@@ -1026,6 +1030,27 @@ func (n *Node) changeRole(r zab.Role) error {
 		n.srv.BecomeLearner(r.State == zab.Observing)
 	}
 	return nil
+}
+
+// autopurge deletes old snapshots and logs every autopurge.purgeInterval hours, keeping
+// autopurge.snapRetainCount snapshots, from the start on (DatadirCleanupManager, which
+// QuorumPeerMain runs in every mode).
+func (n *Node) autopurge() {
+	defer n.wg.Done()
+	interval := time.Duration(n.cfg.PurgeInterval) * time.Hour
+	for {
+		removed, err := n.store.Purge(n.cfg.SnapRetainCount)
+		if err != nil {
+			n.log.Warn().Err(err).Msg("purging old snapshots and logs failed")
+		} else if len(removed) > 0 {
+			n.log.Info().Strs("files", removed).Msg("purged old snapshots and logs")
+		}
+		select {
+		case <-n.stop:
+			return
+		case <-time.After(interval):
+		}
+	}
 }
 
 // roleMetrics records what a role change ends or starts: looking_count and election_time

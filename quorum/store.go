@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -31,6 +32,11 @@ type Store struct {
 
 	accepted, current int64
 	lastZxid          zab.Zxid
+
+	// files serialises Purge, which runs on its own goroutine, with what lists and reads
+	// or removes the log and snapshot files on the member's loop (Load, Truncate, a SNAP's
+	// install, Entries for a DIFF).
+	files sync.Mutex
 }
 
 // Apache ZooKeeper's epoch files, in the snapshot directory (QuorumPeer).
@@ -93,6 +99,8 @@ func OpenStore(dataDir, dataLogDir string, lo persistence.LogOptions, ro persist
 // (Apache ZooKeeper's loadDataBase: logged but uncommitted txns are applied too; the
 // leader truncates them with TRUNC when they are not part of its history).
 func (st *Store) Load() (*persistence.Restored, error) {
+	st.files.Lock()
+	defer st.files.Unlock()
 	if st.log != nil {
 		if err := st.log.Roll(); err != nil {
 			return nil, err
@@ -273,6 +281,8 @@ var ErrTruncBelowSnapshot = errors.New("every snapshot is newer than the TRUNC p
 // Truncate cuts the log right after zxid (TRUNC): later records and files are removed,
 // as are snapshots taken after it. The caller reloads the tree with Load.
 func (st *Store) Truncate(zxid zab.Zxid) error {
+	st.files.Lock()
+	defer st.files.Unlock()
 	if err := st.log.Roll(); err != nil {
 		return err
 	}
@@ -351,6 +361,8 @@ func (st *Store) Truncate(zxid zab.Zxid) error {
 // before leaves the old history whole; after, a restart finishes the removal (finishInstall)
 // before anything is loaded, so no old log is ever replayed on top of the new snapshot.
 func (st *Store) InstallSnapshot(tree *datatree.Tree, sessions map[int64]int32) error {
+	st.files.Lock()
+	defer st.files.Unlock()
 	if err := st.log.Roll(); err != nil {
 		return err
 	}
@@ -425,6 +437,16 @@ func (st *Store) finishInstall() error {
 	return st.meta.SetInstalling("", 0)
 }
 
+// Purge deletes old snapshots and logs, keeping the newest retain snapshots (at least 3)
+// and the logs needed to replay from the oldest of them (autopurge; PurgeTxnLog).
+func (st *Store) Purge(retain int) ([]string, error) {
+	st.files.Lock()
+	defer st.files.Unlock()
+	return persistence.Purge(st.snapDir, st.logDir, retain, func(names []string) error {
+		return st.meta.Forget(names...)
+	})
+}
+
 // WriteSnapshot writes a snapshot of tree (named after its last processed zxid) with the
 // session table sessions. The table must be that of the tree as it is now: nothing may be
 // applied to the tree meanwhile (a SNAP install, a load). For the snapshot of a live tree
@@ -455,6 +477,8 @@ func (st *Store) WriteSnapshotFrom(tree *datatree.Tree, sessions func() map[int6
 // Entries reads logged txns after `after` from the log files (zab.Log), for the leader
 // to synchronise a learner that is behind its in-memory commit log.
 func (st *Store) Entries(after zab.Zxid, limit int) ([]zab.Txn, bool, error) {
+	st.files.Lock()
+	defer st.files.Unlock()
 	// Written out to be read back, not synced: a pipelined sync may be running on the log
 	// (the leader sends proposals before its own fsync completes, so may a DIFF).
 	if _, err := st.log.Flush(); err != nil {
