@@ -1037,20 +1037,9 @@ func (n *Node) changeRole(r zab.Role) error {
 // QuorumPeerMain runs in every mode).
 func (n *Node) autopurge() {
 	defer n.wg.Done()
-	interval := time.Duration(n.cfg.PurgeInterval) * time.Hour
-	for {
-		removed, err := n.store.Purge(n.cfg.SnapRetainCount)
-		if err != nil {
-			n.log.Warn().Err(err).Msg("purging old snapshots and logs failed")
-		} else if len(removed) > 0 {
-			n.log.Info().Strs("files", removed).Msg("purged old snapshots and logs")
-		}
-		select {
-		case <-n.stop:
-			return
-		case <-time.After(interval):
-		}
-	}
+	server.Autopurge(n.stop, n.cfg.PurgeInterval, n.log, func() ([]string, error) {
+		return n.store.Purge(n.cfg.SnapRetainCount)
+	})
 }
 
 // roleMetrics records what a role change ends or starts: looking_count and election_time

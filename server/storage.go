@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/zkgo/zkgo/internal/gomaxprocs"
 	"github.com/zkgo/zkgo/persistence"
 )
@@ -230,23 +232,29 @@ func formatHex(z int64) string {
 // autopurge.snapRetainCount snapshots (DatadirCleanupManager); the first run is at start.
 func (s *Server) autopurge() {
 	defer s.wg.Done()
-	interval := time.Duration(s.cfg.PurgeInterval) * time.Hour
-	retain := s.cfg.SnapRetainCount
 	snapDir := persistence.SnapDir(s.cfg.DataDir)
 	logDir := persistence.LogDir(s.cfg.DataLogDir)
-	for {
-		removed, err := persistence.Purge(snapDir, logDir, retain, func(names []string) error {
+	Autopurge(s.stopCh, s.cfg.PurgeInterval, s.log, func() ([]string, error) {
+		return persistence.Purge(snapDir, logDir, s.cfg.SnapRetainCount, func(names []string) error {
 			return s.disk.meta.Forget(names...)
 		})
+	})
+}
+
+// Autopurge runs purge at once and then every intervalHours until stop is closed, logging
+// what it removed (DatadirCleanupManager's timer; ensemble members use it too).
+func Autopurge(stop <-chan struct{}, intervalHours int, log zerolog.Logger, purge func() ([]string, error)) {
+	for {
+		removed, err := purge()
 		if err != nil {
-			s.log.Warn().Err(err).Msg("purging old snapshots and logs failed")
+			log.Warn().Err(err).Msg("purging old snapshots and logs failed")
 		} else if len(removed) > 0 {
-			s.log.Info().Strs("files", removed).Msg("purged old snapshots and logs")
+			log.Info().Strs("files", removed).Msg("purged old snapshots and logs")
 		}
 		select {
-		case <-s.stopCh:
+		case <-stop:
 			return
-		case <-time.After(interval):
+		case <-time.After(time.Duration(intervalHours) * time.Hour):
 		}
 	}
 }
