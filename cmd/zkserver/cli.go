@@ -133,6 +133,12 @@ func (c *cli) run(args []string) int {
 		fmt.Fprintln(c.stderr, err)
 		return exitUsage
 	}
+	if o.cmd == "start-foreground" || o.cmd == "start" || o.cmd == "restart" {
+		if err := cfg.Unsupported(); err != nil {
+			fmt.Fprintln(c.stderr, err)
+			return exitUsage
+		}
+	}
 	switch o.cmd {
 	case "start-foreground":
 		return c.startForeground(cfg)
@@ -204,6 +210,10 @@ func (c *cli) startForeground(cfg *config.Config) int {
 		server.YieldReads(true)
 		log.Info().Int("members_on_this_host", local).
 			Msg("ensemble members share this host's CPUs: this member yields its CPU in stretches of reads (no write in between or in flight)")
+	}
+	if cfg.TLSClientPortIgnored() {
+		log.Warn().Int("secureClientPort", cfg.SecureClientPort).Int("clientPort", cfg.ClientPort).
+			Msg("zkgo has no TLS client port: secureClientPort is not served, only clientPort")
 	}
 	if procs := standaloneProcs(c.getenv, cfg); procs > 0 {
 		log.Info().Int("gomaxprocs", procs).Int("cpus", startProcs).

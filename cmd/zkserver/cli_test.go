@@ -445,3 +445,41 @@ func TestEnsureProcsGivesTheSyncStageASecondP(t *testing.T) {
 		t.Fatalf("GOMAXPROCS %d, want 4 (more than minProcs is left alone)", got)
 	}
 }
+
+// TestUnsupportedProtectionIsRefused: a zoo.cfg that asks for TLS between members, SASL
+// between members, or only a TLS client port is refused with one line naming the key,
+// rather than served without the protection; status still reads it.
+func TestUnsupportedProtectionIsRefused(t *testing.T) {
+	// A server that starts after all stops at once, so a regression fails instead of hanging.
+	stopped, cancel := context.WithCancel(context.Background())
+	cancel()
+	testCLI := func() *cli {
+		c := testCLI()
+		c.signals = stopped
+		return c
+	}
+	for _, tc := range []struct{ extra, key string }{
+		{"sslQuorum=true\n", "sslQuorum"},
+		{"quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\nquorum.auth.serverRequireSasl=true\n", "quorum.auth.serverRequireSasl"},
+	} {
+		cfg, _ := writeCfg(t, 2181, tc.extra)
+		r := runCLI(t, testCLI(), "start-foreground", cfg)
+		if r.code != exitUsage || !strings.Contains(r.stderr, cfg+": "+tc.key+": zkgo ") {
+			t.Errorf("%q: %+v", tc.extra, r)
+		}
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "zoo.cfg")
+	if err := os.WriteFile(cfg, []byte("tickTime=2000\ndataDir="+dir+"\nsecureClientPort=2281\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, testCLI(), "start-foreground", cfg)
+	if r.code != exitUsage || !strings.Contains(r.stderr, cfg+": secureClientPort: zkgo has no TLS client port") {
+		t.Errorf("secureClientPort alone: %+v", r)
+	}
+	port := fakeZK(t, srvrLeader)
+	cfgS, _ := writeCfg(t, port, "sslQuorum=true\n")
+	if r := runCLI(t, testCLI(), "status", cfgS); r.code != 0 {
+		t.Errorf("status of a refused config: %+v", r)
+	}
+}
