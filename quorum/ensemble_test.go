@@ -1201,3 +1201,23 @@ func TestEnsembleMemberAutopurges(t *testing.T) {
 		t.Fatalf("after a second restart: %v", err)
 	}
 }
+
+// TestEnsembleMembersSnapshotOnLogSize: zookeeper.snapSizeLimitInKb makes a member snapshot
+// once the log since its last snapshot holds half to all of that many KiB, however far
+// snapCount is (SyncRequestProcessor.shouldSnapshot).
+func TestEnsembleMembersSnapshotOnLogSize(t *testing.T) {
+	e := newEnsemble(t, 3, "snapCount=1000000\nsnapSizeLimitInKb=2\n")
+	leader := e.startAndWrite("/s", 60) // ~150-byte records: about 9 KiB of log
+	f := follower(e, leader)
+	e.stop(f) // its snapshot in progress is written
+	e.stop(leader)
+	for _, i := range []int{leader, f} {
+		m, err := filepath.Glob(filepath.Join(e.dirs[i], "version-2", "snapshot.*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(m) < 3 {
+			t.Errorf("member %d wrote %d snapshots for ~9 KiB of log with snapSizeLimitInKb=2, want 3 or more", i, len(m))
+		}
+	}
+}

@@ -85,6 +85,8 @@ type Node struct {
 	syncs        map[uint64]func()
 	nextSync     uint64
 	snapCount    int
+	snapSize     int64 // zookeeper.snapSizeLimitInKb in bytes; 0: no size trigger
+	snapSizeNext int64 // log bytes since the last roll that trigger the next snapshot
 	snapNext     int
 	snapping     atomic.Bool
 	snapWG       sync.WaitGroup
@@ -188,6 +190,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Node, error) {
 		syncs:         make(map[uint64]func()),
 		reval:         make(map[int64][]chan bool),
 		snapCount:     cfg.SnapCount(),
+		snapSize:      cfg.SnapSizeLimitInKb() * 1024,
 		roEnabled:     cfg.ReadOnlyModeEnabled(),
 		lookingSince:  time.Now(),
 	}
@@ -1659,7 +1662,8 @@ func (n *Node) Status() zab.Status {
 // snapCount/2 + rand(snapCount/2) txns (SyncRequestProcessor).
 func (n *Node) maybeSnapshot(appended int) error {
 	n.snapNext -= appended
-	if n.snapNext > 0 || n.snapping.Load() {
+	bigLog := n.snapSize > 0 && n.store.BytesSinceRoll() > n.snapSizeNext
+	if n.snapNext > 0 && !bigLog || n.snapping.Load() {
 		return nil
 	}
 	// The file being rolled must have no sync in flight.
@@ -1690,7 +1694,14 @@ func (n *Node) maybeSnapshot(appended int) error {
 	return nil
 }
 
+// resetSnapThreshold draws when the next snapshot is due, as SyncRequestProcessor does: after
+// snapCount/2 plus a random part of snapCount/2 txns, or once the log since the last one
+// holds snapSizeLimitInKb/2 plus a random part of it, so members do not snapshot together.
 func (n *Node) resetSnapThreshold() {
 	half := max(n.snapCount/2, 1)
 	n.snapNext = half + rand.IntN(half)
+	if n.snapSize > 0 {
+		halfSize := max(n.snapSize/2, 1)
+		n.snapSizeNext = halfSize + rand.Int64N(halfSize)
+	}
 }
