@@ -1221,3 +1221,13 @@ func TestEnsembleMembersSnapshotOnLogSize(t *testing.T) {
 		}
 	}
 }
+
+// TestElectionTicks: FastLeaderElection's intervals in ms become election ticks, rounded up:
+// the defaults (200 ms, 60 s) are finalizeWait's 4 ticks and 1200.
+func TestElectionTicks(t *testing.T) {
+	for ms, want := range map[int]int{200: 4, 60000: 1200, 51: 2, 50: 1, 1: 1, 0: 1, -5: 1} {
+		if got := electionTicks(ms); got != want {
+			t.Errorf("electionTicks(%d) = %d, want %d", ms, got, want)
+		}
+	}
+}

@@ -43,6 +43,12 @@ const (
 	electionTick = 50 * time.Millisecond
 )
 
+// electionTicks converts a FastLeaderElection interval in ms to ticks of electionTick,
+// rounding up, at least one.
+func electionTicks(ms int) int {
+	return max(1, int((time.Duration(ms)*time.Millisecond+electionTick-1)/electionTick))
+}
+
 // Node is one running ensemble member.
 type Node struct {
 	cfg  *config.Config
@@ -278,7 +284,8 @@ func (n *Node) Start() error {
 			Voters:               voters,
 			Observers:            observers,
 			FinalizeTicks:        4,
-			MaxNotificationTicks: int(60 * time.Second / electionTick),
+			MinNotificationTicks: electionTicks(cfg.PropInt("zookeeper.fastleader.minNotificationInterval", 200)),
+			MaxNotificationTicks: electionTicks(cfg.PropInt("zookeeper.fastleader.maxNotificationInterval", 60000)),
 			Config:               []byte(verifierString(cfg)),
 		},
 	}

@@ -14,8 +14,10 @@ type ElectionConfig struct {
 	// FinalizeTicks is how long a peer keeps draining notifications once its proposal has a
 	// quorum before it decides (finalizeWait, 200 ms in Apache ZooKeeper).
 	FinalizeTicks int
-	// MaxNotificationTicks caps the doubling re-send interval (maxNotificationInterval, 60 s).
-	MaxNotificationTicks int
+	// MinNotificationTicks is the first re-send interval (minNotificationInterval, by
+	// default finalizeWait: FinalizeTicks when 0); MaxNotificationTicks caps its doubling
+	// (maxNotificationInterval, 60 s).
+	MinNotificationTicks, MaxNotificationTicks int
 
 	// Config is this peer's QuorumVerifier string, sent with every notification; opaque here.
 	Config []byte
@@ -93,7 +95,7 @@ type Election struct {
 	recvset       map[uint64]fleVote
 	outofelection map[uint64]fleVote
 
-	notTimeout int // re-send interval, doubling up to MaxNotificationTicks
+	notTimeout int // re-send interval, doubling from MinNotificationTicks up to MaxNotificationTicks
 	idle       int // ticks since the last notification was taken in
 	finalizing bool
 	finIdle    int // ticks of the finalize wait without a notification
@@ -112,13 +114,17 @@ type Election struct {
 }
 
 // NewElection returns an election for one peer, not looking yet. FinalizeTicks below 1 is
-// taken as 1 and MaxNotificationTicks below FinalizeTicks as FinalizeTicks.
+// taken as 1, MinNotificationTicks below 1 as FinalizeTicks, and MaxNotificationTicks below
+// MinNotificationTicks as MinNotificationTicks.
 func NewElection(cfg ElectionConfig) *Election {
 	if cfg.FinalizeTicks < 1 {
 		cfg.FinalizeTicks = 1
 	}
-	if cfg.MaxNotificationTicks < cfg.FinalizeTicks {
-		cfg.MaxNotificationTicks = cfg.FinalizeTicks
+	if cfg.MinNotificationTicks < 1 {
+		cfg.MinNotificationTicks = cfg.FinalizeTicks
+	}
+	if cfg.MaxNotificationTicks < cfg.MinNotificationTicks {
+		cfg.MaxNotificationTicks = cfg.MinNotificationTicks
 	}
 	e := &Election{cfg: cfg}
 	e.SetMembers(Members{Committed: Membership{Voters: cfg.Voters, Observers: cfg.Observers, Raw: cfg.Config}})
@@ -174,7 +180,7 @@ func (e *Election) Start(lastZxid Zxid, currentEpoch int64) {
 	e.proposal = e.init
 	e.recvset = map[uint64]fleVote{}
 	e.outofelection = map[uint64]fleVote{}
-	e.notTimeout = e.cfg.FinalizeTicks
+	e.notTimeout = e.cfg.MinNotificationTicks
 	e.idle = 0
 	e.finalizing = false
 	e.finIdle = 0

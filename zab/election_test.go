@@ -453,6 +453,27 @@ func TestElectionResendBackoff(t *testing.T) {
 	}
 }
 
+// TestElectionResendBackoffFromMinNotificationTicks: the re-send interval starts at
+// MinNotificationTicks (zookeeper.fastleader.minNotificationInterval) and doubles up to
+// MaxNotificationTicks; the finalize wait stays FinalizeTicks.
+func TestElectionResendBackoffFromMinNotificationTicks(t *testing.T) {
+	cfg := fleConfig(1, []uint64{1, 2, 3}, nil)
+	cfg.MinNotificationTicks, cfg.MaxNotificationTicks = 10, 30
+	e := NewElection(cfg)
+	e.Start(MakeZxid(1, 1), 1)
+	e.Messages()
+	var at []int
+	for tick := 1; tick <= 130; tick++ {
+		e.Tick()
+		if ms := e.Messages(); len(ms) > 0 {
+			at = append(at, tick)
+		}
+	}
+	if want := []int{10, 30, 60, 90, 120}; !slices.Equal(at, want) {
+		t.Errorf("re-sent at %v, want %v", at, want)
+	}
+}
+
 // TestElectionObserver: an observer adopts the leader a quorum reports FOLLOWING/LEADING,
 // and voters answer it without counting it.
 func TestElectionObserver(t *testing.T) {
