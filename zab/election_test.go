@@ -416,15 +416,14 @@ func TestElectionReceiver(t *testing.T) {
 	}
 }
 
-// TestElectionResendBackoff: with nothing received, notifications go out again after
-// FinalizeTicks, then after doubling intervals capped at MaxNotificationTicks; anything
-// received restarts the interval (lookForLeader's poll timeout).
-func TestElectionResendBackoff(t *testing.T) {
-	e := NewElection(fleConfig(1, []uint64{1, 2, 3}, nil))
+// resendTicks starts peer 1 of voters 1-3 looking and returns the ticks, up to n, at which it
+// notified both others again with nothing received.
+func resendTicks(t *testing.T, e *Election, n int) []int {
+	t.Helper()
 	e.Start(MakeZxid(1, 1), 1)
 	e.Messages()
 	var at []int
-	for tick := 1; tick <= 300; tick++ {
+	for tick := 1; tick <= n; tick++ {
 		e.Tick()
 		if ms := e.Messages(); len(ms) > 0 {
 			if len(ms) != 2 || ms[0].To != 2 || ms[1].To != 3 || ms[0].Vote.State != Looking {
@@ -433,6 +432,15 @@ func TestElectionResendBackoff(t *testing.T) {
 			at = append(at, tick)
 		}
 	}
+	return at
+}
+
+// TestElectionResendBackoff: with nothing received, notifications go out again after
+// FinalizeTicks, then after doubling intervals capped at MaxNotificationTicks; anything
+// received restarts the interval (lookForLeader's poll timeout).
+func TestElectionResendBackoff(t *testing.T) {
+	e := NewElection(fleConfig(1, []uint64{1, 2, 3}, nil))
+	at := resendTicks(t, e, 300)
 	want := []int{4, 12, 28, 60, 124, 188, 252}
 	if !slices.Equal(at, want) {
 		t.Errorf("re-sent at %v, want %v", at, want)
@@ -459,16 +467,7 @@ func TestElectionResendBackoff(t *testing.T) {
 func TestElectionResendBackoffFromMinNotificationTicks(t *testing.T) {
 	cfg := fleConfig(1, []uint64{1, 2, 3}, nil)
 	cfg.MinNotificationTicks, cfg.MaxNotificationTicks = 10, 30
-	e := NewElection(cfg)
-	e.Start(MakeZxid(1, 1), 1)
-	e.Messages()
-	var at []int
-	for tick := 1; tick <= 130; tick++ {
-		e.Tick()
-		if ms := e.Messages(); len(ms) > 0 {
-			at = append(at, tick)
-		}
-	}
+	at := resendTicks(t, NewElection(cfg), 130)
 	if want := []int{10, 30, 60, 90, 120}; !slices.Equal(at, want) {
 		t.Errorf("re-sent at %v, want %v", at, want)
 	}
