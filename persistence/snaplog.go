@@ -164,6 +164,20 @@ func Restore(snapDir, logDir string, o RestoreOptions, apply Applier) (*Restored
 	return res, nil
 }
 
+// RequireDirs fails unless the version-2 directories of the logs and snapshots both exist.
+// With zookeeper.datadir.autocreate=false a server refuses to start on a missing data dir
+// (an unmounted disk, a mistyped path) instead of creating an empty one (FileTxnSnapLog).
+func RequireDirs(snapDir, logDir string) error {
+	for _, d := range []string{logDir, snapDir} {
+		if _, err := os.Stat(d); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("missing data directory %s, automatic data directory creation is disabled (zookeeper.datadir.autocreate is false); please create this directory manually", d)
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // SnapDir and LogDir are the version-2 directories of dataDir and dataLogDir.
 func SnapDir(dataDir string) string { return filepath.Join(dataDir, VersionDir) }
 

@@ -1231,3 +1231,21 @@ func TestElectionTicks(t *testing.T) {
 		}
 	}
 }
+
+// TestMemberRefusesAMissingDataDirWithoutAutocreate: datadir.autocreate=false stops a member
+// from starting on a data dir without its version-2 directory, as it does a standalone server.
+func TestMemberRefusesAMissingDataDirWithoutAutocreate(t *testing.T) {
+	e := newEnsemble(t, 3, "datadir.autocreate=false\n")
+	cfg, err := config.Parse(e.cfgs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := New(cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(); err == nil || !strings.Contains(err.Error(), "zookeeper.datadir.autocreate is false") {
+		n.Close()
+		t.Fatalf("a member started on a missing data dir: %v", err)
+	}
+}

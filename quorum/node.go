@@ -240,6 +240,11 @@ func (n *Node) post(ev any) {
 // Start loads the data, binds the client and election ports and starts electing.
 func (n *Node) Start() error {
 	cfg := n.cfg
+	if !cfg.PropBoolDefault("zookeeper.datadir.autocreate", true) {
+		if err := persistence.RequireDirs(persistence.SnapDir(cfg.DataDir), persistence.LogDir(cfg.DataLogDir)); err != nil {
+			return err
+		}
+	}
 	st, res, err := OpenStore(cfg.DataDir, cfg.DataLogDir, persistence.LogOptions{
 		PreAllocBytes: int64(cfg.PreAllocSizeKB()) * 1024,
 		ForceSync:     cfg.ForceSync(),

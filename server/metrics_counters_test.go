@@ -3,8 +3,12 @@ package server
 import (
 	"io"
 	"net"
+	"os"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/zkgo/zkgo/internal/rawzk"
 	"github.com/zkgo/zkgo/jute"
@@ -389,4 +393,33 @@ func TestMetricResponseBytes(t *testing.T) {
 	wantCount(t, s, ResponseBytes, want)
 	reply(jute.OpCloseSession, nil, jute.OK)
 	wantCount(t, s, ResponseBytes, want)
+}
+
+// TestDatadirAutocreateFalseRefusesAMissingDataDir: with zookeeper.datadir.autocreate=false
+// a server does not start on a data dir whose version-2 directory is missing (an unmounted
+// disk must not become an empty tree), and starts once it exists (FileTxnSnapLog).
+func TestDatadirAutocreateFalseRefusesAMissingDataDir(t *testing.T) {
+	cfg := testConfig(t, t.TempDir(), map[string]string{"zookeeper.datadir.autocreate": "false"})
+	s, err := New(cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err == nil || !strings.Contains(err.Error(), "zookeeper.datadir.autocreate is false") {
+		s.Close()
+		t.Fatalf("started on a missing data dir: %v", err)
+	}
+	if entries, _ := os.ReadDir(cfg.DataDir); len(entries) != 0 {
+		t.Fatalf("the refused start left %d entries in the data dir", len(entries))
+	}
+	if err := os.Mkdir(persistence.SnapDir(cfg.DataDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err = New(cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatalf("start with the data dir in place: %v", err)
+	}
+	s.Close()
 }

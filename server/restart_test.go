@@ -90,15 +90,7 @@ func TestMissingFilesAreRefused(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(dir, "version-2")); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Default()
-	cfg.DataDir, cfg.DataLogDir = dir, dir
-	cfg.ClientPortAddress = "127.0.0.1"
-	cfg.ApplySystemProps(map[string]string{"zookeeper.admin.enableServer": "false"}) // tests must not fight over port 8080
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	cfg.ClientPort = 0
-	s2, err := New(cfg, zerolog.Nop())
+	s2, err := New(testConfig(t, dir, nil), zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

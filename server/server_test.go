@@ -30,17 +30,7 @@ func startServerWith(t testing.TB, props map[string]string, beforeStart func(*Se
 // startConfigured is startServerWith with a hook on the config before the server is made.
 func startConfigured(t testing.TB, props map[string]string, tune func(*config.Config), beforeStart func(*Server)) (*Server, string) {
 	t.Helper()
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.DataLogDir = cfg.DataDir
-	cfg.ClientPortAddress = "127.0.0.1"
-	// No AdminServer on 0.0.0.0:8080 unless a test asks for one.
-	cfg.ApplySystemProps(map[string]string{"zookeeper.admin.enableServer": "false"})
-	cfg.ApplySystemProps(props)
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	cfg.ClientPort = 0 // a free port, known after Start through Addr
+	cfg := testConfig(t, t.TempDir(), props)
 	if tune != nil {
 		tune(cfg)
 	}
@@ -56,6 +46,22 @@ func startConfigured(t testing.TB, props map[string]string, tune func(*config.Co
 	}
 	t.Cleanup(func() { s.Close() })
 	return s, s.Addr().String()
+}
+
+// testConfig is a validated standalone config on dataDir with the system properties props,
+// listening on a free loopback port and with no AdminServer (tests must not fight over 8080).
+func testConfig(t testing.TB, dataDir string, props map[string]string) *config.Config {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir, cfg.DataLogDir = dataDir, dataDir
+	cfg.ClientPortAddress = "127.0.0.1"
+	cfg.ApplySystemProps(map[string]string{"zookeeper.admin.enableServer": "false"})
+	cfg.ApplySystemProps(props)
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.ClientPort = 0 // a free port, known after Start through Addr
+	return cfg
 }
 
 func connect(t testing.TB, addr string) (*zk.Conn, <-chan zk.Event) {

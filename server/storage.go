@@ -36,6 +36,11 @@ func (s *Server) openStorage() error {
 	cfg := s.cfg
 	snapDir := persistence.SnapDir(cfg.DataDir)
 	logDir := persistence.LogDir(cfg.DataLogDir)
+	if !cfg.PropBoolDefault("zookeeper.datadir.autocreate", true) {
+		if err := persistence.RequireDirs(snapDir, logDir); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	meta, err := persistence.OpenMeta(cfg.DataDir)
 	if err != nil {
