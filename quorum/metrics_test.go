@@ -101,7 +101,23 @@ func TestEnsembleMetricsFollowTheProtocol(t *testing.T) {
 	if _, err := c.Create("/m", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
 	}
-	waitMetrics("after the first write", func(i int, m memberMetrics) bool { return m["commitPropagation"] > 0 || i == leader })
+	// Every member done with the txns so far (the session's and /m's): the baseline. The
+	// leader's count is read afresh each time: it answers nobody, so it may count last.
+	settled := func(what string) {
+		t.Helper()
+		waitMetrics(what, func(i int, m memberMetrics) bool {
+			commits := readMetrics(e.nodes[leader])["commits"]
+			switch i {
+			case leader:
+				return m["ackCreation"] == m["proposals"] && m["commits"] == m["proposals"]
+			case obs: // it counts an INFORM as it reads it and applies it a moment later
+				return m["learnerCommits"] == commits && m["commitPropagation"] == commits
+			}
+			return m["learnerCommits"] == commits && m["commitPropagation"] == commits &&
+				m["ackCreation"] == m["learnerProposals"]
+		})
+	}
+	settled("after the first write")
 	before := map[int]memberMetrics{}
 	for i := 1; i <= 4; i++ {
 		before[i] = readMetrics(e.nodes[i])
@@ -120,7 +136,7 @@ func TestEnsembleMetricsFollowTheProtocol(t *testing.T) {
 		"observer": {"proposals": 0, "commits": 0, "quorumAck": 0, "ackCreation": 0,
 			"learnerProposals": 0, "learnerCommits": writes, "proposalLatency": 0, "commitPropagation": writes},
 	}
-	waitMetrics("after the writes", func(i int, m memberMetrics) bool {
+	waitMetrics(fmt.Sprintf("after the writes (before: %v)", before), func(i int, m memberMetrics) bool {
 		d := m.minus(before[i])
 		for k, v := range want[role(i)] {
 			if d[k] != v {
