@@ -1,8 +1,13 @@
 package server
 
 import (
+	"crypto/md5"
 	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha3"
+	"crypto/sha512"
 	"encoding/base64"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -21,11 +26,49 @@ const (
 )
 
 // DigestID returns the digest id of "user:password": user:base64(sha1(user:password))
-// (DigestAuthenticationProvider.generateDigest).
+// (DigestAuthenticationProvider.generateDigest with the default digestAlg).
 func DigestID(userPassword string) string {
-	user, _, _ := strings.Cut(userPassword, ":")
 	sum := sha1.Sum([]byte(userPassword))
-	return user + ":" + base64.StdEncoding.EncodeToString(sum[:])
+	return digestID(userPassword, sum[:])
+}
+
+func digestID(userPassword string, sum []byte) string {
+	user, _, _ := strings.Cut(userPassword, ":")
+	return user + ":" + base64.StdEncoding.EncodeToString(sum)
+}
+
+// digestHash is the hash of zookeeper.DigestAuthenticationProvider.digestAlg, named as Java's
+// MessageDigest names it (case does not matter); every server and client of an ensemble must
+// use the same one. An unknown name stops the server, as MessageDigest.getInstance does.
+func digestHash(alg string) (func([]byte) []byte, error) {
+	switch strings.ToUpper(alg) {
+	case "SHA", "SHA1", "SHA-1":
+		return func(b []byte) []byte { s := sha1.Sum(b); return s[:] }, nil
+	case "SHA-224":
+		return func(b []byte) []byte { s := sha256.Sum224(b); return s[:] }, nil
+	case "SHA-256":
+		return func(b []byte) []byte { s := sha256.Sum256(b); return s[:] }, nil
+	case "SHA-384":
+		return func(b []byte) []byte { s := sha512.Sum384(b); return s[:] }, nil
+	case "SHA-512":
+		return func(b []byte) []byte { s := sha512.Sum512(b); return s[:] }, nil
+	case "SHA3-224":
+		return func(b []byte) []byte { s := sha3.Sum224(b); return s[:] }, nil
+	case "SHA3-256":
+		return func(b []byte) []byte { s := sha3.Sum256(b); return s[:] }, nil
+	case "SHA3-384":
+		return func(b []byte) []byte { s := sha3.Sum384(b); return s[:] }, nil
+	case "SHA3-512":
+		return func(b []byte) []byte { s := sha3.Sum512(b); return s[:] }, nil
+	case "MD5":
+		return func(b []byte) []byte { s := md5.Sum(b); return s[:] }, nil
+	}
+	return nil, fmt.Errorf("zookeeper.DigestAuthenticationProvider.digestAlg: unknown digest algorithm %q", alg)
+}
+
+// digestIDOf is DigestID with the server's digestAlg.
+func (s *Server) digestIDOf(userPassword string) string {
+	return digestID(userPassword, s.digestHash([]byte(userPassword)))
 }
 
 // authenticated reports whether ids of this scheme stand for an authenticated user, which is

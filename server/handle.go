@@ -185,7 +185,7 @@ func (s *Server) handleAuth(c *conn, xid int32, body []byte) bool {
 	}
 	switch ap.Scheme {
 	case schemeDigest:
-		id := DigestID(string(ap.Auth))
+		id := s.digestIDOf(string(ap.Auth))
 		if s.superDigest != "" && id == s.superDigest {
 			c.addAuth(jute.Id{Scheme: schemeSuper, ID: ""})
 		}

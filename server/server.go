@@ -45,6 +45,7 @@ type Server struct {
 	sessionless    time.Duration // zookeeper.nio.sessionlessCnxnTimeout
 	skipACL        bool
 	superDigest    string
+	digestHash     func([]byte) []byte // zookeeper.DigestAuthenticationProvider.digestAlg
 	extendedTypes  bool
 	enforceQuota   bool
 	whitelist      map[string]bool
@@ -131,6 +132,9 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.saslUsers = users
+	if s.digestHash, err = digestHash(cfg.PropString("zookeeper.DigestAuthenticationProvider.digestAlg", "SHA1")); err != nil {
+		return nil, err
+	}
 	s.saslAnyUser, _ = cfg.Prop(propLetAnySASLUserDoX)
 	s.sessionless = time.Duration(cfg.PropInt("zookeeper.nio.sessionlessCnxnTimeout", 10000)) * time.Millisecond
 	if s.sessionless <= 0 {

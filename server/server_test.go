@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -449,5 +451,51 @@ func TestWatchFanOut(t *testing.T) {
 		default:
 			t.Fatalf("watcher %d read the new data before its NodeDataChanged", i)
 		}
+	}
+}
+
+// TestDigestAlgChoosesTheDigestHash: zookeeper.DigestAuthenticationProvider.digestAlg names
+// the hash of digest ids (here SHA-256, for the user's id and for superDigest); an id hashed
+// with another does not match, and an unknown name stops the server.
+func TestDigestAlgChoosesTheDigestHash(t *testing.T) {
+	sha256ID := func(userPassword string) string {
+		sum := sha256.Sum256([]byte(userPassword))
+		user, _, _ := strings.Cut(userPassword, ":")
+		return user + ":" + base64.StdEncoding.EncodeToString(sum[:])
+	}
+	_, addr := startServer(t, map[string]string{
+		"zookeeper.DigestAuthenticationProvider.digestAlg":   "sha-256",
+		"zookeeper.DigestAuthenticationProvider.superDigest": sha256ID("super:secret"),
+	})
+	c1, _ := connect(t, addr)
+	if err := c1.AddAuth("digest", []byte("alice:pw")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c1.Create("/auth", nil, 0, []zk.ACL{{Perms: zk.PermAll, Scheme: "auth", ID: ""}}); err != nil {
+		t.Fatal(err)
+	}
+	acl, _, err := c1.GetACL("/auth")
+	if err != nil || len(acl) != 1 || acl[0].ID != sha256ID("alice:pw") {
+		t.Fatalf("auth acl with digestAlg SHA-256: %v %+v, want id %s", err, acl, sha256ID("alice:pw"))
+	}
+	// An ACL made with the SHA-1 id does not let alice in.
+	if _, err := c1.Create("/sha1", nil, 0, []zk.ACL{{Perms: zk.PermAll, Scheme: "digest", ID: DigestID("alice:pw")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c1.Get("/sha1"); !errors.Is(err, zk.ErrNoAuth) {
+		t.Fatalf("read through a SHA-1 digest ACL with digestAlg SHA-256: %v, want no auth", err)
+	}
+	// superDigest is compared with the same hash.
+	c2, _ := connect(t, addr)
+	if err := c2.AddAuth("digest", []byte("super:secret")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c2.Get("/sha1"); err != nil {
+		t.Fatalf("super with a SHA-256 superDigest: %v", err)
+	}
+
+	cfg := testConfig(t, t.TempDir(), map[string]string{"zookeeper.DigestAuthenticationProvider.digestAlg": "SHA-999"})
+	if _, err := New(cfg, zerolog.Nop()); err == nil || !strings.Contains(err.Error(), "SHA-999") {
+		t.Fatalf("unknown digestAlg: %v", err)
 	}
 }
