@@ -8,6 +8,7 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"fmt"
+	"hash"
 	"net"
 	"strconv"
 	"strings"
@@ -41,29 +42,20 @@ func digestID(userPassword string, sum []byte) string {
 // MessageDigest names it (case does not matter); every server and client of an ensemble must
 // use the same one. An unknown name stops the server, as MessageDigest.getInstance does.
 func digestHash(alg string) (func([]byte) []byte, error) {
-	switch strings.ToUpper(alg) {
-	case "SHA", "SHA1", "SHA-1":
-		return func(b []byte) []byte { s := sha1.Sum(b); return s[:] }, nil
-	case "SHA-224":
-		return func(b []byte) []byte { s := sha256.Sum224(b); return s[:] }, nil
-	case "SHA-256":
-		return func(b []byte) []byte { s := sha256.Sum256(b); return s[:] }, nil
-	case "SHA-384":
-		return func(b []byte) []byte { s := sha512.Sum384(b); return s[:] }, nil
-	case "SHA-512":
-		return func(b []byte) []byte { s := sha512.Sum512(b); return s[:] }, nil
-	case "SHA3-224":
-		return func(b []byte) []byte { s := sha3.Sum224(b); return s[:] }, nil
-	case "SHA3-256":
-		return func(b []byte) []byte { s := sha3.Sum256(b); return s[:] }, nil
-	case "SHA3-384":
-		return func(b []byte) []byte { s := sha3.Sum384(b); return s[:] }, nil
-	case "SHA3-512":
-		return func(b []byte) []byte { s := sha3.Sum512(b); return s[:] }, nil
-	case "MD5":
-		return func(b []byte) []byte { s := md5.Sum(b); return s[:] }, nil
+	newHash, ok := digestAlgs[strings.ToUpper(alg)]
+	if !ok {
+		return nil, fmt.Errorf("zookeeper.DigestAuthenticationProvider.digestAlg: unknown digest algorithm %q", alg)
 	}
-	return nil, fmt.Errorf("zookeeper.DigestAuthenticationProvider.digestAlg: unknown digest algorithm %q", alg)
+	return func(b []byte) []byte { h := newHash(); h.Write(b); return h.Sum(nil) }, nil
+}
+
+// digestAlgs are the MessageDigest names digestHash knows, upper case.
+var digestAlgs = map[string]func() hash.Hash{
+	"SHA": sha1.New, "SHA1": sha1.New, "SHA-1": sha1.New,
+	"SHA-224": sha256.New224, "SHA-256": sha256.New, "SHA-384": sha512.New384, "SHA-512": sha512.New,
+	"SHA3-224": func() hash.Hash { return sha3.New224() }, "SHA3-256": func() hash.Hash { return sha3.New256() },
+	"SHA3-384": func() hash.Hash { return sha3.New384() }, "SHA3-512": func() hash.Hash { return sha3.New512() },
+	"MD5": md5.New,
 }
 
 // digestIDOf is DigestID with the server's digestAlg.
