@@ -24,6 +24,12 @@ const maxQueuedOut = 64 << 20
 // globalOutstandingLimit, per connection): the reader stops reading until they drain.
 const maxPending = 1000
 
+// holdOffOut is how much may wait to be written (queued or in the writer's hands) before the
+// reader stops reading requests: a client that does not read its replies is then held back
+// by its own socket, as the direct write of a read's reply does, instead of having its
+// replies queued up to maxQueuedOut and being disconnected.
+const holdOffOut = 1 << 20
+
 // conn is one client connection (ServerCnxn). Requests are answered strictly in the order
 // they arrive: reads run at once unless an earlier write of this connection is still in the
 // pipeline, in which case they queue behind it.
@@ -52,6 +58,9 @@ type conn struct {
 	outMu     sync.Mutex
 	out       [][]byte
 	outBytes  int
+	flying    int         // bytes of the batch the writer is writing
+	backlog   atomic.Bool // outBytes+flying > holdOffOut: the reader waits (waitForRoom)
+	outRoom   *sync.Cond  // on outMu: the backlog shrank or the connection closed
 	outClosed bool
 	closeOut  bool // close after the queue is written (closeSession, auth failure)
 	writing   bool // a goroutine is writing to the socket (writer or a direct reply)
@@ -86,6 +95,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		c.ip = c.remote
 	}
 	c.drained = sync.NewCond(&c.mu)
+	c.outRoom = sync.NewCond(&c.outMu)
 	if tc, ok := nc.(*net.TCPConn); ok {
 		c.raw, _ = tc.SyscallConn()
 	}
@@ -147,6 +157,9 @@ func (c *conn) send(b []byte) {
 	}
 	c.out = append(c.out, b)
 	c.outBytes += len(b)
+	if c.outBytes+c.flying > holdOffOut {
+		c.backlog.Store(true)
+	}
 	over := c.outBytes > maxQueuedOut
 	c.outMu.Unlock()
 	c.sentStats(b)
@@ -230,6 +243,9 @@ func (c *conn) sendNow(b []byte) {
 	if n < len(b) && !c.outClosed {
 		c.out = append([][]byte{b[n:]}, c.out...)
 		c.outBytes += len(b) - n
+		if c.outBytes > holdOffOut {
+			c.backlog.Store(true)
+		}
 	}
 	more := len(c.out) > 0 || c.closeOut
 	c.outMu.Unlock()
@@ -296,6 +312,7 @@ func (c *conn) writer() {
 		}
 		batch := c.out
 		c.out = nil
+		c.flying = c.outBytes
 		c.outBytes = 0
 		closeAfter := c.closeOut
 		c.writing = len(batch) > 0
@@ -305,6 +322,11 @@ func (c *conn) writer() {
 			_, err := bufs.WriteTo(c.nc)
 			c.outMu.Lock()
 			c.writing = false
+			c.flying = 0
+			if c.backlog.Load() && c.outBytes <= holdOffOut {
+				c.backlog.Store(false)
+				c.outRoom.Broadcast()
+			}
 			more := len(c.out) > 0
 			c.outMu.Unlock()
 			if err != nil {
@@ -322,6 +344,7 @@ func (c *conn) writer() {
 			c.retire()
 			c.outMu.Lock()
 			c.outClosed = true
+			c.outRoom.Broadcast()
 			c.outMu.Unlock()
 			if tc, ok := c.nc.(*net.TCPConn); ok {
 				tc.CloseWrite()
@@ -351,6 +374,7 @@ func (c *conn) close() {
 		c.outMu.Lock()
 		c.outClosed = true
 		c.out = nil
+		c.outRoom.Broadcast()
 		c.outMu.Unlock()
 		close(c.done)
 		c.nc.Close()
@@ -437,10 +461,24 @@ func (c *conn) serve() {
 		c.s.stats.packetsReceived.Add(1)
 		c.received.Add(1)
 		c.s.Count(BytesReceivedCount, int64(4+len(b))) // NIOServerCnxn.readPayload: the prefix too
+		if c.backlog.Load() {
+			c.waitForRoom()
+		}
 		if !c.s.handle(c, b) {
 			return
 		}
 	}
+}
+
+// waitForRoom holds the reader while more than holdOffOut of this connection's replies wait
+// to be written. It holds no lock of the request pipeline's, so replies of earlier writes
+// keep being queued meanwhile.
+func (c *conn) waitForRoom() {
+	c.outMu.Lock()
+	for c.backlog.Load() && !c.outClosed {
+		c.outRoom.Wait()
+	}
+	c.outMu.Unlock()
 }
 
 // readFailed counts why the reader stopped: the client closed its socket (not in answer to

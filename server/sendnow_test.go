@@ -68,11 +68,14 @@ func TestRepliesToANonReadingClient(t *testing.T) {
 }
 
 // A client that sends many reads of a large node without reading the replies is held back
-// by its socket, as a blocking write would: the connection's reader waits for the socket
-// instead of queueing replies past the 64 MiB limit (which would close the connection), other
-// clients are served meanwhile, and once it reads it gets every reply whole and in order.
+// by its socket, as a blocking write would: the connection's reader stops reading requests
+// while more than holdOffOut waits to be written, instead of queueing replies past the 64 MiB
+// limit (which would close the connection); other clients are served meanwhile, and once it
+// reads it gets every reply whole and in order. The first reads wait behind a write, so the
+// apply stage queues their replies and the connection's writer is stuck in a full socket when
+// the rest arrive: the reader's own direct write cannot be what holds it back.
 func TestLocalReadsToANonReadingClientWaitForIt(t *testing.T) {
-	s, addr := startServer(t, nil)
+	_, addr := startServer(t, nil)
 	c, _ := connect(t, addr)
 	big := make([]byte, 900<<10)
 	for i := range big {
@@ -83,29 +86,31 @@ func TestLocalReadsToANonReadingClientWaitForIt(t *testing.T) {
 	}
 
 	nc, readFrame := dialRawSession(t, addr)
-	// The connect response may still be in the connection's writer when the client has it;
-	// a read arriving meanwhile is queued behind it, and so is every later one while the
-	// client reads nothing (a known limit, past 64 MiB the connection is closed). What is
-	// tested is the reader's own path: start once no writer is busy.
-	waitFor(t, "the connections' writers to be idle", func() bool {
-		for _, c := range s.connList() {
-			c.outMu.Lock()
-			busy := c.writing || len(c.out) > 0
-			c.outMu.Unlock()
-			if busy {
-				return false
-			}
-		}
-		return true
-	})
-
-	// 100 replies of 900 KiB: far more than the socket buffers and than maxQueuedOut.
-	const reads = 100
-	var reqs []byte
-	for i := 0; i < reads; i++ {
+	xid := int32(0)
+	getData := func() []byte {
+		xid++
 		e := jute.NewEncoder(64)
-		(&jute.RequestHeader{Xid: int32(i + 1), Type: jute.OpGetData}).Encode(e)
-		reqs = append(reqs, framed(append(e.B, rawzk.PathWatchBody("/big", false)...))...)
+		(&jute.RequestHeader{Xid: xid, Type: jute.OpGetData}).Encode(e)
+		return framed(append(e.B, rawzk.PathWatchBody("/big", false)...))
+	}
+	// A create, then reads queued behind it: 5 replies of 900 KiB fill the socket buffers.
+	xid++
+	e := jute.NewEncoder(64)
+	(&jute.RequestHeader{Xid: xid, Type: jute.OpCreate}).Encode(e)
+	reqs := framed(append(e.B, jute.Marshal(&jute.CreateRequest{Path: "/w", ACL: jute.OpenACLUnsafe})...))
+	const early, reads = 5, 100
+	for i := 0; i < early; i++ {
+		reqs = append(reqs, getData()...)
+	}
+	if _, err := nc.Write(reqs); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the writer runs into the full socket
+
+	// 100 more: far more than the socket buffers and than maxQueuedOut.
+	reqs = nil
+	for i := 0; i < reads; i++ {
+		reqs = append(reqs, getData()...)
 	}
 	sent := make(chan error, 1)
 	go func() { _, err := nc.Write(reqs); sent <- err }()
@@ -123,13 +128,16 @@ func TestLocalReadsToANonReadingClientWaitForIt(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // let the server run into the full socket
 
 	nc.SetReadDeadline(time.Now().Add(60 * time.Second))
-	for i := 0; i < reads; i++ {
+	for i := int32(1); i <= xid; i++ {
 		b := readFrame()
-		if xid := int32(binary.BigEndian.Uint32(b)); xid != int32(i+1) {
-			t.Fatalf("reply %d has xid %d", i, xid)
+		if got := int32(binary.BigEndian.Uint32(b)); got != i {
+			t.Fatalf("reply %d has xid %d", i, got)
 		}
 		if errCode := int32(binary.BigEndian.Uint32(b[12:])); errCode != 0 {
-			t.Fatalf("read %d failed: %d", i, errCode)
+			t.Fatalf("request %d failed: %d", i, errCode)
+		}
+		if i == 1 {
+			continue // the create's
 		}
 		// ReplyHeader (16), data length (4), data, Stat (68).
 		if n := int(binary.BigEndian.Uint32(b[16:])); n != len(big) || len(b) != 16+4+len(big)+68 {
