@@ -454,6 +454,9 @@ func TestEnsembleObserver(t *testing.T) {
 	if !strings.Contains(fourLetter(t, e.clients[4], "srvr"), "Mode: observer\n") {
 		t.Fatal("observer srvr does not say Mode: observer")
 	}
+	if conf := fourLetter(t, e.clients[4], "conf"); !strings.Contains(conf, "\npeerType=1\nmembership: \n") || !strings.Contains(conf, ":observer\n") {
+		t.Fatalf("observer conf: %q", conf)
+	}
 	// Two voters of three keep the quorum; the observer does not count towards it.
 	var other int
 	for i := 1; i <= 3; i++ {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"time"
 
@@ -18,14 +19,14 @@ import (
 // configuration (srvr, /zookeeper/config after a reload) and every server of the committed
 // and pending ones (addresses to reach them).
 type memberView struct {
-	committed map[int64]*config.ServerSpec
+	committed *config.Verifier
 	version   int64
 	all       map[int64]*config.ServerSpec
 }
 
 func (v *memberView) voters() int {
 	n := 0
-	for _, s := range v.committed {
+	for _, s := range v.committed.Servers {
 		if s.Type == config.Participant {
 			n++
 		}
@@ -43,14 +44,25 @@ func (n *Node) spec(id int64) *config.ServerSpec {
 	return n.cfg.Servers[id]
 }
 
-// membershipOf turns parsed server lines into zab's form.
-func membershipOf(servers map[int64]*config.ServerSpec, version int64) zab.Membership {
-	m := zab.Membership{Version: version, Raw: []byte(config.VerifierString(servers, version))}
-	for id, s := range servers {
+// membershipOf turns a parsed configuration into zab's form, with the given version.
+func membershipOf(v *config.Verifier, version int64) zab.Membership {
+	m := zab.Membership{Version: version, Raw: []byte(v.String(version))}
+	for id, s := range v.Servers {
 		if s.Type == config.Observer {
 			m.Observers = append(m.Observers, uint64(id))
 		} else {
 			m.Voters = append(m.Voters, uint64(id))
+		}
+	}
+	if v.Hierarchical() {
+		m.Groups = []zab.Group{} // non-nil: a hierarchical quorum, even of no group
+		for _, gid := range slices.Sorted(maps.Keys(v.Groups)) {
+			var g zab.Group
+			for _, id := range slices.Sorted(slices.Values(v.Groups[gid])) {
+				g.Members = append(g.Members, uint64(id))
+				g.Weights = append(g.Weights, v.Weights[id])
+			}
+			m.Groups = append(m.Groups, g)
 		}
 	}
 	return m
@@ -58,11 +70,11 @@ func membershipOf(servers map[int64]*config.ServerSpec, version int64) zab.Membe
 
 // parseConfig is zab.Config.ParseConfig: a QuorumVerifier string from a notification.
 func parseConfig(b []byte) (zab.Membership, bool) {
-	servers, version, err := config.ParseVerifier(b)
-	if err != nil || len(servers) == 0 {
+	v, err := config.ParseVerifier(b)
+	if err != nil || len(v.Servers) == 0 {
 		return zab.Membership{}, false
 	}
-	m := membershipOf(servers, version)
+	m := membershipOf(v, v.Version)
 	m.Raw = append([]byte(nil), b...)
 	return m, true
 }
@@ -92,7 +104,7 @@ func configTxn(t zab.Txn) (zab.Membership, bool) {
 // dynamic file's (what it last persisted as committed), plus the tree's /zookeeper/config
 // when a logged reconfig set it later (pending until the member learns its commit).
 func (n *Node) startMembers(t *datatree.Tree) *zab.Members {
-	ms := &zab.Members{Committed: membershipOf(n.cfg.Servers, n.cfg.ConfigVersion)}
+	ms := &zab.Members{Committed: membershipOf(n.cfg.Verifier(), n.cfg.ConfigVersion)}
 	if node := t.Get(datatree.ConfigPath); node != nil {
 		if m, ok := parseConfig(node.Data); ok && m.Version > n.cfg.ConfigVersion {
 			ms.Pending = append(ms.Pending, m)
@@ -103,14 +115,14 @@ func (n *Node) startMembers(t *datatree.Tree) *zab.Members {
 }
 
 func (n *Node) setView(ms *zab.Members) {
-	v := &memberView{committed: map[int64]*config.ServerSpec{}, version: ms.Committed.Version, all: map[int64]*config.ServerSpec{}}
-	if servers, _, err := config.ParseVerifier(ms.Committed.Raw); err == nil {
-		v.committed = servers
+	v := &memberView{committed: &config.Verifier{}, version: ms.Committed.Version, all: map[int64]*config.ServerSpec{}}
+	if cv, err := config.ParseVerifier(ms.Committed.Raw); err == nil {
+		v.committed = cv
 	}
-	maps.Copy(v.all, v.committed)
+	maps.Copy(v.all, v.committed.Servers)
 	for _, m := range ms.Pending {
-		if servers, _, err := config.ParseVerifier(m.Raw); err == nil {
-			for id, s := range servers {
+		if pv, err := config.ParseVerifier(m.Raw); err == nil {
+			for id, s := range pv.Servers {
 				if v.all[id] == nil {
 					v.all[id] = s
 				}
@@ -158,12 +170,12 @@ func (n *Node) membersChanged(ms *zab.Members) {
 //
 // The wait is bounded: the caller is the server's request pipeline, which the loop itself
 // waits for when the role changes, so an unanswered question must not hold it.
-func (n *Node) CheckReconfig(servers map[int64]*config.ServerSpec) error {
+func (n *Node) CheckReconfig(next *config.Verifier) error {
 	reply := make(chan error, 1)
 	timeout := time.NewTimer(max(time.Second, 2*n.tickTime))
 	defer timeout.Stop()
 	select {
-	case n.events <- evCheckReconfig{m: membershipOf(servers, 0), reply: reply}:
+	case n.events <- evCheckReconfig{m: membershipOf(next, 0), reply: reply}:
 	case <-n.stop:
 		return zab.ErrNotLeader
 	case <-timeout.C:

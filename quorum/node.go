@@ -204,7 +204,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Node, error) {
 	for _, a := range []*atomic.Int64{&n.propLast, &n.propMin, &n.propMax} {
 		a.Store(-1)
 	}
-	n.setView(&zab.Members{Committed: membershipOf(cfg.Servers, cfg.ConfigVersion)})
+	n.setView(&zab.Members{Committed: membershipOf(cfg.Verifier(), cfg.ConfigVersion)})
 	srv, err := server.New(cfg, log)
 	if err != nil {
 		return nil, err
@@ -403,9 +403,9 @@ func (n *Node) members() (voters, observers []uint64) {
 	return
 }
 
-// verifierString is the member's view of the membership (QuorumMaj.toString).
+// verifierString is the member's view of the membership (QuorumVerifier.toString).
 func verifierString(cfg *config.Config) string {
-	return config.VerifierString(cfg.Servers, cfg.ConfigVersion)
+	return cfg.Verifier().String(cfg.ConfigVersion)
 }
 
 func (n *Node) loop() {
@@ -1112,7 +1112,7 @@ func (n *Node) maybeReadOnly() {
 // replaceData installs a tree in the server, with /zookeeper/config set to the membership.
 func (n *Node) replaceData(t *datatree.Tree, sessions map[int64]int32) {
 	v := n.view()
-	t.InitConfig([]byte(config.VerifierString(v.committed, v.version)), v.version, time.Now().UnixMilli())
+	t.InitConfig([]byte(v.committed.String(v.version)), v.version, time.Now().UnixMilli())
 	n.srv.ReplaceData(t, sessions)
 }
 
@@ -1149,7 +1149,7 @@ func (n *Node) fastForward() error {
 	// As replaceData after a reload: /zookeeper/config shows the membership this member
 	// knows, unless a logged reconfig set a newer one.
 	v := n.view()
-	t.InitConfig([]byte(config.VerifierString(v.committed, v.version)), v.version, time.Now().UnixMilli())
+	t.InitConfig([]byte(v.committed.String(v.version)), v.version, time.Now().UnixMilli())
 	return nil
 }
 

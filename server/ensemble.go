@@ -35,7 +35,7 @@ type Ensemble interface {
 	Info() QuorumInfo
 	// CheckReconfig tells whether the leader may propose a reconfig to these members now
 	// (zab.ErrReconfigInProgress, zab.ErrNewConfigNoQuorum, zab.ErrNotLeader).
-	CheckReconfig(servers map[int64]*config.ServerSpec) error
+	CheckReconfig(next *config.Verifier) error
 }
 
 // QuorumInfo is what srvr and mntr show of the quorum (QuorumZooKeeperServer and

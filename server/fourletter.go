@@ -10,11 +10,13 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/zkgo/zkgo/quorum/config"
 	"github.com/zkgo/zkgo/server/datatree"
 )
 
@@ -67,6 +69,9 @@ func (s *Server) runFourLetterWord(b *strings.Builder, cmd string) {
 	case "conf":
 		dd, dl := s.dirSizes()
 		s.cfg.Dump(b, dd, dl)
+		if s.ens != nil {
+			s.writeQuorumConf(b)
+		}
 	case "envi":
 		s.writeEnvironment(b)
 	case "mntr":
@@ -304,6 +309,42 @@ func openFDs() (int, int) {
 		}
 	}
 	return len(ents), maxFds
+}
+
+// writeQuorumConf is what an ensemble member adds to conf (QuorumZooKeeperServer.dumpConf):
+// its limits, its own election and quorum ports, whether it is a participant (0) or an
+// observer (1), and the committed membership as /zookeeper/config holds it.
+func (s *Server) writeQuorumConf(b *strings.Builder) {
+	t := s.dt()
+	t.RLock()
+	var data []byte
+	if n := t.Get(datatree.ConfigPath); n != nil {
+		data = n.Data
+	}
+	t.RUnlock()
+	v, err := config.ParseVerifier(data)
+	if err != nil || len(v.Servers) == 0 {
+		v = s.cfg.Verifier()
+		data = []byte(v.String(v.Version))
+	}
+	self := v.Servers[s.cfg.MyID]
+	if self == nil {
+		self = s.cfg.Servers[s.cfg.MyID] // removed by a reconfig: its own address still
+	}
+	var election, quorum []string
+	peerType := 0
+	if self != nil {
+		for _, a := range self.Addrs {
+			election = append(election, strconv.Itoa(a.ElectionPort))
+			quorum = append(quorum, strconv.Itoa(a.QuorumPort))
+		}
+		if self.Type == config.Observer {
+			peerType = 1
+		}
+	}
+	fmt.Fprintf(b, "initLimit=%d\nsyncLimit=%d\nelectionAlg=%d\nelectionPort=%s\nquorumPort=%s\npeerType=%d\nmembership: \n%s",
+		s.cfg.InitLimit, s.cfg.SyncLimit, s.cfg.ElectionAlg, strings.Join(slices.Compact(election), "|"),
+		strings.Join(slices.Compact(quorum), "|"), peerType, data)
 }
 
 // dirSizes are the sizes of the snapshot and log directories.

@@ -28,7 +28,7 @@ func (e *neverCommits) SyncLeader(func())                                    {}
 func (e *neverCommits) SyncFor(uint64)                                       {}
 func (e *neverCommits) Revalidate(int64, int32) (bool, error)                { return false, nil }
 func (e *neverCommits) Info() QuorumInfo                                     { return QuorumInfo{} }
-func (e *neverCommits) CheckReconfig(map[int64]*config.ServerSpec) error     { return nil }
+func (e *neverCommits) CheckReconfig(*config.Verifier) error                 { return nil }
 
 // TestLeaderTracksASessionWhenItPreparesIt: a request of a session whose createSession the
 // leader has proposed but not yet applied (a follower applied the commit first and answered

@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -12,33 +11,16 @@ import (
 	"github.com/zkgo/zkgo/zab"
 )
 
-// membership is a parsed /zookeeper/config: server lines by id and the config version.
-type membership struct {
-	servers map[int64]*config.ServerSpec
-	version int64
-}
-
-func parseMembership(data []byte) (*membership, error) {
-	servers, version, err := config.ParseVerifier(data)
-	if err != nil {
-		return nil, err
-	}
-	return &membership{servers: servers, version: version}, nil
-}
-
-func (m *membership) voters() []int64 {
-	var ids []int64
-	for id, s := range m.servers {
+// voters counts the participants of a configuration.
+func voters(v *config.Verifier) int {
+	n := 0
+	for _, s := range v.Servers {
 		if s.Type == config.Participant {
-			ids = append(ids, id)
+			n++
 		}
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	return ids
+	return n
 }
-
-// String is QuorumMaj.toString with the given version.
-func (m *membership) String(version int64) string { return config.VerifierString(m.servers, version) }
 
 // prepReconfig turns a reconfig request into a txn that sets /zookeeper/config to the new
 // membership (PrepRequestProcessor's reconfig case), checking in its order: only a leader
@@ -62,38 +44,46 @@ func (s *Server) prepReconfig(r *request, req *jute.ReconfigRequest) (jute.Recor
 	if node == nil {
 		return nil, jute.NoNode
 	}
-	cur, err := parseMembership(node.data)
+	cur, err := config.ParseVerifier(node.data)
 	if err != nil {
 		s.log.Error().Err(err).Msg("reconfig: cannot parse the current configuration")
 		return nil, jute.BadArguments
 	}
-	if req.CurConfigID != -1 && req.CurConfigID != cur.version {
+	if req.CurConfigID != -1 && req.CurConfigID != cur.Version {
 		return nil, jute.BadVersion
 	}
-	next := &membership{servers: make(map[int64]*config.ServerSpec)}
+	next := &config.Verifier{Servers: make(map[int64]*config.ServerSpec)}
 	if req.NewMembers != "" {
-		if !addServerLines(next.servers, req.NewMembers) {
+		// Bulk: server, group and weight lines, as QuorumPeerConfig.parseDynamicConfig
+		// reads them (a hierarchical quorum if any group or weight line).
+		next, err = config.ParseVerifier([]byte(strings.Join(splitList(req.NewMembers), "\n")))
+		if err != nil {
 			return nil, jute.BadArguments
 		}
 	} else {
-		for id, spec := range cur.servers {
-			next.servers[id] = spec
+		if cur.Hierarchical() {
+			// "Incremental reconfiguration requested but last configuration seen has a
+			// non-majority quorum system"
+			return nil, jute.BadArguments
+		}
+		for id, spec := range cur.Servers {
+			next.Servers[id] = spec
 		}
 		for _, item := range splitList(req.LeavingServers) {
 			id, err := strconv.ParseInt(item, 10, 64)
 			if err != nil {
 				return nil, jute.BadArguments
 			}
-			delete(next.servers, id)
+			delete(next.Servers, id)
 		}
-		if !addServerLines(next.servers, req.JoiningServers) {
+		if !addServerLines(next.Servers, req.JoiningServers) {
 			return nil, jute.BadArguments
 		}
 	}
-	if nv := len(next.voters()); nv < 1 || (s.cfg.StandaloneEnabled && nv < 2) {
+	if nv := voters(next); nv < 1 || (s.cfg.StandaloneEnabled && nv < 2) {
 		return nil, jute.BadArguments
 	}
-	switch err := s.ens.CheckReconfig(next.servers); {
+	switch err := s.ens.CheckReconfig(next); {
 	case err == nil:
 	case errors.Is(err, zab.ErrReconfigInProgress):
 		return nil, jute.ReconfigInProgress

@@ -73,9 +73,9 @@ func (v fleVote) equal(o fleVote) bool {
 // notification taken in restarts them.
 type Election struct {
 	cfg       ElectionConfig
-	voters    []uint64   // sorted, deduplicated: voters of every known configuration (validVoter)
-	quorums   [][]uint64 // voters of the committed and of each pending configuration
-	leadable  []uint64   // voters of the committed configuration: only they can be elected
+	voters    []uint64     // sorted, deduplicated: voters of every known configuration (validVoter)
+	quorums   []Membership // the committed and each pending configuration
+	leadable  []uint64     // voters of the committed configuration that can lead (canLead)
 	observers []uint64
 	voter     bool // cfg.ID is a voter of the committed configuration
 
@@ -137,17 +137,22 @@ func NewElection(cfg ElectionConfig) *Election {
 // (totalOrderPredicate's weight check). Notifications carry the committed one.
 func (e *Election) SetMembers(ms Members) {
 	c := normalize(ms.Committed)
-	e.leadable = c.Voters
+	e.leadable = nil
+	for _, id := range c.Voters {
+		if c.canLead(id) {
+			e.leadable = append(e.leadable, id)
+		}
+	}
 	e.observers = c.Observers
-	e.quorums = [][]uint64{c.Voters}
+	e.quorums = []Membership{c}
 	all := slices.Clone(c.Voters)
 	for _, m := range ms.Pending {
 		m = normalize(m)
-		e.quorums = append(e.quorums, m.Voters)
+		e.quorums = append(e.quorums, m)
 		all = append(all, m.Voters...)
 	}
 	e.voters = slices.Compact(slices.Sorted(slices.Values(all)))
-	_, e.voter = slices.BinarySearch(e.leadable, e.cfg.ID)
+	e.voter = c.isVoter(e.cfg.ID)
 	e.cfg.Config = c.Raw
 }
 
@@ -377,32 +382,33 @@ func (e *Election) totalOrder(leader uint64, zxid Zxid, peerEpoch int64, cur fle
 	if zxid != cur.zxid {
 		return zxid > cur.zxid
 	}
+	if !e.canLead(cur.leader) {
+		// Unlike Apache: a vote for a server that cannot lead (weight 0) gives way to one
+		// with the same history that can, whatever their ids. Otherwise such a server with
+		// the highest id keeps voting for itself, and while a pending configuration needs
+		// its vote no quorum ever forms.
+		return true
+	}
 	return int64(leader) > int64(cur.leader)
 }
 
 // quorumFor is termPredicate (getVoteTracker + hasAllQuorums): the voters whose vote in
-// votes equals v, when they are a majority of the voters of every configuration; nil
-// otherwise.
+// votes equals v, when they are a quorum of every configuration; nil otherwise.
 func (e *Election) quorumFor(votes map[uint64]fleVote, v fleVote) []uint64 {
 	return e.quorumIn(votes, v, e.quorums)
 }
 
-// quorumIn is quorumFor over the given configurations' voters.
-func (e *Election) quorumIn(votes map[uint64]fleVote, v fleVote, quorums [][]uint64) []uint64 {
+// quorumIn is quorumFor over the given configurations.
+func (e *Election) quorumIn(votes map[uint64]fleVote, v fleVote, quorums []Membership) []uint64 {
 	var q []uint64
 	for _, id := range e.voters {
 		if w, ok := votes[id]; ok && v.equal(w) {
 			q = append(q, id)
 		}
 	}
-	for _, vs := range quorums {
-		n := 0
-		for _, id := range vs {
-			if has(q, id) {
-				n++
-			}
-		}
-		if 2*n <= len(vs) {
+	in := func(id uint64) bool { return has(q, id) }
+	for i := range quorums {
+		if !quorums[i].majority(in) {
 			return nil
 		}
 	}

@@ -12,7 +12,18 @@ type Membership struct {
 	Version   int64
 	Voters    []uint64 // participants
 	Observers []uint64 // non-voting members
-	Raw       []byte   // its QuorumVerifier string, opaque here (notifications, NEWLEADER)
+	// Groups makes the quorum hierarchical (QuorumHierarchical, group.G and weight.N
+	// lines): a set is a quorum when it holds more than half the weight of more than half
+	// of the groups of non-zero weight, and a participant of weight 0 cannot lead. Nil:
+	// a majority of Voters (QuorumMaj).
+	Groups []Group
+	Raw    []byte // its QuorumVerifier string, opaque here (notifications, NEWLEADER)
+}
+
+// Group is one group of a hierarchical quorum: its servers and their weights.
+type Group struct {
+	Members []uint64
+	Weights []int64 // Weights[i] is Members[i]'s
 }
 
 // Members is what a peer knows of the configuration: the last committed one and the ones
@@ -47,8 +58,50 @@ func has(sorted []uint64, id uint64) bool {
 func (m *Membership) isVoter(id uint64) bool    { return has(m.Voters, id) }
 func (m *Membership) isObserver(id uint64) bool { return has(m.Observers, id) }
 
-// majority reports whether the voters of m in set are more than half of m's voters.
+// canLead: id is a voter of m and, in a hierarchical quorum, weighs something
+// (FastLeaderElection.totalOrderPredicate never prefers a server of weight 0).
+func (m *Membership) canLead(id uint64) bool {
+	if !m.isVoter(id) {
+		return false
+	}
+	if m.Groups == nil {
+		return true
+	}
+	for _, g := range m.Groups {
+		for i, gid := range g.Members {
+			if gid == id {
+				return g.Weights[i] != 0
+			}
+		}
+	}
+	return false
+}
+
+// majority reports whether the members in set are a quorum of m: more than half of its
+// voters, or for a hierarchical quorum as QuorumHierarchical.containsQuorum (in Java's
+// integer arithmetic: more than half of a group's weight, in more than half of the groups
+// whose weight is not zero).
 func (m *Membership) majority(set func(id uint64) bool) bool {
+	if m.Groups != nil {
+		groups, won := 0, 0
+		for _, g := range m.Groups {
+			var total, in int64
+			for i, id := range g.Members {
+				total += g.Weights[i]
+				if set(id) {
+					in += g.Weights[i]
+				}
+			}
+			if total == 0 {
+				continue
+			}
+			groups++
+			if in > total/2 {
+				won++
+			}
+		}
+		return won > groups/2
+	}
 	n := 0
 	for _, v := range m.Voters {
 		if set(v) {

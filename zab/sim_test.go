@@ -31,6 +31,7 @@ func randomParams(c func(n int) int, f func() float64) simParams {
 		electionTicks:  4,
 		spares:         []int{0, 0, 1, 2}[c(4)],
 		pReconfig:      []float64{0, 0, 0.05, 0.2}[c(4)],
+		hierarchical:   c(4) == 0,
 	}
 }
 
@@ -39,7 +40,8 @@ func simSchedule(t testing.TB, seed int64, trace bool) *cluster {
 	prm := randomParams(r.Intn, r.Float64)
 	prm.realElection = realElectionReady()
 	if !prm.realElection {
-		prm.pReconfig = 0 // the stand-in election knows one configuration
+		prm.pReconfig = 0        // the stand-in election knows one configuration
+		prm.hierarchical = false // and majorities only
 	}
 	c := newCluster(t, seed, prm)
 	c.rng = r

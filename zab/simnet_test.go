@@ -64,7 +64,8 @@ type simParams struct {
 	initTicks         int
 	syncTicks         int
 	realElection      bool
-	electionTicks     int // election ticks per broadcast tick
+	electionTicks     int  // election ticks per broadcast tick
+	hierarchical      bool // the initial configuration is a hierarchical quorum (simGroups)
 }
 
 type simNode struct {
@@ -163,6 +164,9 @@ func newCluster(t testing.TB, seed int64, prm simParams) *cluster {
 		c.ids = append(c.ids, uint64(prm.voters+prm.observers+i))
 	}
 	initial := simConfigData(c.voters, c.obs, 0)
+	if prm.hierarchical {
+		initial = "cfg h " + strings.TrimPrefix(initial, "cfg ")
+	}
 	for _, id := range c.ids {
 		n := &simNode{id: id, log: &memLog{}, syncs: map[uint64]int{}}
 		n.cfg = Config{ID: id, Voters: c.voters, Observers: c.obs,
@@ -243,7 +247,8 @@ func (c *cluster) restart(n *simNode) {
 	{
 		// The persisted configuration plus the reconfigs logged after it (what the tree
 		// replayed from the log holds), as package quorum rebuilds it.
-		ms := Members{Committed: Membership{Voters: n.cfg.Voters, Observers: n.cfg.Observers, Raw: n.cfg.Election.Config}}
+		initial, _ := parseSimConfig(n.cfg.Election.Config)
+		ms := Members{Committed: initial}
 		if n.members != nil {
 			ms.Committed = n.members.Committed
 		}
@@ -866,6 +871,7 @@ func parseSimConfig(b []byte) (Membership, bool) {
 		return Membership{}, false
 	}
 	m := Membership{Raw: slices.Clone(b)}
+	s, hier := strings.CutPrefix(s, "h ")
 	for _, f := range strings.SplitAfter(s, "] ") {
 		f = strings.TrimSpace(f)
 		var ids *[]uint64
@@ -892,7 +898,30 @@ func parseSimConfig(b []byte) (Membership, bool) {
 		}
 		m.Version = v
 	}
+	if hier {
+		m.Groups = simGroups(m.Voters)
+	}
 	return m, true
+}
+
+// simGroups is the hierarchical quorum of a configuration marked "h": the voters in three
+// groups (round robin by id), the first weighing 2 and, of three or more, the last 0 (it
+// cannot lead, and its group may weigh nothing).
+func simGroups(voters []uint64) []Group {
+	groups := make([]Group, min(3, len(voters)))
+	for i, id := range voters {
+		w := int64(1)
+		switch {
+		case i == 0:
+			w = 2
+		case i == len(voters)-1 && len(voters) >= 3:
+			w = 0
+		}
+		g := &groups[i%len(groups)]
+		g.Members = append(g.Members, id)
+		g.Weights = append(g.Weights, w)
+	}
+	return groups
 }
 
 func (c *cluster) sync(n *simNode) {

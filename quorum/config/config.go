@@ -675,6 +675,7 @@ func (p *parser) setupQuorum(props []property, backwardCompatible bool, file str
 	}
 	multi := c.MultiAddressEnabled || parseJavaBool(c.Props["zookeeper.multiAddress.enabled"])
 	groupOf := map[int64]int64{}
+	hier := &Verifier{} // group and weight lines
 	for _, pr := range props {
 		switch {
 		case strings.HasPrefix(pr.key, "server."):
@@ -692,33 +693,13 @@ func (p *parser) setupQuorum(props []property, backwardCompatible bool, file str
 			if err != nil {
 				return bad(pr, "invalid group id")
 			}
-			if c.Groups == nil {
-				c.Groups = map[int64][]int64{}
-			}
-			for _, part := range javaSplit(pr.value, ":") {
-				sid, err := strconv.ParseInt(part, 10, 64)
-				if err != nil {
-					return bad(pr, "invalid server id %q", part)
-				}
-				if _, dup := groupOf[sid]; dup {
-					return bad(pr, "server %d is in multiple groups", sid)
-				}
-				groupOf[sid] = gid
-				c.Groups[gid] = append(c.Groups[gid], sid)
+			if err := hier.addGroup(gid, pr.value, groupOf); err != nil {
+				return bad(pr, "%s", err.Error())
 			}
 		case hierarchical && strings.HasPrefix(pr.key, "weight"):
-			sid, err := idAfterDot(pr.key)
-			if err != nil {
-				return bad(pr, "invalid server id")
+			if err := hier.addWeight(pr.key, pr.value); err != nil {
+				return bad(pr, "%s", err.Error())
 			}
-			w, err := strconv.ParseInt(pr.value, 10, 64)
-			if err != nil {
-				return bad(pr, "invalid weight %q", pr.value)
-			}
-			if c.Weights == nil {
-				c.Weights = map[int64]int64{}
-			}
-			c.Weights[sid] = w
 		case pr.key == "version":
 			v, err := strconv.ParseInt(pr.value, 16, 64)
 			if err != nil {
@@ -727,20 +708,12 @@ func (p *parser) setupQuorum(props []property, backwardCompatible bool, file str
 			c.ConfigVersion = v
 		}
 	}
-	voting, observers := c.VotingMembers(), c.ObservingMembers()
-	if hierarchical {
-		for _, id := range voting {
-			if _, ok := groupOf[id]; !ok {
-				return &Error{File: file, Line: p.lines["server."+strconv.FormatInt(id, 10)], Key: "server." + strconv.FormatInt(id, 10), Msg: fmt.Sprintf("server %d is not in a group", id)}
-			}
-			if _, ok := c.Weights[id]; !ok {
-				if c.Weights == nil {
-					c.Weights = map[int64]int64{}
-				}
-				c.Weights[id] = 1
-			}
-		}
+	hier.Servers = c.Servers
+	if id, ok := hier.completeWeights(groupOf); !ok {
+		return &Error{File: file, Line: p.lines["server."+strconv.FormatInt(id, 10)], Key: "server." + strconv.FormatInt(id, 10), Msg: fmt.Sprintf("server %d is not in a group", id)}
 	}
+	c.Groups, c.Weights = hier.Groups, hier.Weights
+	voting, observers := c.VotingMembers(), c.ObservingMembers()
 	switch {
 	case len(voting) == 0 && !c.StandaloneEnabled:
 		return &Error{File: file, Key: "standaloneEnabled", Msg: "standaloneEnabled = false then number of participants should be >0"}

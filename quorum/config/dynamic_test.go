@@ -62,7 +62,7 @@ func fourServers(t *testing.T) map[int64]*ServerSpec {
 func TestWriteDynamicConfigReadsBack(t *testing.T) {
 	static := staticEnsemble(t, "2\n", threeServers)
 	servers := fourServers(t)
-	dyn, err := WriteDynamicConfig(static, VerifierString(servers, 0x100000003), 0x100000003)
+	dyn, err := WriteDynamicConfig(static, (&Verifier{Servers: servers}).String(0x100000003), 0x100000003)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestWriteDynamicConfigReadsBack(t *testing.T) {
 			t.Errorf("server.%d = %v, want %v", id, got, s)
 		}
 	}
-	if VerifierString(c.Servers, c.ConfigVersion) != VerifierString(servers, 0x100000003) {
+	if c.Verifier().String(c.ConfigVersion) != (&Verifier{Servers: servers}).String(0x100000003) {
 		t.Errorf("verifier string changed on the way through the files")
 	}
 }
@@ -110,13 +110,13 @@ func TestWriteDynamicConfigReadsBack(t *testing.T) {
 func TestWriteDynamicConfigReplacesPointer(t *testing.T) {
 	static := staticEnsemble(t, "1", threeServers)
 	servers := fourServers(t)
-	first, err := WriteDynamicConfig(static, VerifierString(servers, 0x100000003), 0x100000003)
+	first, err := WriteDynamicConfig(static, (&Verifier{Servers: servers}).String(0x100000003), 0x100000003)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Server 4 becomes an observer; members without a version line work too.
 	servers[4].Type = Observer
-	members := strings.TrimSuffix(VerifierString(servers, 0), "version=0")
+	members := strings.TrimSuffix((&Verifier{Servers: servers}).String(0), "version=0")
 	second, err := WriteDynamicConfig(static, members, 0x20000000a)
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +169,7 @@ weight.1=1
 dynamicConfigFile=/old/zoo.cfg.dynamic.100000000
 # trailing comment without newline`)
 	servers := fourServers(t)
-	dyn, err := WriteDynamicConfig(static, VerifierString(servers, 0x100000003), 0x100000003)
+	dyn, err := WriteDynamicConfig(static, (&Verifier{Servers: servers}).String(0x100000003), 0x100000003)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -164,52 +164,6 @@ func bracketHost(h string) string {
 	return h
 }
 
-// VerifierString is QuorumMaj.toString: "server.N=..." lines sorted by id, then
-// "version=<hex>" (the form of /zookeeper/config, NEWLEADER and election notifications).
-func VerifierString(servers map[int64]*ServerSpec, version int64) string {
-	ids := make([]int64, 0, len(servers))
-	for id := range servers {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	var b strings.Builder
-	for _, id := range ids {
-		fmt.Fprintf(&b, "server.%d=%s\n", id, servers[id].String())
-	}
-	fmt.Fprintf(&b, "version=%x", version)
-	return b.String()
-}
-
-// ParseVerifier parses a QuorumVerifier string as /zookeeper/config, a reconfig txn and an
-// election notification carry it: server.N=... lines and version=<hex>.
-func ParseVerifier(data []byte) (servers map[int64]*ServerSpec, version int64, err error) {
-	servers = make(map[int64]*ServerSpec)
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			return nil, 0, fmt.Errorf("bad config line %q", line)
-		}
-		if k == "version" {
-			ver, err := strconv.ParseInt(v, 16, 64)
-			if err != nil {
-				return nil, 0, fmt.Errorf("bad version %q", v)
-			}
-			version = ver
-			continue
-		}
-		spec, err := ParseServerLine(k, v)
-		if err != nil {
-			return nil, 0, err
-		}
-		servers[spec.ID] = spec
-	}
-	return servers, version, nil
-}
-
 // ParseServerLine parses "server.N" = "host:port:port[:type][;client]".
 func ParseServerLine(key, value string) (*ServerSpec, error) {
 	idText, ok := strings.CutPrefix(key, "server.")
