@@ -208,8 +208,12 @@ func (s *Server) startRun(kind roleKind, nextZxid int64) {
 		go s.containerManager(rr)
 	}
 	s.run.Store(rr)
+	s.leaderAlone.Store(kind == roleLeader && !s.leaderServes)
 	s.serving.Store(true)
 }
+
+// clientServing reports whether the client port serves sessions and four-letter words.
+func (s *Server) clientServing() bool { return s.serving.Load() && !s.leaderAlone.Load() }
 
 // stopRun stops serving: new connections are refused, every client connection is closed
 // (its clients reconnect, here or elsewhere, keeping their sessions) and the role's

@@ -41,7 +41,7 @@ func (s *Server) fourLetterWord(c *conn, cmd string, r *bufio.Reader) {
 	switch {
 	case !s.whitelist[cmd]:
 		fmt.Fprintf(&b, "%s is not executed because it is not in the whitelist.\n", cmd)
-	case !s.serving.Load() && cmd != "ruok" && cmd != "isro":
+	case !s.clientServing() && cmd != "ruok" && cmd != "isro":
 		b.WriteString("This ZooKeeper instance is not currently serving requests\n")
 	default:
 		if cmd == "stmk" {
@@ -94,7 +94,7 @@ func (s *Server) runFourLetterWord(b *strings.Builder, cmd string) {
 		switch {
 		case s.role() == roleReadOnly:
 			b.WriteString("ro")
-		case !s.serving.Load():
+		case !s.clientServing():
 			b.WriteString("null") // no server running (IsroCommand)
 		default:
 			b.WriteString("rw")

@@ -19,7 +19,7 @@ func (s *Server) connect(c *conn, b []byte) bool {
 		s.log.Warn().Str("client", c.remote).Err(err).Msg("bad connect request; closing")
 		return false
 	}
-	if !s.serving.Load() {
+	if !s.clientServing() {
 		return false
 	}
 	s.dt().RLock()

@@ -59,6 +59,11 @@ type Server struct {
 	wg      sync.WaitGroup
 	started time.Time
 	serving atomic.Bool
+	// leaderAlone: this member leads with leaderServes=no, so its client port serves no
+	// one (Leader.lead leaves the connection factory without a server); the AdminServer
+	// still answers.
+	leaderAlone  atomic.Bool
+	leaderServes bool
 
 	// ens is the quorum of an ensemble member (nil: standalone); run is the role it
 	// serves in now (nil while an ensemble member is electing).
@@ -100,6 +105,7 @@ type Server struct {
 func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 	s := &Server{
 		cfg:            cfg,
+		leaderServes:   cfg.PropString("zookeeper.leaderServes", "yes") != "no",
 		log:            log,
 		tickMs:         cfg.TickTime,
 		minTimeout:     int32(cfg.MinSessionTimeoutMs()),

@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"github.com/zkgo/zkgo/internal/rawzk"
 	"github.com/zkgo/zkgo/server"
 )
 
@@ -131,5 +132,42 @@ func TestEnsembleReconfigHierarchical(t *testing.T) {
 	got, err := e.readAfterSync(leader, "/zookeeper/config")
 	if err != nil || strings.Contains(string(got), "group.") || strings.Contains(string(got), "weight.") || !strings.Contains(string(got), observer+"\n") {
 		t.Fatalf("config after returning to a majority and adding an observer: %q %v", got, err)
+	}
+}
+
+// leaderServes=no (zookeeper.leaderServes): the leader's client port serves no session and
+// its four-letter words say it is not serving, as Leader.lead leaves its connection factory
+// without a server; the followers serve, writes through them commit, and a follower that
+// becomes leader stops serving clients in turn.
+func TestEnsembleLeaderServesNo(t *testing.T) {
+	e := newEnsemble(t, 3, "leaderServes=no\n")
+	leader := e.startAll()
+	refused := func(i int) {
+		t.Helper()
+		c, err := rawzk.Dial(e.clients[i], rawzk.ConnectOptions{TimeoutMs: 4000})
+		if err == nil {
+			defer c.Close()
+			if c.SessionID() != 0 && !c.WaitClosed(2*time.Second) {
+				t.Fatalf("node %d (leader) gave a client session 0x%x", i, c.SessionID())
+			}
+		}
+		if got := fourLetter(t, e.clients[i], "srvr"); got != "This ZooKeeper instance is not currently serving requests\n" {
+			t.Fatalf("srvr on the leader: %q", got)
+		}
+	}
+	refused(leader)
+	f := follower(e, leader)
+	c := e.connect(f)
+	if _, err := c.Create("/via-follower", []byte("x"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(fourLetter(t, e.clients[f], "srvr"), "Mode: follower\n") {
+		t.Fatal("the follower does not serve")
+	}
+	e.stop(leader)
+	next := e.waitServing(20 * time.Second)
+	refused(next)
+	if b, err := e.readAfterSync(follower(e, next), "/via-follower"); err != nil || string(b) != "x" {
+		t.Fatalf("after the leader changed: %q %v", b, err)
 	}
 }
