@@ -51,7 +51,8 @@ func ParseServerSpec(id int64, value string, multiAddress bool) (*ServerSpec, er
 		if err != nil {
 			return nil, err
 		}
-		if len(parts) > 2 {
+		if len(parts) == 0 || len(parts) > 2 {
+			// none: ":" splits into nothing (Java's would throw out of bounds)
 			return nil, fmt.Errorf("%q %s", value, wrongFormat)
 		}
 		host := "0.0.0.0"
@@ -65,6 +66,9 @@ func ParseServerSpec(id int64, value string, multiAddress bool) (*ServerSpec, er
 		s.ClientAddr, s.ClientPort = host, port
 	}
 	addrs := javaSplit(serverClient[0], "|")
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("%q %s", value, wrongFormat) // "|" splits into nothing
+	}
 	if !multiAddress && len(addrs) > 1 {
 		return nil, fmt.Errorf("multiple address feature is disabled, but multiple addresses were specified for sid %d", id)
 	}

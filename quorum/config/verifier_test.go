@@ -61,3 +61,26 @@ func TestHierarchicalVerifierErrors(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseVerifier: QuorumVerifier strings come from other servers (election notifications,
+// NEWLEADER, reconfig txns). No input panics, and what parses prints back to a string that
+// parses to the same configuration.
+func FuzzParseVerifier(f *testing.F) {
+	f.Add([]byte("server.1=127.0.0.1:2001:3001:participant;127.0.0.1:4001\nserver.2=[::1]:2002:3002:observer\nversion=100000002"))
+	f.Add([]byte("server.1=a:1:2\nserver.2=b:1:2\nserver.3=c:1:2\ngroup.1=1:2\ngroup.2=3\nweight.1=2\nweight.3=0\nversion=0"))
+	f.Add([]byte("server.1=a:1:2|b:3:4;5\nversion=ffffffffffff"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := ParseVerifier(data)
+		if err != nil {
+			return
+		}
+		text := v.String(v.Version)
+		w, err := ParseVerifier([]byte(text))
+		if err != nil {
+			t.Fatalf("%q printed as %q, which does not parse: %v", data, text, err)
+		}
+		if again := w.String(w.Version); again != text {
+			t.Fatalf("%q printed as %q, then as %q", data, text, again)
+		}
+	})
+}
