@@ -183,6 +183,23 @@ func (f *learner) syncOrBroadcast(pkt *Packet) {
 			return
 		}
 		f.commit(pkt.Zxid)
+	case CommitAndActivate:
+		// A ZooKeeper leader commits a reconfig txn with this (Leader.commitAndActivate):
+		// a COMMIT whose body is the designated leader's sid. Committing the txn commits
+		// its configuration here; a leader that is not designated stops and the voters
+		// elect again, as with a zkgo leader that removed itself.
+		if f.observer && f.phase == fServing {
+			f.fail()
+			return
+		}
+		f.commit(pkt.Zxid)
+	case InformAndActivate:
+		// The observers' form: the designated leader's sid, then the txn.
+		if !f.observer || len(pkt.Data) < 8 {
+			f.fail()
+			return
+		}
+		f.receive(Txn{Zxid: pkt.Zxid, Data: pkt.Data[8:]}, true)
 	case NewLeader:
 		if f.phase != fSyncing || pkt.Zxid != MakeZxid(uint32(f.epoch), 0) {
 			f.fail()

@@ -1,6 +1,7 @@
 package zab
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"testing"
@@ -611,5 +612,39 @@ func TestZK1419ElectionSettles(t *testing.T) {
 			t.Fatalf("node %d settled on leader %d, want 5", id, got)
 		}
 	}
+	c.finish()
+}
+
+// A ZooKeeper leader commits a reconfig txn with COMMITANDACTIVATE to its followers and
+// INFORMANDACTIVATE to its observers (the designated leader's sid first). Learners take them
+// as COMMIT and INFORM; ignored, they left the txn uncommitted (an observer without it) and
+// the learner fell out of sync at the next commit and went back to electing.
+func TestLearnerTakesActivatePackets(t *testing.T) {
+	c := scenario(t, 3, 1)
+	c.boot(1, 2, 3, 4)
+	c.elect(1, 2, 3, 4)
+	c.settle()
+	c.mustServe(1, 2, 3, 4)
+	sid := binary.BigEndian.AppendUint64(nil, 1)
+	c.onSend = func(n *simNode, m Message) {
+		switch p := m.Packet; {
+		case p == nil:
+		case p.Type == Commit:
+			p.Type, p.Data = CommitAndActivate, sid
+		case p.Type == Inform:
+			p.Type, p.Data = InformAndActivate, append(slices.Clone(sid), p.Data...)
+		}
+	}
+	zs := c.proposeN(1, 5)
+	c.settle()
+	c.mustServe(1, 2, 3, 4)
+	for _, id := range []uint64{2, 3, 4} {
+		for _, z := range zs {
+			if !c.hasTxn(id, z) {
+				t.Fatalf("node %d has not applied %s", id, z)
+			}
+		}
+	}
+	c.onSend = nil
 	c.finish()
 }
