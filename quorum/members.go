@@ -79,6 +79,15 @@ func parseConfig(b []byte) (zab.Membership, bool) {
 	return m, true
 }
 
+// configWithVersion is zab.Config.ConfigWithVersion: raw with another version line.
+func configWithVersion(raw []byte, version int64) []byte {
+	v, err := config.ParseVerifier(raw)
+	if err != nil {
+		return raw
+	}
+	return []byte(v.String(version))
+}
+
 // txnTypeOffset is where TxnHeader.type starts: clientId (8), cxid (4), zxid (8), time (8).
 const txnTypeOffset = 28
 
@@ -155,6 +164,12 @@ func (n *Node) membersChanged(ms *zab.Members) {
 		return
 	}
 	n.log.Info().Str("version", strconv.FormatInt(v.version, 16)).Int("voters", v.voters()).Msg("configuration committed")
+	if v.version&0xffffffff == 0 {
+		// A NEWLEADER zxid: the static configuration's new version (ZOOKEEPER-1783), which
+		// no txn carries; /zookeeper/config shows it as initConfigInZKDatabase sets it.
+		// This runs before the member serves in its new role.
+		n.srv.Tree().InitConfig(ms.Committed.Raw, v.version, time.Now().UnixMilli())
+	}
 	if n.cfg.Path == "" {
 		return
 	}

@@ -1,6 +1,8 @@
 package quorum
 
 import (
+	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -170,4 +172,52 @@ func TestEnsembleLeaderServesNo(t *testing.T) {
 	if b, err := e.readAfterSync(follower(e, next), "/via-follower"); err != nil || string(b) != "x" {
 		t.Fatalf("after the leader changed: %q %v", b, err)
 	}
+}
+
+// With reconfigEnabled the first leader gives the static configuration its NEWLEADER zxid
+// as version (ZOOKEEPER-1783): /zookeeper/config ends in version=<epoch>00000000 with that
+// mzxid on every member, each writes it to zoo.cfg.dynamic.<version> and points zoo.cfg at
+// it, and after a restart of every member the version stays.
+func TestEnsembleStaticConfigVersionedByFirstLeader(t *testing.T) {
+	e := newEnsemble(t, 3, "reconfigEnabled=true\n")
+	leader := e.startAll()
+	epoch := e.nodes[leader].Status().Role.Epoch
+	version := epoch << 32
+	check := func() {
+		t.Helper()
+		for i := 1; i <= 3; i++ {
+			c := e.connect(i)
+			data, st, err := c.Get("/zookeeper/config")
+			c.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasSuffix(string(data), fmt.Sprintf("\nversion=%x", version)) || st.Mzxid != version || st.Version != -1 {
+				t.Fatalf("node %d /zookeeper/config = %q, mzxid %x, want version and mzxid %x", i, data, st.Mzxid, version)
+			}
+			dyn := fmt.Sprintf("%s.dynamic.%x", e.cfgs[i], version)
+			if b, err := os.ReadFile(dyn); err != nil || !strings.Contains(string(b), "server.3=") {
+				t.Fatalf("node %d: %s: %q %v", i, dyn, b, err)
+			}
+			if b, _ := os.ReadFile(e.cfgs[i]); !strings.Contains(string(b), "dynamicConfigFile="+dyn) {
+				t.Fatalf("node %d zoo.cfg does not point at %s:\n%s", i, dyn, b)
+			}
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		data, err := e.readAfterSync(3, "/zookeeper/config")
+		if err == nil && strings.HasSuffix(string(data), fmt.Sprintf("version=%x", version)) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	check()
+	for i := 1; i <= 3; i++ {
+		e.stop(i)
+	}
+	if l := e.startAll(); e.nodes[l].Status().Role.Epoch <= epoch {
+		t.Fatalf("epoch %d after the restart, was %d", e.nodes[l].Status().Role.Epoch, epoch)
+	}
+	check()
 }

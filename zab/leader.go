@@ -234,6 +234,15 @@ func (l *leader) checkEpochAck() {
 	}
 	p.persist(Action{Kind: SetCurrentEpoch, Epoch: l.epoch})
 	p.currentEpoch = l.epoch
+	if p.cfg.ReconfigEnabled && p.cfg.ConfigWithVersion != nil && p.mem.Version == 0 && len(p.pending) == 0 {
+		// ZOOKEEPER-1783: the static configuration becomes the NEWLEADER zxid's version,
+		// pending until a quorum acknowledges NEWLEADER (which carries it), before any
+		// learner is sent NEWLEADER. Its voters are the same, so are its quorums.
+		m := p.mem
+		m.Version = int64(MakeZxid(uint32(l.epoch), 0))
+		m.Raw = p.cfg.ConfigWithVersion(p.mem.Raw, m.Version)
+		p.addPending(m)
+	}
 	l.phase, l.phaseStart = lNewLeader, l.now
 	l.nextZxid = MakeZxid(uint32(l.epoch), 1)
 	l.lastProposed = MakeZxid(uint32(l.epoch), 0)
@@ -427,8 +436,9 @@ func (l *leader) checkNewLeader() {
 		return
 	}
 	l.phase = lServing
-	// The whole history is committed now, reconfigs in it included.
-	p.commitConfigs(p.lastZxid)
+	// The whole history is committed now, reconfigs in it included, and so is the
+	// configuration NEWLEADER carried.
+	p.commitConfigs(max(p.lastZxid, MakeZxid(uint32(l.epoch), 0)))
 	p.setRole(Role{State: Leading, Leader: p.cfg.ID, Epoch: l.epoch, Serving: true, NextZxid: l.nextZxid})
 	p.updateElectionVote(l.epoch)
 	for _, id := range l.learnerIDs() {

@@ -273,7 +273,9 @@ func (f *learner) newLeader(data []byte) {
 	if p.cfg.ParseConfig != nil && len(data) > 0 {
 		// The leader's newest configuration (committed or not): a learner synchronised
 		// with a snapshot has not seen the reconfig txn itself.
-		if m, ok := p.cfg.ParseConfig(data); ok && m.Version <= int64(f.seen) {
+		// Or its static configuration given NEWLEADER's zxid as version (ZOOKEEPER-1783).
+		newLeaderZxid := int64(MakeZxid(uint32(f.epoch), 0))
+		if m, ok := p.cfg.ParseConfig(data); ok && (m.Version <= int64(f.seen) || m.Version == newLeaderZxid) {
 			p.addPending(normalize(m))
 		}
 	}
@@ -293,8 +295,8 @@ func (f *learner) upToDate() {
 	p.setRole(Role{State: st, Leader: f.leader, Epoch: f.epoch, Serving: true})
 	p.updateElectionVote(f.epoch)
 	// The epoch is established: what the synchronisation applied is committed, reconfigs
-	// included.
-	p.commitConfigs(p.committed)
+	// included, and so is the configuration NEWLEADER carried.
+	p.commitConfigs(max(p.committed, MakeZxid(uint32(f.epoch), 0)))
 	f.checkRole()
 	ack := MakeZxid(uint32(f.epoch), 0)
 	p.send(f.leader, Packet{Type: Ack, Zxid: ack})

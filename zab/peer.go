@@ -30,6 +30,14 @@ type Config struct {
 	// ParseConfig parses a QuorumVerifier string as notifications carry it; nil: configs
 	// in notifications are ignored.
 	ParseConfig func([]byte) (Membership, bool)
+
+	// ReconfigEnabled (reconfigEnabled) makes a leader whose configuration still has the
+	// version 0 of a static file give it the version of its NEWLEADER zxid, committed with
+	// the epoch (ZOOKEEPER-1783, Leader.lead): from then on it outranks the partial view of
+	// a server that is still joining. ConfigWithVersion re-renders a configuration's
+	// QuorumVerifier string with another version; nil disables the upgrade.
+	ReconfigEnabled   bool
+	ConfigWithVersion func(raw []byte, version int64) []byte
 }
 
 // State is what a peer finds on disk when it starts.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -646,5 +647,45 @@ func TestLearnerTakesActivatePackets(t *testing.T) {
 		}
 	}
 	c.onSend = nil
+	c.finish()
+}
+
+// ZOOKEEPER-1783 (reconfigEnabled): the first leader gives the static configuration (version
+// 0) the version of its NEWLEADER zxid, committed with the epoch on every member, including
+// one that joins later; a later leader keeps it.
+func TestZK1783StaticConfigGetsNewLeaderVersion(t *testing.T) {
+	c := scenario(t, 3, 0)
+	for _, id := range c.ids {
+		c.nodes[id].cfg.ReconfigEnabled = true
+	}
+	c.boot(1, 2)
+	c.elect(2, 1)
+	c.settle()
+	c.mustServe(2, 1)
+	want := int64(MakeZxid(1, 0))
+	check := func(ids ...uint64) {
+		t.Helper()
+		for _, id := range ids {
+			ms := c.nodes[id].p.Members()
+			if ms.Committed.Version != want || len(ms.Pending) != 0 || !strings.HasSuffix(string(ms.Committed.Raw), fmt.Sprintf("ver=%d", want)) ||
+				!slices.Equal(ms.Committed.Voters, []uint64{1, 2, 3}) {
+				t.Fatalf("node %d: committed %+v pending %d, want version %x", id, ms.Committed, len(ms.Pending), want)
+			}
+		}
+	}
+	check(1, 2)
+	c.proposeN(2, 3)
+	c.settle()
+	c.boot(3)
+	c.join(2, 3)
+	c.settle()
+	check(1, 2, 3)
+	// A new leader: the configuration has a version, so it stays.
+	c.crash(c.node(2))
+	c.boot(2)
+	c.elect(3, 1, 2)
+	c.settle()
+	c.mustServe(3, 1, 2)
+	check(1, 2, 3)
 	c.finish()
 }

@@ -174,7 +174,11 @@ func newCluster(t testing.TB, seed int64, prm simParams) *cluster {
 			CommitLogCount: prm.commitLogCount, MaxDiffTxns: prm.maxDiffTxns,
 			Election:    ElectionConfig{FinalizeTicks: 2, MaxNotificationTicks: 8, Config: []byte(initial)},
 			ConfigTxn:   func(t Txn) (Membership, bool) { return parseSimConfig(t.Data) },
-			ParseConfig: parseSimConfig}
+			ParseConfig: parseSimConfig,
+			// Schedules that reconfigure also version the static configuration at the
+			// first NEWLEADER (ZOOKEEPER-1783).
+			ReconfigEnabled:   prm.pReconfig > 0,
+			ConfigWithVersion: simConfigWithVersion}
 		c.nodes[id] = n
 	}
 	return c
@@ -863,6 +867,18 @@ func (c *cluster) reconfig(n *simNode) {
 // simConfigData is a reconfig txn's data and a configuration's Raw form.
 func simConfigData(voters, observers []uint64, version int64) string {
 	return fmt.Sprintf("cfg v=%v o=%v ver=%d", voters, observers, version)
+}
+
+func simConfigWithVersion(raw []byte, version int64) []byte {
+	m, ok := parseSimConfig(raw)
+	if !ok {
+		return raw
+	}
+	data := simConfigData(m.Voters, m.Observers, version)
+	if m.Groups != nil {
+		data = "cfg h " + strings.TrimPrefix(data, "cfg ")
+	}
+	return []byte(data)
 }
 
 func parseSimConfig(b []byte) (Membership, bool) {
