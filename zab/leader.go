@@ -525,20 +525,64 @@ func (l *leader) tryCommit() {
 			break
 		}
 		l.outstanding = l.outstanding[1:]
+		// A reconfig goes out as COMMITANDACTIVATE and INFORMANDACTIVATE, naming the
+		// leader the learners should follow (Leader.commitAndActivate): a ZooKeeper learner
+		// activates the new configuration only on these.
+		var designated []byte
+		if m, ok := p.configOf(pr.txn); ok {
+			designated = binary.BigEndian.AppendUint64(nil, l.designatedLeader(&m, pr))
+		}
 		p.apply(pr.txn)
 		for _, id := range l.learnerIDs() {
 			h := l.handlers[id]
 			if h.state < hSynced {
 				continue
 			}
-			if h.observer {
+			switch {
+			case h.observer && designated != nil:
+				p.send(id, Packet{Type: InformAndActivate, Zxid: pr.txn.Zxid, Data: append(slices.Clone(designated), pr.txn.Data...)})
+			case h.observer:
 				p.send(id, Packet{Type: Inform, Zxid: pr.txn.Zxid, Data: pr.txn.Data})
-			} else {
+			case designated != nil:
+				p.send(id, Packet{Type: CommitAndActivate, Zxid: pr.txn.Zxid, Data: designated})
+			default:
 				p.send(id, Packet{Type: Commit, Zxid: pr.txn.Zxid})
 			}
 		}
 	}
 	l.checkSyncs()
+}
+
+// designatedLeader is Leader.getDesignatedLeader for a committed reconfig to m: this leader
+// if it still votes in m; otherwise, among m's voters that acknowledged the reconfig, the
+// one that acknowledged the longest run of the proposals after it (the most up to date),
+// the lowest id on a tie. zkgo learners ignore it (a leader that is no longer a voter steps
+// down and the voters elect again); ZooKeeper's vote for it.
+func (l *leader) designatedLeader(m *Membership, pr *proposal) uint64 {
+	self := l.p.cfg.ID
+	if m.isVoter(self) {
+		return self
+	}
+	var cands []uint64
+	for _, id := range m.Voters {
+		if id != self && pr.acked(id) {
+			cands = append(cands, id)
+		}
+	}
+	if len(cands) == 0 {
+		return self // cannot happen: the reconfig committed with a quorum of m
+	}
+	for _, next := range l.outstanding {
+		kept := slices.DeleteFunc(slices.Clone(cands), func(id uint64) bool { return !next.acked(id) })
+		if len(kept) == 0 {
+			break
+		}
+		cands = kept
+		if len(cands) == 1 {
+			break
+		}
+	}
+	return cands[0]
 }
 
 func (l *leader) addSync(s pendingSync) {

@@ -1,6 +1,7 @@
 package zab
 
 import (
+	"encoding/binary"
 	"slices"
 	"testing"
 )
@@ -82,6 +83,34 @@ func TestReconfigAddParticipantRemoveLeader(t *testing.T) {
 		return true
 	}
 	committedVoters := func(id uint64) []uint64 { return c.nodes[id].p.Members().Committed.Voters }
+	// What the leader sends a follower for a reconfig txn: COMMITANDACTIVATE naming the
+	// designated leader (Leader.commitAndActivate), never a plain COMMIT.
+	designated := map[Zxid]map[uint64]uint64{} // reconfig zxid -> follower -> designated leader
+	c.onSend = func(n *simNode, m Message) {
+		if m.Packet == nil || n.role.State != Leading {
+			return
+		}
+		if _, ok := c.nodes[n.id].p.configOf(Txn{Zxid: m.Packet.Zxid, Data: []byte(c.prop[m.Packet.Zxid])}); !ok {
+			return
+		}
+		switch m.Packet.Type {
+		case Commit:
+			c.fail("reconfig %s committed to %d with a plain COMMIT", m.Packet.Zxid, m.To)
+		case CommitAndActivate:
+			if designated[m.Packet.Zxid] == nil {
+				designated[m.Packet.Zxid] = map[uint64]uint64{}
+			}
+			designated[m.Packet.Zxid][m.To] = binary.BigEndian.Uint64(m.Packet.Data)
+		}
+	}
+	reconfigZxid := func() Zxid {
+		var zs []Zxid
+		for z := range designated {
+			zs = append(zs, z)
+		}
+		slices.Sort(zs)
+		return zs[len(zs)-1]
+	}
 	reconfig := func(l *simNode, voters []uint64) {
 		t.Helper()
 		if err := l.p.CheckReconfig(Membership{Voters: voters}); err != nil {
@@ -120,6 +149,10 @@ func TestReconfigAddParticipantRemoveLeader(t *testing.T) {
 		}
 		return true
 	})
+	// The leader stays a voter: it designates itself, to each of its followers.
+	if d := designated[reconfigZxid()]; len(d) != 3 || d[c.otherVoter(l).id] != l.id {
+		t.Fatalf("first reconfig: designated leaders %v, want %d for each follower", d, l.id)
+	}
 
 	old := leader()
 	rest := slices.DeleteFunc([]uint64{1, 2, 3, 4}, func(id uint64) bool { return id == old.id })
@@ -135,6 +168,21 @@ func TestReconfigAddParticipantRemoveLeader(t *testing.T) {
 	if !slices.Contains(rest, nl.id) {
 		t.Fatalf("new leader %d is not a voter of %v", nl.id, rest)
 	}
+	// The removed leader designates a remaining voter, the same for every follower.
+	d := designated[reconfigZxid()]
+	var first uint64
+	for _, id := range d {
+		if first == 0 {
+			first = id
+		}
+		if id != first || !slices.Contains(rest, id) {
+			t.Fatalf("second reconfig: designated leaders %v, want one voter of %v", d, rest)
+		}
+	}
+	if len(d) == 0 {
+		t.Fatal("second reconfig: no COMMITANDACTIVATE sent")
+	}
+	c.onSend = nil
 	mark := nl.next
 	if err := c.propose(nl); err != nil {
 		t.Fatalf("propose on the new leader: %v", err)
