@@ -1235,6 +1235,36 @@ func TestElectionTicks(t *testing.T) {
 	}
 }
 
+// TestQuorumTimeouts: a learner connects to its leader within tickTime*initLimit, or
+// tickTime*connectToLearnerMasterLimit (Learner.connectToLeader); election handshakes read
+// within zookeeper.quorumCnxnTimeoutMs, by default tickTime*syncLimit (QuorumPeer).
+func TestQuorumTimeouts(t *testing.T) {
+	parse := func(extra string) *config.Config {
+		t.Helper()
+		cfg, err := config.ParseReader(strings.NewReader("tickTime=300\ninitLimit=7\nsyncLimit=3\ndataDir=/tmp/x\nclientPort=2181\n"+extra), "zoo.cfg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	for _, c := range []struct {
+		extra            string
+		connect, handshk time.Duration
+	}{
+		{"", 2100 * time.Millisecond, 900 * time.Millisecond},
+		{"connectToLearnerMasterLimit=20\nquorumCnxnTimeoutMs=250\n", 6 * time.Second, 250 * time.Millisecond},
+		{"connectToLearnerMasterLimit=0\nquorumCnxnTimeoutMs=-1\n", 2100 * time.Millisecond, 900 * time.Millisecond},
+	} {
+		cfg := parse(c.extra)
+		if got := leaderConnectTime(cfg); got != c.connect {
+			t.Errorf("%q: leader connect time %v, want %v", c.extra, got, c.connect)
+		}
+		if got := electionSocketTimeout(cfg); got != c.handshk {
+			t.Errorf("%q: election socket timeout %v, want %v", c.extra, got, c.handshk)
+		}
+	}
+}
+
 // TestMemberRefusesAMissingDataDirWithoutAutocreate: datadir.autocreate=false stops a member
 // from starting on a data dir without its version-2 directory, as it does a standalone server.
 func TestMemberRefusesAMissingDataDirWithoutAutocreate(t *testing.T) {

@@ -225,6 +225,24 @@ func (n *Node) Fatal() <-chan error { return n.fatal }
 
 func (n *Node) syncTimeout() time.Duration { return time.Duration(n.cfg.SyncLimit) * n.tickTime }
 
+// leaderConnectTime is how long a learner tries to connect to its leader.
+func leaderConnectTime(cfg *config.Config) time.Duration {
+	ticks := cfg.InitLimit
+	if cfg.ConnectToLearnerMasterLimit > 0 {
+		ticks = cfg.ConnectToLearnerMasterLimit
+	}
+	return time.Duration(ticks*cfg.TickTime) * time.Millisecond
+}
+
+// electionSocketTimeout is QuorumCnxManager's socketTimeout: zookeeper.quorumCnxnTimeoutMs
+// when positive, else tickTime*syncLimit.
+func electionSocketTimeout(cfg *config.Config) time.Duration {
+	if ms := cfg.PropInt("zookeeper.quorumCnxnTimeoutMs", -1); ms > 0 {
+		return time.Duration(ms) * time.Millisecond
+	}
+	return time.Duration(cfg.SyncLimit*cfg.TickTime) * time.Millisecond
+}
+
 func (n *Node) readTimeout() time.Duration {
 	return time.Duration(max(n.cfg.InitLimit, n.cfg.SyncLimit)) * n.tickTime
 }
@@ -319,7 +337,11 @@ func (n *Node) Start() error {
 		LocalHost:  me.Host,
 		Peers:      peers,
 		BindRetry:  cfg.PropInt("zookeeper.electionPortBindRetry", 3),
-		Log:        n.log,
+		// QuorumCnxManager: connect within zookeeper.cnxTimeout; a handshake read within
+		// zookeeper.quorumCnxnTimeoutMs, by default tickTime*syncLimit (QuorumPeer).
+		ConnectTimeout: time.Duration(max(1, cfg.PropInt("zookeeper.cnxTimeout", 5000))) * time.Millisecond,
+		SocketTimeout:  electionSocketTimeout(cfg),
+		Log:            n.log,
 	})
 	if err != nil {
 		n.srv.Close()
@@ -1352,9 +1374,10 @@ func (n *Node) dialLeader(id uint64) *peerConn {
 		var nc net.Conn
 		var err error
 		// A follower often decides a few milliseconds before its leader listens: retry
-		// at once and back off from there, for about as long as Apache's five tries.
+		// at once and back off from there, within Learner.connectToLeader's time:
+		// tickTime*initLimit, or tickTime*connectToLearnerMasterLimit when set.
 		pause := 5 * time.Millisecond
-		for deadline := time.Now().Add(5 * time.Second); ; {
+		for deadline := time.Now().Add(leaderConnectTime(n.cfg)); ; {
 			nc, err = d.Dial("tcp", addr)
 			if err == nil || time.Now().After(deadline) {
 				break
