@@ -71,3 +71,56 @@ func drainUnchecked(n *simNode) {
 		n.p.Advance()
 	}
 }
+
+// FuzzElectionNotifications: election notifications come from whoever connects to the
+// election port. Three elections (one of a hierarchical configuration with a weight-0
+// member) take any sequence of notifications (any state, leader, zxid, epochs, config) from
+// voters and strangers, with ticks in between, and must not panic.
+func FuzzElectionNotifications(f *testing.F) {
+	note := func(to, from byte, state int32, leader uint64, z Zxid, ee, pe int64, cfg string) []byte {
+		b := []byte{to, from}
+		b = binary.BigEndian.AppendUint32(b, uint32(state))
+		b = binary.BigEndian.AppendUint64(b, leader)
+		b = binary.BigEndian.AppendUint64(b, uint64(z))
+		b = binary.BigEndian.AppendUint64(b, uint64(ee))
+		b = binary.BigEndian.AppendUint64(b, uint64(pe))
+		return append(append(b, byte(len(cfg))), cfg...)
+	}
+	f.Add(note(0, 1, int32(Looking), 2, MakeZxid(1, 5), 1, 1, ""))
+	f.Add(append(note(1, 2, int32(Leading), 2, MakeZxid(3, 0), 9, 3, "cfg v=[1 2 3] o=[] ver=99"), note(1, 3, int32(Following), 2, MakeZxid(3, 0), 9, 3, "")...))
+	f.Add(note(2, 7, 77, 1<<63, NoVote, -1, NoVote, "cfg h v=[1 2 3 4] o=[] ver=1"))
+	f.Fuzz(func(t *testing.T, script []byte) {
+		hier := hierarchy([][]uint64{{1}, {2}, {3}}, map[uint64]int64{3: 0})
+		es := []*Election{}
+		for id := uint64(1); id <= 3; id++ {
+			e := NewElection(fleConfig(id, []uint64{1, 2, 3}, nil))
+			if id == 3 {
+				e.SetMembers(Members{Committed: hier})
+			}
+			e.Start(MakeZxid(1, uint32(id)), 1)
+			es = append(es, e)
+		}
+		const size = 2 + 4 + 8*4 + 1
+		for len(script) >= size {
+			e := es[script[0]%3]
+			from := uint64(script[1] % 6)
+			n := Notification{
+				State:         ServerState(int32(binary.BigEndian.Uint32(script[2:]))),
+				Leader:        binary.BigEndian.Uint64(script[6:]),
+				Zxid:          Zxid(binary.BigEndian.Uint64(script[14:])),
+				ElectionEpoch: int64(binary.BigEndian.Uint64(script[22:])),
+				PeerEpoch:     int64(binary.BigEndian.Uint64(script[30:])),
+			}
+			k := min(int(script[38]), len(script)-size)
+			n.Config = bytes.Clone(script[size : size+k])
+			script = script[size+k:]
+			e.Step(from, n)
+			e.Messages()
+			e.Decision()
+			e.Tick()
+			if ms, ok := parseSimConfig(n.Config); ok && n.State == Looking {
+				e.SetMembers(Members{Committed: normalize(ms)})
+			}
+		}
+	})
+}
