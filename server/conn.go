@@ -48,7 +48,8 @@ type conn struct {
 	auth atomic.Pointer[[]jute.Id]
 
 	mu       sync.Mutex
-	pending  []*request // this connection's requests waiting for an earlier write to finish
+	pending  []*request   // this connection's requests waiting for an earlier write to finish
+	npending atomic.Int64 // len(pending), for the reader's globalOutstandingLimit check
 	drained  *sync.Cond
 	closing  bool
 	saslSrv  *saslServer
@@ -379,10 +380,12 @@ func (c *conn) close() {
 		close(c.done)
 		c.nc.Close()
 		c.mu.Lock()
+		c.countPending(-len(c.pending))
 		c.closing = true
 		c.drained.Broadcast()
 		c.mu.Unlock()
 		c.retire()
+		c.s.wakeThrottled()
 		if c.sid() != 0 {
 			c.s.sessions.unbind(c.sid(), c)
 		}
@@ -464,6 +467,9 @@ func (c *conn) serve() {
 		if c.backlog.Load() {
 			c.waitForRoom()
 		}
+		if c.s.queued.Load() > c.s.queuedLimit && c.npending.Load() > 0 {
+			c.waitOutstanding()
+		}
 		if !c.s.handle(c, b) {
 			return
 		}
@@ -509,6 +515,7 @@ func (c *conn) enqueueOrRun(r *request) {
 		direct = c.s.runLocal(r, true)
 	} else {
 		c.pending = append(c.pending, r)
+		c.countPending(1)
 	}
 	c.mu.Unlock()
 	// Written with no lock held: a client that does not read blocks only itself.
@@ -525,7 +532,50 @@ func (c *conn) enqueueWrite(r *request) {
 		c.drained.Wait()
 	}
 	c.pending = append(c.pending, r)
+	c.countPending(1)
 	c.mu.Unlock()
+}
+
+// countPending adds delta to the server-wide count of requests waiting in connections
+// (globalOutstandingLimit), c.mu held. A closing connection took its own out (close).
+func (c *conn) countPending(delta int) {
+	if !c.closing {
+		c.npending.Add(int64(delta))
+		c.s.countQueued(delta)
+	}
+}
+
+// countQueued moves the count of requests waiting in connections; readers held by
+// waitOutstanding look again whenever it falls.
+func (s *Server) countQueued(delta int) {
+	s.queued.Add(int64(delta))
+	if delta < 0 {
+		s.wakeThrottled()
+	}
+}
+
+// wakeThrottled wakes the readers held by waitOutstanding, if any.
+func (s *Server) wakeThrottled() {
+	if s.throttleWaiters.Load() > 0 {
+		s.throttleMu.Lock()
+		s.throttleCond.Broadcast()
+		s.throttleMu.Unlock()
+	}
+}
+
+// waitOutstanding holds the reader while more requests than zookeeper.globalOutstandingLimit
+// wait in this server's connections and some of them are this connection's, as
+// ZooKeeperServer.shouldThrottle stops reading from such connections. One with nothing
+// waiting goes on, so that every client progresses.
+func (c *conn) waitOutstanding() {
+	s := c.s
+	s.throttleMu.Lock()
+	s.throttleWaiters.Add(1)
+	for s.queued.Load() > s.queuedLimit && c.npending.Load() > 0 && !c.stale.Load() {
+		s.throttleCond.Wait()
+	}
+	s.throttleWaiters.Add(-1)
+	s.throttleMu.Unlock()
 }
 
 // writeDone is called by the committer once r (the head of pending) is applied: it answers
@@ -564,6 +614,7 @@ func (c *conn) writeDone(r *request) {
 	n := copy(c.pending, c.pending[i:])
 	clear(c.pending[n:])
 	c.pending = c.pending[:n]
+	c.countPending(-i)
 	c.drained.Broadcast()
 	c.mu.Unlock()
 }

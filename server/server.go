@@ -65,6 +65,15 @@ type Server struct {
 	leaderAlone  atomic.Bool
 	leaderServes bool
 
+	// queued counts the requests waiting in connections for earlier ones (conn.pending);
+	// over queuedLimit (zookeeper.globalOutstandingLimit) readers of connections with
+	// requests waiting stop reading (conn.waitOutstanding), woken through throttleCond.
+	queued          atomic.Int64
+	queuedLimit     int64
+	throttleMu      sync.Mutex
+	throttleCond    *sync.Cond
+	throttleWaiters atomic.Int32
+
 	// ens is the quorum of an ensemble member (nil: standalone); run is the role it
 	// serves in now (nil while an ensemble member is electing).
 	ens  Ensemble
@@ -106,6 +115,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 	s := &Server{
 		cfg:            cfg,
 		leaderServes:   cfg.PropString("zookeeper.leaderServes", "yes") != "no",
+		queuedLimit:    max(1, int64(cfg.PropInt("zookeeper.globalOutstandingLimit", 1000))),
 		log:            log,
 		tickMs:         cfg.TickTime,
 		minTimeout:     int32(cfg.MinSessionTimeoutMs()),
@@ -128,6 +138,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 		sink:           nopSink{},
 		yieldCPU:       yieldCPU,
 	}
+	s.throttleCond = sync.NewCond(&s.throttleMu)
 	s.setTree(datatree.New())
 	if s.tickMs <= 0 {
 		return nil, errors.New("tickTime must be positive")
