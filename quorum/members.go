@@ -3,7 +3,6 @@ package quorum
 import (
 	"encoding/binary"
 	"maps"
-	"net"
 	"slices"
 	"strconv"
 	"time"
@@ -150,11 +149,11 @@ func (n *Node) membersChanged(ms *zab.Members) {
 	v := n.view()
 	peers := make(map[uint64]string)
 	for id, s := range v.all {
-		peers[uint64(id)] = net.JoinHostPort(s.Host, strconv.Itoa(s.ElectionPort))
+		peers[uint64(id)] = electionAddrs(s)
 	}
 	for id, s := range n.cfg.Servers {
 		if _, ok := peers[uint64(id)]; !ok {
-			peers[uint64(id)] = net.JoinHostPort(s.Host, strconv.Itoa(s.ElectionPort))
+			peers[uint64(id)] = electionAddrs(s)
 		}
 	}
 	if n.elect != nil {

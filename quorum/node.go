@@ -18,7 +18,6 @@ import (
 	"net"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,7 +76,7 @@ type Node struct {
 
 	// Loop-owned state.
 	role         zab.Role
-	quorumLn     net.Listener
+	quorumLns    []net.Listener       // nil until listenQuorum; one per own quorum address
 	learners     map[uint64]*peerConn // leader: by learner sid
 	unknown      map[*peerConn]bool   // leader: accepted, not yet identified
 	leaderConn   *peerConn            // learner
@@ -323,18 +322,15 @@ func (n *Node) Start() error {
 	}
 	peers := make(map[uint64]string)
 	for id, s := range cfg.Servers {
-		peers[uint64(id)] = net.JoinHostPort(s.Host, strconv.Itoa(s.ElectionPort))
+		peers[uint64(id)] = electionAddrs(s)
 	}
 	me := cfg.Servers[cfg.MyID]
-	listen := net.JoinHostPort(me.Host, strconv.Itoa(me.ElectionPort))
-	if cfg.QuorumListenOnAllIPs {
-		listen = net.JoinHostPort("0.0.0.0", strconv.Itoa(me.ElectionPort))
-	}
+	listen := strings.Join(listenAddrs(me, cfg.QuorumListenOnAllIPs, func(a config.QuorumAddr) int { return a.ElectionPort }), "|")
 	m, err := cnx.New(cnx.Config{
 		MyID:       n.myid,
 		ListenAddr: listen,
-		MyAddr:     net.JoinHostPort(me.Host, strconv.Itoa(me.ElectionPort)),
-		LocalHost:  me.Host,
+		MyAddr:     electionAddrs(me),
+		LocalHost:  strings.Join(hostsOf(me), "|"),
 		Peers:      peers,
 		BindRetry:  cfg.PropInt("zookeeper.electionPortBindRetry", 3),
 		// QuorumCnxManager: connect within zookeeper.cnxTimeout; a handshake read within
@@ -1203,10 +1199,10 @@ func (n *Node) nextSnapLimit() int64 {
 
 // closeQuorum closes the quorum listener and every quorum connection.
 func (n *Node) closeQuorum() {
-	if n.quorumLn != nil {
-		n.quorumLn.Close()
-		n.quorumLn = nil
+	for _, ln := range n.quorumLns {
+		ln.Close()
 	}
+	n.quorumLns = nil
 	for id, c := range n.learners {
 		c.close()
 		delete(n.learners, id)
@@ -1236,35 +1232,35 @@ func (n *Node) closePeer(id uint64) {
 
 // listenQuorum binds the quorum port (leader).
 func (n *Node) listenQuorum() error {
-	if n.quorumLn != nil {
+	if n.quorumLns != nil {
 		return nil
 	}
 	me := n.spec(n.cfg.MyID)
-	host := me.Host
-	if n.cfg.QuorumListenOnAllIPs {
-		host = "0.0.0.0"
-	}
-	addr := net.JoinHostPort(host, strconv.Itoa(me.QuorumPort))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		// Not fatal: without a listener no learner connects, discovery times out and the
-		// election runs again.
-		n.log.Error().Err(err).Str("addr", addr).Msg("cannot bind the quorum port")
-		return nil
-	}
-	n.quorumLn = ln
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c := newPeerConn(n, nc, 0)
-			n.post(evAccepted{c: c})
+	for _, addr := range listenAddrs(me, n.cfg.QuorumListenOnAllIPs, func(a config.QuorumAddr) int { return a.QuorumPort }) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			// Not fatal: without a listener no learner connects, discovery times out and
+			// the election runs again (with multiAddress, learners use the others).
+			n.log.Error().Err(err).Str("addr", addr).Msg("cannot bind the quorum port")
+			continue
 		}
-	}()
+		n.quorumLns = append(n.quorumLns, ln)
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			for {
+				nc, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c := newPeerConn(n, nc, 0)
+				n.post(evAccepted{c: c})
+			}
+		}()
+	}
+	if n.quorumLns == nil {
+		n.quorumLns = []net.Listener{} // tried; the next leadership tries again
+	}
 	return nil
 }
 
@@ -1364,13 +1360,10 @@ func (n *Node) dialLeader(id uint64) *peerConn {
 		n.post(evConnDown{c: c})
 		return c
 	}
-	addr := net.JoinHostPort(spec.Host, strconv.Itoa(spec.QuorumPort))
-	local := n.cfg.Servers[n.cfg.MyID].Host
+	addrs := quorumAddrs(spec)
+	addr := strings.Join(addrs, "|")
+	locals := hostsOf(n.cfg.Servers[n.cfg.MyID])
 	go func() {
-		d := net.Dialer{Timeout: n.readTimeout()}
-		if ip := net.ParseIP(local); ip != nil && !ip.IsUnspecified() {
-			d.LocalAddr = &net.TCPAddr{IP: ip}
-		}
 		var nc net.Conn
 		var err error
 		// A follower often decides a few milliseconds before its leader listens: retry
@@ -1378,7 +1371,7 @@ func (n *Node) dialLeader(id uint64) *peerConn {
 		// tickTime*initLimit, or tickTime*connectToLearnerMasterLimit when set.
 		pause := 5 * time.Millisecond
 		for deadline := time.Now().Add(leaderConnectTime(n.cfg)); ; {
-			nc, err = d.Dial("tcp", addr)
+			nc, err = dialAny(addrs, locals, n.readTimeout())
 			if err == nil || time.Now().After(deadline) {
 				break
 			}

@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,16 +55,19 @@ type Config struct {
 	MyID uint64
 	// ListenAddr is the address the election port binds to: this server's own election
 	// address, or "0.0.0.0:port" when quorumListenOnAllIPs is set. Port 0 picks a free port
-	// (see Manager.Addr).
+	// (see Manager.Addr). With multiAddress, several joined by '|', each bound.
 	ListenAddr string
 	// MyAddr is this server's election address as sent in the handshake, "host:port" (the
-	// server.N line's host and election port). Empty: ListenAddr as bound.
+	// server.N line's host and election port); several joined by '|' are sent with
+	// ProtocolV2, as a multiAddress server does. Empty: ListenAddr as bound.
 	MyAddr string
-	// Peers maps every other server's sid to its election address "host:port".
+	// Peers maps every other server's sid to its election address "host:port", or to
+	// several joined by '|' (multiAddress), tried in order until one connects.
 	Peers map[uint64]string
 	// LocalHost is the host or IP outgoing connections bind to (port 0), normally this
 	// server's own server.N host, so per-host firewall rules see the right source. Empty:
-	// chosen by the system.
+	// chosen by the system. With multiAddress, several joined by '|': a dial to a peer's
+	// i-th address binds the i-th (none if there is no i-th).
 	LocalHost string
 	// ConnectTimeout bounds dialling a peer (cnxTimeout); 0 means DefaultConnectTimeout.
 	ConnectTimeout time.Duration
@@ -97,11 +101,12 @@ type Manager struct {
 	stop  context.CancelFunc
 	wg    sync.WaitGroup
 	recv  chan Message
-	local *net.TCPAddr
+	local []*net.TCPAddr
 
 	mu        sync.Mutex
 	closed    bool
-	ln        net.Listener
+	ln        net.Listener   // the first listener (Addr)
+	lns       []net.Listener // every bound election address
 	lnErr     error
 	peers     map[uint64]*peer
 	observers uint64 // temporary ids handed out so far
@@ -165,15 +170,19 @@ func New(cfg Config) (*Manager, error) {
 		pending: make(map[net.Conn]struct{}),
 	}
 	if cfg.LocalHost != "" {
-		a, err := net.ResolveTCPAddr("tcp", net.JoinHostPort(cfg.LocalHost, "0"))
-		if err != nil {
-			return nil, fmt.Errorf("cnx: local host %q: %w", cfg.LocalHost, err)
+		for _, h := range strings.Split(cfg.LocalHost, "|") {
+			a, err := net.ResolveTCPAddr("tcp", net.JoinHostPort(h, "0"))
+			if err != nil {
+				return nil, fmt.Errorf("cnx: local host %q: %w", h, err)
+			}
+			m.local = append(m.local, a)
 		}
-		m.local = a
 	}
-	for sid, addr := range cfg.Peers {
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			return nil, fmt.Errorf("cnx: election address of %d: %w", sid, err)
+	for sid, addrs := range cfg.Peers {
+		for _, addr := range strings.Split(addrs, "|") {
+			if _, _, err := net.SplitHostPort(addr); err != nil {
+				return nil, fmt.Errorf("cnx: election address of %d: %w", sid, err)
+			}
 		}
 	}
 	m.ctx, m.stop = context.WithCancel(context.Background())
@@ -204,44 +213,56 @@ func (m *Manager) Dropped() uint64 {
 // when that runs out, ListenErr reports why and the manager only dials out (Java then
 // exits the process; the caller may do the same).
 func (m *Manager) Start() error {
-	ln, err := m.bind()
-	if err != nil {
-		return err
+	// One listener per address (a ListenerHandler each in Java).
+	var lns []net.Listener
+	for _, addr := range strings.Split(m.cfg.ListenAddr, "|") {
+		ln, err := m.bind(addr)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return err
+		}
+		lns = append(lns, ln)
 	}
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
-		ln.Close()
+		for _, l := range lns {
+			l.Close()
+		}
 		return ErrClosed
 	}
-	m.ln = ln
-	m.wg.Add(1)
+	m.ln, m.lns = lns[0], lns
+	m.wg.Add(len(lns))
 	m.mu.Unlock()
-	go m.acceptLoop(ln)
+	for i, ln := range lns {
+		go m.acceptLoop(ln, i)
+	}
 	return nil
 }
 
-// bind tries to bind ListenAddr as QuorumCnxManager.Listener does.
-func (m *Manager) bind() (net.Listener, error) {
+// bind tries to bind addr as QuorumCnxManager.Listener does.
+func (m *Manager) bind(addr string) (net.Listener, error) {
 	var lc net.ListenConfig // Go sets SO_REUSEADDR on listeners, as Java's setReuseAddress(true)
 	var err error
 	for try := 1; m.cfg.BindRetry == BindRetryForever || try <= m.cfg.BindRetry; try++ {
 		var ln net.Listener
-		ln, err = lc.Listen(m.ctx, "tcp", m.cfg.ListenAddr)
+		ln, err = lc.Listen(m.ctx, "tcp", addr)
 		if err == nil {
 			return ln, nil
 		}
 		if m.ctx.Err() != nil {
 			return nil, ErrClosed
 		}
-		m.warn("bind %s (try %d): %v", m.cfg.ListenAddr, try, err)
+		m.warn("bind %s (try %d): %v", addr, try, err)
 		select {
 		case <-time.After(m.cfg.BindRetryInterval):
 		case <-m.ctx.Done():
 			return nil, ErrClosed
 		}
 	}
-	return nil, fmt.Errorf("cnx: bind election port %s: %w", m.cfg.ListenAddr, err)
+	return nil, fmt.Errorf("cnx: bind election port %s: %w", addr, err)
 }
 
 // Addr is the bound election address, nil before Start.
@@ -261,8 +282,9 @@ func (m *Manager) ListenErr() error {
 	return m.lnErr
 }
 
-func (m *Manager) acceptLoop(ln net.Listener) {
+func (m *Manager) acceptLoop(ln net.Listener, i int) {
 	defer m.wg.Done()
+	addr := ln.Addr().String()
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -271,7 +293,7 @@ func (m *Manager) acceptLoop(ln net.Listener) {
 				return
 			}
 			m.warn("accept: %v; binding again", err)
-			if ln, err = m.bind(); err != nil {
+			if ln, err = m.bind(addr); err != nil {
 				m.mu.Lock()
 				m.lnErr = err
 				m.mu.Unlock()
@@ -283,7 +305,10 @@ func (m *Manager) acceptLoop(ln net.Listener) {
 				ln.Close()
 				return
 			}
-			m.ln = ln
+			m.lns[i] = ln
+			if i == 0 {
+				m.ln = ln
+			}
 			m.mu.Unlock()
 			continue
 		}
@@ -316,7 +341,7 @@ func (m *Manager) untrack(c net.Conn) {
 // handleIncoming reads a handshake and applies the tie-break (handleConnection).
 func (m *Manager) handleIncoming(c net.Conn) {
 	defer m.untrack(c)
-	setSockOpts(c)
+	m.setSockOpts(c)
 	c.SetDeadline(time.Now().Add(m.cfg.SocketTimeout))
 	h, err := wire.ReadHandshake(c)
 	if err != nil {
@@ -330,7 +355,7 @@ func (m *Manager) handleIncoming(c net.Conn) {
 		c.Close()
 		return
 	} else if len(addrs) > 0 {
-		addr = addrs[0]
+		addr = strings.Join(addrs, "|") // a multiAddress peer's, tried in order
 	}
 	c.SetDeadline(time.Time{})
 	if h.SID < 0 {
@@ -601,21 +626,38 @@ func (m *Manager) dial(sid uint64, p *peer, addr string) {
 			m.mu.Unlock()
 		}
 	}()
-	d := net.Dialer{Timeout: m.cfg.ConnectTimeout}
-	if m.local != nil {
-		d.LocalAddr = m.local
+	// multiAddress: the peer's addresses in order, the first that connects (Java picks
+	// the first that answers a reachability probe, then connects to it).
+	var c net.Conn
+	for i, a := range strings.Split(addr, "|") {
+		d := net.Dialer{Timeout: m.cfg.ConnectTimeout}
+		switch {
+		case i < len(m.local):
+			d.LocalAddr = m.local[i]
+		case len(m.local) == 1:
+			d.LocalAddr = m.local[0]
+		}
+		var err error
+		if c, err = d.DialContext(m.ctx, "tcp", a); err == nil {
+			break
+		}
+		m.warn("dial %d at %s: %v", sid, a, err)
+		if m.ctx.Err() != nil {
+			return
+		}
 	}
-	c, err := d.DialContext(m.ctx, "tcp", addr)
-	if err != nil {
-		m.warn("dial %d at %s: %v", sid, addr, err)
+	if c == nil {
 		return
 	}
 	if !m.track(c) {
 		return
 	}
 	defer m.untrack(c)
-	setSockOpts(c)
+	m.setSockOpts(c)
 	h := wire.Handshake{Version: wire.ProtocolV1, SID: int64(m.cfg.MyID), Addr: m.electionAddr()}
+	if strings.Contains(h.Addr, "|") {
+		h.Version = wire.ProtocolV2 // several addresses (multiAddress.enabled)
+	}
 	c.SetDeadline(time.Now().Add(m.cfg.SocketTimeout))
 	if _, err := c.Write(wire.AppendHandshake(nil, &h)); err != nil {
 		m.warn("handshake to %d: %v", sid, err)
@@ -647,10 +689,11 @@ func (m *Manager) electionAddr() string {
 	return m.cfg.ListenAddr
 }
 
-func setSockOpts(c net.Conn) {
+func (m *Manager) setSockOpts(c net.Conn) {
 	if tc, ok := c.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
+	setUserTimeout(c, m.cfg.SocketTimeout)
 }
 
 // Close stops listening, ends every connection and waits for all goroutines; Recv's
@@ -663,8 +706,8 @@ func (m *Manager) Close() error {
 	}
 	m.closed = true
 	m.stop()
-	if m.ln != nil {
-		m.ln.Close()
+	for _, ln := range m.lns {
+		ln.Close()
 	}
 	for _, p := range m.peers {
 		if p.conn != nil {
