@@ -2,13 +2,15 @@ module github.com/zkgo/zkgo
 
 go 1.26.8
 
+require golang.org/x/sys v0.45.0
+
 require (
 	github.com/anishathalye/porcupine v1.3.1 // indirect
 	github.com/go-zookeeper/zk v1.0.4 // indirect
+	github.com/golang/snappy v1.0.0 // indirect
 	github.com/mattn/go-colorable v0.1.14 // indirect
 	github.com/mattn/go-isatty v0.0.20 // indirect
 	github.com/rs/zerolog v1.35.1 // indirect
 	github.com/spf13/pflag v1.1.0 // indirect
 	go.etcd.io/bbolt v1.5.0 // indirect
-	golang.org/x/sys v0.45.0
 )

@@ -47,26 +47,27 @@ func (c *checkedWriter) seal() {
 // parent-first order, "/" and the seal. It is written under a temporary name, synced and
 // renamed, so the snapshot name only ever holds a complete file.
 func WriteSnapshot(dir string, v *datatree.SnapshotView, sessions map[int64]int32) (string, error) {
-	name, _, err := writeSnapshot(dir, v, sessions)
+	name, _, err := writeSnapshot(dir, v, sessions, NoCompression)
 	return name, err
 }
 
-// WriteSnapshotMeta writes a snapshot and records it in the catalog.
-func WriteSnapshotMeta(dir string, v *datatree.SnapshotView, sessions map[int64]int32, m *Meta) (string, error) {
-	name, fi, err := writeSnapshot(dir, v, sessions)
+// WriteSnapshotMeta writes a snapshot, compressed as c says, and records it in the catalog.
+func WriteSnapshotMeta(dir string, v *datatree.SnapshotView, sessions map[int64]int32, m *Meta, c Compression) (string, error) {
+	name, fi, err := writeSnapshot(dir, v, sessions, c)
 	if err != nil || m == nil {
 		return name, err
 	}
 	return name, m.Record(fi)
 }
 
-func writeSnapshot(dir string, v *datatree.SnapshotView, sessions map[int64]int32) (string, FileInfo, error) {
+func writeSnapshot(dir string, v *datatree.SnapshotView, sessions map[int64]int32, c Compression) (string, FileInfo, error) {
 	var fi FileInfo
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fi, err
 	}
-	final := filepath.Join(dir, SnapName(v.Zxid))
-	tmp := filepath.Join(dir, "tmp."+SnapName(v.Zxid))
+	name := SnapName(v.Zxid) + c.ext()
+	final := filepath.Join(dir, name)
+	tmp := filepath.Join(dir, "tmp."+name)
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return "", fi, err
@@ -78,7 +79,8 @@ func writeSnapshot(dir string, v *datatree.SnapshotView, sessions map[int64]int3
 			os.Remove(tmp)
 		}
 	}()
-	cw := &checkedWriter{w: bufio.NewWriterSize(f, 1<<20), sum: adler32.New()}
+	zw := compressor(c, f)
+	cw := &checkedWriter{w: bufio.NewWriterSize(zw, 1<<20), sum: adler32.New()}
 	e := &cw.e
 	e.Int(snapMagic)
 	e.Int(version)
@@ -98,6 +100,13 @@ func writeSnapshot(dir string, v *datatree.SnapshotView, sessions map[int64]int3
 	if err := cw.w.Flush(); err != nil {
 		return "", fi, err
 	}
+	if err := zw.Close(); err != nil {
+		return "", fi, err
+	}
+	size := cw.size
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
 	if err := f.Sync(); err != nil {
 		return "", fi, err
 	}
@@ -108,7 +117,7 @@ func writeSnapshot(dir string, v *datatree.SnapshotView, sessions map[int64]int3
 		return "", fi, err
 	}
 	ok = true
-	fi = FileInfo{Name: SnapName(v.Zxid), Kind: "snapshot", FirstZxid: v.Zxid, LastZxid: v.Zxid, Size: cw.size, Checksum: seal, Written: time.Now().UnixMilli()}
+	fi = FileInfo{Name: name, Kind: "snapshot", FirstZxid: v.Zxid, LastZxid: v.Zxid, Size: size, Checksum: seal, Written: time.Now().UnixMilli()}
 	return final, fi, syncDir(dir)
 }
 
@@ -126,6 +135,16 @@ type Snapshot struct {
 
 // ReadSnapshot loads a snapshot file and verifies its seal(s).
 func ReadSnapshot(path string, zxid int64, extendedTypes bool) (*Snapshot, error) {
+	if c := compressionOf(path); c != NoCompression {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if b, err = decompressSnapshot(c, b); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return DecodeSnapshot(b, path, zxid, extendedTypes)
+	}
 	b, release, err := mapFile(path)
 	if err != nil {
 		return nil, err

@@ -76,6 +76,9 @@ type LogOptions struct {
 	WarnMs        int64 // fsync.warningthresholdms
 	Log           zerolog.Logger
 	Meta          *Meta // catalog to record segments in (nil: none)
+	// SnapCompression is how snapshots written next to this log are compressed
+	// (zookeeper.snapshot.compression.method).
+	SnapCompression Compression
 	// AsyncSync syncs through the kernel's AIO where available (syncer), so the goroutine
 	// waiting for the disk does not hold a Go P. A server running on one P needs it: an
 	// ensemble member sharing a host, and a standalone server on a host of one or two CPUs

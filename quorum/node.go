@@ -268,6 +268,8 @@ func (n *Node) Start() error {
 		WarnMs:        int64(cfg.FsyncWarningThresholdMs()),
 		Log:           n.log,
 		AsyncSync:     true,
+		// Snapshots as zookeeper.snapshot.compression.method says (SnapStream).
+		SnapCompression: persistence.ParseCompression(cfg.PropString("zookeeper.snapshot.compression.method", "")),
 	}, persistence.RestoreOptions{
 		ExtendedTypes: n.extendedTypes,
 		TrustEmpty:    cfg.PropBool("zookeeper.snapshot.trust.empty"),

@@ -466,7 +466,7 @@ func (st *Store) WriteSnapshot(tree *datatree.Tree, sessions map[int64]int32) er
 func (st *Store) WriteSnapshotFrom(tree *datatree.Tree, sessions func() map[int64]int32) error {
 	start := time.Now()
 	view := tree.CopyForSnapshot()
-	name, err := persistence.WriteSnapshotMeta(st.snapDir, view, sessions(), st.meta)
+	name, err := persistence.WriteSnapshotMeta(st.snapDir, view, sessions(), st.meta, st.opts.SnapCompression)
 	if err != nil {
 		return err
 	}

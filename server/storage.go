@@ -20,16 +20,18 @@ import (
 // Every snapCount/2 + rand(snapCount/2) transactions the log is rolled and a fuzzy snapshot
 // is written in the background (SyncRequestProcessor).
 type diskSink struct {
-	s        *Server
-	log      *persistence.TxnLog
-	meta     *persistence.Meta
-	snapDir  string
-	snapCnt  int
-	sizeLim  int64
-	count    int
-	next     int
-	snapping atomic.Bool
-	snapWG   sync.WaitGroup
+	s       *Server
+	log     *persistence.TxnLog
+	meta    *persistence.Meta
+	snapDir string
+	// compression of the snapshots written (zookeeper.snapshot.compression.method)
+	compression persistence.Compression
+	snapCnt     int
+	sizeLim     int64
+	count       int
+	next        int
+	snapping    atomic.Bool
+	snapWG      sync.WaitGroup
 }
 
 func (s *Server) openStorage() error {
@@ -99,7 +101,8 @@ func (s *Server) openStorage() error {
 		meta.Close()
 		return err
 	}
-	d := &diskSink{s: s, log: tl, meta: meta, snapDir: snapDir, snapCnt: cfg.SnapCount(), sizeLim: cfg.SnapSizeLimitInKb() * 1024}
+	d := &diskSink{s: s, log: tl, meta: meta, snapDir: snapDir, snapCnt: cfg.SnapCount(), sizeLim: cfg.SnapSizeLimitInKb() * 1024,
+		compression: persistence.ParseCompression(cfg.PropString("zookeeper.snapshot.compression.method", ""))}
 	d.resetThreshold()
 	s.sink = d
 	s.disk = d
@@ -192,7 +195,7 @@ func (d *diskSink) write() error {
 	var name string
 	// On one P (zkserver on a small host) with a second P: see gomaxprocs.With.
 	err := gomaxprocs.With(2, func() (err error) {
-		name, err = persistence.WriteSnapshotMeta(d.snapDir, view, sessions, d.meta)
+		name, err = persistence.WriteSnapshotMeta(d.snapDir, view, sessions, d.meta, d.compression)
 		return err
 	})
 	if err != nil {

@@ -2,7 +2,6 @@ package inspect
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -195,18 +194,8 @@ func checkSnapshot(sf zfile, add func(Problem)) bool {
 		add(Problem{File: sf.path, Message: err.Error()})
 		return false
 	}
-	switch {
-	case strings.HasSuffix(sf.path, ".gz"):
-		zr, err := gzip.NewReader(bytes.NewReader(b))
-		if err == nil {
-			b, err = io.ReadAll(zr)
-		}
-		if err != nil {
-			add(Problem{File: sf.path, Message: "gzip: " + err.Error()})
-			return false
-		}
-	case strings.HasSuffix(sf.path, ".snappy"):
-		add(Problem{File: sf.path, Message: "snappy-compressed snapshots are not supported by zktool", Warning: true})
+	if b, err = persistence.DecompressSnapshot(sf.path, b); err != nil {
+		add(Problem{File: sf.path, Message: err.Error()})
 		return false
 	}
 	if len(b) < 10 || !bytes.Equal(b[len(b)-5:], []byte{0, 0, 0, 1, '/'}) {

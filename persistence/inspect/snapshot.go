@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/zkgo/zkgo/persistence"
 )
 
 // SnapNode is one node as stored in a snapshot.
@@ -164,6 +166,9 @@ func readSnapFile(path string) (*Snap, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
+	}
+	if b, err = persistence.DecompressSnapshot(path, b); err != nil { // .gz, .snappy
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	s, err := ParseSnapshot(b)
 	if err != nil {
