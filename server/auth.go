@@ -172,7 +172,7 @@ func (s *Server) checkACL(acl []jute.ACL, perm int32, ids []jute.Id) jute.Code {
 
 // fixupACL validates a create/setACL ACL list, drops duplicates and expands `auth` entries
 // into the caller's authenticated ids (PrepRequestProcessor.fixupACL).
-func fixupACL(acl []jute.ACL, ids []jute.Id) ([]jute.ACL, jute.Code) {
+func (s *Server) fixupACL(acl []jute.ACL, ids []jute.Id) ([]jute.ACL, jute.Code) {
 	if len(acl) == 0 {
 		return nil, jute.InvalidACL
 	}
@@ -206,7 +206,8 @@ func fixupACL(acl []jute.ACL, ids []jute.Id) ([]jute.ACL, jute.Code) {
 				return nil, jute.InvalidACL
 			}
 		default:
-			if !validACLID(a.Id.Scheme, a.Id.ID) {
+			if !validACLID(a.Id.Scheme, a.Id.ID) || a.Id.Scheme == schemeDigest && !s.digestAuth {
+				// No provider for the scheme (a disabled digest one: ProviderRegistry).
 				return nil, jute.InvalidACL
 			}
 			out = append(out, a)

@@ -183,14 +183,14 @@ func (s *Server) handleAuth(c *conn, xid int32, body []byte) bool {
 		c.lastWords(frame(jute.ReplyHeader{Xid: xid, Err: int32(jute.AuthFailed)}, nil))
 		return false
 	}
-	switch ap.Scheme {
-	case schemeDigest:
+	switch {
+	case ap.Scheme == schemeDigest && s.digestAuth:
 		id := s.digestIDOf(string(ap.Auth))
 		if s.superDigest != "" && id == s.superDigest {
 			c.addAuth(jute.Id{Scheme: schemeSuper, ID: ""})
 		}
 		c.addAuth(jute.Id{Scheme: schemeDigest, ID: id})
-	case schemeIP:
+	case ap.Scheme == schemeIP:
 		c.addAuth(jute.Id{Scheme: schemeIP, ID: c.ip})
 	default:
 		s.log.Warn().Str("client", c.remote).Str("scheme", ap.Scheme).Msg("authentication failed: no provider for scheme; closing")

@@ -498,7 +498,7 @@ func (s *Server) prepCreate(r *request, op int32, req *jute.CreateRequest) (jute
 	if slash < 0 || containsNUL(path) {
 		return nil, jute.BadArguments
 	}
-	acl, code := fixupACL(req.ACL, r.auth)
+	acl, code := s.fixupACL(req.ACL, r.auth)
 	if code != jute.OK {
 		return nil, code
 	}
@@ -675,7 +675,7 @@ func (s *Server) prepSetACL(r *request, req *jute.SetACLRequest) (jute.Record, j
 	if datatree.ValidatePath(req.Path) != nil {
 		return nil, jute.BadArguments
 	}
-	acl, code := fixupACL(req.ACL, r.auth)
+	acl, code := s.fixupACL(req.ACL, r.auth)
 	if code != jute.OK {
 		return nil, code
 	}

@@ -64,6 +64,9 @@ type Server struct {
 	// still answers.
 	leaderAlone  atomic.Bool
 	leaderServes bool
+	// digestAuth: the digest scheme has a provider (zookeeper.DigestAuthenticationProvider.enabled):
+	// without one, addauth digest fails and digest ACLs are invalid, as in ProviderRegistry.
+	digestAuth bool
 
 	// queued counts the requests waiting in connections for earlier ones (conn.pending);
 	// over queuedLimit (zookeeper.globalOutstandingLimit) readers of connections with
@@ -115,6 +118,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 	s := &Server{
 		cfg:            cfg,
 		leaderServes:   cfg.PropString("zookeeper.leaderServes", "yes") != "no",
+		digestAuth:     cfg.PropBoolDefault("zookeeper.DigestAuthenticationProvider.enabled", true),
 		queuedLimit:    max(1, int64(cfg.PropInt("zookeeper.globalOutstandingLimit", 1000))),
 		log:            log,
 		tickMs:         cfg.TickTime,

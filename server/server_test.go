@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"github.com/go-zookeeper/zk"
 	"github.com/rs/zerolog"
 
+	"github.com/zkgo/zkgo/jute"
 	"github.com/zkgo/zkgo/quorum/config"
 )
 
@@ -497,5 +499,48 @@ func TestDigestAlgChoosesTheDigestHash(t *testing.T) {
 	cfg := testConfig(t, t.TempDir(), map[string]string{"zookeeper.DigestAuthenticationProvider.digestAlg": "SHA-999"})
 	if _, err := New(cfg, zerolog.Nop()); err == nil || !strings.Contains(err.Error(), "SHA-999") {
 		t.Fatalf("unknown digestAlg: %v", err)
+	}
+}
+
+// zookeeper.DigestAuthenticationProvider.enabled=false leaves the digest scheme without a
+// provider (ProviderRegistry): addauth digest fails with AUTHFAILED and closes the
+// connection, an ACL naming a digest id is INVALIDACL, and so nobody becomes super through
+// superDigest; other schemes work as before.
+func TestDigestProviderDisabled(t *testing.T) {
+	_, addr := startServer(t, map[string]string{
+		"zookeeper.DigestAuthenticationProvider.enabled":     "false",
+		"zookeeper.DigestAuthenticationProvider.superDigest": DigestID("super:secret"),
+	})
+	c, _ := connect(t, addr)
+	digestACL := []zk.ACL{{Perms: zk.PermAll, Scheme: "digest", ID: DigestID("alice:pw")}}
+	if _, err := c.Create("/d", nil, 0, digestACL); !errors.Is(err, zk.ErrInvalidACL) {
+		t.Fatalf("create with a digest ACL: %v, want invalid ACL", err)
+	}
+	if _, err := c.Create("/ip", nil, 0, []zk.ACL{{Perms: zk.PermAll, Scheme: "ip", ID: "127.0.0.1"}}); err != nil {
+		t.Fatalf("create with an ip ACL: %v", err)
+	}
+	nc, readFrame := dialRawSession(t, addr)
+	e := jute.NewEncoder(64)
+	(&jute.RequestHeader{Xid: -4, Type: jute.OpAuth}).Encode(e)
+	(&jute.AuthPacket{Scheme: "digest", Auth: []byte("super:secret")}).Encode(e)
+	if _, err := nc.Write(framed(e.B)); err != nil {
+		t.Fatal(err)
+	}
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if b := readFrame(); int32(binary.BigEndian.Uint32(b[12:])) != int32(jute.AuthFailed) {
+		t.Fatalf("addauth digest: error %d, want AUTHFAILED", int32(binary.BigEndian.Uint32(b[12:])))
+	}
+	if _, err := nc.Read(make([]byte, 1)); err == nil {
+		t.Fatal("the connection stays open after a failed addauth")
+	}
+
+	// The default: the same requests succeed.
+	_, addr = startServer(t, nil)
+	c, _ = connect(t, addr)
+	if err := c.AddAuth("digest", []byte("alice:pw")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create("/d", nil, 0, digestACL); err != nil {
+		t.Fatalf("create with a digest ACL, provider enabled: %v", err)
 	}
 }
