@@ -8,12 +8,12 @@ import (
 
 	"github.com/zkgo/zkgo/internal/rawzk"
 	"github.com/zkgo/zkgo/jute"
-	"github.com/zkgo/zkgo/quorum/config"
 )
 
 // heldCommits is an ensemble whose proposals commit at once unless held; release commits
-// everything proposed.
+// everything proposed. Its other methods are neverCommits' stubs.
 type heldCommits struct {
+	neverCommits
 	s    *Server
 	mu   sync.Mutex
 	hold bool
@@ -45,13 +45,6 @@ func (e *heldCommits) held() int {
 	defer e.mu.Unlock()
 	return e.n
 }
-
-func (e *heldCommits) Forward(int64, int32, int32, []byte, []jute.Id) error { return nil }
-func (e *heldCommits) SyncLeader(func())                                    {}
-func (e *heldCommits) SyncFor(uint64)                                       {}
-func (e *heldCommits) Revalidate(int64, int32) (bool, error)                { return false, nil }
-func (e *heldCommits) Info() QuorumInfo                                     { return QuorumInfo{} }
-func (e *heldCommits) CheckReconfig(*config.Verifier) error                 { return nil }
 
 // zookeeper.globalOutstandingLimit: while more requests than the limit wait in the server's
 // connections, a connection with requests waiting is not read (ZooKeeperServer.shouldThrottle),
