@@ -173,7 +173,6 @@ func (s *Server) committer(rr *roleRun) {
 	stages.Add(2)
 	go func() { defer stages.Done(); s.syncStage(p) }()
 	go func() { defer stages.Done(); s.applyStage(p, rr) }()
-	defer stages.Wait()
 	for {
 		var r *request
 		select {
@@ -183,6 +182,11 @@ func (s *Server) committer(rr *roleRun) {
 			p.closed = true
 			p.work.Signal()
 			p.mu.Unlock()
+			// Not deferred: a panic in this stage must end the process (an ensemble then
+			// elects another leader), not wait here forever for stages nobody closes, as
+			// it did with a deferred Wait, leaving a leader that pinged its followers and
+			// never wrote again.
+			stages.Wait()
 			return
 		}
 		p.mu.Lock()
