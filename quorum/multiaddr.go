@@ -2,6 +2,7 @@ package quorum
 
 import (
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,7 +59,7 @@ func listenAddrs(s *config.ServerSpec, allIPs bool, port func(config.QuorumAddr)
 			host = "0.0.0.0"
 		}
 		addr := net.JoinHostPort(host, strconv.Itoa(port(a)))
-		if !strings.Contains("|"+strings.Join(out, "|")+"|", "|"+addr+"|") {
+		if !slices.Contains(out, addr) {
 			out = append(out, addr)
 		}
 	}
