@@ -272,10 +272,13 @@ func (f *learner) newLeader(data []byte) {
 	p := f.p
 	if p.cfg.ParseConfig != nil && len(data) > 0 {
 		// The leader's newest configuration (committed or not): a learner synchronised
-		// with a snapshot has not seen the reconfig txn itself.
-		// Or its static configuration given NEWLEADER's zxid as version (ZOOKEEPER-1783).
-		newLeaderZxid := int64(MakeZxid(uint32(f.epoch), 0))
-		if m, ok := p.cfg.ParseConfig(data); ok && (m.Version <= int64(f.seen) || m.Version == newLeaderZxid) {
+		// with a snapshot has not seen the reconfig txn itself. Or its static
+		// configuration versioned with a NEWLEADER zxid (ZOOKEEPER-1783), this one's or,
+		// when that epoch was never established, an earlier one's that the leader kept
+		// pending; such a version may be above every zxid the sync brought. Take any
+		// version up to this NEWLEADER's zxid or the last zxid synchronised, as
+		// ZooKeeper's learners take any newer one.
+		if m, ok := p.cfg.ParseConfig(data); ok && m.Version <= max(int64(f.seen), int64(MakeZxid(uint32(f.epoch), 0))) {
 			p.addPending(normalize(m))
 		}
 	}

@@ -689,3 +689,33 @@ func TestZK1783StaticConfigGetsNewLeaderVersion(t *testing.T) {
 	check(1, 2, 3)
 	c.finish()
 }
+
+// ZOOKEEPER-1783 after a failed epoch: the leader versioned its static configuration and
+// sent it with NEWLEADER, but no quorum acknowledged NEWLEADER; it leads again in a later
+// epoch with that configuration still pending (ZooKeeper's lastSeenQuorumVerifier), whose
+// version is an earlier epoch's NEWLEADER zxid. A learner that never saw it must take it
+// from the new NEWLEADER as ZooKeeper's learners do, or leader and learner commit
+// different versions of the same configuration.
+func TestZK1783VersionFromAFailedEpoch(t *testing.T) {
+	c := scenario(t, 3, 0)
+	for _, id := range c.ids {
+		c.nodes[id].cfg.ReconfigEnabled = true
+	}
+	c.boot(1, 2)
+	c.elect(2, 1)
+	c.deliverUntil(func(from, to uint64, p *Packet) bool { return to == 1 && p.Type == NewLeader })
+	c.crash(c.node(1)) // its ACK of NEWLEADER never reaches 2
+	c.ticks(40)        // 2 gives up on the epoch (initLimit)
+	if r := c.node(2).role; r.State != Looking {
+		t.Fatalf("node 2 still %+v after its epoch could not be established", r)
+	}
+	c.boot(3)
+	c.elect(2, 3)
+	c.settle()
+	c.mustServe(2, 3)
+	v2, v3 := c.node(2).p.Members().Committed.Version, c.node(3).p.Members().Committed.Version
+	if v2 != v3 || v2 == 0 {
+		t.Fatalf("committed configuration version: leader %x, learner %x", v2, v3)
+	}
+	c.finish()
+}

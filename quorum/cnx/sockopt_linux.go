@@ -14,11 +14,16 @@ import (
 // not hear each other again; failed, the connection is dialled again, over another of the
 // peer's addresses if the first no longer answers (multiAddress). QuorumCnxManager probes
 // the address's reachability for the same purpose.
+const minUserTimeout = 2 * time.Second
+
 func setUserTimeout(c net.Conn, d time.Duration) {
 	tc, ok := c.(*net.TCPConn)
 	if !ok || d <= 0 {
 		return
 	}
+	// Not below a few of TCP's minimum retransmission timeouts (200 ms), so that with
+	// tiny ticks one lost segment does not end a connection.
+	d = max(d, minUserTimeout)
 	raw, err := tc.SyscallConn()
 	if err != nil {
 		return
