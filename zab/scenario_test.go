@@ -650,16 +650,24 @@ func TestLearnerTakesActivatePackets(t *testing.T) {
 	c.finish()
 }
 
-// ZOOKEEPER-1783 (reconfigEnabled): the first leader gives the static configuration (version
-// 0) the version of its NEWLEADER zxid, committed with the epoch on every member, including
-// one that joins later; a later leader keeps it.
-func TestZK1783StaticConfigGetsNewLeaderVersion(t *testing.T) {
+// reconfigEnabledScenario is scenario with three voters that version their static
+// configuration (reconfigEnabled), 1 and 2 booted and 2 elected.
+func reconfigEnabledScenario(t *testing.T) *cluster {
+	t.Helper()
 	c := scenario(t, 3, 0)
 	for _, id := range c.ids {
 		c.nodes[id].cfg.ReconfigEnabled = true
 	}
 	c.boot(1, 2)
 	c.elect(2, 1)
+	return c
+}
+
+// ZOOKEEPER-1783 (reconfigEnabled): the first leader gives the static configuration (version
+// 0) the version of its NEWLEADER zxid, committed with the epoch on every member, including
+// one that joins later; a later leader keeps it.
+func TestZK1783StaticConfigGetsNewLeaderVersion(t *testing.T) {
+	c := reconfigEnabledScenario(t)
 	c.settle()
 	c.mustServe(2, 1)
 	want := int64(MakeZxid(1, 0))
@@ -697,12 +705,7 @@ func TestZK1783StaticConfigGetsNewLeaderVersion(t *testing.T) {
 // from the new NEWLEADER as ZooKeeper's learners do, or leader and learner commit
 // different versions of the same configuration.
 func TestZK1783VersionFromAFailedEpoch(t *testing.T) {
-	c := scenario(t, 3, 0)
-	for _, id := range c.ids {
-		c.nodes[id].cfg.ReconfigEnabled = true
-	}
-	c.boot(1, 2)
-	c.elect(2, 1)
+	c := reconfigEnabledScenario(t)
 	c.deliverUntil(func(from, to uint64, p *Packet) bool { return to == 1 && p.Type == NewLeader })
 	c.crash(c.node(1)) // its ACK of NEWLEADER never reaches 2
 	c.ticks(40)        // 2 gives up on the epoch (initLimit)
