@@ -57,10 +57,17 @@ classpath() {
 		echo "apache-zk: $java_dir/zookeeper.jar missing (apt-get install -y zookeeper)" >&2
 		exit 1
 	fi
-	local cp=$java_dir/zookeeper.jar
+	local cp=$java_dir/zookeeper.jar jar
 	if [ -r "$java_dir/slf4j-simple.jar" ]; then
 		cp=$cp:$java_dir/slf4j-simple.jar
 	fi
+	# Netty's TLS handler needs netty-codec, which the manifest does not name (a TLS client
+	# port then fails every connection with NoClassDefFoundError).
+	for jar in netty-codec netty-resolver; do
+		if [ -r "$java_dir/$jar.jar" ]; then
+			cp=$cp:$java_dir/$jar.jar
+		fi
+	done
 	echo "$cp"
 }
 

@@ -31,8 +31,9 @@
 #
 # 3. (zkgo) bin/zkcli against zkCli.sh (scripts/zkcli-diff.sh); 4. (zkgo) data dir round trip
 #    with Apache ZooKeeper 3.8 (internal/roundtrip); 5. (zkgo) Apache Curator recipes
-#    (scripts/curator-check.sh); 6. (zkgo) the C client cli_mt (scripts/cclient-check.sh): 5 and
-#    6 run the same client program against a fresh Apache 3.8 and a fresh zkgo and diff.
+#    (scripts/curator-check.sh); 6. (zkgo) the C client cli_mt (scripts/cclient-check.sh);
+#    7. (zkgo) kazoo and the Java client over TLS (scripts/tls-check.sh): 5, 6 and 7 run the
+#    same client program against a fresh Apache 3.8 and a fresh zkgo and diff.
 #
 # Running in `apache` mode checks the baseline and golden files are still right for the
 # installed Apache ZooKeeper. Both modes exit non-zero on any regression.
@@ -54,7 +55,7 @@
 #   INTEROP_KEEP=1         keep the work directory (it is also kept on failure)
 #   INTEROP_SKIP_KAZOO=1 / INTEROP_SKIP_ZKCLI=1   skip one part (says so loudly; still fails
 #                          the run unless INTEROP_ALLOW_SKIP=1, so nothing is skipped silently)
-#   INTEROP_SKIP_CURATOR=1 / INTEROP_SKIP_CCLIENT=1   skip the Curator / C client check (a
+#   INTEROP_SKIP_CURATOR=1 / INTEROP_SKIP_CCLIENT=1 / INTEROP_SKIP_TLS=1   skip the Curator / C client / TLS check (a
 #                          failure unless INTEROP_ALLOW_SKIP=1)
 #   ZKCLI_ONLY=1           run only the zkCli.sh check (kazoo suite skipped, not a failure)
 #   ZKCLI_SESSIONS="a b"   only these sessions of scripts/zkcli/sessions.zkcli (compared with the
@@ -672,6 +673,10 @@ client_check() { # NAME SCRIPT SKIPVAR WHAT
 }
 curator() { client_check curator curator-check.sh INTEROP_SKIP_CURATOR "Curator recipes"; }
 cclient() { client_check cclient cclient-check.sh INTEROP_SKIP_CCLIENT "C client (cli_mt)"; }
+# Part 7 (zkgo target): the TLS client port (secureClientPort): scripts/tls-check.sh drives kazoo
+# and the Java client over TLS against a fresh Apache ZooKeeper 3.8 and a fresh bin/zkserver with
+# the same ssl.* settings and diffs the transcripts. INTEROP_SKIP_TLS=1 skips it.
+tlscheck() { client_check tls tls-check.sh INTEROP_SKIP_TLS "TLS client port"; }
 
 # One line, so bash has read all of it before running (safe if this file is edited meanwhile).
-main; zkcli_diff; roundtrip; curator; cclient; finish; exit $?
+main; zkcli_diff; roundtrip; curator; cclient; tlscheck; finish; exit $?

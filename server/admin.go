@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -37,8 +38,8 @@ var adminCommands = []adminCommand{
 		*r = append(*r, s.confJSON()...)
 	}},
 	{[]string{"connections", "cons"}, true, func(s *Server, _ map[string]string, r *jobj) {
-		r.put("connections", s.connInfos(false))
-		r.put("secure_connections", []any{})
+		r.put("connections", s.connInfos(false, false))
+		r.put("secure_connections", s.connInfos(false, true))
 	}},
 	{[]string{"hash"}, true, func(s *Server, _ map[string]string, r *jobj) {
 		// DataTree.getDigestLog: zkgo keeps no digest history (Apache adds one entry every
@@ -116,8 +117,8 @@ var adminCommands = []adminCommand{
 	}},
 	{[]string{"stats", "stat"}, true, func(s *Server, _ map[string]string, r *jobj) {
 		s.srvrJSON(r)
-		r.put("connections", s.connInfos(true))
-		r.put("secure_connections", []any{})
+		r.put("connections", s.connInfos(true, false))
+		r.put("secure_connections", s.connInfos(true, true))
 	}},
 	{[]string{"stat_reset", "srst"}, true, func(s *Server, _ map[string]string, _ *jobj) {
 		s.resetServerStats()
@@ -228,10 +229,14 @@ func (s *Server) confJSON() jobj {
 	}
 }
 
-func (s *Server) connInfos(brief bool) []any {
+// connInfos are the plain or the secure (TLS) client port's connections, as Commands lists
+// each connection factory's.
+func (s *Server) connInfos(brief, secure bool) []any {
 	out := []any{}
 	for _, c := range s.clientConns() {
-		out = append(out, c.connInfo(brief))
+		if _, tls := c.nc.(*tls.Conn); tls == secure {
+			out = append(out, c.connInfo(brief))
+		}
 	}
 	return out
 }
@@ -270,7 +275,7 @@ func (s *Server) srvrJSON(r *jobj) {
 		{"min_latency", minL},
 		{"num_alive_client_connections", int64(len(s.clientConns()))},
 		{"uptime", time.Since(s.started).Milliseconds()},
-		{"auth_failed_count", int64(0)},
+		{"auth_failed_count", s.stats.authFailed.Load()},
 		{"non_mtlsremote_conn_count", int64(0)},
 		{"non_mtlslocal_conn_count", int64(0)},
 	})

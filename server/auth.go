@@ -8,6 +8,7 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"fmt"
+	"github.com/zkgo/zkgo/internal/x509util"
 	"hash"
 	"net"
 	"strconv"
@@ -66,7 +67,7 @@ func (s *Server) digestIDOf(userPassword string) string {
 // authenticated reports whether ids of this scheme stand for an authenticated user, which is
 // what the `auth` ACL scheme expands to (isAuthenticated: digest and sasl yes, ip no).
 func authenticated(scheme string) bool {
-	return scheme == schemeDigest || scheme == schemeSASL || scheme == "x509"
+	return scheme == schemeDigest || scheme == schemeSASL || scheme == schemeX509
 }
 
 // validACLID checks an ACL id for its scheme (AuthenticationProvider.isValid).
@@ -86,8 +87,8 @@ func validACLID(scheme, id string) bool {
 		return ok
 	case schemeSASL:
 		return true
-	case "x509":
-		return true
+	case schemeX509:
+		return x509util.ValidJavaName(id) // X509AuthenticationProvider.isValid: new X500Principal(id)
 	}
 	return false
 }
@@ -138,7 +139,9 @@ func (s *Server) idMatches(scheme, id, expr string) bool {
 	switch scheme {
 	case schemeIP:
 		return ipMatches(id, expr)
-	case schemeDigest, schemeSASL, "x509":
+	case schemeX509:
+		return s.x509Matches(id, expr)
+	case schemeDigest, schemeSASL:
 		return id == expr || scheme == schemeSASL && s.saslMatches(id, expr)
 	}
 	return false

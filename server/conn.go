@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -418,6 +419,9 @@ func (c *conn) readFrame(r *bufio.Reader, first []byte) ([]byte, error) {
 // serve is the connection's reader: handshake (or a four-letter word), then requests.
 func (c *conn) serve() {
 	defer c.close()
+	if tc, ok := c.nc.(*tls.Conn); ok && !c.tlsHandshake(tc) {
+		return
+	}
 	go c.writer()
 	var src io.Reader = c.nc
 	if c.raw != nil {

@@ -122,6 +122,8 @@ const (
 	LearnerProposalReceivedCount                 // PROPOSALs a follower received in broadcast
 	LearnerCommitReceivedCount                   // COMMITs (INFORMs) a learner received in broadcast
 	UnrecoverableErrorCount                      // fatal errors that stopped the server
+	UnsuccessfulHandshake                        // TLS handshakes that failed on the secure client port
+	TLSHandshakeExceeded                         // TLS connections refused over the outstanding handshake limit
 	numCounters
 )
 
@@ -145,6 +147,8 @@ var counterNames = [numCounters]string{
 	LearnerProposalReceivedCount:  "learner_proposal_received_count",
 	LearnerCommitReceivedCount:    "learner_commit_received_count",
 	UnrecoverableErrorCount:       "unrecoverable_error_count",
+	UnsuccessfulHandshake:         "unsuccessful_handshake",
+	TLSHandshakeExceeded:          "tls_handshake_exceeded",
 }
 
 // Metric is one of ServerMetrics.java's summaries (mntr zk_avg_/min_/max_/cnt_/sum_<name>,
@@ -398,8 +402,8 @@ func (s *Server) gaugeValues(minL int64, avg float64, maxL, nodes, watches, ephe
 		{"last_client_response_size", m.respLast.Load()},
 		{"max_client_response_size", m.respMax.Load()},
 		{"min_client_response_size", m.respMin.Load()},
-		{"outstanding_tls_handshake", int64(0)},
-		{"auth_failed_count", int64(0)},
+		{"outstanding_tls_handshake", s.stats.tlsHandshakes.Load()},
+		{"auth_failed_count", s.stats.authFailed.Load()},
 		{"non_mtls_remote_conn_count", int64(0)},
 		{"non_mtls_local_conn_count", int64(0)},
 	}

@@ -8,6 +8,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -53,12 +54,14 @@ type Server struct {
 	saslUsers      map[string]string // DIGEST-MD5 users from the JAAS Server section
 	saslAnyUser    string            // zookeeper.letAnySaslUserDoX
 
-	ln      net.Listener
-	reqCh   chan *request
-	stopCh  chan struct{}
-	wg      sync.WaitGroup
-	started time.Time
-	serving atomic.Bool
+	ln       net.Listener
+	secureLn net.Listener // secureClientPort
+	tls      *tlsServer   // secureClientPort's settings (tls.go)
+	reqCh    chan *request
+	stopCh   chan struct{}
+	wg       sync.WaitGroup
+	started  time.Time
+	serving  atomic.Bool
 	// leaderAlone: this member leads with leaderServes=no, so its client port serves no
 	// one (Leader.lead leaves the connection factory without a server); the AdminServer
 	// still answers.
@@ -192,24 +195,48 @@ func (s *Server) watchesFired(eventType int32, watchers int) {
 	}
 }
 
-// Start binds the client port and starts serving in the background.
+// Start binds the client port (and the TLS one, secureClientPort) and starts serving in the
+// background.
 func (s *Server) Start() error {
 	s.started = time.Now()
+	if s.cfg.SecureClientPort != 0 {
+		t, err := newTLSServer(s.cfg)
+		if err != nil {
+			return err
+		}
+		s.tls = t
+	}
 	if s.ens == nil {
 		s.sessions = newSessionTracker(s.tickMs, s.serverID, s.started)
 		if err := s.openStorage(); err != nil {
 			return err
 		}
 	}
-	addr := net.JoinHostPort(s.cfg.ClientPortAddress, fmt.Sprint(s.cfg.ClientPort))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		if s.disk != nil {
-			s.disk.close()
+	for _, l := range []struct {
+		host   string
+		port   int
+		secure bool
+	}{{s.cfg.ClientPortAddress, s.cfg.ClientPort, false}, {s.cfg.SecureClientPortAddress, s.cfg.SecureClientPort, true}} {
+		if l.port == 0 && (l.secure || s.cfg.SecureClientPort != 0) {
+			continue // no such port (a clientPort of 0 alone binds any free port: tests)
 		}
-		return fmt.Errorf("bind client port %s: %w", addr, err)
+		addr := net.JoinHostPort(l.host, fmt.Sprint(l.port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			if s.ln != nil {
+				s.ln.Close()
+			}
+			if s.disk != nil {
+				s.disk.close()
+			}
+			return fmt.Errorf("bind client port %s: %w", addr, err)
+		}
+		if l.secure {
+			s.secureLn = ln
+		} else {
+			s.ln = ln
+		}
 	}
-	s.ln = ln
 	if s.ens == nil {
 		s.startRun(roleStandalone, 0)
 		if s.cfg.PurgeInterval > 0 {
@@ -217,26 +244,49 @@ func (s *Server) Start() error {
 			go s.autopurge()
 		}
 	}
-	s.wg.Add(1)
-	go s.acceptLoop()
-	s.log.Info().Str("addr", ln.Addr().String()).Msg("listening for clients")
+	for _, ln := range s.listeners() {
+		s.wg.Add(1)
+		go s.acceptLoop(ln, ln == s.secureLn)
+		s.log.Info().Str("addr", ln.Addr().String()).Bool("tls", ln == s.secureLn).Msg("listening for clients")
+	}
 	s.startAdmin()
 	s.startMetrics()
 	return nil
 }
 
-// Addr is the bound client address (useful with clientPort=0 in tests).
+// listeners are the bound client ports.
+func (s *Server) listeners() []net.Listener {
+	var lns []net.Listener
+	for _, ln := range []net.Listener{s.ln, s.secureLn} {
+		if ln != nil {
+			lns = append(lns, ln)
+		}
+	}
+	return lns
+}
+
+// Addr is the bound client address (useful with clientPort=0 in tests), or the TLS one
+// when there is only that.
 func (s *Server) Addr() net.Addr {
-	if s.ln == nil {
+	if lns := s.listeners(); len(lns) > 0 {
+		return lns[0].Addr()
+	}
+	return nil
+}
+
+// SecureAddr is the bound TLS client address (secureClientPort), if any.
+func (s *Server) SecureAddr() net.Addr {
+	if s.secureLn == nil {
 		return nil
 	}
-	return s.ln.Addr()
+	return s.secureLn.Addr()
 }
 
 // Close stops serving and releases the port. Sessions are not closed: like a crash or a
 // restart of Apache ZooKeeper, they survive in storage until they expire.
 func (s *Server) Close() error {
-	if s.ln == nil {
+	lns := s.listeners()
+	if len(lns) == 0 {
 		return nil
 	}
 	select {
@@ -248,7 +298,12 @@ func (s *Server) Close() error {
 	close(s.stopCh)
 	s.stopAdmin()
 	s.stopMetrics()
-	err := s.ln.Close()
+	var err error
+	for _, ln := range lns {
+		if cerr := ln.Close(); err == nil {
+			err = cerr
+		}
+	}
 	s.connMu.Lock()
 	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
@@ -267,10 +322,10 @@ func (s *Server) Close() error {
 	return err
 }
 
-func (s *Server) acceptLoop() {
+func (s *Server) acceptLoop(ln net.Listener, secure bool) {
 	defer s.wg.Done()
 	for {
-		nc, err := s.ln.Accept()
+		nc, err := ln.Accept()
 		if err != nil {
 			select {
 			case <-s.stopCh:
@@ -289,6 +344,9 @@ func (s *Server) acceptLoop() {
 		if tc, ok := nc.(*net.TCPConn); ok {
 			tc.SetNoDelay(true)
 			tc.SetKeepAlive(true)
+		}
+		if secure {
+			nc = tls.Server(nc, s.tls.cfg) // the handshake is the connection's first step (serve)
 		}
 		c := newConn(s, nc)
 		if refused := s.addConn(c); refused != "" {
@@ -375,6 +433,8 @@ type serverStats struct {
 	sumLatency      atomic.Int64
 	cntLatency      atomic.Int64
 	outstanding     atomic.Int64
+	tlsHandshakes   atomic.Int64 // in progress (outstanding_tls_handshake)
+	authFailed      atomic.Int64 // failed TLS handshakes and x509 authentications (auth_failed_count)
 }
 
 func (st *serverStats) recordLatency(ms int64) {

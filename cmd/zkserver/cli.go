@@ -138,6 +138,10 @@ func (c *cli) run(args []string) int {
 			fmt.Fprintln(c.stderr, err)
 			return exitUsage
 		}
+		if err := server.CheckTLS(cfg); err != nil {
+			fmt.Fprintf(c.stderr, "%s: secureClientPort: %v\n", cfg.File, err)
+			return exitUsage
+		}
 	}
 	switch o.cmd {
 	case "start-foreground":
@@ -210,10 +214,6 @@ func (c *cli) startForeground(cfg *config.Config) int {
 		server.YieldReads(true)
 		log.Info().Int("members_on_this_host", local).
 			Msg("ensemble members share this host's CPUs: this member yields its CPU in stretches of reads (no write in between or in flight)")
-	}
-	if cfg.TLSClientPortIgnored() {
-		log.Warn().Int("secureClientPort", cfg.SecureClientPort).Int("clientPort", cfg.ClientPort).
-			Msg("zkgo has no TLS client port: secureClientPort is not served, only clientPort")
 	}
 	if procs := standaloneProcs(c.getenv, cfg); procs > 0 {
 		log.Info().Int("gomaxprocs", procs).Int("cpus", startProcs).

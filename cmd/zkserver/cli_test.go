@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -102,9 +103,29 @@ type result struct {
 	stdout, stderr string
 }
 
+// lockedBuffer is a bytes.Buffer a server's goroutines may log into while the test reads it:
+// a connection's goroutine can still log as start-foreground returns (Server.Close does not
+// wait for connection goroutines), which os.Stderr takes but a bare bytes.Buffer does not.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 func runCLI(t *testing.T, c *cli, args ...string) result {
 	t.Helper()
-	var out, errb bytes.Buffer
+	var out, errb lockedBuffer
 	c.stdout, c.stderr = &out, &errb
 	if c.getenv == nil {
 		c.getenv = func(string) string { return "" }
@@ -447,8 +468,8 @@ func TestEnsureProcsGivesTheSyncStageASecondP(t *testing.T) {
 }
 
 // TestUnsupportedProtectionIsRefused: a zoo.cfg that asks for TLS between members, SASL
-// between members, or only a TLS client port is refused with one line naming the key,
-// rather than served without the protection; status still reads it.
+// between members, or a TLS client port whose settings cannot be honoured is refused with
+// one line naming the key, rather than served without the protection; status still reads it.
 func TestUnsupportedProtectionIsRefused(t *testing.T) {
 	// A server that starts after all stops at once, so a regression fails instead of hanging.
 	stopped, cancel := context.WithCancel(context.Background())
@@ -468,18 +489,97 @@ func TestUnsupportedProtectionIsRefused(t *testing.T) {
 			t.Errorf("%q: %+v", tc.extra, r)
 		}
 	}
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "zoo.cfg")
-	if err := os.WriteFile(cfg, []byte("tickTime=2000\ndataDir="+dir+"\nsecureClientPort=2281\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r := runCLI(t, testCLI(), "start-foreground", cfg)
-	if r.code != exitUsage || !strings.Contains(r.stderr, cfg+": secureClientPort: zkgo has no TLS client port") {
-		t.Errorf("secureClientPort alone: %+v", r)
+	for _, tc := range []struct{ extra, want string }{
+		{"", "no key store: set ssl.keyStore.location"},
+		{"ssl.keyStore.location=" + tlsStore("server.p12") + "\nssl.keyStore.password=wrong\n", "password"},
+		{"ssl.keyStore.location=" + tlsStore("server.p12") + "\nssl.keyStore.password=secret\nssl.crl=true\n", "does not check certificate revocation"},
+		{"ssl.keyStore.location=" + tlsStore("server.p12") + "\nssl.keyStore.password=secret\nssl.authProvider=mine\n", "ssl.authProvider=mine"},
+	} {
+		dir := t.TempDir()
+		cfg := filepath.Join(dir, "zoo.cfg")
+		if err := os.WriteFile(cfg, []byte("tickTime=2000\ndataDir="+dir+"\nsecureClientPort=2281\n"+tc.extra), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := runCLI(t, testCLI(), "start-foreground", cfg)
+		if r.code != exitUsage || !strings.Contains(r.stderr, cfg+": secureClientPort: ") || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%q: %+v", tc.extra, r)
+		}
 	}
 	port := fakeZK(t, srvrLeader)
 	cfgS, _ := writeCfg(t, port, "sslQuorum=true\n")
 	if r := runCLI(t, testCLI(), "status", cfgS); r.code != 0 {
 		t.Errorf("status of a refused config: %+v", r)
 	}
+}
+
+func tlsStore(name string) string {
+	p, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "tls", name))
+	return p
+}
+
+// TestStatusOfASecureOnlyServer: with only a secureClientPort, start waits for the port and
+// status asks srvr over TLS with CLIENT_JVMFLAGS' client settings, as zkServer.sh does through
+// FourLetterWordMain; without them it fails with zkServer.sh's note.
+func TestStatusOfASecureOnlyServer(t *testing.T) {
+	port := freePort(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "zoo.cfg")
+	conf := fmt.Sprintf("tickTime=2000\ndataDir=%s\nsecureClientPort=%d\nsecureClientPortAddress=127.0.0.1\nadmin.enableServer=false\n"+
+		"4lw.commands.whitelist=*\nssl.keyStore.location=%s\nssl.keyStore.password=secret\nssl.trustStore.location=%s\nssl.trustStore.password=secret\n",
+		dir, port, tlsStore("server.jks"), tlsStore("truststore.jks"))
+	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan result, 1)
+	go func() {
+		c := testCLI()
+		c.signals = ctx
+		done <- runCLI(t, c, "start-foreground", cfg)
+	}()
+	defer func() {
+		stop()
+		if r := <-done; r.code != 0 {
+			t.Errorf("start-foreground: %+v", r)
+		}
+	}()
+	waitListening(t, fmt.Sprintf("127.0.0.1:%d", port))
+	c := testCLI()
+	flags := fmt.Sprintf("-Dzookeeper.client.secure=true -Dzookeeper.ssl.keyStore.location=%s -Dzookeeper.ssl.keyStore.password=secret "+
+		"-Dzookeeper.ssl.trustStore.location=%s -Dzookeeper.ssl.trustStore.password=secret", tlsStore("client.p12"), tlsStore("truststore.pem"))
+	c.getenv = func(k string) string {
+		if k == "CLIENT_JVMFLAGS" {
+			return flags
+		}
+		return ""
+	}
+	want := fmt.Sprintf("Client port not found. Looking for secureClientPort in the static config.\nClient port found: %d. Client address: 127.0.0.1. Client SSL: true.\nMode: standalone\n", port)
+	if r := runCLI(t, c, "status", cfg); r.code != 0 || r.stdout != want {
+		t.Errorf("status over TLS: %+v", r)
+	}
+	if r := runCLI(t, testCLI(), "status", cfg); r.code != exitFailed || !strings.Contains(r.stdout, "Note: We used secureClientPort") ||
+		!strings.HasSuffix(r.stdout, "Error contacting service. It is probably not running.\n") {
+		t.Errorf("status without client settings: %+v", r)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+	}
+	t.Fatalf("nothing listens on %s", addr)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/zkgo/zkgo/internal/x509util"
 	"github.com/zkgo/zkgo/quorum/config"
 )
 
@@ -63,7 +65,7 @@ func (c *cli) start(cfg *config.Config, o options) int {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 
-	host, port, _ := statusAddr(cfg)
+	host, port, ssl := statusAddr(cfg)
 	deadline := time.After(c.startTimeout)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -82,11 +84,15 @@ func (c *cli) start(cfg *config.Config, o options) int {
 				pid, net.JoinHostPort(host, strconv.Itoa(port)), outPath)
 			return exitFailed
 		case <-tick.C:
-			if port == 0 { // secure port only: we cannot probe, the process lives
-				fmt.Fprintln(c.stdout, "STARTED")
-				return exitOK
+			if ssl { // a secure port only: that it listens is enough (no client settings here)
+				if conn, err := net.DialTimeout("tcp", net.JoinHostPort(host, strconv.Itoa(port)), time.Second); err == nil {
+					conn.Close()
+					fmt.Fprintln(c.stdout, "STARTED")
+					return exitOK
+				}
+				continue
 			}
-			if _, err := fourLetterWord(host, port, "srvr", time.Second); err == nil {
+			if _, err := fourLetterWord(host, port, "srvr", time.Second, nil); err == nil {
 				fmt.Fprintln(c.stdout, "STARTED")
 				return exitOK
 			}
@@ -159,21 +165,49 @@ func statusAddr(cfg *config.Config) (host string, port int, ssl bool) {
 	return host, port, ssl
 }
 
-// status prints the Mode line of srvr, as zkServer.sh status.
+// status prints the Mode line of srvr, as zkServer.sh status. A secure-only server is asked
+// over TLS with the client settings of CLIENT_JVMFLAGS and JVMFLAGS (-Dzookeeper.ssl.*), as
+// zkServer.sh passes them to FourLetterWordMain.
 func (c *cli) status(cfg *config.Config) int {
 	host, port, ssl := statusAddr(cfg)
 	if port == 0 {
 		fmt.Fprintln(c.stdout, "Unable to find either secure or unsecure client port in any configs. Terminating.")
 		return exitFailed
 	}
+	if ssl {
+		fmt.Fprintln(c.stdout, "Client port not found. Looking for secureClientPort in the static config.")
+	}
 	fmt.Fprintf(c.stdout, "Client port found: %d. Client address: %s. Client SSL: %t.\n", port, host, ssl)
-	if !ssl { // no TLS client here: a secure-only port cannot be asked
-		if out, err := fourLetterWord(host, port, "srvr", 5*time.Second); err == nil {
+	var tlsCfg *tls.Config
+	if ssl {
+		props := config.ParseJVMFlags(c.getenv("CLIENT_JVMFLAGS") + " " + c.getenv("JVMFLAGS"))
+		set, err := x509util.Read(func(k string) (string, bool) { v, ok := props[k]; return v, ok }, x509util.ClientPrefix)
+		if err == nil {
+			tlsCfg, err = set.ClientConfig(host)
+		}
+		if err != nil {
+			fmt.Fprintf(c.stderr, "client TLS settings: %v\n", err)
+		}
+	}
+	if !ssl || tlsCfg != nil {
+		if out, err := fourLetterWord(host, port, "srvr", 5*time.Second, tlsCfg); err == nil {
 			if mode := modeLine(out); mode != "" {
 				fmt.Fprintln(c.stdout, mode)
 				return exitOK
 			}
 		}
+	}
+	if ssl {
+		fmt.Fprintf(c.stdout, ` 
+Note: We used secureClientPort (%d) to establish connection, but we failed. The 'status'
+  command establishes a client connection to the server to execute diagnostic commands. Please make sure you
+  provided all the Client SSL connection related parameters in the CLIENT_JVMFLAGS environment variable! E.g.:
+  CLIENT_JVMFLAGS="-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty
+  -Dzookeeper.ssl.trustStore.location=/tmp/clienttrust.jks -Dzookeeper.ssl.trustStore.password=password
+  -Dzookeeper.ssl.keyStore.location=/tmp/client.jks -Dzookeeper.ssl.keyStore.password=password
+  -Dzookeeper.client.secure=true" ./zkServer.sh status
+ 
+`, port)
 	}
 	fmt.Fprintln(c.stdout, "Error contacting service. It is probably not running.")
 	return exitFailed
@@ -194,8 +228,16 @@ func modeLine(out []byte) string {
 
 // fourLetterWord sends cmd (4 bytes, no framing) and reads until the server
 // closes, like FourLetterWordMain.
-func fourLetterWord(host string, port int, cmd string, timeout time.Duration) ([]byte, error) {
-	conn, err := net.DialTimeout("tcp", net.JoinHostPort(host, strconv.Itoa(port)), timeout)
+func fourLetterWord(host string, port int, cmd string, timeout time.Duration, tlsCfg *tls.Config) ([]byte, error) {
+	var conn net.Conn
+	d := &net.Dialer{Timeout: timeout}
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	var err error
+	if tlsCfg != nil {
+		conn, err = tls.DialWithDialer(d, "tcp", addr, tlsCfg)
+	} else {
+		conn, err = d.Dial("tcp", addr)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -816,22 +816,15 @@ func javaSplit(s, sep string) []string {
 }
 
 // Unsupported refuses settings that ask for protection zkgo does not give, so that a server
-// never runs without what its operator required: TLS between ensemble members (sslQuorum),
-// SASL authentication of members (quorum.auth.*RequireSasl), and a TLS client port with no
-// plain one (secureClientPort alone). zkserver checks it before it starts a server; a
-// secureClientPort next to a clientPort is left to a warning (TLSClientPortIgnored).
+// never runs without what its operator required: TLS between ensemble members (sslQuorum)
+// and SASL authentication of members (quorum.auth.*RequireSasl). zkserver checks it before
+// it starts a server.
 func (c *Config) Unsupported() error {
 	switch {
 	case c.SSLQuorum:
 		return &Error{File: c.File, Key: "sslQuorum", Msg: "zkgo has no TLS between ensemble members; refusing to run them in plain text"}
 	case c.QuorumServerRequireSasl || c.QuorumLearnerRequireSasl:
 		return &Error{File: c.File, Key: "quorum.auth.serverRequireSasl", Msg: "zkgo does not authenticate ensemble members with SASL; refusing to run them without it"}
-	case c.SecureClientPort != 0 && c.ClientPort == 0:
-		return &Error{File: c.File, Key: "secureClientPort", Msg: "zkgo has no TLS client port; set clientPort for plain-text clients"}
 	}
 	return nil
 }
-
-// TLSClientPortIgnored reports a secureClientPort that zkgo does not serve next to the
-// clientPort it does.
-func (c *Config) TLSClientPortIgnored() bool { return c.SecureClientPort != 0 && c.ClientPort != 0 }

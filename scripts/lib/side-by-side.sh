@@ -4,7 +4,8 @@
 #
 # The caller sets ROOT, WORK, ZKGO_BIN, CHECK (its name in messages), FAILED=0 and KEEP (1
 # keeps WORK), and may set SERVER_FLAGS (system properties for both servers, SERVER_JVMFLAGS
-# words). start_apache and start_zkgo set PORT; both servers are stopped on exit.
+# words) and the array EXTRA_CFG (zoo.cfg lines for both). start_apache and start_zkgo set
+# PORT; both servers are stopped on exit.
 
 log() { echo "$CHECK: $*"; }
 fail() {
@@ -15,6 +16,7 @@ fail() {
 ZKGO_PID=""
 APACHE_DIR=""
 SERVER_FLAGS=${SERVER_FLAGS:-}
+[[ -v EXTRA_CFG ]] || EXTRA_CFG=()
 
 stop_zkgo() {
     if [[ -n $ZKGO_PID ]] && kill -0 "$ZKGO_PID" 2>/dev/null; then
@@ -67,7 +69,7 @@ start_apache() {
     PORT=$(free_port)
     APACHE_DIR=$dir
     if ! SERVER_JVMFLAGS="$SERVER_FLAGS" ZK_START_TIMEOUT=60 \
-        bash "$ROOT/scripts/apache-zk.sh" start "$dir" "$PORT" >"$WORK/apache-start.log" 2>&1; then
+        bash "$ROOT/scripts/apache-zk.sh" start "$dir" "$PORT" "${EXTRA_CFG[@]}" >"$WORK/apache-start.log" 2>&1; then
         cat "$WORK/apache-start.log" >&2
         fail "apache: ZooKeeper did not start on 127.0.0.1:$PORT (log: $dir/zk.log)"
         return 1
@@ -87,6 +89,9 @@ clientPortAddress=127.0.0.1
 admin.enableServer=false
 4lw.commands.whitelist=*
 CFG
+    if ((${#EXTRA_CFG[@]})); then
+        printf '%s\n' "${EXTRA_CFG[@]}" >>"$dir/zoo.cfg"
+    fi
     SERVER_JVMFLAGS="$SERVER_FLAGS" "$ZKGO_BIN" start-foreground "$dir/zoo.cfg" </dev/null >"$dir/server.log" 2>&1 &
     ZKGO_PID=$!
     for ((i = 0; i < 150; i++)); do
