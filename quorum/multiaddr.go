@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zkgo/zkgo/quorum/cnx"
 	"github.com/zkgo/zkgo/quorum/config"
 )
 
@@ -69,8 +70,9 @@ func listenAddrs(s *config.ServerSpec, allIPs bool, port func(config.QuorumAddr)
 // dialAny connects to the first of addrs that accepts, dialling them all at once (as
 // Learner.connectToLeader runs a LeaderConnector per address); the others are closed. The
 // i-th address is dialled from the i-th of locals (the only one if there is one; none if
-// there is no i-th), this member's own hosts.
-func dialAny(addrs, locals []string, timeout time.Duration) (net.Conn, error) {
+// there is no i-th), this member's own hosts. With sec, each connection is secured (TLS)
+// before it counts as connected.
+func dialAny(addrs, locals []string, timeout time.Duration, sec cnx.Securer) (net.Conn, error) {
 	type result struct {
 		c   net.Conn
 		err error
@@ -90,6 +92,11 @@ func dialAny(addrs, locals []string, timeout time.Duration) (net.Conn, error) {
 		}
 		go func() {
 			c, err := d.Dial("tcp", addr)
+			if err == nil && sec != nil {
+				setSocketOptions(c)
+				host, _, _ := net.SplitHostPort(addr)
+				c, err = sec.Dial(c, host, timeout)
+			}
 			results <- result{c, err}
 		}()
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/zkgo/zkgo/internal/gomaxprocs"
+	"github.com/zkgo/zkgo/internal/x509util"
 	"github.com/zkgo/zkgo/jute"
 	"github.com/zkgo/zkgo/persistence"
 	"github.com/zkgo/zkgo/quorum/cnx"
@@ -77,6 +78,8 @@ type Node struct {
 	// Loop-owned state.
 	role         zab.Role
 	quorumLns    []net.Listener       // nil until listenQuorum; one per own quorum address
+	// tls secures election and quorum connections (sslQuorum, portUnification); nil: plain.
+	tls *x509util.Quorum
 	learners     map[uint64]*peerConn // leader: by learner sid
 	unknown      map[*peerConn]bool   // leader: accepted, not yet identified
 	leaderConn   *peerConn            // learner
@@ -233,6 +236,20 @@ func leaderConnectTime(cfg *config.Config) time.Duration {
 	return time.Duration(ticks*cfg.TickTime) * time.Millisecond
 }
 
+// QuorumTLS is the TLS of the ensemble's connections from sslQuorum, portUnification,
+// sslQuorumReloadCertFiles and the ssl.quorum.* settings; nil when neither asks for it.
+func QuorumTLS(cfg *config.Config) (*x509util.Quorum, error) {
+	q, err := x509util.NewQuorum(cfg.Prop, cfg.SSLQuorum, cfg.PortUnification, cfg.SSLQuorumReloadCertFiles)
+	if err != nil {
+		key := "sslQuorum"
+		if !cfg.SSLQuorum {
+			key = "portUnification"
+		}
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	return q, nil
+}
+
 // electionSocketTimeout is QuorumCnxManager's socketTimeout: zookeeper.quorumCnxnTimeoutMs
 // when positive, else tickTime*syncLimit.
 func electionSocketTimeout(cfg *config.Config) time.Duration {
@@ -240,6 +257,14 @@ func electionSocketTimeout(cfg *config.Config) time.Duration {
 		return time.Duration(ms) * time.Millisecond
 	}
 	return time.Duration(cfg.SyncLimit*cfg.TickTime) * time.Millisecond
+}
+
+// securer is n.tls as the connections' wrapper, nil (no wrapping) without TLS.
+func (n *Node) securer() cnx.Securer {
+	if n.tls == nil {
+		return nil
+	}
+	return n.tls
 }
 
 func (n *Node) readTimeout() time.Duration {
@@ -257,6 +282,16 @@ func (n *Node) post(ev any) {
 // Start loads the data, binds the client and election ports and starts electing.
 func (n *Node) Start() error {
 	cfg := n.cfg
+	tq, err := QuorumTLS(cfg)
+	if err != nil {
+		return err
+	}
+	if tq != nil {
+		tq.OnReloadError = func(err error) { n.log.Error().Err(err).Msg("quorum TLS") }
+		n.tls = tq
+		n.log.Info().Bool("sslQuorum", cfg.SSLQuorum).Bool("portUnification", cfg.PortUnification).
+			Msg("TLS on election and quorum connections")
+	}
 	if !cfg.PropBoolDefault("zookeeper.datadir.autocreate", true) {
 		if err := persistence.RequireDirs(persistence.SnapDir(cfg.DataDir), persistence.LogDir(cfg.DataLogDir)); err != nil {
 			return err
@@ -340,6 +375,7 @@ func (n *Node) Start() error {
 		ConnectTimeout: time.Duration(max(1, cfg.PropInt("zookeeper.cnxTimeout", 5000))) * time.Millisecond,
 		SocketTimeout:  electionSocketTimeout(cfg),
 		Log:            n.log,
+		TLS:            n.securer(),
 	})
 	if err != nil {
 		n.srv.Close()
@@ -1255,8 +1291,19 @@ func (n *Node) listenQuorum() error {
 				if err != nil {
 					return
 				}
-				c := newPeerConn(n, nc, 0)
-				n.post(evAccepted{c: c})
+				if n.tls == nil {
+					n.post(evAccepted{c: newPeerConn(n, nc, 0)})
+					continue
+				}
+				setSocketOptions(nc) // on the TCP connection, before TLS hides it
+				go func() {          // a handshake must not hold up the next learner
+					sc, err := n.tls.Accept(nc, n.readTimeout())
+					if err != nil {
+						n.log.Warn().Err(err).Str("remote", nc.RemoteAddr().String()).Msg("learner connection refused")
+						return
+					}
+					n.post(evAccepted{c: newPeerConn(n, sc, 0)})
+				}()
 			}
 		}()
 	}
@@ -1373,7 +1420,7 @@ func (n *Node) dialLeader(id uint64) *peerConn {
 		// tickTime*initLimit, or tickTime*connectToLearnerMasterLimit when set.
 		pause := 5 * time.Millisecond
 		for deadline := time.Now().Add(leaderConnectTime(n.cfg)); ; {
-			nc, err = dialAny(addrs, locals, n.readTimeout())
+			nc, err = dialAny(addrs, locals, n.readTimeout(), n.securer())
 			if err == nil || time.Now().After(deadline) {
 				break
 			}

@@ -142,6 +142,12 @@ func (c *cli) run(args []string) int {
 			fmt.Fprintf(c.stderr, "%s: secureClientPort: %v\n", cfg.File, err)
 			return exitUsage
 		}
+		if len(cfg.Servers) > 0 {
+			if _, err := quorum.QuorumTLS(cfg); err != nil {
+				fmt.Fprintf(c.stderr, "%s: %v\n", cfg.File, err)
+				return exitUsage
+			}
+		}
 	}
 	switch o.cmd {
 	case "start-foreground":

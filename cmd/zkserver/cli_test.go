@@ -467,9 +467,9 @@ func TestEnsureProcsGivesTheSyncStageASecondP(t *testing.T) {
 	}
 }
 
-// TestUnsupportedProtectionIsRefused: a zoo.cfg that asks for TLS between members, SASL
-// between members, or a TLS client port whose settings cannot be honoured is refused with
-// one line naming the key, rather than served without the protection; status still reads it.
+// TestUnsupportedProtectionIsRefused: a zoo.cfg that asks for SASL between members, or TLS
+// (client port or between members) whose settings cannot be honoured, is refused with one
+// line naming the key, rather than served without the protection; status still reads it.
 func TestUnsupportedProtectionIsRefused(t *testing.T) {
 	// A server that starts after all stops at once, so a regression fails instead of hanging.
 	stopped, cancel := context.WithCancel(context.Background())
@@ -480,7 +480,6 @@ func TestUnsupportedProtectionIsRefused(t *testing.T) {
 		return c
 	}
 	for _, tc := range []struct{ extra, key string }{
-		{"sslQuorum=true\n", "sslQuorum"},
 		{"quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\nquorum.auth.serverRequireSasl=true\n", "quorum.auth.serverRequireSasl"},
 	} {
 		cfg, _ := writeCfg(t, 2181, tc.extra)
@@ -502,6 +501,21 @@ func TestUnsupportedProtectionIsRefused(t *testing.T) {
 		}
 		r := runCLI(t, testCLI(), "start-foreground", cfg)
 		if r.code != exitUsage || !strings.Contains(r.stderr, cfg+": secureClientPort: ") || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%q: %+v", tc.extra, r)
+		}
+	}
+	// sslQuorum on an ensemble member needs ssl.quorum.* stores that read.
+	for _, tc := range []struct{ extra, want string }{
+		{"sslQuorum=true\n", "sslQuorum: no key store for the quorum: set ssl.quorum.keyStore.location"},
+		{"portUnification=true\nssl.quorum.keyStore.location=" + tlsStore("server.jks") + "\nssl.quorum.keyStore.password=nope\n", "portUnification: key store"},
+	} {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "myid"), []byte("1\n"), 0o644)
+		cfg := filepath.Join(dir, "zoo.cfg")
+		os.WriteFile(cfg, []byte("tickTime=2000\ninitLimit=5\nsyncLimit=2\ndataDir="+dir+"\nclientPort=2181\n"+
+			"server.1=127.0.0.1:2888:3888\nserver.2=127.0.0.2:2888:3888\nserver.3=127.0.0.3:2888:3888\n"+tc.extra), 0o644)
+		r := runCLI(t, testCLI(), "start-foreground", cfg)
+		if r.code != exitUsage || !strings.Contains(r.stderr, cfg+": "+tc.want) {
 			t.Errorf("%q: %+v", tc.extra, r)
 		}
 	}

@@ -132,8 +132,8 @@ func TestReadDefaultsAndErrors(t *testing.T) {
 	}
 }
 
-// handshake runs a TLS handshake between the two configurations and returns the server's view.
-func handshake(t *testing.T, srv, cli *tls.Config) (tls.ConnectionState, error, error) {
+// tlsPair runs a TLS handshake between the two configurations and returns the server's view.
+func tlsPair(t *testing.T, srv, cli *tls.Config) (tls.ConnectionState, error, error) {
 	t.Helper()
 	a, b := net.Pipe()
 	defer a.Close()
@@ -182,7 +182,7 @@ func TestServerAndClientConfigs(t *testing.T) {
 		}
 		return c
 	}
-	st, serr, cerr := handshake(t, srv, client("client.p12", "127.0.0.1", nil))
+	st, serr, cerr := tlsPair(t, srv, client("client.p12", "127.0.0.1", nil))
 	if serr != nil || cerr != nil {
 		t.Fatalf("handshake: server %v, client %v", serr, cerr)
 	}
@@ -191,20 +191,20 @@ func TestServerAndClientConfigs(t *testing.T) {
 	}
 	// clientAuth=need: no certificate, or one the trust store does not vouch for, is refused.
 	for _, ks := range []string{"", "stranger-keystore.pem"} {
-		if _, serr, cerr := handshake(t, srv, client(ks, "127.0.0.1", nil)); serr == nil || cerr == nil {
+		if _, serr, cerr := tlsPair(t, srv, client(ks, "127.0.0.1", nil)); serr == nil || cerr == nil {
 			t.Errorf("client key store %q: server %v, client %v; want both to fail", ks, serr, cerr)
 		}
 	}
 	// The client checks the server's name unless hostnameVerification=false.
-	if _, _, cerr := handshake(t, srv, client("client.p12", "zk.example.com", nil)); cerr == nil {
+	if _, _, cerr := tlsPair(t, srv, client("client.p12", "zk.example.com", nil)); cerr == nil {
 		t.Error("a server certificate for 127.0.0.1 was accepted for zk.example.com")
 	}
-	if _, serr, cerr := handshake(t, srv, client("client.p12", "zk.example.com", map[string]string{"zookeeper.ssl.hostnameVerification": "false"})); serr != nil || cerr != nil {
+	if _, serr, cerr := tlsPair(t, srv, client("client.p12", "zk.example.com", map[string]string{"zookeeper.ssl.hostnameVerification": "false"})); serr != nil || cerr != nil {
 		t.Errorf("hostnameVerification=false: server %v, client %v", serr, cerr)
 	}
 	// ... but still its chain.
 	strange := client("client.p12", "127.0.0.1", map[string]string{"zookeeper.ssl.hostnameVerification": "false", "zookeeper.ssl.trustStore.location": store("stranger-keystore.pem")})
-	if _, _, cerr := handshake(t, srv, strange); cerr == nil {
+	if _, _, cerr := tlsPair(t, srv, strange); cerr == nil {
 		t.Error("hostnameVerification=false accepted a server the trust store does not vouch for")
 	}
 	// Protocols: TLS 1.2 by default; TLS 1.3 once both the protocol and its suites are named,
@@ -218,11 +218,11 @@ func TestServerAndClientConfigs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, serr, cerr := handshake(t, srv13, client("client.p12", "127.0.0.1", tls13)); serr != nil || cerr != nil || st.Version != tls.VersionTLS13 {
+	if st, serr, cerr := tlsPair(t, srv13, client("client.p12", "127.0.0.1", tls13)); serr != nil || cerr != nil || st.Version != tls.VersionTLS13 {
 		t.Errorf("TLSv1.3: server %v, client %v, version %x", serr, cerr, st.Version)
 	}
 	tls13["zookeeper.ssl.enabledProtocols"] = "TLSv1.3"
-	if _, serr, _ := handshake(t, srv, client("client.p12", "127.0.0.1", tls13)); serr == nil {
+	if _, serr, _ := tlsPair(t, srv, client("client.p12", "127.0.0.1", tls13)); serr == nil {
 		t.Error("a default (TLSv1.2) server agreed with a TLSv1.3-only client")
 	}
 }

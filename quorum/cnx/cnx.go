@@ -81,8 +81,18 @@ type Config struct {
 	BindRetryInterval time.Duration
 	// RecvCapacity is the receive queue's capacity; 0 means DefaultRecvCapacity.
 	RecvCapacity int
+	// TLS, when set, secures connections (sslQuorum, portUnification) before the handshake.
+	TLS Securer
 	// Log gets connection events (the zero Logger logs nothing).
 	Log zerolog.Logger
+}
+
+// Securer wraps a connection in TLS (or lets it through in plain text, as configured):
+// Dial for one this server opened to host, Accept for one it accepted, each within timeout.
+// On error the connection is closed.
+type Securer interface {
+	Dial(c net.Conn, host string, timeout time.Duration) (net.Conn, error)
+	Accept(c net.Conn, timeout time.Duration) (net.Conn, error)
 }
 
 // Message is a received election message body.
@@ -342,6 +352,14 @@ func (m *Manager) untrack(c net.Conn) {
 func (m *Manager) handleIncoming(c net.Conn) {
 	defer m.untrack(c)
 	m.setSockOpts(c)
+	if m.cfg.TLS != nil {
+		sc, err := m.cfg.TLS.Accept(c, m.cfg.SocketTimeout)
+		if err != nil {
+			m.warn("connection from %s: %v", c.RemoteAddr(), err)
+			return
+		}
+		c = sc
+	}
 	c.SetDeadline(time.Now().Add(m.cfg.SocketTimeout))
 	h, err := wire.ReadHandshake(c)
 	if err != nil {
@@ -629,6 +647,7 @@ func (m *Manager) dial(sid uint64, p *peer, addr string) {
 	// multiAddress: the peer's addresses in order, the first that connects (Java picks
 	// the first that answers a reachability probe, then connects to it).
 	var c net.Conn
+	var host string
 	for i, a := range strings.Split(addr, "|") {
 		d := net.Dialer{Timeout: m.cfg.ConnectTimeout}
 		switch {
@@ -639,6 +658,7 @@ func (m *Manager) dial(sid uint64, p *peer, addr string) {
 		}
 		var err error
 		if c, err = d.DialContext(m.ctx, "tcp", a); err == nil {
+			host, _, _ = net.SplitHostPort(a)
 			break
 		}
 		m.warn("dial %d at %s: %v", sid, a, err)
@@ -654,6 +674,14 @@ func (m *Manager) dial(sid uint64, p *peer, addr string) {
 	}
 	defer m.untrack(c)
 	m.setSockOpts(c)
+	if m.cfg.TLS != nil {
+		sc, err := m.cfg.TLS.Dial(c, host, m.cfg.SocketTimeout)
+		if err != nil {
+			m.warn("TLS to %d at %s: %v", sid, c.RemoteAddr(), err)
+			return
+		}
+		c = sc
+	}
 	h := wire.Handshake{Version: wire.ProtocolV1, SID: int64(m.cfg.MyID), Addr: m.electionAddr()}
 	if strings.Contains(h.Addr, "|") {
 		h.Version = wire.ProtocolV2 // several addresses (multiAddress.enabled)

@@ -816,13 +816,10 @@ func javaSplit(s, sep string) []string {
 }
 
 // Unsupported refuses settings that ask for protection zkgo does not give, so that a server
-// never runs without what its operator required: TLS between ensemble members (sslQuorum)
-// and SASL authentication of members (quorum.auth.*RequireSasl). zkserver checks it before
-// it starts a server.
+// never runs without what its operator required: SASL authentication of ensemble members
+// (quorum.auth.*RequireSasl). zkserver checks it before it starts a server.
 func (c *Config) Unsupported() error {
 	switch {
-	case c.SSLQuorum:
-		return &Error{File: c.File, Key: "sslQuorum", Msg: "zkgo has no TLS between ensemble members; refusing to run them in plain text"}
 	case c.QuorumServerRequireSasl || c.QuorumLearnerRequireSasl:
 		return &Error{File: c.File, Key: "quorum.auth.serverRequireSasl", Msg: "zkgo does not authenticate ensemble members with SASL; refusing to run them without it"}
 	}
