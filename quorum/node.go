@@ -63,6 +63,8 @@ type Node struct {
 	reloads atomic.Int64
 	pcfg    zab.Config // what peer was made with (restartPeer)
 	elect   *cnx.Manager
+	// tls secures election and quorum connections (sslQuorum, portUnification); nil: plain.
+	tls *x509util.Quorum
 
 	maxBuffer     int
 	extendedTypes bool
@@ -78,8 +80,6 @@ type Node struct {
 	// Loop-owned state.
 	role         zab.Role
 	quorumLns    []net.Listener       // nil until listenQuorum; one per own quorum address
-	// tls secures election and quorum connections (sslQuorum, portUnification); nil: plain.
-	tls *x509util.Quorum
 	learners     map[uint64]*peerConn // leader: by learner sid
 	unknown      map[*peerConn]bool   // leader: accepted, not yet identified
 	leaderConn   *peerConn            // learner
