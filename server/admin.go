@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -234,7 +233,7 @@ func (s *Server) confJSON() jobj {
 func (s *Server) connInfos(brief, secure bool) []any {
 	out := []any{}
 	for _, c := range s.clientConns() {
-		if _, tls := c.nc.(*tls.Conn); tls == secure {
+		if c.secure.Load() == secure {
 			out = append(out, c.connInfo(brief))
 		}
 	}

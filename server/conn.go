@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/zkgo/zkgo/internal/nbwrite"
+	"github.com/zkgo/zkgo/internal/x509util"
 	"github.com/zkgo/zkgo/jute"
 )
 
@@ -35,9 +36,14 @@ const holdOffOut = 1 << 20
 // they arrive: reads run at once unless an earlier write of this connection is still in the
 // pipeline, in which case they queue behind it.
 type conn struct {
-	s      *Server
-	nc     net.Conn
-	raw    syscall.RawConn // nc's file descriptor (TCP only), for sendNow
+	s  *Server
+	nc net.Conn // the accepted connection (close, deadlines, addresses)
+	// rw carries the bytes: nc, or the TLS connection over it (secureClientPort, or a TLS
+	// client on a port-unified clientPort). Set before the reader and writer start.
+	rw     io.ReadWriter
+	tlsc   *tls.Conn       // the TLS connection, if it is one (set with rw)
+	secure atomic.Bool     // tlsc is set (read by other goroutines: the AdminServer's lists)
+	raw    syscall.RawConn // nc's file descriptor (plain TCP only), for sendNow
 	ip     string          // remote address without port, for ip auth and maxClientCnxns
 	remote string          // host:port
 
@@ -89,8 +95,8 @@ type conn struct {
 	fourLetter  atomic.Bool // answering a four-letter word (cons shows interest ops 0)
 }
 
-func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{s: s, nc: nc, remote: nc.RemoteAddr().String(), outSignal: make(chan struct{}, 1), done: make(chan struct{}), flushed: make(chan struct{}),
+func newConn(s *Server, nc net.Conn, secure bool) *conn {
+	c := &conn{s: s, nc: nc, rw: nc, remote: nc.RemoteAddr().String(), outSignal: make(chan struct{}, 1), done: make(chan struct{}), flushed: make(chan struct{}),
 		established: time.Now()} // ServerCnxn.established: when the connection was accepted
 	c.ip, _, _ = net.SplitHostPort(c.remote)
 	if c.ip == "" {
@@ -100,6 +106,9 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.outRoom = sync.NewCond(&c.outMu)
 	if tc, ok := nc.(*net.TCPConn); ok {
 		c.raw, _ = tc.SyscallConn()
+	}
+	if secure {
+		c.startTLS()
 	}
 	ids := []jute.Id{{Scheme: schemeIP, ID: c.ip}}
 	c.auth.Store(&ids)
@@ -210,7 +219,7 @@ func (c *conn) writeDirect(b []byte) {
 	}
 	var err error
 	if len(b) > 0 {
-		_, err = c.nc.Write(b)
+		_, err = c.rw.Write(b)
 	}
 	c.outMu.Lock()
 	c.writing = false
@@ -295,7 +304,7 @@ func (c *conn) lastWords(b []byte) {
 	// Read what the client still sends until it closes, so that our close is a FIN and
 	// not a reset that could destroy the reply before the client reads it.
 	c.nc.SetReadDeadline(time.Now().Add(2 * time.Second))
-	io.Copy(io.Discard, c.nc)
+	io.Copy(io.Discard, c.rw)
 }
 
 func (c *conn) writer() {
@@ -321,7 +330,7 @@ func (c *conn) writer() {
 		c.outMu.Unlock()
 		if len(batch) > 0 {
 			bufs = append(bufs[:0], batch...)
-			_, err := bufs.WriteTo(c.nc)
+			_, err := bufs.WriteTo(c.rw)
 			c.outMu.Lock()
 			c.writing = false
 			c.flying = 0
@@ -348,7 +357,7 @@ func (c *conn) writer() {
 			c.outClosed = true
 			c.outRoom.Broadcast()
 			c.outMu.Unlock()
-			if tc, ok := c.nc.(*net.TCPConn); ok {
+			if tc, ok := c.nc.(*net.TCPConn); ok && c.tlsc == nil {
 				tc.CloseWrite()
 				c.nc.SetReadDeadline(time.Now().Add(2 * time.Second))
 			} else {
@@ -419,11 +428,14 @@ func (c *conn) readFrame(r *bufio.Reader, first []byte) ([]byte, error) {
 // serve is the connection's reader: handshake (or a four-letter word), then requests.
 func (c *conn) serve() {
 	defer c.close()
-	if tc, ok := c.nc.(*tls.Conn); ok && !c.tlsHandshake(tc) {
+	if c.tlsc == nil && c.s.unified && x509util.LooksLikeTLS(c.nc, c.s.sessionless) {
+		c.startTLS() // a TLS client on the plain port (client.portUnification)
+	}
+	if c.tlsc != nil && !c.tlsHandshake() {
 		return
 	}
 	go c.writer()
-	var src io.Reader = c.nc
+	var src io.Reader = c.rw
 	if c.raw != nil {
 		src = nbwrite.NewReader(c.raw) // raw reads: see package nbwrite
 	}

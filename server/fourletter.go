@@ -54,7 +54,7 @@ func (s *Server) fourLetterWord(c *conn, cmd string, r *bufio.Reader) {
 	}
 	// Written directly: 4lw output is not a client packet and is not counted as sent.
 	c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	c.nc.Write([]byte(b.String()))
+	c.rw.Write([]byte(b.String()))
 	c.close()
 }
 

@@ -8,7 +8,6 @@
 package server
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -57,6 +56,7 @@ type Server struct {
 	ln       net.Listener
 	secureLn net.Listener // secureClientPort
 	tls      *tlsServer   // secureClientPort's settings (tls.go)
+	unified  bool         // zookeeper.client.portUnification: TLS clients on clientPort too
 	reqCh    chan *request
 	stopCh   chan struct{}
 	wg       sync.WaitGroup
@@ -121,6 +121,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 	s := &Server{
 		cfg:            cfg,
 		leaderServes:   cfg.PropString("zookeeper.leaderServes", "yes") != "no",
+		unified:        cfg.PropBool("zookeeper.client.portUnification"),
 		digestAuth:     cfg.PropBoolDefault("zookeeper.DigestAuthenticationProvider.enabled", true),
 		queuedLimit:    max(1, int64(cfg.PropInt("zookeeper.globalOutstandingLimit", 1000))),
 		log:            log,
@@ -199,7 +200,7 @@ func (s *Server) watchesFired(eventType int32, watchers int) {
 // background.
 func (s *Server) Start() error {
 	s.started = time.Now()
-	if s.cfg.SecureClientPort != 0 {
+	if s.cfg.SecureClientPort != 0 || s.unified {
 		t, err := newTLSServer(s.cfg)
 		if err != nil {
 			return err
@@ -345,10 +346,7 @@ func (s *Server) acceptLoop(ln net.Listener, secure bool) {
 			tc.SetNoDelay(true)
 			tc.SetKeepAlive(true)
 		}
-		if secure {
-			nc = tls.Server(nc, s.tls.cfg) // the handshake is the connection's first step (serve)
-		}
-		c := newConn(s, nc)
+		c := newConn(s, nc, secure) // a TLS handshake is the connection's first step (serve)
 		if refused := s.addConn(c); refused != "" {
 			s.Count(ConnectionRejected, 1)
 			s.log.Warn().Str("ip", c.ip).Msg(refused)

@@ -31,10 +31,10 @@ type tlsServer struct {
 	superUser      string // zookeeper.X509AuthenticationProvider.superUser
 }
 
-// CheckTLS reads the secure client port's settings and stores, if there is such a port, so
-// that zkserver can refuse a bad one before it starts.
+// CheckTLS reads the client TLS settings and stores, if a secureClientPort or
+// client.portUnification needs them, so that zkserver can refuse bad ones before it starts.
 func CheckTLS(cfg *config.Config) error {
-	if cfg.SecureClientPort == 0 {
+	if cfg.SecureClientPort == 0 && !cfg.PropBool("zookeeper.client.portUnification") {
 		return nil
 	}
 	_, err := newTLSServer(cfg)
@@ -74,8 +74,8 @@ func newTLSServer(cfg *config.Config) (*tlsServer, error) {
 // "super" one too when it is zookeeper.X509AuthenticationProvider.superUser. A client without
 // a certificate (ssl.clientAuth=want or none) is served without one. A connection that fails
 // is closed before anything else is read from it.
-func (c *conn) tlsHandshake(tc *tls.Conn) bool {
-	s, t := c.s, c.s.tls
+func (c *conn) tlsHandshake() bool {
+	s, t, tc := c.s, c.s.tls, c.tlsc
 	if n := s.stats.tlsHandshakes.Add(1); t.handshakeLimit > 0 && n > t.handshakeLimit {
 		s.stats.tlsHandshakes.Add(-1)
 		s.Count(TLSHandshakeExceeded, 1)
@@ -108,6 +108,14 @@ func (c *conn) tlsHandshake(tc *tls.Conn) bool {
 	c.addAuth(jute.Id{Scheme: schemeX509, ID: id})
 	s.log.Debug().Str("remote", c.remote).Str("id", id).Msg("authenticated by x509 certificate")
 	return true
+}
+
+// startTLS makes the connection a TLS one, before its reader and writer start: its bytes go
+// through TLS, and no longer with raw writes to the socket.
+func (c *conn) startTLS() {
+	c.tlsc = tls.Server(c.nc, c.s.tls.cfg)
+	c.rw, c.raw = c.tlsc, nil
+	c.secure.Store(true)
 }
 
 // x509Matches is X509AuthenticationProvider.matches: the id is the ACL's, or the super user's.

@@ -274,3 +274,36 @@ func mntrValue(t *testing.T, addr, key string) int64 {
 	t.Fatalf("mntr has no %s:\n%s", key, b)
 	return 0
 }
+
+// TestClientPortUnification: with client.portUnification the plain client port takes TLS
+// clients too (authenticated by certificate), and plain ones and four-letter words as before.
+func TestClientPortUnification(t *testing.T) {
+	_, _, plain := startTLS(t, true, map[string]string{"zookeeper.client.portUnification": "true"})
+	tc := connectTLS(t, plain, clientTLS(t, "client.p12"))
+	if _, err := tc.Create("/mine", nil, 0, []zk.ACL{{Perms: zk.PermAll, Scheme: "x509", ID: clientID}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tc.Get("/mine"); err != nil {
+		t.Fatalf("the TLS client on the unified port has no x509 id: %v", err)
+	}
+	pc, _ := connect(t, plain)
+	if _, _, err := pc.Get("/mine"); !errors.Is(err, zk.ErrNoAuth) {
+		t.Fatalf("a plain client read the x509 node: %v", err)
+	}
+	if ok, _, err := pc.Exists("/mine"); !ok || err != nil {
+		t.Fatalf("the plain client does not see the node: %v %v", ok, err)
+	}
+	if got := tlsWord(t, plain, clientTLS(t, "client.p12"), "ruok"); got != "imok" {
+		t.Errorf("ruok over TLS on the unified port: %q", got)
+	}
+	nc, err := net.Dial("tcp", plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.Write([]byte("ruok"))
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if b, _ := io.ReadAll(nc); string(b) != "imok" {
+		t.Errorf("plain ruok on the unified port: %q", b)
+	}
+}

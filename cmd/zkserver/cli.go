@@ -139,7 +139,11 @@ func (c *cli) run(args []string) int {
 			return exitUsage
 		}
 		if err := server.CheckTLS(cfg); err != nil {
-			fmt.Fprintf(c.stderr, "%s: secureClientPort: %v\n", cfg.File, err)
+			key := "secureClientPort"
+			if cfg.SecureClientPort == 0 {
+				key = "client.portUnification"
+			}
+			fmt.Fprintf(c.stderr, "%s: %s: %v\n", cfg.File, key, err)
 			return exitUsage
 		}
 		if len(cfg.Servers) > 0 {

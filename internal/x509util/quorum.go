@@ -235,9 +235,23 @@ func remoteIP(c net.Conn) string {
 }
 
 // isTLS peeks at the first bytes of c (leaving them to be read) as UnifiedServerSocket.detectMode
-// reads them: five bytes that make a TLS record header (content type 20-23, version 3.x)
-// mean TLS; fewer, others, or none within timeout mean plain text.
+// reads them: five bytes that make a TLS record header mean TLS; fewer, others, or none within
+// timeout mean plain text.
 func isTLS(c net.Conn, timeout time.Duration) bool {
+	return sniff(c, timeout, false)
+}
+
+// LooksLikeTLS is the client port's detection with port unification (Netty's
+// DualModeSslHandler): a connection whose first byte cannot start a TLS handshake is plain
+// text at once (a four-letter word such as ruok); one whose first byte can is TLS if its
+// first five bytes make a TLS record header. The bytes stay to be read.
+func LooksLikeTLS(c net.Conn, timeout time.Duration) bool {
+	return sniff(c, timeout, true)
+}
+
+// sniff peeks at c's first five bytes within timeout; patient keeps waiting for all five
+// while the first is 0x16 (a TLS handshake record), as Netty's decoder waits for more.
+func sniff(c net.Conn, timeout time.Duration, patient bool) bool {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return false
@@ -252,14 +266,14 @@ func isTLS(c net.Conn, timeout time.Duration) bool {
 	n := 0
 	raw.Read(func(fd uintptr) bool {
 		m, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK)
-		switch err {
-		case syscall.EAGAIN:
+		switch {
+		case err == syscall.EAGAIN || err == syscall.EINTR:
 			return false // wait until readable (or the deadline)
-		case syscall.EINTR:
-			return false
+		case err != nil || m == 0:
+			return true // closed or failed: plain, and the reader meets it
 		}
 		n = m
-		return true
+		return !patient || n == len(b) || b[0] != 0x16 // else wait for more
 	})
 	return n == len(b) && b[0] >= 20 && b[0] <= 23 && b[1] == 3
 }

@@ -71,3 +71,14 @@ step("no certificate", lambda: client(secure, **tls()).stop())
 step("untrusted certificate", lambda: client(secure, **tls("stranger-keystore.pem")).stop())
 step("plain text on the TLS port", lambda: client(secure).stop())
 step("plain port", plain_client)
+
+
+def unified():
+    zk = client(plain, **tls("client-keystore.pem"))
+    try:
+        return zk.get("/tls-x509")[0]
+    finally:
+        zk.stop()
+
+
+step("TLS on the plain port (client.portUnification)", unified)
