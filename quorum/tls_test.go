@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+
+	"github.com/zkgo/zkgo/internal/zktest"
 )
 
 // quorumTLSCfg are the ssl.quorum.* lines of the test stores (testdata/tls: a certificate for
@@ -123,4 +125,70 @@ func TestEnsembleRollsToTLS(t *testing.T) {
 			t.Errorf("member %d: %v", i, err)
 		}
 	}
+}
+
+// TestMixedEnsembleOverTLS: two zkgo members and an Apache ZooKeeper 3.8 member form one
+// ensemble with sslQuorum and the same stores; writes made through either kind are read on
+// the other.
+func TestMixedEnsembleOverTLS(t *testing.T) {
+	tlsLines := quorumTLSCfg(t, true, false)
+	e := newEnsemble(t, 3, tlsLines)
+	b, err := os.ReadFile(e.cfgs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var members []zktest.QuorumMember
+	for _, l := range strings.Split(string(b), "\n") {
+		var sid uint64
+		var q, el int
+		if _, err := fmt.Sscanf(l, "server.%d=127.0.0.1:%d:%d", &sid, &q, &el); err == nil {
+			members = append(members, zktest.QuorumMember{SID: sid, Host: "127.0.0.1", QuorumPort: q, ElectionPort: el})
+		}
+	}
+	if len(members) != 3 {
+		t.Fatalf("server lines %+v", members)
+	}
+	e.start(1)
+	e.start(2)
+	port := zktest.FreePort(t)
+	apache := zktest.StartApacheQuorumPeer(t, 3, members, port, strings.Split(strings.TrimSpace(tlsLines), "\n"))
+	e.waitServing(60 * time.Second)
+	zc := e.connect(1)
+	if _, err := zc.Create("/from-zkgo", []byte("z"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	ac, _, err := zk.Connect([]string{apache.ClientAddr}, 10*time.Second, zk.WithLogger(nopLogger{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ac.Close()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := ac.Sync("/"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the Apache member does not serve over a TLS quorum; its log:\n%s", tailLines(apache.Log(), 30))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if v, _, err := ac.Get("/from-zkgo"); err != nil || string(v) != "z" {
+		t.Fatalf("the Apache member reads %q, %v", v, err)
+	}
+	if _, err := ac.Create("/from-apache", []byte("a"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 2; i++ {
+		if v, err := e.readAfterSync(i, "/from-apache"); err != nil || string(v) != "a" {
+			t.Errorf("zkgo member %d reads %q, %v", i, v, err)
+		}
+	}
+}
+
+func tailLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
