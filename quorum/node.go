@@ -1296,14 +1296,8 @@ func (n *Node) listenQuorum() error {
 					continue
 				}
 				setSocketOptions(nc) // on the TCP connection, before TLS hides it
-				go func() {          // a handshake must not hold up the next learner
-					sc, err := n.tls.Accept(nc, n.readTimeout())
-					if err != nil {
-						n.log.Warn().Err(err).Str("remote", nc.RemoteAddr().String()).Msg("learner connection refused")
-						return
-					}
-					n.post(evAccepted{c: newPeerConn(n, sc, 0)})
-				}()
+				n.wg.Add(1)
+				go n.acceptTLS(nc) // a handshake must not hold up the next learner
 			}
 		}()
 	}
@@ -1311,6 +1305,32 @@ func (n *Node) listenQuorum() error {
 		n.quorumLns = []net.Listener{} // tried; the next leadership tries again
 	}
 	return nil
+}
+
+// acceptTLS completes a learner connection's TLS handshake (or lets a plain one through
+// with portUnification) and hands it to the loop; the node's stop ends a handshake in
+// progress, and a connection that arrives after it is closed.
+func (n *Node) acceptTLS(nc net.Conn) {
+	defer n.wg.Done()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-n.stop:
+			nc.Close()
+		case <-done:
+		}
+	}()
+	sc, err := n.tls.Accept(nc, n.readTimeout())
+	if err != nil {
+		n.log.Warn().Err(err).Str("remote", nc.RemoteAddr().String()).Msg("learner connection refused")
+		return
+	}
+	select {
+	case n.events <- evAccepted{c: newPeerConn(n, sc, 0)}:
+	case <-n.stop:
+		sc.Close()
+	}
 }
 
 // sendPacket routes a packet of the Peer: to a learner (leader) or to the leader (learner,

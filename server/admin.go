@@ -228,12 +228,12 @@ func (s *Server) confJSON() jobj {
 	}
 }
 
-// connInfos are the plain or the secure (TLS) client port's connections, as Commands lists
-// each connection factory's.
+// connInfos are the plain or the secure client port's connections, as Commands lists each
+// connection factory's (a TLS client on a port-unified clientPort is a plain port's).
 func (s *Server) connInfos(brief, secure bool) []any {
 	out := []any{}
 	for _, c := range s.clientConns() {
-		if c.secure.Load() == secure {
+		if c.securePort == secure {
 			out = append(out, c.connInfo(brief))
 		}
 	}

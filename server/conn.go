@@ -40,12 +40,12 @@ type conn struct {
 	nc net.Conn // the accepted connection (close, deadlines, addresses)
 	// rw carries the bytes: nc, or the TLS connection over it (secureClientPort, or a TLS
 	// client on a port-unified clientPort). Set before the reader and writer start.
-	rw     io.ReadWriter
-	tlsc   *tls.Conn       // the TLS connection, if it is one (set with rw)
-	secure atomic.Bool     // tlsc is set (read by other goroutines: the AdminServer's lists)
-	raw    syscall.RawConn // nc's file descriptor (plain TCP only), for sendNow
-	ip     string          // remote address without port, for ip auth and maxClientCnxns
-	remote string          // host:port
+	rw         io.ReadWriter
+	tlsc       *tls.Conn       // the TLS connection, if it is one (set with rw)
+	securePort bool            // accepted on secureClientPort (the AdminServer lists it apart)
+	raw        syscall.RawConn // nc's file descriptor (plain TCP only), for sendNow
+	ip         string          // remote address without port, for ip auth and maxClientCnxns
+	remote     string          // host:port
 
 	sessionID atomic.Int64
 	timeout   int32
@@ -96,7 +96,7 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn, secure bool) *conn {
-	c := &conn{s: s, nc: nc, rw: nc, remote: nc.RemoteAddr().String(), outSignal: make(chan struct{}, 1), done: make(chan struct{}), flushed: make(chan struct{}),
+	c := &conn{s: s, nc: nc, rw: nc, securePort: secure, remote: nc.RemoteAddr().String(), outSignal: make(chan struct{}, 1), done: make(chan struct{}), flushed: make(chan struct{}),
 		established: time.Now()} // ServerCnxn.established: when the connection was accepted
 	c.ip, _, _ = net.SplitHostPort(c.remote)
 	if c.ip == "" {
@@ -309,6 +309,7 @@ func (c *conn) lastWords(b []byte) {
 
 func (c *conn) writer() {
 	var bufs net.Buffers
+	var joined []byte // TLS connections: the batch in one buffer
 	for {
 		select {
 		case <-c.outSignal:
@@ -329,8 +330,22 @@ func (c *conn) writer() {
 		c.writing = len(batch) > 0
 		c.outMu.Unlock()
 		if len(batch) > 0 {
-			bufs = append(bufs[:0], batch...)
-			_, err := bufs.WriteTo(c.rw)
+			var err error
+			if c.tlsc != nil {
+				// One write, so that a batch goes out in as few TLS records as it can
+				// (net.Buffers writes a TLS connection a buffer at a time).
+				joined = joined[:0]
+				for _, b := range batch {
+					joined = append(joined, b...)
+				}
+				_, err = c.rw.Write(joined)
+				if cap(joined) > holdOffOut {
+					joined = nil // a burst's buffer is not kept for the connection's life
+				}
+			} else {
+				bufs = append(bufs[:0], batch...)
+				_, err = bufs.WriteTo(c.rw)
+			}
 			c.outMu.Lock()
 			c.writing = false
 			c.flying = 0
@@ -357,7 +372,10 @@ func (c *conn) writer() {
 			c.outClosed = true
 			c.outRoom.Broadcast()
 			c.outMu.Unlock()
-			if tc, ok := c.nc.(*net.TCPConn); ok && c.tlsc == nil {
+			if tc, ok := c.nc.(*net.TCPConn); ok {
+				if c.tlsc != nil {
+					c.tlsc.CloseWrite() // close_notify, then the socket's FIN, as Netty's close
+				}
 				tc.CloseWrite()
 				c.nc.SetReadDeadline(time.Now().Add(2 * time.Second))
 			} else {

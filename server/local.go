@@ -333,7 +333,7 @@ func (s *stringsResponse) Encode(e *jute.Encoder) { e.Strings(s.v) }
 func (s *stringsResponse) Decode(d *jute.Decoder) { s.v = d.Strings() }
 
 // whoAmIResponse lists the connection's identities; the user of a scheme without a provider
-// (super) is null, as AuthUtil.getUser returns.
+// (super) is "", as AuthUtil.getClientInfos turns getUser's null into.
 type whoAmIResponse struct{ ids []jute.Id }
 
 func (w *whoAmIResponse) Encode(e *jute.Encoder) {
@@ -344,10 +344,10 @@ func (w *whoAmIResponse) Encode(e *jute.Encoder) {
 		case schemeDigest:
 			user, _, _ := strings.Cut(id.ID, ":")
 			e.String(user)
-		case schemeIP, schemeSASL, "x509":
+		case schemeIP, schemeSASL, schemeX509:
 			e.String(id.ID)
 		default:
-			e.Int(-1)
+			e.String("")
 		}
 	}
 }

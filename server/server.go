@@ -226,6 +226,7 @@ func (s *Server) Start() error {
 		if err != nil {
 			if s.ln != nil {
 				s.ln.Close()
+				s.ln = nil
 			}
 			if s.disk != nil {
 				s.disk.close()

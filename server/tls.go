@@ -47,12 +47,11 @@ func newTLSServer(cfg *config.Config) (*tlsServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	// ssl.authProvider names the scheme whose provider authenticates certificates; zkgo has
-	// the x509 one only (another name must map to that same class, authProvider.<name>).
+	// ssl.authProvider names the scheme whose provider authenticates certificates. zkgo has
+	// ZooKeeper's x509 one; under any other name ZooKeeper finds no provider (they register
+	// under their scheme) and closes every TLS connection, so such a setting is refused.
 	if name := cfg.PropString("zookeeper.ssl.authProvider", schemeX509); name != schemeX509 {
-		if class, _ := cfg.Prop("zookeeper.authProvider." + name); class != x509Provider {
-			return nil, fmt.Errorf("ssl.authProvider=%s: zkgo authenticates TLS clients with %s only, and authProvider.%s is %q", name, x509Provider, name, class)
-		}
+		return nil, fmt.Errorf("ssl.authProvider=%s: zkgo authenticates TLS clients with %s (scheme x509) only", name, x509Provider)
 	}
 	tc, err := set.ServerConfig()
 	if err != nil {
@@ -115,7 +114,6 @@ func (c *conn) tlsHandshake() bool {
 func (c *conn) startTLS() {
 	c.tlsc = tls.Server(c.nc, c.s.tls.cfg)
 	c.rw, c.raw = c.tlsc, nil
-	c.secure.Store(true)
 }
 
 // x509Matches is X509AuthenticationProvider.matches: the id is the ACL's, or the super user's.

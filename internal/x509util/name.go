@@ -75,8 +75,10 @@ func derString(v asn1.RawValue) (string, bool) {
 	if v.Class != asn1.ClassUniversal {
 		return "", false
 	}
+	// AVA.isDerString: the string types Java writes as text (others, VisibleString and
+	// UniversalString included, as '#' and hex).
 	switch v.Tag {
-	case asn1.TagUTF8String, asn1.TagPrintableString, asn1.TagIA5String, asn1.TagT61String, 26 /* VisibleString */ :
+	case asn1.TagUTF8String, asn1.TagPrintableString, asn1.TagIA5String, asn1.TagT61String, 27 /* GeneralString */ :
 		return string(v.Bytes), true
 	case asn1.TagBMPString:
 		if len(v.Bytes)%2 != 0 {
@@ -87,21 +89,12 @@ func derString(v asn1.RawValue) (string, bool) {
 			u[i] = uint16(v.Bytes[2*i])<<8 | uint16(v.Bytes[2*i+1])
 		}
 		return string(utf16.Decode(u)), true
-	case 28: // UniversalString, UTF-32BE
-		if len(v.Bytes)%4 != 0 {
-			return "", false
-		}
-		var rs []rune
-		for i := 0; i < len(v.Bytes); i += 4 {
-			rs = append(rs, rune(uint32(v.Bytes[i])<<24|uint32(v.Bytes[i+1])<<16|uint32(v.Bytes[i+2])<<8|uint32(v.Bytes[i+3])))
-		}
-		return string(rs), true
 	}
 	return "", false
 }
 
 // escape2253 is AVA.toRFC2253String's escaping: the special characters anywhere, NUL as \00,
-// and leading and trailing spaces.
+// and leading and trailing spaces and carriage returns.
 func escape2253(s string) string {
 	var b strings.Builder
 	for _, r := range s {
@@ -116,12 +109,22 @@ func escape2253(s string) string {
 		}
 	}
 	out := b.String()
-	lead := len(out) - len(strings.TrimLeft(out, " "))
-	trail := len(out) - len(strings.TrimRight(out, " "))
+	lead := len(out) - len(strings.TrimLeft(out, " \r"))
+	trail := len(out) - len(strings.TrimRight(out, " \r"))
 	if lead == len(out) {
-		return strings.Repeat(`\ `, lead)
+		return escapeEach(out)
 	}
-	return strings.Repeat(`\ `, lead) + out[lead:len(out)-trail] + strings.Repeat(`\ `, trail)
+	return escapeEach(out[:lead]) + out[lead:len(out)-trail] + escapeEach(out[len(out)-trail:])
+}
+
+// escapeEach puts a backslash before every byte of s (spaces and carriage returns).
+func escapeEach(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		b.WriteByte('\\')
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // javaKeywords are the attribute names Java's X500Principal(String) accepts.
@@ -144,10 +147,15 @@ func ValidJavaName(s string) bool {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case c == '\\':
-			if i+1 == len(s) {
+			// Java takes an escaped special character or two hex digits.
+			switch {
+			case i+1 < len(s) && strings.IndexByte(",=\n+<>#;\\\" ", s[i+1]) >= 0:
+				i++
+			case i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+				i += 2
+			default:
 				return false
 			}
-			i++
 		case c == '"':
 			quoted = !quoted
 		case !quoted && (c == ',' || c == ';' || c == '+'):
@@ -206,10 +214,17 @@ func validValue(v string) bool {
 	for i := 0; i < len(v); i++ {
 		switch v[i] {
 		case '\\':
-			i++
+			i++ // an escaped character, or the first of two hex digits (ValidJavaName checked)
+			if i+1 < len(v) && isHex(v[i]) && isHex(v[i+1]) {
+				i++
+			}
 		case '<', '>', '"':
 			return false
 		}
 	}
 	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }

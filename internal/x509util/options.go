@@ -87,7 +87,7 @@ func Read(get Get, prefix string) (*Settings, error) {
 	}
 	if min, max := s.versions(); min > max {
 		// Java fails every handshake ("No appropriate protocol"): better not to start.
-		return nil, fmt.Errorf("%senabledProtocols %s: TLSv1.3 needs TLS 1.3 suites in %sciphersuites (TLS_AES_128_GCM_SHA256, ...), and no other protocol is enabled",
+		return nil, fmt.Errorf("%senabledProtocols %s and %sciphersuites have no protocol and suite in common (TLS 1.3 needs TLS_AES_128_GCM_SHA256 or another TLS 1.3 suite, TLS 1.2 and older one of theirs)",
 			prefix, strings.Join(s.EnabledProtocols, ","), prefix)
 	}
 	switch v := strings.ToUpper(str("clientAuth")); v {
@@ -104,10 +104,12 @@ func Read(get Get, prefix string) (*Settings, error) {
 	}
 	if v := str("handshakeDetectionTimeoutMillis"); v != "" {
 		ms, err := strconv.Atoi(v)
-		if err != nil || ms < 1 {
-			return nil, fmt.Errorf("%shandshakeDetectionTimeoutMillis: %q is not a positive number", prefix, v)
+		if err != nil {
+			return nil, fmt.Errorf("%shandshakeDetectionTimeoutMillis: %q is not a number", prefix, v)
 		}
-		s.HandshakeTimeout = time.Duration(ms) * time.Millisecond
+		if ms >= 1 { // below 1 ZooKeeper warns and keeps 5000
+			s.HandshakeTimeout = time.Duration(ms) * time.Millisecond
+		}
 	}
 	for _, k := range []string{"crl", "ocsp"} {
 		if strings.EqualFold(str(k), "true") {
@@ -120,21 +122,19 @@ func Read(get Get, prefix string) (*Settings, error) {
 	return s, nil
 }
 
-// password is a store's password: the .password setting, else what the file named by
-// .passwordPath holds (ZKConfig.getPasswordFromConfigPropertyOrFile).
+// password is a store's password: what the file named by .passwordPath holds, less one
+// trailing newline (SecretUtils.readSecret), else the .password setting
+// (X509Util.getPasswordFromConfigPropertyOrFile).
 func password(get Get, key string) (string, error) {
-	if v, ok := get(key + ".password"); ok && v != "" {
-		return v, nil
+	if path, _ := get(key + ".passwordPath"); strings.TrimSpace(path) != "" {
+		b, err := os.ReadFile(strings.TrimSpace(path))
+		if err != nil {
+			return "", fmt.Errorf("%s.passwordPath: %w", key, err)
+		}
+		return strings.TrimSuffix(string(b), "\n"), nil
 	}
-	path, ok := get(key + ".passwordPath")
-	if !ok || strings.TrimSpace(path) == "" {
-		return "", nil
-	}
-	b, err := os.ReadFile(strings.TrimSpace(path))
-	if err != nil {
-		return "", fmt.Errorf("%s.passwordPath: %w", key, err)
-	}
-	return string(b), nil
+	v, _ := get(key + ".password")
+	return v, nil
 }
 
 func splitList(v string) []string {
@@ -199,16 +199,18 @@ func cipherIDs(names []string) ([]uint16, error) {
 	return ids, nil
 }
 
-// versions are the lowest and highest enabled protocol versions; TLS 1.3 counts only when a
-// TLS 1.3 suite is enabled.
+// versions are the lowest and highest enabled protocol versions that have a suite: TLS 1.3
+// when a TLS 1.3 suite is enabled, the older ones when one of the others is (Go would take
+// an empty list as its own defaults).
 func (s *Settings) versions() (min, max uint16) {
 	has13 := false
 	for _, c := range s.CipherSuites {
 		has13 = has13 || tls13Suites[c]
 	}
+	ids, _ := cipherIDs(s.CipherSuites)
 	for _, p := range s.EnabledProtocols {
 		v, _ := tlsVersion(p)
-		if v == tls.VersionTLS13 && !has13 {
+		if v == tls.VersionTLS13 && !has13 || v < tls.VersionTLS13 && len(ids) == 0 {
 			continue
 		}
 		if min == 0 || v < min {
@@ -287,13 +289,19 @@ func (s *Settings) ClientConfig(host string) (*tls.Config, error) {
 			if len(cs.PeerCertificates) == 0 {
 				return fmt.Errorf("server sent no certificate")
 			}
-			opts := x509.VerifyOptions{Roots: roots, Intermediates: x509.NewCertPool()}
-			for _, c := range cs.PeerCertificates[1:] {
-				opts.Intermediates.AddCert(c)
-			}
-			_, err := cs.PeerCertificates[0].Verify(opts)
-			return err
+			return verifyChain(cs.PeerCertificates, roots, x509.ExtKeyUsageServerAuth)
 		}
 	}
 	return cfg, nil
+}
+
+// verifyChain checks a peer's certificate chain (leaf first) against roots (nil: the
+// system's) for the given use.
+func verifyChain(chain []*x509.Certificate, roots *x509.CertPool, usage x509.ExtKeyUsage) error {
+	opts := x509.VerifyOptions{Roots: roots, Intermediates: x509.NewCertPool(), KeyUsages: []x509.ExtKeyUsage{usage}}
+	for _, c := range chain[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	_, err := chain[0].Verify(opts)
+	return err
 }

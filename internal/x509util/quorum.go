@@ -179,35 +179,31 @@ func handshake(tc *tls.Conn, timeout time.Duration) (net.Conn, error) {
 }
 
 // verifyPeer checks the peer's chain against roots and, with hostname verification, that
-// the certificate names the peer: the dialled host, or (ZKTrustManager.performHostVerification)
-// the peer's IP address, or that address's reverse-DNS name.
+// the certificate names the peer as ZKTrustManager.performHostVerification does with the
+// socket's address: its IP address, else its host name, which is the configured host when
+// this side dialled a name and the reverse-DNS name of the address otherwise.
 func (q *Quorum) verifyPeer(cs tls.ConnectionState, roots *x509.CertPool, usage x509.ExtKeyUsage, host, ip string) error {
 	if len(cs.PeerCertificates) == 0 {
 		return errors.New("no certificate")
 	}
 	leaf := cs.PeerCertificates[0]
-	opts := x509.VerifyOptions{Roots: roots, Intermediates: x509.NewCertPool(), KeyUsages: []x509.ExtKeyUsage{usage}}
-	for _, c := range cs.PeerCertificates[1:] {
-		opts.Intermediates.AddCert(c)
-	}
-	if _, err := leaf.Verify(opts); err != nil {
+	if err := verifyChain(cs.PeerCertificates, roots, usage); err != nil {
 		return err
 	}
 	if !q.set.HostnameVerification {
 		return nil
 	}
-	if host != "" && verifyHost(leaf, host) == nil {
+	if ip != "" && verifyHost(leaf, ip) == nil {
 		return nil
 	}
-	if ip == "" {
-		return fmt.Errorf("certificate %s does not name %s", JavaName(leaf.RawSubject), host)
+	names := []string{host}
+	if host == "" || net.ParseIP(host) != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		names, _ = net.DefaultResolver.LookupAddr(ctx, ip)
+		cancel()
 	}
-	if verifyHost(leaf, ip) == nil {
-		return nil
-	}
-	names, _ := net.LookupAddr(ip)
 	for _, n := range names {
-		if verifyHost(leaf, strings.TrimSuffix(n, ".")) == nil {
+		if n != "" && verifyHost(leaf, strings.TrimSuffix(n, ".")) == nil {
 			return nil
 		}
 	}

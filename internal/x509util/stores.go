@@ -10,7 +10,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
-	"crypto/sha1"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -140,16 +139,9 @@ func LoadTrustStore(path, password, typ string) (*x509.CertPool, error) {
 }
 
 func jksLoad(data []byte, password string) (keystore.KeyStore, error) {
+	// ZooKeeper loads a store with its password, "" when none is set, and Java checks the
+	// store's digest with any password it is given: a store with a password needs it.
 	ks := keystore.New(keystore.WithMinPasswordLen(0))
-	if password == "" && len(data) > sha1.Size {
-		// Java loads a store without a password unchecked (a trust store's usual case): seal
-		// the data with the empty password's digest so that the loader checks nothing real.
-		body := data[:len(data)-sha1.Size]
-		h := sha1.New()
-		h.Write([]byte("Mighty Aphrodite"))
-		h.Write(body)
-		data = h.Sum(append([]byte(nil), body...))
-	}
 	if err := ks.Load(bytes.NewReader(data), []byte(password)); err != nil {
 		if strings.Contains(err.Error(), "digest") {
 			return ks, errors.New("keystore was tampered with, or password was incorrect")

@@ -66,7 +66,6 @@ func TestLoadTrustStoreEveryFormat(t *testing.T) {
 		{"truststore.jks", "secret"},
 		{"truststore.p12", "secret"},
 		{"truststore.pem", ""},
-		{"truststore.jks", ""}, // JKS integrity is checked only with a password, as keytool does
 	} {
 		pool, err := LoadTrustStore(store(tc.file), tc.password, "")
 		if err != nil {
@@ -77,8 +76,12 @@ func TestLoadTrustStoreEveryFormat(t *testing.T) {
 			t.Errorf("%s: the client's certificate does not verify: %v", tc.file, err)
 		}
 	}
-	if _, err := LoadTrustStore(store("truststore.p12"), "wrong", ""); err == nil {
-		t.Error("a PKCS12 trust store opened with a wrong password")
+	for _, f := range []string{"truststore.p12", "truststore.jks"} {
+		for _, pw := range []string{"wrong", ""} { // no password is a wrong one too, as in Java
+			if _, err := LoadTrustStore(store(f), pw, ""); err == nil {
+				t.Errorf("%s opened with password %q", f, pw)
+			}
+		}
 	}
 }
 
@@ -249,6 +252,8 @@ func TestValidJavaNameIsX500PrincipalsParse(t *testing.T) {
 		`CN="q,x"`: true, `CN="unterminated`: false, " CN = x ; O = y ": true, "CN=x+UID=y": true, "=x": false,
 		"CN=x,": false, `CN=a\`: false, "EMAIL=a@b": true, "x509:CN=a": false, "CN=x,,O=y": false, "CN=<x>": false,
 		"CN=a=b": true, clientIDForTest: true,
+		`CN=a\x`: false, `CN=a\2C`: true, `CN=a\ b`: true, `CN=a\2`: false, `CN=\<x\>`: true, "CN=a\\\nb": true,
+		`CN=a\2Cb`: true, `CN=a\zz`: false,
 	} {
 		if got := ValidJavaName(s); got != want {
 			t.Errorf("ValidJavaName(%q) = %v, want %v", s, got, want)

@@ -325,7 +325,17 @@ func (m *Manager) acceptLoop(ln net.Listener, i int) {
 		if !m.track(c) {
 			return
 		}
-		m.handleIncoming(c)
+		if m.cfg.TLS == nil {
+			m.handleIncoming(c)
+			continue
+		}
+		// A TLS handshake (or port unification's wait for the first bytes) must not hold up
+		// the other peers' connections: each runs apart (receiveConnectionAsync).
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			m.handleIncoming(c)
+		}()
 	}
 }
 
