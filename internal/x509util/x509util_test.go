@@ -114,13 +114,20 @@ func TestReadDefaultsAndErrors(t *testing.T) {
 		t.Errorf("defaults: %+v", s)
 	}
 	pw := filepath.Join(t.TempDir(), "pw")
-	os.WriteFile(pw, []byte("secret"), 0o600)
+	os.WriteFile(pw, []byte("secret\n"), 0o600) // as `echo secret > file` writes it
 	s = settings(t, map[string]string{
-		"zookeeper.ssl.quorum.keyStore.passwordPath": pw, "zookeeper.ssl.quorum.clientAuth": "want",
+		"zookeeper.ssl.quorum.keyStore.passwordPath": pw, "zookeeper.ssl.quorum.keyStore.password": "not this",
+		"zookeeper.ssl.quorum.clientAuth": "want",
 		"zookeeper.ssl.quorum.enabledProtocols": "TLSv1.2, TLSv1.3", "zookeeper.ssl.keyStore.password": "client's",
 	}, QuorumPrefix)
 	if s.KeyStorePassword != "secret" || s.ClientAuth != tls.VerifyClientCertIfGiven || len(s.EnabledProtocols) != 2 {
 		t.Errorf("quorum settings: %+v", s)
+	}
+	// A protocol without a suite of its own is off (Go would take an empty list as its
+	// defaults): TLS 1.3 suites only leave TLS 1.2 off.
+	s = settings(t, map[string]string{"zookeeper.ssl.enabledProtocols": "TLSv1.3,TLSv1.2", "zookeeper.ssl.ciphersuites": "TLS_AES_128_GCM_SHA256"}, ClientPrefix)
+	if min, max := s.versions(); min != tls.VersionTLS13 || max != tls.VersionTLS13 {
+		t.Errorf("TLS 1.3 suites only: versions %x..%x", min, max)
 	}
 	for k, v := range map[string]string{
 		"protocol": "SSLv3", "enabledProtocols": "TLSv1.2,TLSv9", "ciphersuites": "TLS_NOPE",
