@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # TLS client port interop: a fresh Apache ZooKeeper 3.8 standalone and a fresh zkgo standalone,
 # each with a secureClientPort next to its clientPort and the same ssl.* settings and stores
-# (testdata/tls: a JKS key store, a PKCS12 trust store, clientAuth=need) and
-# client.portUnification (TLS clients on the plain port too), are driven by the same clients
-# and the transcripts diffed:
+# (testdata/tls: a JKS key store, a PKCS12 trust store, clientAuth=need),
+# client.portUnification (TLS clients on the plain port too) and the client certificate's
+# name as X509AuthenticationProvider.superUser, are driven by the same clients and the
+# transcripts diffed:
 #   - kazoo 2.8 over TLS (scripts/tls/kazoo_tls.py): x509 identity and ACLs (an x509 id, the
 #     auth scheme), another certificate, no certificate, an untrusted one, plain text on the
 #     TLS port, the plain port, TLS on the plain port;
@@ -65,6 +66,7 @@ main() {
         "ssl.keyStore.location=$STORES/server.jks" ssl.keyStore.password=secret
         "ssl.trustStore.location=$STORES/truststore.p12" ssl.trustStore.password=secret
         client.portUnification=true
+        'X509AuthenticationProvider.superUser=CN=client one,OU=zkgo,O=Test\\, Inc.'
     )
     start_apache || return
     transcript apache
