@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -31,7 +32,8 @@ func seedPEM(f *testing.F, want string) {
 
 // FuzzJavaName: any DER is written as some name and never panics; a name written from a
 // well-formed subject is one Java's X500Principal parses back (ValidJavaName), as an x509
-// ACL id made from a certificate must be.
+// ACL id made from a certificate must be, except where Java itself writes what it cannot
+// read: a value's leading or trailing carriage return, escaped (Java 17 refuses "O=a\\\r").
 func FuzzJavaName(f *testing.F) {
 	for _, name := range []string{"client-cert.pem", "server-cert.pem", "odd-name-cert.pem", "ca.pem"} {
 		f.Add(readCertF(f, name).RawSubject)
@@ -39,7 +41,7 @@ func FuzzJavaName(f *testing.F) {
 	f.Fuzz(func(t *testing.T, der []byte) {
 		name := JavaName(der)
 		var rdns rawRDNs
-		if rest, err := asn1.Unmarshal(der, &rdns); err == nil && len(rest) == 0 && !ValidJavaName(name) {
+		if rest, err := asn1.Unmarshal(der, &rdns); err == nil && len(rest) == 0 && !strings.Contains(name, "\\\r") && !ValidJavaName(name) {
 			t.Fatalf("JavaName wrote %q, which Java would not parse back", name)
 		}
 	})

@@ -117,7 +117,7 @@ func TestReadDefaultsAndErrors(t *testing.T) {
 	os.WriteFile(pw, []byte("secret\n"), 0o600) // as `echo secret > file` writes it
 	s = settings(t, map[string]string{
 		"zookeeper.ssl.quorum.keyStore.passwordPath": pw, "zookeeper.ssl.quorum.keyStore.password": "not this",
-		"zookeeper.ssl.quorum.clientAuth": "want",
+		"zookeeper.ssl.quorum.clientAuth":       "want",
 		"zookeeper.ssl.quorum.enabledProtocols": "TLSv1.2, TLSv1.3", "zookeeper.ssl.keyStore.password": "client's",
 	}, QuorumPrefix)
 	if s.KeyStorePassword != "secret" || s.ClientAuth != tls.VerifyClientCertIfGiven || len(s.EnabledProtocols) != 2 {
