@@ -170,6 +170,9 @@ func (s *Server) SetEnsemble(e Ensemble, myid int64) {
 	s.serverID = myid
 	s.sink = ensembleSink{e}
 	s.sessions = newSessionTracker(s.tickMs, myid, time.Now())
+	// QuorumPeerConfig: localSessionsUpgradingEnabled matters only with local sessions.
+	s.localSessions = s.cfg.LocalSessionsEnabled
+	s.upgradeLocal = s.cfg.LocalSessionsEnabled && s.cfg.LocalSessionsUpgradingEnabled
 }
 
 type ensembleSink struct{ e Ensemble }
@@ -188,6 +191,10 @@ func (s *Server) startRun(kind roleKind, nextZxid int64) {
 	case roleReadOnly:
 	case roleFollower, roleObserver:
 		rr.waiting = make(map[waitKey]*request)
+		if s.localSessions {
+			rr.wg.Add(1)
+			go s.expirer(rr) // its local sessions (the leader expires the global ones)
+		}
 	default:
 		// Requests a previous role left behind belong to connections that were closed.
 		for len(s.reqCh) > 0 {
@@ -311,7 +318,7 @@ func (s *Server) Sessions() map[int64]int32 { return s.sessions.snapshot() }
 // forward sends a learner's client write, session change or sync to the leader; its
 // answer comes with the committed txn (or the SYNC).
 func (s *Server) forward(rr *roleRun, r *request) {
-	if r.conn == nil {
+	if r.conn == nil && !r.upgrade {
 		return // only the leader expires sessions and reaps containers
 	}
 	body := r.body
@@ -338,7 +345,11 @@ func (s *Server) forward(rr *roleRun, r *request) {
 		// No leader to forward to: the connection goes, as when the learner loses its
 		// leader; the client retries elsewhere.
 		s.log.Debug().Err(err).Msg("cannot forward request to the leader; closing connection")
-		r.conn.close()
+		if r.conn != nil {
+			r.conn.close()
+		} else {
+			s.closeConnsOfSession(r.session) // an upgrade: the session's create cannot follow
+		}
 	}
 }
 
@@ -472,11 +483,12 @@ func (s *Server) ValidateSession(from uint64, id int64, timeout int32) bool {
 	return true
 }
 
-// TouchTable lists the sessions of this learner's clients for the PING to the leader.
+// TouchTable lists the global sessions of this learner's clients for the PING to the leader
+// (its local sessions are its own to keep).
 func (s *Server) TouchTable() []SessionTouch {
 	var out []SessionTouch
 	for _, c := range s.connList() {
-		if id := c.sid(); id != 0 {
+		if id := c.sid(); id != 0 && !(s.localSessions && s.sessions.isLocal(id)) {
 			out = append(out, SessionTouch{ID: id, Timeout: c.timeout})
 		}
 	}

@@ -67,7 +67,9 @@ func (s *Server) connect(c *conn, b []byte) bool {
 	valid := bytes.Equal(req.Passwd, sessionPassword(req.SessionID))
 	switch {
 	case !valid:
-	case ro:
+	case ro, s.localSessions && s.sessions.isLocal(req.SessionID):
+		// A read-only server's or a local session is this member's alone to check
+		// (LearnerZooKeeperServer.revalidateSession).
 		valid = s.sessions.touch(req.SessionID, timeout, time.Now().UnixMilli())
 	case s.isLearner():
 		// The leader knows which sessions live; it also records this member as the

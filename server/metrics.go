@@ -395,7 +395,7 @@ func (s *Server) gaugeValues(minL int64, avg float64, maxL, nodes, watches, ephe
 		{"ephemerals_count", ephemerals},
 		{"approximate_data_size", size},
 		{"global_sessions", int64(s.sessions.count())},
-		{"local_sessions", int64(0)},
+		{"local_sessions", int64(s.sessions.countLocal())},
 		{"open_file_descriptor_count", fds},
 		{"max_file_descriptor_count", maxFds},
 		{"connection_drop_probability", 0.0},

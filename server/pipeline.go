@@ -30,6 +30,7 @@ type request struct {
 	answered bool
 
 	// createSession
+	upgrade bool // a local session's own createSession, made for its first ephemeral (no reply)
 	timeout int32
 	passwd  []byte
 	hasRO   bool
@@ -81,6 +82,9 @@ func (s *Server) submit(r *request) {
 	s.writeSeen()
 	rr := s.run.Load()
 	if rr == nil {
+		return
+	}
+	if s.localSessions && rr.kind != roleReadOnly && rr.kind != roleStandalone && s.localSession(rr, r) {
 		return
 	}
 	switch rr.kind {
@@ -465,7 +469,14 @@ func (s *Server) checkSession(r *request) jute.Code {
 		return jute.OK
 	}
 	if s.ens != nil {
-		return s.sessions.checkOwner(r.session, s.owner(r))
+		code := s.sessions.checkOwner(r.session, s.owner(r))
+		if code == jute.SessionExpired && s.localSessions && r.remote && !s.sessions.known(r.session) &&
+			uint64(r.session)>>56 != uint64(s.serverID) {
+			// Another member's local session, which only that member knows
+			// (LeaderSessionTracker.checkSession).
+			return jute.OK
+		}
+		return code
 	}
 	if !s.sessions.check(r.session) {
 		return jute.SessionExpired

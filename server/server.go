@@ -57,11 +57,15 @@ type Server struct {
 	secureLn net.Listener // secureClientPort
 	tls      *tlsServer   // secureClientPort's settings (tls.go)
 	unified  bool         // zookeeper.client.portUnification: TLS clients on clientPort too
-	reqCh    chan *request
-	stopCh   chan struct{}
-	wg       sync.WaitGroup
-	started  time.Time
-	serving  atomic.Bool
+
+	// localSessions: an ensemble member's new sessions are local to it (localsession.go);
+	// upgradeLocal: a local session's first ephemeral makes it global.
+	localSessions, upgradeLocal bool
+	reqCh                       chan *request
+	stopCh                      chan struct{}
+	wg                          sync.WaitGroup
+	started                     time.Time
+	serving                     atomic.Bool
 	// leaderAlone: this member leads with leaderServes=no, so its client port serves no
 	// one (Leader.lead leaves the connection factory without a server); the AdminServer
 	// still answers.
@@ -414,9 +418,9 @@ func (s *Server) expirer(rr *roleRun) {
 		case <-rr.stop:
 			return
 		case now := <-t.C:
-			for _, sess := range s.sessions.expired(now.UnixMilli()) {
+			for _, sess := range s.sessions.expired(now.UnixMilli(), rr.kind != roleLeader && rr.kind != roleStandalone) {
 				s.Count(StaleSessionsExpired, 1)
-				s.log.Info().Str("session", fmt.Sprintf("0x%x", sess.id)).Int32("timeout", sess.timeout).Msg("session expired")
+				s.log.Info().Str("session", fmt.Sprintf("0x%x", sess.id)).Int32("timeout", sess.timeout).Bool("local", sess.local).Msg("session expired")
 				s.submit(&request{session: sess.id, op: jute.OpCloseSession, pipeline: true, start: time.Now()})
 			}
 		}

@@ -17,6 +17,9 @@ type session struct {
 	// owner is the ensemble member the session's client is connected to, as the leader
 	// knows it (0: not known yet); a write from another member gets SESSIONMOVED.
 	owner uint64
+	// local: a local session (localSessionsEnabled) of this member, which the rest of the
+	// ensemble does not know: no txn made it, this member alone keeps and expires it.
+	local bool
 }
 
 // sessionTracker keeps sessions alive and finds expired ones, bucketing expiry times by the
@@ -56,8 +59,18 @@ func (st *sessionTracker) newID() int64 {
 	return id
 }
 
-// add registers a session (createSession applied, or a restored session).
+// add registers a session (createSession applied, or a restored session); a local session
+// of the same id becomes global (its upgrade committed).
 func (st *sessionTracker) add(id int64, timeout int32, nowMs int64) {
+	st.addKind(id, timeout, nowMs, false)
+}
+
+// addLocal registers a local session of this member (LocalSessionTracker).
+func (st *sessionTracker) addLocal(id int64, timeout int32, nowMs int64) {
+	st.addKind(id, timeout, nowMs, true)
+}
+
+func (st *sessionTracker) addKind(id int64, timeout int32, nowMs int64, local bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	s := st.sessions[id]
@@ -65,8 +78,37 @@ func (st *sessionTracker) add(id int64, timeout int32, nowMs int64) {
 		s = &session{id: id, timeout: timeout}
 		st.sessions[id] = s
 	}
-	s.timeout = timeout
+	s.timeout, s.local = timeout, local
 	st.touchLocked(s, timeout, nowMs)
+}
+
+// isLocal reports whether id is a local session of this member.
+func (st *sessionTracker) isLocal(id int64) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s := st.sessions[id]
+	return s != nil && s.local
+}
+
+// known reports whether this member tracks the session at all.
+func (st *sessionTracker) known(id int64) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.sessions[id] != nil
+}
+
+// upgrade turns a local session into a global one about to be created through the leader
+// (UpgradeableSessionTracker.upgradeSession) and returns its timeout; false if it is not
+// local (any more).
+func (st *sessionTracker) upgrade(id int64) (int32, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s := st.sessions[id]
+	if s == nil || !s.local || s.closing {
+		return 0, false
+	}
+	s.local = false
+	return s.timeout, true
 }
 
 func (st *sessionTracker) touchLocked(s *session, timeout int32, nowMs int64) {
@@ -147,8 +189,9 @@ func (st *sessionTracker) remove(id int64) {
 	delete(st.sessions, id)
 }
 
-// expired marks and returns the sessions whose expiry time has passed.
-func (st *sessionTracker) expired(nowMs int64) []*session {
+// expired marks and returns the sessions whose expiry time has passed; with localOnly (a
+// learner, which expires only its local sessions) the global ones stay where they are.
+func (st *sessionTracker) expired(nowMs int64, localOnly bool) []*session {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	var out []*session
@@ -156,11 +199,17 @@ func (st *sessionTracker) expired(nowMs int64) []*session {
 		if at > nowMs {
 			continue
 		}
-		for _, s := range b {
+		for id, s := range b {
+			if localOnly && !s.local {
+				continue
+			}
 			s.closing = true
 			out = append(out, s)
+			delete(b, id)
 		}
-		delete(st.buckets, at)
+		if len(b) == 0 {
+			delete(st.buckets, at)
+		}
 	}
 	return out
 }
@@ -197,31 +246,46 @@ func (st *sessionTracker) connOf(id int64) *conn {
 	return nil
 }
 
-func (st *sessionTracker) count() int {
+// count is the number of global sessions, and countLocal of local ones.
+func (st *sessionTracker) count() int { g, _ := st.counts(); return g }
+
+func (st *sessionTracker) countLocal() int { _, l := st.counts(); return l }
+
+func (st *sessionTracker) counts() (global, local int) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return len(st.sessions)
+	for _, s := range st.sessions {
+		if s.local {
+			local++
+		}
+	}
+	return len(st.sessions) - local, local
 }
 
-// snapshot returns id -> timeout of every session (for dump and snapshots).
+// snapshot returns id -> timeout of every global session (for dump and snapshots: local
+// sessions are this member's alone and are not written).
 func (st *sessionTracker) snapshot() map[int64]int32 {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	out := make(map[int64]int32, len(st.sessions))
 	for id, s := range st.sessions {
-		out[id] = s.timeout
+		if !s.local {
+			out[id] = s.timeout
+		}
 	}
 	return out
 }
 
-// byExpiry returns expiry time -> session ids (dump).
+// byExpiry returns expiry time -> global session ids (dump).
 func (st *sessionTracker) byExpiry() map[int64][]int64 {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	out := make(map[int64][]int64, len(st.buckets))
 	for at, b := range st.buckets {
-		for id := range b {
-			out[at] = append(out[at], id)
+		for id, s := range b {
+			if !s.local {
+				out[at] = append(out[at], id)
+			}
 		}
 	}
 	return out
