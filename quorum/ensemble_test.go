@@ -1282,3 +1282,56 @@ func TestMemberRefusesAMissingDataDirWithoutAutocreate(t *testing.T) {
 		t.Fatalf("a member started on a missing data dir: %v", err)
 	}
 }
+
+// TestEnsembleReconfigMovesTheLeadersQuorumPort: a reconfig that gives the leader another
+// quorum port makes it hand over (Leader.getDesignatedLeader): it steps down, and whoever
+// leads next listens where the new configuration says, so the ensemble serves again.
+func TestEnsembleReconfigMovesTheLeadersQuorumPort(t *testing.T) {
+	super := server.DigestID("super:test")
+	e := newEnsemble(t, 3, "reconfigEnabled=true\nDigestAuthenticationProvider.superDigest="+super+"\n")
+	leader := e.startAll()
+	f := follower(e, leader)
+	c := e.connect(f)
+	if err := c.AddAuth("digest", []byte("super:test")); err != nil {
+		t.Fatal(err)
+	}
+	data, _, err := c.Get("/zookeeper/config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line string
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, fmt.Sprintf("server.%d=", leader)) {
+			line = l
+		}
+	}
+	// server.L=127.0.0.1:Q:E:participant;0.0.0.0:C with a new Q.
+	parts := strings.SplitN(line, ":", 3)
+	moved := fmt.Sprintf("%s:%d:%s", parts[0], zktest.FreePort(t), parts[2])
+	epoch := e.nodes[leader].Status().Role.Epoch
+	if _, err := c.IncrementalReconfig([]string{moved}, nil, -1); err != nil {
+		t.Fatalf("reconfig %q: %v", moved, err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		l := e.waitServing(30 * time.Second)
+		if e.nodes[l].Status().Role.Epoch > epoch {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the leader whose quorum port moved still leads epoch %d", epoch)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	l := e.waitServing(30 * time.Second)
+	w := e.connect(follower(e, l))
+	if _, err := w.Create("/after-move", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		got, err := e.readAfterSync(i, "/zookeeper/config")
+		if err != nil || !strings.Contains(string(got), moved+"\n") {
+			t.Errorf("member %d config: %q %v", i, got, err)
+		}
+	}
+}

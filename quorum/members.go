@@ -78,6 +78,18 @@ func parseConfig(b []byte) (zab.Membership, bool) {
 	return m, true
 }
 
+// sameQuorumAddr is zab.Config.SameQuorumAddr: server id's quorum addresses are the same in
+// both configurations (either one unreadable, or without the server, counts as the same).
+func sameQuorumAddr(oldRaw, newRaw []byte, id uint64) bool {
+	a, err1 := config.ParseVerifier(oldRaw)
+	b, err2 := config.ParseVerifier(newRaw)
+	if err1 != nil || err2 != nil {
+		return true
+	}
+	sa, sb := a.Servers[int64(id)], b.Servers[int64(id)]
+	return sa == nil || sb == nil || slices.Equal(quorumAddrs(sa), quorumAddrs(sb))
+}
+
 // configWithVersion is zab.Config.ConfigWithVersion: raw with another version line.
 func configWithVersion(raw []byte, version int64) []byte {
 	v, err := config.ParseVerifier(raw)

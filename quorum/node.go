@@ -350,6 +350,7 @@ func (n *Node) Start() error {
 	}
 	pcfg.ConfigTxn, pcfg.ParseConfig = configTxn, parseConfig
 	pcfg.ReconfigEnabled, pcfg.ConfigWithVersion = cfg.ReconfigEnabled, configWithVersion
+	pcfg.SameQuorumAddr = sameQuorumAddr
 	n.pcfg = pcfg
 	n.peer = zab.NewPeer(pcfg, zab.State{AcceptedEpoch: acc, CurrentEpoch: cur, LastZxid: st.LastZxid(), Members: members}, st)
 

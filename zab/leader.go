@@ -85,6 +85,10 @@ type leader struct {
 
 	pingSeq uint64
 	syncs   []pendingSync
+
+	// handOver: a committed reconfig designated another leader (this one lost its vote or
+	// its quorum address), so it steps down once that is sent (checkStillVoter).
+	handOver bool
 }
 
 func (p *Peer) becomeLeader() {
@@ -452,11 +456,13 @@ func (l *leader) checkNewLeader() {
 }
 
 // checkStillVoter steps down, once what is queued has been sent, when a committed
-// reconfig left this leader without a vote; the next election picks a leader among the
-// new voters (Apache hands over to a designated leader instead).
+// reconfig left this leader without a vote or moved its quorum address (the followers of
+// the new configuration would look for it elsewhere); the next election picks a leader
+// among the new voters (Apache hands over to a designated leader instead), which listens
+// where the new configuration says.
 func (l *leader) checkStillVoter() {
 	p := l.p
-	if p.mem.isVoter(p.cfg.ID) {
+	if p.mem.isVoter(p.cfg.ID) && !l.handOver {
 		return
 	}
 	p.onAdvance(func() {
@@ -530,7 +536,9 @@ func (l *leader) tryCommit() {
 		// activates the new configuration only on these.
 		var designated []byte
 		if m, ok := p.configOf(pr.txn); ok {
-			designated = binary.BigEndian.AppendUint64(nil, l.designatedLeader(&m, pr))
+			d := l.designatedLeader(&m, pr)
+			l.handOver = l.handOver || d != p.cfg.ID
+			designated = binary.BigEndian.AppendUint64(nil, d)
 		}
 		p.apply(pr.txn)
 		for _, id := range l.learnerIDs() {
@@ -554,13 +562,14 @@ func (l *leader) tryCommit() {
 }
 
 // designatedLeader is Leader.getDesignatedLeader for a committed reconfig to m: this leader
-// if it still votes in m; otherwise, among m's voters that acknowledged the reconfig, the
+// if it still votes in m with the same quorum address; otherwise, among m's voters that acknowledged the reconfig, the
 // one that acknowledged the longest run of the proposals after it (the most up to date),
 // the lowest id on a tie. zkgo learners ignore it (a leader that is no longer a voter steps
 // down and the voters elect again); ZooKeeper's vote for it.
 func (l *leader) designatedLeader(m *Membership, pr *proposal) uint64 {
 	self := l.p.cfg.ID
-	if m.isVoter(self) {
+	same := l.p.cfg.SameQuorumAddr
+	if m.isVoter(self) && (same == nil || same(l.p.members().Committed.Raw, m.Raw, self)) {
 		return self
 	}
 	var cands []uint64

@@ -38,6 +38,10 @@ type Config struct {
 	// QuorumVerifier string with another version; nil disables the upgrade.
 	ReconfigEnabled   bool
 	ConfigWithVersion func(raw []byte, version int64) []byte
+	// SameQuorumAddr reports whether server id has the same quorum address in two
+	// configurations' QuorumVerifier strings; a leader whose own address a reconfig changes
+	// designates another voter to lead (Leader.getDesignatedLeader). Nil: always the same.
+	SameQuorumAddr func(oldRaw, newRaw []byte, id uint64) bool
 }
 
 // State is what a peer finds on disk when it starts.

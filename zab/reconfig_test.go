@@ -2,6 +2,7 @@ package zab
 
 import (
 	"encoding/binary"
+	"maps"
 	"slices"
 	"testing"
 )
@@ -83,8 +84,8 @@ func TestReconfigAddParticipantRemoveLeader(t *testing.T) {
 		return true
 	}
 	committedVoters := func(id uint64) []uint64 { return c.nodes[id].p.Members().Committed.Voters }
-	// What the leader sends a follower for a reconfig txn: COMMITANDACTIVATE naming the
-	// designated leader (Leader.commitAndActivate), never a plain COMMIT.
+	// What the leader sends a serving follower for a reconfig txn: COMMITANDACTIVATE naming
+	// the designated leader (Leader.commitAndActivate), never a plain COMMIT.
 	designated := map[Zxid]map[uint64]uint64{} // reconfig zxid -> follower -> designated leader
 	c.onSend = func(n *simNode, m Message) {
 		if m.Packet == nil || n.role.State != Leading {
@@ -95,7 +96,9 @@ func TestReconfigAddParticipantRemoveLeader(t *testing.T) {
 		}
 		switch m.Packet.Type {
 		case Commit:
-			c.fail("reconfig %s committed to %d with a plain COMMIT", m.Packet.Zxid, m.To)
+			if c.nodes[m.To].role.Serving { // a DIFF to a syncing learner has plain COMMITs, as Apache's
+				c.fail("reconfig %s committed to %d with a plain COMMIT", m.Packet.Zxid, m.To)
+			}
 		case CommitAndActivate:
 			if designated[m.Packet.Zxid] == nil {
 				designated[m.Packet.Zxid] = map[uint64]uint64{}
@@ -182,6 +185,28 @@ func TestReconfigAddParticipantRemoveLeader(t *testing.T) {
 	if len(d) == 0 {
 		t.Fatal("second reconfig: no COMMITANDACTIVATE sent")
 	}
+	// A leader that stays a voter but whose quorum address the reconfig changes designates
+	// another voter (Leader.getDesignatedLeader) and steps down, keeping its vote: the next
+	// leader (itself again, possibly) listens where the new configuration says.
+	for _, id := range c.ids {
+		c.nodes[id].p.cfg.SameQuorumAddr = func(_, _ []byte, id uint64) bool { return id != nl.id }
+	}
+	moved, epoch := nl, nl.role.Epoch
+	reconfig(moved, rest) // the same voters, a new version
+	runUntil("the moved leader stepped down and the ensemble serves again", func() bool {
+		n := leader()
+		return n != nil && n.role.Epoch > epoch && servingAll()
+	})
+	if d := designated[reconfigZxid()]; len(d) == 0 || slices.ContainsFunc(slices.Collect(maps.Values(d)), func(id uint64) bool { return id == moved.id || !slices.Contains(rest, id) }) {
+		t.Fatalf("address change: designated leaders %v, want a voter of %v other than %d", d, rest, moved.id)
+	}
+	if !slices.Contains(committedVoters(moved.id), moved.id) {
+		t.Fatalf("the moved leader %d is no longer a voter: %v", moved.id, committedVoters(moved.id))
+	}
+	for _, id := range c.ids {
+		c.nodes[id].p.cfg.SameQuorumAddr = nil
+	}
+	nl = leader()
 	c.onSend = nil
 	mark := nl.next
 	if err := c.propose(nl); err != nil {
