@@ -116,6 +116,22 @@ func TestLocalSessions(t *testing.T) {
 	if elsewhere.Resp.TimeOut != 0 {
 		t.Errorf("the local session 0x%x of member %d was resumed on member %d", id, f, leader)
 	}
+	// Nor does the leader's own local session move to a follower (the leader does not
+	// revalidate it: checkIfValidGlobalSession).
+	lc, err := rawzk.Dial(e.clients[leader], rawzk.ConnectOptions{TimeoutMs: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lid, lpw := lc.SessionID(), lc.Passwd()
+	lc.Close()
+	moved, err := rawzk.Dial(e.clients[f], rawzk.ConnectOptions{SessionID: lid, Passwd: lpw, TimeoutMs: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer moved.Close()
+	if moved.Resp.TimeOut != 0 {
+		t.Errorf("the leader's local session 0x%x was resumed on follower %d", lid, f)
+	}
 }
 
 // TestLocalSessionsWithoutUpgrade: an ephemeral of a local session is refused with

@@ -187,10 +187,14 @@ func (k ensembleSink) Persist(batch []*Txn) error {
 // after the tree's last).
 func (s *Server) startRun(kind roleKind, nextZxid int64) {
 	rr := &roleRun{kind: kind, stop: make(chan struct{})}
+	// A role's local sessions are its own: those of an earlier role are gone, as ZooKeeper
+	// builds a new session tracker for each (their connections were closed with that role).
+	s.sessions.dropLocal()
 	switch kind {
-	case roleReadOnly:
-	case roleFollower, roleObserver:
-		rr.waiting = make(map[waitKey]*request)
+	case roleReadOnly, roleFollower, roleObserver:
+		if kind != roleReadOnly {
+			rr.waiting = make(map[waitKey]*request)
+		}
 		if s.localSessions {
 			rr.wg.Add(1)
 			go s.expirer(rr) // its local sessions (the leader expires the global ones)
@@ -283,8 +287,13 @@ func (s *Server) readOnlyAnswer(r *request) {
 	}
 	switch r.op {
 	case jute.OpCreateSession:
-		// A new session of a read-only server is local to it: no txn, no quorum.
-		s.sessions.add(r.session, r.timeout, time.Now().UnixMilli())
+		// A new session of a read-only server is local to it: no txn, no quorum (and, with
+		// local sessions, counted and expired as one).
+		if s.localSessions {
+			s.sessions.addLocal(r.session, r.timeout, time.Now().UnixMilli())
+		} else {
+			s.sessions.add(r.session, r.timeout, time.Now().UnixMilli())
+		}
 		s.reply(r)
 		return
 	case jute.OpCloseSession:
@@ -320,6 +329,9 @@ func (s *Server) Sessions() map[int64]int32 { return s.sessions.snapshot() }
 func (s *Server) forward(rr *roleRun, r *request) {
 	if r.conn == nil && !r.upgrade {
 		return // only the leader expires sessions and reaps containers
+	}
+	if r.conn != nil && r.conn.isClosed() {
+		return // its session may be gone: nothing of it goes to the leader any more
 	}
 	body := r.body
 	switch r.op {
@@ -476,6 +488,9 @@ func (s *Server) TouchSessions(list []SessionTouch) {
 // ValidateSession answers learner from's REVALIDATE: whether the session is alive; if it
 // is, it is touched and from becomes its owner (Leader.revalidateSession).
 func (s *Server) ValidateSession(from uint64, id int64, timeout int32) bool {
+	if s.localSessions && s.sessions.isLocal(id) {
+		return false // the leader's own local session moves nowhere (checkIfValidGlobalSession)
+	}
 	if !s.sessions.touch(id, timeout, time.Now().UnixMilli()) {
 		return false
 	}

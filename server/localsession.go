@@ -20,6 +20,9 @@ import (
 // creating one, closing or expiring one, or a local session's ephemeral create (upgraded, or
 // refused). Anything else goes on as usual.
 func (s *Server) localSession(rr *roleRun, r *request) bool {
+	if r.remote {
+		return false // a learner's request: its sessions are not this member's local ones
+	}
 	switch r.op {
 	case jute.OpCreateSession:
 		if r.conn == nil || r.upgrade {
@@ -36,7 +39,17 @@ func (s *Server) localSession(rr *roleRun, r *request) bool {
 		s.reply(r) // the client's close is answered; an expiry closes the connection
 		return true
 	case jute.OpCreate, jute.OpCreate2, jute.OpMulti:
-		if r.conn == nil || !s.sessions.isLocal(r.session) || !createsEphemeral(r) {
+		if r.conn == nil || !createsEphemeral(r) {
+			return false
+		}
+		if !s.sessions.check(r.session) {
+			// Expired or closed meanwhile: its ephemeral must not reach the leader under a
+			// session no one tracks (LearnerSessionTracker.checkSession).
+			r.errCode = jute.SessionExpired
+			s.reply(r)
+			return true
+		}
+		if !s.sessions.isLocal(r.session) {
 			return false
 		}
 		if !s.upgradeLocal {

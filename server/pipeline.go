@@ -464,13 +464,17 @@ func (s *Server) prepOp(r *request, op int32, body []byte, create *jute.CreateRe
 	return nil, jute.MarshallingError
 }
 
-func (s *Server) checkSession(r *request) jute.Code {
+func (s *Server) checkSession(r *request) jute.Code { return s.checkSessionFor(r, false) }
+
+// checkSessionFor is checkSession; an ephemeral's owner must be a global session the
+// leader knows (checkGlobalSession), never another member's local one.
+func (s *Server) checkSessionFor(r *request, ephemeral bool) jute.Code {
 	if r.conn == nil && !r.remote {
 		return jute.OK
 	}
 	if s.ens != nil {
 		code := s.sessions.checkOwner(r.session, s.owner(r))
-		if code == jute.SessionExpired && s.localSessions && r.remote && !s.sessions.known(r.session) &&
+		if code == jute.SessionExpired && !ephemeral && s.localSessions && r.remote && !s.sessions.known(r.session) &&
 			uint64(r.session)>>56 != uint64(s.serverID) {
 			// Another member's local session, which only that member knows
 			// (LeaderSessionTracker.checkSession).
@@ -505,7 +509,7 @@ func (s *Server) prepCreate(r *request, op int32, req *jute.CreateRequest) (jute
 	} else if req.TTL >= 0 {
 		return nil, jute.BadArguments
 	}
-	if c := s.checkSession(r); c != jute.OK {
+	if c := s.checkSessionFor(r, ephemeral); c != jute.OK {
 		return nil, c
 	}
 	path := req.Path

@@ -421,6 +421,10 @@ func (s *Server) expirer(rr *roleRun) {
 			for _, sess := range s.sessions.expired(now.UnixMilli(), rr.kind != roleLeader && rr.kind != roleStandalone) {
 				s.Count(StaleSessionsExpired, 1)
 				s.log.Info().Str("session", fmt.Sprintf("0x%x", sess.id)).Int32("timeout", sess.timeout).Bool("local", sess.local).Msg("session expired")
+				if sess.local {
+					s.closeConnsOfSession(sess.id) // gone already: no txn for a local session
+					continue
+				}
 				s.submit(&request{session: sess.id, op: jute.OpCloseSession, pipeline: true, start: time.Now()})
 			}
 		}

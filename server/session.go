@@ -19,7 +19,9 @@ type session struct {
 	owner uint64
 	// local: a local session (localSessionsEnabled) of this member, which the rest of the
 	// ensemble does not know: no txn made it, this member alone keeps and expires it.
-	local bool
+	// upgrading: its createSession went to the leader for its first ephemeral; it counts as
+	// local until that commits (and goes with the role if it never does).
+	local, upgrading bool
 }
 
 // sessionTracker keeps sessions alive and finds expired ones, bucketing expiry times by the
@@ -78,16 +80,32 @@ func (st *sessionTracker) addKind(id int64, timeout int32, nowMs int64, local bo
 		s = &session{id: id, timeout: timeout}
 		st.sessions[id] = s
 	}
-	s.timeout, s.local = timeout, local
+	s.timeout, s.local, s.upgrading = timeout, local, false
 	st.touchLocked(s, timeout, nowMs)
 }
 
-// isLocal reports whether id is a local session of this member.
+// isLocal reports whether id is a local session of this member (not one being upgraded,
+// whose requests, its close included, go to the leader behind its createSession).
 func (st *sessionTracker) isLocal(id int64) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	s := st.sessions[id]
-	return s != nil && s.local
+	return s != nil && s.local && !s.upgrading
+}
+
+// dropLocal forgets every local session (a role ends: ZooKeeper's next one has a new tracker).
+func (st *sessionTracker) dropLocal() {
+	st.mu.Lock()
+	var ids []int64
+	for id, s := range st.sessions {
+		if s.local {
+			ids = append(ids, id)
+		}
+	}
+	st.mu.Unlock()
+	for _, id := range ids {
+		st.remove(id)
+	}
 }
 
 // known reports whether this member tracks the session at all.
@@ -104,10 +122,10 @@ func (st *sessionTracker) upgrade(id int64) (int32, bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	s := st.sessions[id]
-	if s == nil || !s.local || s.closing {
+	if s == nil || !s.local || s.upgrading || s.closing {
 		return 0, false
 	}
-	s.local = false
+	s.upgrading = true
 	return s.timeout, true
 }
 
@@ -189,27 +207,37 @@ func (st *sessionTracker) remove(id int64) {
 	delete(st.sessions, id)
 }
 
-// expired marks and returns the sessions whose expiry time has passed; with localOnly (a
-// learner, which expires only its local sessions) the global ones stay where they are.
-func (st *sessionTracker) expired(nowMs int64, localOnly bool) []*session {
+// expiry is an expired session as the expirer needs it (a copy, read under the lock).
+type expiry struct {
+	id      int64
+	timeout int32
+	local   bool
+}
+
+// expired marks and returns the sessions whose expiry time has passed; local ones are
+// removed at once (no txn closes them). With localOnly (a learner, which expires only its
+// local sessions) the global ones are left alone, out of the buckets until touched again.
+func (st *sessionTracker) expired(nowMs int64, localOnly bool) []expiry {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	var out []*session
+	var out []expiry
 	for at, b := range st.buckets {
 		if at > nowMs {
 			continue
 		}
 		for id, s := range b {
+			delete(b, id)
 			if localOnly && !s.local {
+				s.expireAt = 0 // bucketed again by its next touch
 				continue
 			}
 			s.closing = true
-			out = append(out, s)
-			delete(b, id)
+			out = append(out, expiry{id: id, timeout: s.timeout, local: s.local})
+			if s.local {
+				delete(st.sessions, id)
+			}
 		}
-		if len(b) == 0 {
-			delete(st.buckets, at)
-		}
+		delete(st.buckets, at)
 	}
 	return out
 }
