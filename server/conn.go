@@ -121,15 +121,6 @@ func newConn(s *Server, nc net.Conn, secure bool) *conn {
 
 func (c *conn) authIDs() []jute.Id { return *c.auth.Load() }
 
-// isClosed reports whether close has run.
-func (c *conn) isClosed() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
 
 func (c *conn) addAuth(id jute.Id) {
 	old := c.authIDs()

@@ -330,9 +330,6 @@ func (s *Server) forward(rr *roleRun, r *request) {
 	if r.conn == nil && !r.upgrade {
 		return // only the leader expires sessions and reaps containers
 	}
-	if r.conn != nil && r.conn.isClosed() {
-		return // its session may be gone: nothing of it goes to the leader any more
-	}
 	body := r.body
 	switch r.op {
 	case jute.OpCreateSession:
