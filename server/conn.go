@@ -121,7 +121,6 @@ func newConn(s *Server, nc net.Conn, secure bool) *conn {
 
 func (c *conn) authIDs() []jute.Id { return *c.auth.Load() }
 
-
 func (c *conn) addAuth(id jute.Id) {
 	old := c.authIDs()
 	for _, o := range old {
