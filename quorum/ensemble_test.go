@@ -561,11 +561,23 @@ func TestEnsembleConfigNode(t *testing.T) {
 	}
 }
 
+// reconfigSuperCfg enables reconfig for the super user super:test (superConn).
+var reconfigSuperCfg = "reconfigEnabled=true\nDigestAuthenticationProvider.superDigest=" + server.DigestID("super:test") + "\n"
+
+// superConn is a session with member i authenticated as super:test.
+func (e *ensemble) superConn(i int) *zk.Conn {
+	e.t.Helper()
+	c := e.connect(i)
+	if err := c.AddAuth("digest", []byte("super:test")); err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
 // reconfig (reconfigEnabled=true): super may add and remove an observer; without it the
 // request gets NOAUTH, a stale -v BADVERSION and garbage BADARGUMENTS (kazoo's TestReconfig).
 func TestEnsembleReconfigObservers(t *testing.T) {
-	super := server.DigestID("super:test")
-	e := newEnsemble(t, 3, "reconfigEnabled=true\nDigestAuthenticationProvider.superDigest="+super+"\n")
+	e := newEnsemble(t, 3, reconfigSuperCfg)
 	leader := e.startAll()
 	f := follower(e, leader)
 	anon := e.connect(f)
@@ -573,10 +585,7 @@ func TestEnsembleReconfigObservers(t *testing.T) {
 	if _, err := anon.IncrementalReconfig([]string{joining}, nil, -1); err != zk.ErrNoAuth {
 		t.Fatalf("reconfig without super: %v, want ErrNoAuth", err)
 	}
-	c := e.connect(f)
-	if err := c.AddAuth("digest", []byte("super:test")); err != nil {
-		t.Fatal(err)
-	}
+	c := e.superConn(f)
 	if _, err := anon.IncrementalReconfig([]string{"some thing"}, nil, -1); err != zk.ErrBadArguments {
 		t.Fatalf("bad joining line: %v, want ErrBadArguments", err)
 	}
@@ -1287,14 +1296,9 @@ func TestMemberRefusesAMissingDataDirWithoutAutocreate(t *testing.T) {
 // quorum port makes it hand over (Leader.getDesignatedLeader): it steps down, and whoever
 // leads next listens where the new configuration says, so the ensemble serves again.
 func TestEnsembleReconfigMovesTheLeadersQuorumPort(t *testing.T) {
-	super := server.DigestID("super:test")
-	e := newEnsemble(t, 3, "reconfigEnabled=true\nDigestAuthenticationProvider.superDigest="+super+"\n")
+	e := newEnsemble(t, 3, reconfigSuperCfg)
 	leader := e.startAll()
-	f := follower(e, leader)
-	c := e.connect(f)
-	if err := c.AddAuth("digest", []byte("super:test")); err != nil {
-		t.Fatal(err)
-	}
+	c := e.superConn(follower(e, leader))
 	data, _, err := c.Get("/zookeeper/config")
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zkgo/zkgo/internal/x509util"
+	"github.com/zkgo/zkgo/internal/zktest"
 	"github.com/zkgo/zkgo/quorum/config"
 )
 
@@ -41,25 +42,15 @@ func startTLS(t *testing.T, plain bool, props map[string]string) (s *Server, sec
 		}
 	}
 	s, _ = startConfigured(t, all, func(cfg *config.Config) {
-		cfg.SecureClientPort, cfg.SecureClientPortAddress = freeTCPPort(t), "127.0.0.1"
+		cfg.SecureClientPort, cfg.SecureClientPortAddress = zktest.FreePort(t), "127.0.0.1"
 		if plain {
-			cfg.ClientPort = freeTCPPort(t)
+			cfg.ClientPort = zktest.FreePort(t)
 		}
 	}, nil)
 	if plain {
 		plainAddr = s.ln.Addr().String()
 	}
 	return s, s.SecureAddr().String(), plainAddr
-}
-
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // clientTLS is a client's TLS configuration with the given key store ("" for none).

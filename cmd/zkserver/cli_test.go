@@ -535,7 +535,7 @@ func tlsStore(name string) string {
 // status asks srvr over TLS with CLIENT_JVMFLAGS' client settings, as zkServer.sh does through
 // FourLetterWordMain; without them it fails with zkServer.sh's note.
 func TestStatusOfASecureOnlyServer(t *testing.T) {
-	port := freePort(t)
+	port := zktest.FreePort(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "zoo.cfg")
 	conf := fmt.Sprintf("tickTime=2000\ndataDir=%s\nsecureClientPort=%d\nsecureClientPortAddress=127.0.0.1\nadmin.enableServer=false\n"+
@@ -575,16 +575,6 @@ func TestStatusOfASecureOnlyServer(t *testing.T) {
 		!strings.HasSuffix(r.stdout, "Error contacting service. It is probably not running.\n") {
 		t.Errorf("status without client settings: %+v", r)
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func waitListening(t *testing.T, addr string) {
