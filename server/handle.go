@@ -236,7 +236,7 @@ func (s *Server) closeConnsOfSession(id int64) {
 func (s *Server) writeReply(r *request) {
 	c := r.conn
 	zxid := r.hdr.Zxid
-	if r.txn == nil {
+	if r.txn == nil && !r.zeroZxid {
 		s.dt().RLock()
 		zxid = s.dt().LastProcessedZxid()
 		s.dt().RUnlock()

@@ -29,6 +29,9 @@ type request struct {
 	// in an ensemble needs.
 	answered bool
 
+	// zeroZxid: answered before any txn (an eager ACL check), with zxid 0 as Java does.
+	zeroZxid bool
+
 	// createSession
 	upgrade bool // a local session's own createSession, made for its first ephemeral (no reply)
 	timeout int32
@@ -84,7 +87,11 @@ func (s *Server) submit(r *request) {
 	if rr == nil {
 		return
 	}
-	if s.localSessions && rr.kind != roleReadOnly && rr.kind != roleStandalone && s.localSession(rr, r) {
+	quorumRole := rr.kind == roleLeader || rr.kind == roleFollower || rr.kind == roleObserver
+	if s.eagerACL && quorumRole && r.conn != nil && !r.remote && s.eagerACLCheck(r) {
+		return
+	}
+	if s.localSessions && quorumRole && s.localSession(rr, r) {
 		return
 	}
 	switch rr.kind {

@@ -58,6 +58,8 @@ type Server struct {
 	tls      *tlsServer   // secureClientPort's settings (tls.go)
 	unified  bool         // zookeeper.client.portUnification: TLS clients on clientPort too
 
+	eagerACL bool // zookeeper.enableEagerACLCheck: writes checked on an ensemble member first (eageracl.go)
+
 	// localSessions: an ensemble member's new sessions are local to it (localsession.go);
 	// upgradeLocal: a local session's first ephemeral makes it global.
 	localSessions, upgradeLocal bool
@@ -126,6 +128,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 		cfg:            cfg,
 		leaderServes:   cfg.PropString("zookeeper.leaderServes", "yes") != "no",
 		unified:        cfg.PropBool("zookeeper.client.portUnification"),
+		eagerACL:       cfg.PropBool("zookeeper.enableEagerACLCheck"),
 		digestAuth:     cfg.PropBoolDefault("zookeeper.DigestAuthenticationProvider.enabled", true),
 		queuedLimit:    max(1, int64(cfg.PropInt("zookeeper.globalOutstandingLimit", 1000))),
 		log:            log,
