@@ -61,8 +61,9 @@ type TxnLog struct {
 	// failHook injects write errors (tests of the disk-full path).
 	failHook atomic.Pointer[func() error]
 
-	// Bytes appended since the last roll, for snapSizeLimitInKb.
-	sinceRoll int64
+	// Bytes appended since the last Roll (a snapshot's), for snapSizeLimitInKb, and since
+	// the current file started, for txnLogSizeLimitInKb (RollFile).
+	sinceRoll, inFile int64
 
 	meta      *Meta
 	firstZxid int64
@@ -215,6 +216,7 @@ func (l *TxnLog) AppendRecord(zxid int64, record []byte) error {
 	}
 	l.pos += n
 	l.sinceRoll += n
+	l.inFile += n
 	return nil
 }
 
@@ -388,6 +390,13 @@ func (l *TxnLog) Abandon() error {
 // Roll closes the current file; the next Append starts a new one (after a snapshot starts).
 func (l *TxnLog) Roll() error {
 	l.sinceRoll = 0
+	return l.RollFile()
+}
+
+// RollFile closes the current file without restarting the count of bytes since the last
+// snapshot (FileTxnLog's roll at txnLogSizeLimitInKb keeps its running total).
+func (l *TxnLog) RollFile() error {
+	l.inFile = 0
 	if l.f == nil {
 		return nil
 	}
@@ -403,8 +412,11 @@ func (l *TxnLog) Roll() error {
 	return err
 }
 
-// BytesSinceRoll is what was appended since the last roll.
+// BytesSinceRoll is what was appended since the last Roll.
 func (l *TxnLog) BytesSinceRoll() int64 { return l.sinceRoll }
+
+// FileBytes is what was appended to the current file.
+func (l *TxnLog) FileBytes() int64 { return l.inFile }
 
 // Close commits and closes.
 func (l *TxnLog) Close() error {

@@ -1234,6 +1234,26 @@ func TestEnsembleMembersSnapshotOnLogSize(t *testing.T) {
 	}
 }
 
+// TestEnsembleMembersRollLogsOnTxnLogSizeLimit: with txnLogSizeLimitInKb members start a new
+// log file once theirs passes the limit, without a snapshot (FileTxnLog.commit), and a
+// member restarted on those files has every txn.
+func TestEnsembleMembersRollLogsOnTxnLogSizeLimit(t *testing.T) {
+	e := newEnsemble(t, 3, "snapCount=1000000\ntxnLogSizeLimitInKb=2\n")
+	leader := e.startAndWrite("/s", 60) // ~150-byte records: about 9 KiB of log
+	f := follower(e, leader)
+	e.stop(f)
+	logs, _ := filepath.Glob(filepath.Join(e.dirs[f], "version-2", "log.*"))
+	snaps, _ := filepath.Glob(filepath.Join(e.dirs[f], "version-2", "snapshot.*"))
+	if len(logs) < 3 || len(snaps) != 1 {
+		t.Errorf("member %d: %d log files and %d snapshots for ~9 KiB of log with txnLogSizeLimitInKb=2, want 3 or more and 1", f, len(logs), len(snaps))
+	}
+	e.start(f)
+	e.waitServing(20 * time.Second)
+	if _, err := e.readAfterSync(f, "/s-59"); err != nil {
+		t.Fatalf("member %d after a restart on its rolled logs: %v", f, err)
+	}
+}
+
 // TestElectionTicks: FastLeaderElection's intervals in ms become election ticks, rounded up:
 // the defaults (200 ms, 60 s) are finalizeWait's 4 ticks and 1200.
 func TestElectionTicks(t *testing.T) {

@@ -95,6 +95,7 @@ type Node struct {
 	snapCount    int
 	snapSize     int64 // zookeeper.snapSizeLimitInKb in bytes; 0: no size trigger
 	snapSizeNext int64 // log bytes since the last roll that trigger the next snapshot
+	logLimit     int64 // zookeeper.txnLogSizeLimitInKb in bytes: a roll without a snapshot; 0: none
 	snapNext     int
 	snapping     atomic.Bool
 	snapWG       sync.WaitGroup
@@ -199,6 +200,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Node, error) {
 		reval:         make(map[int64][]chan bool),
 		snapCount:     cfg.SnapCount(),
 		snapSize:      cfg.SnapSizeLimitInKb() * 1024,
+		logLimit:      cfg.TxnLogSizeLimit(),
 		roEnabled:     cfg.ReadOnlyModeEnabled(),
 		lookingSince:  time.Now(),
 	}
@@ -1763,6 +1765,16 @@ func (n *Node) maybeSnapshot(appended int) error {
 	n.snapNext -= appended
 	bigLog := n.snapSize > 0 && n.store.BytesSinceRoll() > n.snapSizeNext
 	if n.snapNext > 0 && !bigLog || n.snapping.Load() {
+		if n.logLimit > 0 && n.store.LogFileBytes() > n.logLimit {
+			// A new file, no snapshot (FileTxnLog.commit with txnLogSizeLimitInKb); the file
+			// being rolled must have no sync in flight.
+			if err := n.waitSyncs(); err != nil {
+				return err
+			}
+			if err := n.store.RollLogFile(); err != nil {
+				n.log.Error().Err(err).Msg("closing the transaction log for a roll failed")
+			}
+		}
 		return nil
 	}
 	// The file being rolled must have no sync in flight.

@@ -274,6 +274,12 @@ func (st *Store) RollLog() error { return st.log.Roll() }
 // BytesSinceRoll is what was appended since the last roll.
 func (st *Store) BytesSinceRoll() int64 { return st.log.BytesSinceRoll() }
 
+// RollLogFile starts a new log file without a snapshot (txnLogSizeLimitInKb).
+func (st *Store) RollLogFile() error { return st.log.RollFile() }
+
+// LogFileBytes is what was appended to the current log file.
+func (st *Store) LogFileBytes() int64 { return st.log.FileBytes() }
+
 // ErrTruncBelowSnapshot is Truncate's answer when every snapshot is newer than the TRUNC
 // zxid (one installed by a SNAP whose leader's history the next leader did not keep).
 var ErrTruncBelowSnapshot = errors.New("every snapshot is newer than the TRUNC point")

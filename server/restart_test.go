@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,5 +98,32 @@ func TestMissingFilesAreRefused(t *testing.T) {
 	if err := s2.Start(); err == nil || !strings.Contains(err.Error(), "missing") {
 		s2.Close()
 		t.Fatalf("started on a wiped data dir: %v", err)
+	}
+}
+
+// With txnLogSizeLimitInKb the log is rolled once its file passes the limit (no snapshot),
+// and a restart replays every file.
+func TestTxnLogSizeLimitRollsTheLog(t *testing.T) {
+	dir := t.TempDir()
+	props := map[string]string{"zookeeper.snapCount": "1000000", "zookeeper.txnLogSizeLimitInKb": "2"}
+	s1 := serverOn(t, dir, props)
+	c, _ := connect(t, s1.Addr().String())
+	for i := 0; i < 60; i++ {
+		if _, err := c.Create(fmt.Sprintf("/n%02d", i), make([]byte, 100), 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close()
+	s1.Close()
+	logs, _ := filepath.Glob(filepath.Join(dir, "version-2", "log.*"))
+	snaps, _ := filepath.Glob(filepath.Join(dir, "version-2", "snapshot.*"))
+	if len(logs) < 3 || len(snaps) != 1 {
+		t.Errorf("%d log files and %d snapshots for ~12 KiB of log with txnLogSizeLimitInKb=2, want 3 or more and 1", len(logs), len(snaps))
+	}
+	s2 := serverOn(t, dir, props)
+	defer s2.Close()
+	c2, _ := connect(t, s2.Addr().String())
+	if _, _, err := c2.Get("/n59"); err != nil {
+		t.Fatalf("after a restart on the rolled logs: %v", err)
 	}
 }

@@ -28,6 +28,7 @@ type diskSink struct {
 	compression persistence.Compression
 	snapCnt     int
 	sizeLim     int64
+	logLimit    int64 // zookeeper.txnLogSizeLimitInKb in bytes; 0: none
 	count       int
 	next        int
 	snapping    atomic.Bool
@@ -102,7 +103,7 @@ func (s *Server) openStorage() error {
 		return err
 	}
 	d := &diskSink{s: s, log: tl, meta: meta, snapDir: snapDir, snapCnt: cfg.SnapCount(), sizeLim: cfg.SnapSizeLimitInKb() * 1024,
-		compression: persistence.ParseCompression(cfg.PropString("zookeeper.snapshot.compression.method", ""))}
+		logLimit: cfg.TxnLogSizeLimit(), compression: persistence.ParseCompression(cfg.PropString("zookeeper.snapshot.compression.method", ""))}
 	d.resetThreshold()
 	s.sink = d
 	s.disk = d
@@ -162,6 +163,13 @@ func (d *diskSink) Persist(batch []*Txn) error {
 			}
 			d.resetThreshold()
 			d.startSnapshot()
+			return nil
+		}
+	}
+	if d.logLimit > 0 && d.log.FileBytes() > d.logLimit {
+		// A new file, no snapshot (FileTxnLog.commit with txnLogSizeLimitInKb).
+		if err := d.log.RollFile(); err != nil {
+			d.s.log.Error().Err(err).Msg("closing the transaction log for a roll failed")
 		}
 	}
 	return nil

@@ -338,3 +338,12 @@ func (c *Config) AuthProviders() []string {
 	}
 	return out
 }
+
+// TxnLogSizeLimit is zookeeper.txnLogSizeLimitInKb in bytes (FileTxnLog: the log is rolled
+// once its file passes it); 0 when unset or not positive.
+func (c *Config) TxnLogSizeLimit() int64 {
+	if kb := c.PropLong("zookeeper.txnLogSizeLimitInKb", -1); kb > 0 {
+		return kb * 1024
+	}
+	return 0
+}
