@@ -103,9 +103,8 @@ func (q *Quorum) material() (tls.Certificate, *x509.CertPool) {
 			changed = changed || now[i] != q.stamps[i]
 		}
 		if changed {
-			cert, roots := q.cert, q.roots
-			if err := q.load(); err != nil {
-				q.cert, q.roots, q.stamps = cert, roots, now
+			if err := q.load(); err != nil { // load changes nothing unless both stores read
+				q.stamps = now // not read again until the files change again
 				if q.OnReloadError != nil {
 					q.OnReloadError(fmt.Errorf("reloading the quorum's key or trust store (the previous ones stay): %w", err))
 				}
