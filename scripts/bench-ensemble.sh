@@ -24,6 +24,8 @@
 #   BENCH_SYSTEMS ["apache zkgo"]                    BENCH_LABEL_SUFFIX   appended to the labels
 #   BENCH_DRIVER [raw]    zkbench --driver for get/set/mixed (raw or gozk; watch and failover use gozk)
 #   SERVER_JVMFLAGS       passed to Apache ZooKeeper (scripts/apache-zk.sh; -Xmx1000m by default)
+#   BENCH_PIN [0]         1: the three nodes on the last CPU and the client on the others (taskset,
+#                         as scripts/bench.sh does for one server): the client as if on another host
 #
 # Every node gets tickTime=2000, initLimit=10, syncLimit=5, admin.enableServer=false,
 # 4lw.commands.whitelist=*, fsync on (the default of both), its own dataDir with myid.
@@ -50,11 +52,22 @@ SYSTEMS=${BENCH_SYSTEMS:-apache zkgo}
 OUT=${BENCH_OUT:-docs/bench-ensemble-latest.md}
 SUFFIX=${BENCH_LABEL_SUFFIX:-}
 DRIVER=${BENCH_DRIVER:-raw}
+PIN=${BENCH_PIN:-0}
 SIZE=3
+NCPU=$(nproc)
+SERVER_CPUS=$((NCPU - 1))
+CLIENT_CPUS=0-$((NCPU > 2 ? NCPU - 2 : 0))
+PIN_SERVER=""
+PIN_CLIENT=()
+if [ "$PIN" = 1 ]; then
+	[ "$NCPU" -ge 2 ] || { echo "BENCH_PIN=1 needs two CPUs" >&2; exit 2; }
+	PIN_SERVER="taskset -c $SERVER_CPUS "
+	PIN_CLIENT=(taskset -c "$CLIENT_CPUS")
+fi
 
 invocation=""
 for v in BENCH_DURATION BENCH_WARMUP BENCH_SESSIONS BENCH_VALUE_SIZE BENCH_ZNODES BENCH_PRIME \
-	BENCH_WORKLOADS BENCH_RATES BENCH_ROUNDS BENCH_FAILOVERS BENCH_WRITERS BENCH_SYSTEMS BENCH_OUT BENCH_DRIVER SERVER_JVMFLAGS; do
+	BENCH_WORKLOADS BENCH_RATES BENCH_ROUNDS BENCH_FAILOVERS BENCH_WRITERS BENCH_SYSTEMS BENCH_OUT BENCH_DRIVER BENCH_PIN SERVER_JVMFLAGS; do
 	if [ -n "${!v:-}" ]; then
 		invocation+="$v=$(printf '%q' "${!v}") "
 	fi
@@ -201,12 +214,12 @@ start_cluster() {
 		echo "d=$(printf '%q' "$dir")/node\$1"
 		if [ "$sys" = zkgo ]; then
 			echo "bin=$(printf '%q' "$BIN")"
-			echo 'nohup "$bin/zkserver" start-foreground "$d/zoo.cfg" >>"$d/server.log" 2>&1 </dev/null &'
+			echo "nohup $PIN_SERVER"'"$bin/zkserver" start-foreground "$d/zoo.cfg" >>"$d/server.log" 2>&1 </dev/null &'
 		else
 			# apache-zk.sh writes $d/zoo.cfg (dataDir $d/data, clientPort, tickTime 2000, no admin
 			# server, all 4lw) plus the extra lines, and execs java (same pid).
 			echo 'mapfile -t extra <"$d/extra.cfg"'
-			echo 'nohup bash scripts/apache-zk.sh start-foreground "$d" "$(cat "$d/port")" "${extra[@]}" >>"$d/server.log" 2>&1 </dev/null &'
+			echo "nohup $PIN_SERVER"'bash scripts/apache-zk.sh start-foreground "$d" "$(cat "$d/port")" "${extra[@]}" >>"$d/server.log" 2>&1 </dev/null &'
 		fi
 		echo 'echo $! >"$d/pid"'
 		echo 'echo "start-node: node $1 pid $! ($(date +%H:%M:%S.%N))" >>"$d/server.log"'
@@ -265,7 +278,7 @@ common=(--sessions "$SESSIONS" --duration "$DURATION" --warmup "$WARMUP" --value
 bench() {
 	local label=$1 what=$2
 	shift 2
-	"$BIN/zkbench" "$@" --label "$label" --json >"$WORK/run.json" 2>"$WORK/run.err" &
+	"${PIN_CLIENT[@]}" "$BIN/zkbench" "$@" --label "$label" --json >"$WORK/run.json" 2>"$WORK/run.err" &
 	BENCH_PID=$!
 	if wait "$BENCH_PID"; then
 		BENCH_PID=""
@@ -324,7 +337,7 @@ run_round() { # SYSTEM
 		log "retrying with other ports"
 	done
 	if [ "$PRIME" != 0 ] && [ "$PRIME" != 0s ]; then
-		"$BIN/zkbench" --server "$SERVERS" --workload mixed --driver "$DRIVER" --sessions "$SESSIONS" --duration "$PRIME" \
+		"${PIN_CLIENT[@]}" "$BIN/zkbench" --server "$SERVERS" --workload mixed --driver "$DRIVER" --sessions "$SESSIONS" --duration "$PRIME" \
 			--warmup 0s --json >/dev/null 2>>"$WORK/zkbench.log" &
 		BENCH_PID=$!
 		wait "$BENCH_PID" || log "priming $sys failed"
