@@ -410,6 +410,9 @@ func (c *conn) close() {
 		c.mu.Lock()
 		c.countPending(-len(c.pending))
 		c.closing = true
+		for _, r := range c.pending {
+			c.releaseLarge(r) // answered to no one; any still in the pipeline hold little
+		}
 		c.drained.Broadcast()
 		c.mu.Unlock()
 		c.retire()
@@ -435,6 +438,10 @@ func (c *conn) readFrame(r *bufio.Reader, first []byte) ([]byte, error) {
 	n := int32(binary.BigEndian.Uint32(hdr[:]))
 	if n < 0 || int(n) > c.s.maxBuffer {
 		return nil, errFrameTooLarge
+	}
+	if !c.s.large.fits(int(n)) {
+		c.s.Count(LargeRequestsRejected, 1)
+		return nil, errLargeRequest
 	}
 	b := make([]byte, n)
 	if _, err := io.ReadFull(r, b); err != nil {
@@ -547,9 +554,13 @@ func (c *conn) enqueueOrRun(r *request) {
 	var direct []byte
 	if len(c.pending) == 0 {
 		direct = c.s.runLocal(r, true)
+		c.releaseLarge(r)
 	} else {
 		c.pending = append(c.pending, r)
 		c.countPending(1)
+		if c.closing {
+			c.releaseLarge(r)
+		}
 	}
 	c.mu.Unlock()
 	// Written with no lock held: a client that does not read blocks only itself.
@@ -567,6 +578,9 @@ func (c *conn) enqueueWrite(r *request) {
 	}
 	c.pending = append(c.pending, r)
 	c.countPending(1)
+	if c.closing {
+		c.releaseLarge(r)
+	}
 	c.mu.Unlock()
 }
 
@@ -630,6 +644,7 @@ func (c *conn) writeDone(r *request) {
 	}
 	if !queued {
 		c.s.writeReply(r)
+		c.releaseLarge(r)
 	}
 	// Answered requests leave the front of pending; the rest move down so that the slice
 	// keeps its backing array (one append per write, no allocation once it has grown).
@@ -641,9 +656,11 @@ func (c *conn) writeDone(r *request) {
 				break
 			}
 			c.s.writeReply(h)
+			c.releaseLarge(h)
 			continue
 		}
 		c.s.runLocal(h, false) // on the apply goroutine: always queued
+		c.releaseLarge(h)
 	}
 	n := copy(c.pending, c.pending[i:])
 	clear(c.pending[n:])

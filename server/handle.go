@@ -167,6 +167,15 @@ func (s *Server) handle(c *conn, b []byte) bool {
 		return true
 	}
 	r := &request{conn: c, session: c.sid(), xid: h.Xid, op: h.Type, body: body, auth: c.authIDs(), start: time.Now()}
+	if h.Type != jute.OpSasl && s.large.isLarge(len(body)) {
+		// Counted until answered (processPacket: sasl and auth packets are not).
+		if !s.large.take(len(body)) {
+			s.Count(LargeRequestsRejected, 1)
+			s.logFrameError(c, errLargeRequest)
+			return false
+		}
+		r.large = int32(len(body))
+	}
 	if isPipelineOp(h.Type) {
 		r.pipeline = true
 		c.enqueueWrite(r)

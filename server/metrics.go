@@ -124,6 +124,7 @@ const (
 	UnrecoverableErrorCount                      // fatal errors that stopped the server
 	UnsuccessfulHandshake                        // TLS handshakes that failed on the secure client port
 	TLSHandshakeExceeded                         // TLS connections refused over the outstanding handshake limit
+	LargeRequestsRejected                        // connections closed over zookeeper.largeRequestMaxBytes
 	numCounters
 )
 
@@ -149,6 +150,7 @@ var counterNames = [numCounters]string{
 	UnrecoverableErrorCount:       "unrecoverable_error_count",
 	UnsuccessfulHandshake:         "unsuccessful_handshake",
 	TLSHandshakeExceeded:          "tls_handshake_exceeded",
+	LargeRequestsRejected:         "large_requests_rejected",
 }
 
 // Metric is one of ServerMetrics.java's summaries (mntr zk_avg_/min_/max_/cnt_/sum_<name>,

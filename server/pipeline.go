@@ -31,6 +31,9 @@ type request struct {
 
 	// zeroZxid: answered before any txn (an eager ACL check), with zxid 0 as Java does.
 	zeroZxid bool
+	// large: body bytes counted against zookeeper.largeRequestMaxBytes until answered
+	// (largereq.go); guarded by conn.mu.
+	large int32
 
 	// createSession
 	upgrade bool // a local session's own createSession, made for its first ephemeral (no reply)

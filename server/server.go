@@ -82,6 +82,7 @@ type Server struct {
 	// requests waiting stop reading (conn.waitOutstanding), woken through throttleCond.
 	queued          atomic.Int64
 	queuedLimit     int64
+	large           *largeRequests
 	throttleMu      sync.Mutex
 	throttleCond    *sync.Cond
 	throttleWaiters atomic.Int32
@@ -131,6 +132,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 		eagerACL:       cfg.PropBool("zookeeper.enableEagerACLCheck"),
 		digestAuth:     cfg.PropBoolDefault("zookeeper.DigestAuthenticationProvider.enabled", true),
 		queuedLimit:    max(1, int64(cfg.PropInt("zookeeper.globalOutstandingLimit", 1000))),
+		large:          newLargeRequests(cfg),
 		log:            log,
 		tickMs:         cfg.TickTime,
 		minTimeout:     int32(cfg.MinSessionTimeoutMs()),
@@ -406,8 +408,12 @@ func (s *Server) connList() []*conn {
 }
 
 func (s *Server) logFrameError(c *conn, err error) {
-	if errors.Is(err, errFrameTooLarge) {
+	switch {
+	case errors.Is(err, errFrameTooLarge):
 		s.log.Warn().Str("client", c.remote).Int("jute.maxbuffer", s.maxBuffer).Msg("closing connection: packet length out of range")
+	case errors.Is(err, errLargeRequest):
+		s.log.Warn().Str("client", c.remote).Int64("zookeeper.largeRequestMaxBytes", s.large.max).
+			Msg("closing connection: rejecting large request (too many large request bytes in flight)")
 	}
 }
 
