@@ -316,6 +316,13 @@ func (n *Node) Start() error {
 		return err
 	}
 	n.store = st
+	factor, invalid := cfg.SnapshotSizeFactor()
+	if invalid != "" {
+		n.log.Warn().Str("value", cfg.PropString("zookeeper.snapshotSizeFactor", "")).Float64("default", factor).
+			Msg("zookeeper.snapshotSizeFactor " + invalid + "; using the default")
+	}
+	n.log.Info().Float64("zookeeper.snapshotSizeFactor", factor).Msg("DIFF from the txn log bounded by the last snapshot's size")
+	st.SetSnapshotSizeFactor(factor)
 	n.srv.ObserveRestore(res)
 	n.srv.Count(server.LookingCount, 1) // a member starts LOOKING (QuorumPeer.run)
 	n.resetSnapThreshold()
@@ -327,10 +334,10 @@ func (n *Node) Start() error {
 		Msg("data loaded")
 
 	voters, observers := n.members()
-	commitLog, maxDiff := cfg.PropInt("zookeeper.commitLogCount", 500), 100000
+	commitLog := cfg.PropInt("zookeeper.commitLogCount", 500)
 	if cfg.PropBool("zookeeper.forceSnapshotSync") {
 		// Every learner behind the leader gets a SNAP (a testing switch in ZooKeeper too).
-		commitLog, maxDiff = 0, 0
+		commitLog = 0
 	}
 	pcfg := zab.Config{
 		ID:             n.myid,
@@ -339,7 +346,6 @@ func (n *Node) Start() error {
 		InitTicks:      2 * cfg.InitLimit,
 		SyncTicks:      2 * cfg.SyncLimit,
 		CommitLogCount: commitLog,
-		MaxDiffTxns:    maxDiff,
 		Election: zab.ElectionConfig{
 			ID:                   n.myid,
 			Voters:               voters,

@@ -3,6 +3,7 @@ package zab
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 	"slices"
 )
 
@@ -324,12 +325,16 @@ func (l *leader) syncPackets(peerLast Zxid, wantSnap bool) ([]Packet, Zxid) {
 	case peerLast < minC:
 		// Read the txn log from peerLast itself (so that we know whether we have it) up to
 		// the committed end, never across a hole (ZOOKEEPER-2099): the log answers
-		// ErrCompacted instead, and a short read means SNAP.
+		// ErrCompacted instead, and a short read means SNAP. Its size is the only bound,
+		// as in ZooKeeper (no count of txns).
+		if !p.log.DiffFromLog(peerLast) {
+			return snap, last
+		}
 		after := peerLast
 		if peerLast.Counter() != 0 {
 			after = peerLast - 1
 		}
-		txns, more, err := p.log.Entries(after, p.cfg.MaxDiffTxns)
+		txns, more, err := p.log.Entries(after, math.MaxInt)
 		if err != nil || more {
 			return snap, last
 		}

@@ -18,9 +18,6 @@ type Config struct {
 	// CommitLogCount is how many recent committed txns the leader keeps in memory to
 	// synchronise learners with a DIFF (zookeeper.commitLogCount, 500).
 	CommitLogCount int
-	// MaxDiffTxns caps a DIFF read from the log (beyond it the leader sends SNAP), standing
-	// in for zookeeper.snapshotSizeFactor.
-	MaxDiffTxns int
 
 	Election ElectionConfig // ID, Voters and Observers are taken from above
 
@@ -69,6 +66,12 @@ type Log interface {
 	// (more = true when some were left out). It returns ErrCompacted when some txn after
 	// `after` is no longer in the log, and never a sequence with a hole in it.
 	Entries(after Zxid, max int) (txns []Txn, more bool, err error)
+	// DiffFromLog reports whether the leader may read a DIFF for a learner whose last zxid
+	// is peerLast from the log at all, or must send a snapshot: ZooKeeper reads the log only
+	// while it is small next to the last snapshot (zookeeper.snapshotSizeFactor,
+	// ZKDatabase.getProposalsFromTxnLog). A DIFF from the in-memory committed log does not
+	// ask (LearnerHandler.syncFollower does not limit it either).
+	DiffFromLog(peerLast Zxid) bool
 }
 
 // ActionKind says what a persistence action does.
@@ -214,9 +217,6 @@ func NewPeer(cfg Config, st State, log Log) *Peer {
 func newPeer(cfg Config, st State, log Log, e elector) *Peer {
 	if cfg.CommitLogCount <= 0 {
 		cfg.CommitLogCount = 500
-	}
-	if cfg.MaxDiffTxns <= 0 {
-		cfg.MaxDiffTxns = 100000
 	}
 	if cfg.InitTicks <= 0 {
 		cfg.InitTicks = 20

@@ -21,6 +21,7 @@ type memLog struct {
 	hist      []Txn
 	compacted int // hist[:compacted] is in a snapshot of committed txns only
 	snapAt    int // hist[:snapAt] came with a SNAP (may hold txns never committed)
+	maxDiff   int // DiffFromLog: more txns after the learner's than this is too big a read
 }
 
 func (l *memLog) last() Zxid {
@@ -41,6 +42,13 @@ func (l *memLog) Entries(after Zxid, max int) ([]Txn, bool, error) {
 		out, more = out[:max], true
 	}
 	return slices.Clone(out), more, nil
+}
+
+// DiffFromLog stands in for snapshotSizeFactor with a count of txns, so that schedules
+// reach the SNAP a log too big for a DIFF gives.
+func (l *memLog) DiffFromLog(peerLast Zxid) bool {
+	i := sort.Search(len(l.hist), func(i int) bool { return l.hist[i].Zxid > peerLast })
+	return len(l.hist)-i <= l.maxDiff
 }
 
 // simParams shape one schedule.
@@ -171,10 +179,10 @@ func newCluster(t testing.TB, seed int64, prm simParams) *cluster {
 		n := &simNode{id: id, log: &memLog{}, syncs: map[uint64]int{}}
 		n.cfg = Config{ID: id, Voters: c.voters, Observers: c.obs,
 			InitTicks: prm.initTicks, SyncTicks: prm.syncTicks,
-			CommitLogCount: prm.commitLogCount, MaxDiffTxns: prm.maxDiffTxns,
-			Election:    ElectionConfig{FinalizeTicks: 2, MaxNotificationTicks: 8, Config: []byte(initial)},
-			ConfigTxn:   func(t Txn) (Membership, bool) { return parseSimConfig(t.Data) },
-			ParseConfig: parseSimConfig,
+			CommitLogCount: prm.commitLogCount,
+			Election:       ElectionConfig{FinalizeTicks: 2, MaxNotificationTicks: 8, Config: []byte(initial)},
+			ConfigTxn:      func(t Txn) (Membership, bool) { return parseSimConfig(t.Data) },
+			ParseConfig:    parseSimConfig,
 			// Schedules that reconfigure also version the static configuration at the
 			// first NEWLEADER (ZOOKEEPER-1783).
 			ReconfigEnabled:   prm.pReconfig > 0,
@@ -263,6 +271,7 @@ func (c *cluster) restart(n *simNode) {
 		}
 		st.Members = &ms
 	}
+	n.log.maxDiff = c.prm.maxDiffTxns
 	n.p = newPeer(n.cfg, st, n.log, c.newElector(n))
 	c.logf("restart %d acc=%d cur=%d last=%s", n.id, n.acc, n.cur, last)
 	c.process(n)
