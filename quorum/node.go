@@ -284,6 +284,9 @@ func (n *Node) post(ev any) {
 // Start loads the data, binds the client and election ports and starts electing.
 func (n *Node) Start() error {
 	cfg := n.cfg
+	if err := cfg.CheckSyncThrottles(); err != nil {
+		return err
+	}
 	tq, err := QuorumTLS(cfg)
 	if err != nil {
 		return err
@@ -346,6 +349,9 @@ func (n *Node) Start() error {
 		InitTicks:      2 * cfg.InitLimit,
 		SyncTicks:      2 * cfg.SyncLimit,
 		CommitLogCount: commitLog,
+		// LearnerMaster's throttles (validated at start: ZooKeeper's leader fails on them).
+		MaxConcurrentSnapSyncs: cfg.MaxConcurrentSnapSyncs(),
+		MaxConcurrentDiffSyncs: cfg.MaxConcurrentDiffSyncs(),
 		Election: zab.ElectionConfig{
 			ID:                   n.myid,
 			Voters:               voters,
@@ -807,7 +813,25 @@ func (n *Node) execute(rd zab.Ready) error {
 	for _, id := range rd.SyncsDone {
 		n.syncDoneFor(id)
 	}
+	n.syncCounts(rd.Syncs)
 	return nil
+}
+
+// syncCounts records the leader's learner syncs begun and ended (inflight_snap_count,
+// inflight_diff_count) and logs those refused (LearnerHandler's SyncThrottleException).
+func (n *Node) syncCounts(cs []zab.SyncCount) {
+	for _, c := range cs {
+		kind, m, limit := "diff", server.InflightDiffCount, n.pcfg.MaxConcurrentDiffSyncs
+		if c.Snap {
+			kind, m, limit = "snap", server.InflightSnapCount, n.pcfg.MaxConcurrentSnapSyncs
+		}
+		if c.Refused {
+			n.log.Error().Uint64("learner", c.Learner).
+				Msgf("too many concurrent syncs: new %s sync would make %d concurrently in progress; maximum is %d; closing the connection", kind, c.InFlight, limit)
+			continue
+		}
+		n.srv.Observe(m, int64(c.InFlight))
+	}
 }
 
 // noteLogged tells the server the last zxid now in the log (a proposal logged and not yet
@@ -1019,6 +1043,7 @@ func (n *Node) executePipelined(rd zab.Ready) error {
 	for _, id := range rd.SyncsDone {
 		n.syncDoneFor(id)
 	}
+	n.syncCounts(rd.Syncs)
 	if job == nil {
 		if !leading {
 			n.sendMessages(rd.Messages)

@@ -4,13 +4,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/rs/zerolog"
 
 	"github.com/zkgo/zkgo/jute"
 	"github.com/zkgo/zkgo/persistence"
+	"github.com/zkgo/zkgo/quorum/config"
 	"github.com/zkgo/zkgo/server"
 	"github.com/zkgo/zkgo/zab"
 )
@@ -123,5 +126,34 @@ func TestEnsembleSnapshotSizeFactor(t *testing.T) {
 				t.Fatalf("the leader served %d SNAP and %d DIFF syncs (%d log files), want a SNAP: %v", snaps, diffs, len(logs), tc.wantSnap)
 			}
 		})
+	}
+}
+
+// TestEnsembleInflightSyncMetrics: the leader observes its syncs in flight as each begins
+// and ends (inflight_diff_count, inflight_snap_count: LearnerHandler's INFLIGHT_*_COUNT),
+// and a member with a throttle that is not positive does not start.
+func TestEnsembleInflightSyncMetrics(t *testing.T) {
+	e := newEnsembleWithObservers(t, 3, 1, "")
+	leader := e.startAll()
+	// Three learners, each a DIFF begun and ended.
+	cnt, _ := e.nodes[leader].srv.Observed(server.InflightDiffCount)
+	if cnt < 6 || cnt%2 != 0 {
+		t.Errorf("inflight_diff_count observed %d times for three DIFF syncs, want 6 (more if one came back)", cnt)
+	}
+	if cnt, _ := e.nodes[leader].srv.Observed(server.InflightSnapCount); cnt != 0 {
+		t.Errorf("inflight_snap_count observed %d times without a SNAP", cnt)
+	}
+	bad := newEnsemble(t, 1, "leader.maxConcurrentSnapSyncs=0\n")
+	cfg, err := config.Parse(bad.cfgs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := New(cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(); err == nil || !strings.Contains(err.Error(), "must be positive") {
+		n.Close()
+		t.Fatalf("started with maxConcurrentSnapSyncs=0: %v", err)
 	}
 }

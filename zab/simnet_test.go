@@ -69,6 +69,7 @@ type simParams struct {
 	pSync             float64
 	commitLogCount    int
 	maxDiffTxns       int
+	maxSyncs          int // MaxConcurrentSnapSyncs and DiffSyncs; 0: the defaults
 	initTicks         int
 	syncTicks         int
 	realElection      bool
@@ -139,8 +140,9 @@ type cluster struct {
 	faults bool // fault injection on
 
 	// scenario hooks
-	onPersist func(n *simNode, a Action)  // after each persisted action
-	onSend    func(n *simNode, m Message) // before each send
+	onPersist  func(n *simNode, a Action)  // after each persisted action
+	onSend     func(n *simNode, m Message) // before each send
+	syncCounts []SyncCount                 // every leader's Ready.Syncs, in order
 
 	trace   []string
 	traceOn bool
@@ -179,10 +181,11 @@ func newCluster(t testing.TB, seed int64, prm simParams) *cluster {
 		n := &simNode{id: id, log: &memLog{}, syncs: map[uint64]int{}}
 		n.cfg = Config{ID: id, Voters: c.voters, Observers: c.obs,
 			InitTicks: prm.initTicks, SyncTicks: prm.syncTicks,
-			CommitLogCount: prm.commitLogCount,
-			Election:       ElectionConfig{FinalizeTicks: 2, MaxNotificationTicks: 8, Config: []byte(initial)},
-			ConfigTxn:      func(t Txn) (Membership, bool) { return parseSimConfig(t.Data) },
-			ParseConfig:    parseSimConfig,
+			CommitLogCount:         prm.commitLogCount,
+			MaxConcurrentSnapSyncs: prm.maxSyncs, MaxConcurrentDiffSyncs: prm.maxSyncs,
+			Election:    ElectionConfig{FinalizeTicks: 2, MaxNotificationTicks: 8, Config: []byte(initial)},
+			ConfigTxn:   func(t Txn) (Membership, bool) { return parseSimConfig(t.Data) },
+			ParseConfig: parseSimConfig,
 			// Schedules that reconfigure also version the static configuration at the
 			// first NEWLEADER (ZOOKEEPER-1783).
 			ReconfigEnabled:   prm.pReconfig > 0,
@@ -324,6 +327,7 @@ func (c *cluster) process(n *simNode) {
 // a crash possibly anywhere in between.
 func (c *cluster) execReady(n *simNode) {
 	rd := n.p.Ready()
+	c.syncCounts = append(c.syncCounts, rd.Syncs...)
 	crashAt := -1
 	work := len(rd.Persist) + len(rd.Messages) + len(rd.Committed)
 	if c.faults && work > 0 && c.rng.Float64() < c.prm.pCrash {

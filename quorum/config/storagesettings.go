@@ -36,3 +36,34 @@ func parseJavaDouble(s string) (float64, error) {
 	}
 	return strconv.ParseFloat(s, 64)
 }
+
+// MaxConcurrentSnapSyncs is zookeeper.leader.maxConcurrentSnapSyncs (LearnerMaster,
+// Integer.getInteger, 10): a leader's SNAP syncs in flight beyond which an observer's is
+// refused.
+func (c *Config) MaxConcurrentSnapSyncs() int {
+	return c.PropInt("zookeeper.leader.maxConcurrentSnapSyncs", 10)
+}
+
+// MaxConcurrentDiffSyncs is zookeeper.leader.maxConcurrentDiffSyncs (100), likewise for
+// DIFF and TRUNC syncs.
+func (c *Config) MaxConcurrentDiffSyncs() int {
+	return c.PropInt("zookeeper.leader.maxConcurrentDiffSyncs", 100)
+}
+
+// CheckSyncThrottles refuses a sync throttle that is not positive: ZooKeeper's
+// LearnerSyncThrottler rejects it ("maxConcurrentSyncs must be positive"), so that such a
+// server fails each time it is elected and never leads.
+func (c *Config) CheckSyncThrottles() error {
+	for _, t := range []struct {
+		key string
+		v   int
+	}{
+		{"zookeeper.leader.maxConcurrentSnapSyncs", c.MaxConcurrentSnapSyncs()},
+		{"zookeeper.leader.maxConcurrentDiffSyncs", c.MaxConcurrentDiffSyncs()},
+	} {
+		if t.v <= 0 {
+			return &Error{File: c.File, Key: t.key, Msg: "maxConcurrentSyncs must be positive, was " + strconv.Itoa(t.v)}
+		}
+	}
+	return nil
+}

@@ -1,6 +1,9 @@
 package config
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestSnapshotSizeFactor: ZKDatabase's reading of zookeeper.snapshotSizeFactor: above 1 or
 // unparsable is the default (with a reason to log), negative and 0 are kept.
@@ -23,5 +26,23 @@ func TestSnapshotSizeFactor(t *testing.T) {
 		if f != tc.want || (invalid != "") != tc.invalid {
 			t.Errorf("%q: %g %q, want %g (invalid %v)", tc.cfg, f, invalid, tc.want, tc.invalid)
 		}
+	}
+}
+
+// TestSyncThrottles: LearnerMaster's defaults, Integer.getInteger's reading, and the
+// refusal of a throttle LearnerSyncThrottler would reject.
+func TestSyncThrottles(t *testing.T) {
+	base := "dataDir=/tmp/x\nclientPort=2181\n"
+	c := mustParse(t, base)
+	if s, d := c.MaxConcurrentSnapSyncs(), c.MaxConcurrentDiffSyncs(); s != 10 || d != 100 || c.CheckSyncThrottles() != nil {
+		t.Fatalf("defaults: %d %d %v", s, d, c.CheckSyncThrottles())
+	}
+	c = mustParse(t, base+"leader.maxConcurrentSnapSyncs=0x3\nleader.maxConcurrentDiffSyncs=abc\n")
+	if s, d := c.MaxConcurrentSnapSyncs(), c.MaxConcurrentDiffSyncs(); s != 3 || d != 100 {
+		t.Fatalf("got %d %d, want 3 100", s, d)
+	}
+	c = mustParse(t, base+"leader.maxConcurrentDiffSyncs=0\n")
+	if err := c.CheckSyncThrottles(); err == nil || !strings.Contains(err.Error(), "maxConcurrentDiffSyncs") {
+		t.Fatalf("maxConcurrentDiffSyncs=0: %v", err)
 	}
 }
