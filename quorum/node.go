@@ -99,6 +99,9 @@ type Node struct {
 	snapNext     int
 	snapping     atomic.Bool
 	snapWG       sync.WaitGroup
+	// obsSync is syncEnabled (zookeeper.observer.syncEnabled): while observing, the member
+	// logs txns and takes snapshots only with it (ObserverZooKeeperServer).
+	obsSync bool
 
 	// unavailableSince is when the member stopped serving (or started): unavailable_time;
 	// syncStart is when its leader began to synchronise it: follower/observer_sync_time.
@@ -201,6 +204,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Node, error) {
 		snapCount:     cfg.SnapCount(),
 		snapSize:      cfg.SnapSizeLimitInKb() * 1024,
 		logLimit:      cfg.TxnLogSizeLimit(),
+		obsSync:       cfg.ObserverSyncEnabled(),
 		roEnabled:     cfg.ReadOnlyModeEnabled(),
 		lookingSince:  time.Now(),
 	}
@@ -284,6 +288,9 @@ func (n *Node) post(ev any) {
 // Start loads the data, binds the client and election ports and starts electing.
 func (n *Node) Start() error {
 	cfg := n.cfg
+	if err := cfg.CheckSyncThrottles(); err != nil {
+		return err
+	}
 	tq, err := QuorumTLS(cfg)
 	if err != nil {
 		return err
@@ -316,6 +323,13 @@ func (n *Node) Start() error {
 		return err
 	}
 	n.store = st
+	factor, invalid := cfg.SnapshotSizeFactor()
+	if invalid != "" {
+		n.log.Warn().Str("value", cfg.PropString("zookeeper.snapshotSizeFactor", "")).Float64("default", factor).
+			Msg("zookeeper.snapshotSizeFactor " + invalid + "; using the default")
+	}
+	n.log.Info().Float64("zookeeper.snapshotSizeFactor", factor).Msg("DIFF from the txn log bounded by the last snapshot's size")
+	st.SetSnapshotSizeFactor(factor)
 	n.srv.ObserveRestore(res)
 	n.srv.Count(server.LookingCount, 1) // a member starts LOOKING (QuorumPeer.run)
 	n.resetSnapThreshold()
@@ -327,10 +341,10 @@ func (n *Node) Start() error {
 		Msg("data loaded")
 
 	voters, observers := n.members()
-	commitLog, maxDiff := cfg.PropInt("zookeeper.commitLogCount", 500), 100000
+	commitLog := cfg.PropInt("zookeeper.commitLogCount", 500)
 	if cfg.PropBool("zookeeper.forceSnapshotSync") {
 		// Every learner behind the leader gets a SNAP (a testing switch in ZooKeeper too).
-		commitLog, maxDiff = 0, 0
+		commitLog = 0
 	}
 	pcfg := zab.Config{
 		ID:             n.myid,
@@ -339,7 +353,9 @@ func (n *Node) Start() error {
 		InitTicks:      2 * cfg.InitLimit,
 		SyncTicks:      2 * cfg.SyncLimit,
 		CommitLogCount: commitLog,
-		MaxDiffTxns:    maxDiff,
+		// LearnerMaster's throttles (validated at start: ZooKeeper's leader fails on them).
+		MaxConcurrentSnapSyncs: cfg.MaxConcurrentSnapSyncs(),
+		MaxConcurrentDiffSyncs: cfg.MaxConcurrentDiffSyncs(),
 		Election: zab.ElectionConfig{
 			ID:                   n.myid,
 			Voters:               voters,
@@ -715,6 +731,10 @@ func (n *Node) execute(rd zab.Ready) error {
 				return err
 			}
 		case zab.Append:
+			if !n.logging() {
+				n.noteLogged(a.Txns)
+				continue
+			}
 			if err := n.store.Append(a.Txns); err != nil {
 				return err
 			}
@@ -722,6 +742,11 @@ func (n *Node) execute(rd zab.Ready) error {
 			n.noteLogged(a.Txns)
 			n.ackTimes = n.logged(n.ackTimes[:0], a.Txns)
 		case zab.Truncate:
+			if !n.logging() {
+				// Without a log there is nothing to roll back from (FileTxnLog.truncate
+				// fails on no files): a SNAP will do.
+				return errNeedSnapshot{fmt.Errorf("TRUNC to %s on an observer without a txn log (syncEnabled=false)", a.Zxid)}
+			}
 			if err := n.store.Commit(); err != nil {
 				return err
 			}
@@ -801,8 +826,31 @@ func (n *Node) execute(rd zab.Ready) error {
 	for _, id := range rd.SyncsDone {
 		n.syncDoneFor(id)
 	}
+	n.syncCounts(rd.Syncs)
 	return nil
 }
+
+// syncCounts records the leader's learner syncs begun and ended (inflight_snap_count,
+// inflight_diff_count) and logs those refused (LearnerHandler's SyncThrottleException).
+func (n *Node) syncCounts(cs []zab.SyncCount) {
+	for _, c := range cs {
+		kind, m, limit := "diff", server.InflightDiffCount, n.pcfg.MaxConcurrentDiffSyncs
+		if c.Snap {
+			kind, m, limit = "snap", server.InflightSnapCount, n.pcfg.MaxConcurrentSnapSyncs
+		}
+		if c.Refused {
+			n.log.Error().Uint64("learner", c.Learner).
+				Msgf("too many concurrent syncs: new %s sync would make %d concurrently in progress; maximum is %d; closing the connection", kind, c.InFlight, limit)
+			continue
+		}
+		n.srv.Observe(m, int64(c.InFlight))
+	}
+}
+
+// logging reports whether txns go to the log: not on an observer with syncEnabled=false,
+// which applies them only (ObserverZooKeeperServer.commitRequest) and so takes no snapshot
+// either but those of its SNAP syncs.
+func (n *Node) logging() bool { return n.obsSync || n.role.State != zab.Observing }
 
 // noteLogged tells the server the last zxid now in the log (a proposal logged and not yet
 // applied is a write in flight: server.YieldReads).
@@ -958,6 +1006,10 @@ func (n *Node) executePipelined(rd zab.Ready) error {
 	appended := 0
 	var times []int64
 	for _, a := range rd.Persist {
+		if !n.logging() {
+			n.noteLogged(a.Txns)
+			continue
+		}
 		if err := n.store.Append(a.Txns); err != nil {
 			return err
 		}
@@ -1013,6 +1065,7 @@ func (n *Node) executePipelined(rd zab.Ready) error {
 	for _, id := range rd.SyncsDone {
 		n.syncDoneFor(id)
 	}
+	n.syncCounts(rd.Syncs)
 	if job == nil {
 		if !leading {
 			n.sendMessages(rd.Messages)
@@ -1093,6 +1146,11 @@ func (n *Node) changeRole(r zab.Role) error {
 	case r.State == zab.Looking:
 		n.abandonWaiters()
 		n.closeQuorum()
+		if prev.State == zab.Observing && !n.obsSync {
+			// The tree has every txn sent and the log none of them: it stays as it is,
+			// as ZooKeeper's fastForwardDataBase finds nothing to replay onto it.
+			return nil
+		}
 		return n.fastForward()
 	case r.State == zab.Leading && !r.Serving:
 		return n.listenQuorum()

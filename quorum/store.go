@@ -33,6 +33,10 @@ type Store struct {
 	accepted, current int64
 	lastZxid          zab.Zxid
 
+	// sizeFactor is zookeeper.snapshotSizeFactor (DiffFromLog); negative: no DIFF from
+	// the log files.
+	sizeFactor float64
+
 	// files serialises Purge, which runs on its own goroutine, with what lists and reads
 	// or removes the log and snapshot files on the member's loop (Load, Truncate, a SNAP's
 	// install, Entries for a DIFF).
@@ -53,6 +57,7 @@ func OpenStore(dataDir, dataLogDir string, lo persistence.LogOptions, ro persist
 		opts:        lo,
 		restoreOpts: ro,
 		logger:      lo.Log,
+		sizeFactor:  0.33,
 	}
 	meta, err := persistence.OpenMeta(dataDir)
 	if err != nil {
@@ -542,6 +547,61 @@ func (st *Store) Entries(after zab.Zxid, limit int) ([]zab.Txn, bool, error) {
 		return nil, false, zab.ErrCompacted
 	}
 	return out, more, nil
+}
+
+// SetSnapshotSizeFactor sets zookeeper.snapshotSizeFactor for DiffFromLog.
+func (st *Store) SetSnapshotSizeFactor(f float64) { st.sizeFactor = f }
+
+// DiffFromLog is zab.Log's bound on a DIFF read from the log files, as
+// ZKDatabase.getProposalsFromTxnLog: none with a negative snapshotSizeFactor, else the
+// files to read must not be larger than the factor times the newest snapshot's size (no
+// limit when that is 0). The files counted are those of FileTxnIterator.getStorageSize:
+// every log file after the one the read starts in, at their size on disk.
+func (st *Store) DiffFromLog(peerLast zab.Zxid) bool {
+	if !(st.sizeFactor >= 0) {
+		st.logger.Debug().Float64("snapshotSizeFactor", st.sizeFactor).Msg("on disk txn sync disabled")
+		return false
+	}
+	st.files.Lock()
+	defer st.files.Unlock()
+	var snapSize int64
+	if snaps, err := persistence.ZxidFiles(st.snapDir, "snapshot"); err == nil && len(snaps) > 0 {
+		if fi, err := os.Stat(snaps[len(snaps)-1].Path); err == nil {
+			snapSize = fi.Size()
+		}
+	}
+	limit := int64(float64(snapSize) * st.sizeFactor)
+	if limit == 0 {
+		return true
+	}
+	// The log is flushed, as Entries will, so that the sizes include what it holds.
+	if _, err := st.log.Flush(); err != nil {
+		return false
+	}
+	logs, err := persistence.ZxidFiles(st.logDir, "log")
+	if err != nil {
+		return false
+	}
+	// The read starts in the newest file that begins before peerLast (the oldest file when
+	// none does); it is not counted, as FileTxnIterator has already opened it.
+	first := 0
+	for i, lf := range logs {
+		if lf.Zxid < int64(peerLast) {
+			first = i
+		}
+	}
+	var size int64
+	for _, lf := range logs[min(first+1, len(logs)):] {
+		if fi, err := os.Stat(lf.Path); err == nil {
+			size += fi.Size()
+		}
+	}
+	if size > limit {
+		st.logger.Info().Int64("txnLogSize", size).Int64("sizeLimit", limit).Str("peerLastZxid", peerLast.String()).
+			Msg("txn log size exceeds the limit (snapshotSizeFactor x snapshot size); sending a snapshot")
+		return false
+	}
+	return true
 }
 
 // contiguous reports whether next directly follows prev in a Zab history: the next

@@ -168,6 +168,8 @@ const (
 	ElectionTime                             // BASIC: leader election, LOOKING to a role
 	FollowerSyncTime                         // BASIC: a follower's sync with its leader
 	ObserverSyncTime                         // BASIC: an observer's sync with its leader
+	InflightSnapCount                        // BASIC: a leader's SNAP syncs in flight, as one begins or ends
+	InflightDiffCount                        // BASIC: a leader's DIFF (and TRUNC) syncs in flight, likewise
 	UnavailableTime                          // BASIC: LOOKING (or start) to serving again
 	LeaderUnavailableTime                    // BASIC: the same, ended as leader
 	NodeCreatedWatchCount                    // BASIC: watchers one NodeCreated event fired
@@ -198,6 +200,8 @@ var metricDefs = [numMetrics]struct {
 	ElectionTime:               {"election_time", false},
 	FollowerSyncTime:           {"follower_sync_time", false},
 	ObserverSyncTime:           {"observer_sync_time", false},
+	InflightSnapCount:          {"inflight_snap_count", false},
+	InflightDiffCount:          {"inflight_diff_count", false},
 	UnavailableTime:            {"unavailable_time", false},
 	LeaderUnavailableTime:      {"leader_unavailable_time", false},
 	NodeCreatedWatchCount:      {"node_created_watch_count", false},

@@ -3,6 +3,7 @@ package zab
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 	"slices"
 )
 
@@ -42,8 +43,18 @@ type learnerHandler struct {
 	// pings holds the sequence numbers of PINGs sent and not answered yet; the learner
 	// answers every PING once, in order (the basis of Sync, ZOOKEEPER-1675).
 	pings     []uint64
-	confirmed uint64 // sequence number of the last PING answered
+	confirmed uint64   // sequence number of the last PING answered
+	sync      syncKind // the kind of this learner's sync while it is in flight
 }
+
+// syncKind is what a learner sync counts against (LearnerSyncThrottler.SyncType).
+type syncKind int
+
+const (
+	noSync syncKind = iota
+	diffSync
+	snapSync
+)
 
 type proposal struct {
 	txn  Txn
@@ -85,6 +96,8 @@ type leader struct {
 
 	pingSeq uint64
 	syncs   []pendingSync
+
+	inflight [3]int // learner syncs in flight by syncKind
 
 	// handOver: a committed reconfig designated another leader (this one lost its vote or
 	// its quorum address), so it steps down once that is sent (checkStillVoter).
@@ -152,8 +165,9 @@ func (l *leader) learnerInfo(from uint64, pkt *Packet) {
 		p.closeConn(from)
 		return
 	}
-	if l.handlers[from] != nil {
+	if old := l.handlers[from]; old != nil {
 		// A second connection from the same learner replaces the first.
+		l.endSync(old)
 		delete(l.handlers, from)
 	}
 	// Its ACKs so far no longer hold: the synchronisation may truncate what it acknowledged
@@ -268,6 +282,18 @@ func (l *leader) checkEpochAck() {
 func (l *leader) syncLearner(h *learnerHandler) {
 	p := l.p
 	pkts, queued := l.syncPackets(h.peerLast, h.wantSnap)
+	kind, limit := diffSync, p.cfg.MaxConcurrentDiffSyncs
+	if pkts[0].Type == Snap {
+		kind, limit = snapSync, p.cfg.MaxConcurrentSnapSyncs
+	}
+	if h.observer && l.inflight[kind] >= limit {
+		p.rd.Syncs = append(p.rd.Syncs, SyncCount{Learner: h.id, Snap: kind == snapSync, InFlight: l.inflight[kind] + 1, Refused: true})
+		l.drop(h)
+		return
+	}
+	l.inflight[kind]++
+	h.sync = kind
+	p.rd.Syncs = append(p.rd.Syncs, SyncCount{Learner: h.id, Snap: kind == snapSync, InFlight: l.inflight[kind]})
 	for _, pk := range pkts {
 		p.send(h.id, pk)
 	}
@@ -324,12 +350,16 @@ func (l *leader) syncPackets(peerLast Zxid, wantSnap bool) ([]Packet, Zxid) {
 	case peerLast < minC:
 		// Read the txn log from peerLast itself (so that we know whether we have it) up to
 		// the committed end, never across a hole (ZOOKEEPER-2099): the log answers
-		// ErrCompacted instead, and a short read means SNAP.
+		// ErrCompacted instead, and a short read means SNAP. Its size is the only bound,
+		// as in ZooKeeper (no count of txns).
+		if !p.log.DiffFromLog(peerLast) {
+			return snap, last
+		}
 		after := peerLast
 		if peerLast.Counter() != 0 {
 			after = peerLast - 1
 		}
-		txns, more, err := p.log.Entries(after, p.cfg.MaxDiffTxns)
+		txns, more, err := p.log.Entries(after, math.MaxInt)
 		if err != nil || more {
 			return snap, last
 		}
@@ -473,8 +503,20 @@ func (l *leader) checkStillVoter() {
 }
 
 func (l *leader) upToDate(h *learnerHandler) {
+	l.endSync(h)
 	l.p.send(h.id, Packet{Type: UpToDate, Zxid: -1})
 	h.state = hUpToDate
+}
+
+// endSync ends h's sync if one is in flight: after its ACK of NEWLEADER once the leader is
+// established (LearnerHandler's endSync after waitForNewLeaderAck), or when it goes.
+func (l *leader) endSync(h *learnerHandler) {
+	if h.sync == noSync {
+		return
+	}
+	l.inflight[h.sync]--
+	l.p.rd.Syncs = append(l.p.rd.Syncs, SyncCount{Learner: h.id, Snap: h.sync == snapSync, InFlight: l.inflight[h.sync]})
+	h.sync = noSync
 }
 
 func (l *leader) propose(t Txn) error {
@@ -646,10 +688,14 @@ func (l *leader) ping() {
 
 func (l *leader) drop(h *learnerHandler) {
 	l.p.closeConn(h.id)
+	l.endSync(h)
 	delete(l.handlers, h.id)
 }
 
 func (l *leader) disconnected(id uint64) {
+	if h := l.handlers[id]; h != nil {
+		l.endSync(h)
+	}
 	delete(l.handlers, id)
 }
 

@@ -18,9 +18,10 @@ type Config struct {
 	// CommitLogCount is how many recent committed txns the leader keeps in memory to
 	// synchronise learners with a DIFF (zookeeper.commitLogCount, 500).
 	CommitLogCount int
-	// MaxDiffTxns caps a DIFF read from the log (beyond it the leader sends SNAP), standing
-	// in for zookeeper.snapshotSizeFactor.
-	MaxDiffTxns int
+	// MaxConcurrentSnapSyncs and MaxConcurrentDiffSyncs bound the leader's learner syncs in
+	// flight, by SNAP and by DIFF or TRUNC (zookeeper.leader.maxConcurrentSnapSyncs, 10, and
+	// maxConcurrentDiffSyncs, 100; LearnerSyncThrottler).
+	MaxConcurrentSnapSyncs, MaxConcurrentDiffSyncs int
 
 	Election ElectionConfig // ID, Voters and Observers are taken from above
 
@@ -69,6 +70,12 @@ type Log interface {
 	// (more = true when some were left out). It returns ErrCompacted when some txn after
 	// `after` is no longer in the log, and never a sequence with a hole in it.
 	Entries(after Zxid, max int) (txns []Txn, more bool, err error)
+	// DiffFromLog reports whether the leader may read a DIFF for a learner whose last zxid
+	// is peerLast from the log at all, or must send a snapshot: ZooKeeper reads the log only
+	// while it is small next to the last snapshot (zookeeper.snapshotSizeFactor,
+	// ZKDatabase.getProposalsFromTxnLog). A DIFF from the in-memory committed log does not
+	// ask (LearnerHandler.syncFollower does not limit it either).
+	DiffFromLog(peerLast Zxid) bool
 }
 
 // ActionKind says what a persistence action does.
@@ -146,6 +153,21 @@ type Ready struct {
 	// reloads its tree from its durable log (every logged txn applied, as Apache ZooKeeper
 	// does when it re-elects) before the next Ready.
 	Role *Role
+	// Syncs lists the changes of a leader's count of learner syncs in flight, in order.
+	Syncs []SyncCount
+}
+
+// SyncCount is a change of the leader's count of learner syncs in flight, SNAP and DIFF
+// apart (LearnerSyncThrottler): a sync begun (the sync packets queued) or ended (the
+// learner's ACK of NEWLEADER taken and UPTODATE sent, or the learner gone), or one
+// refused. An observer's sync is refused when the count is at its limit: its connection
+// is closed and it comes back through an election. A follower's is never refused (it
+// counts all the same): the quorum's servers must be kept up to date.
+type SyncCount struct {
+	Learner  uint64
+	Snap     bool // SNAP; else DIFF or TRUNC
+	InFlight int  // the count after the change; for a refusal, what it would have been
+	Refused  bool
 }
 
 // elector is what the peer needs from its election: *Election, or a stand-in in tests.
@@ -215,8 +237,11 @@ func newPeer(cfg Config, st State, log Log, e elector) *Peer {
 	if cfg.CommitLogCount <= 0 {
 		cfg.CommitLogCount = 500
 	}
-	if cfg.MaxDiffTxns <= 0 {
-		cfg.MaxDiffTxns = 100000
+	if cfg.MaxConcurrentSnapSyncs <= 0 {
+		cfg.MaxConcurrentSnapSyncs = 10
+	}
+	if cfg.MaxConcurrentDiffSyncs <= 0 {
+		cfg.MaxConcurrentDiffSyncs = 100
 	}
 	if cfg.InitTicks <= 0 {
 		cfg.InitTicks = 20

@@ -722,3 +722,46 @@ func TestZK1783VersionFromAFailedEpoch(t *testing.T) {
 	}
 	c.finish()
 }
+
+// TestSyncThrottle: the leader counts its learner syncs in flight, from the sync packets to
+// the UPTODATE that follows the learner's ACK of NEWLEADER, and refuses an observer's sync
+// over the limit by closing its connection; a follower's sync is never refused but counts
+// (LearnerSyncThrottler, LearnerHandler.run). The refused observer comes back.
+func TestSyncThrottle(t *testing.T) {
+	c := scenario(t, 3, 2)
+	c.node(1).cfg.MaxConcurrentDiffSyncs = 1
+	c.boot(1, 2, 3)
+	c.elect(1, 2, 3)
+	c.settle()
+	c.mustServe(1, 2, 3)
+	want := []SyncCount{{Learner: 2, InFlight: 1}, {Learner: 2, InFlight: 0}, {Learner: 3, InFlight: 1}, {Learner: 3, InFlight: 0}}
+	if !slices.Equal(c.syncCounts, want) {
+		t.Fatalf("followers' syncs: %+v, want %+v", c.syncCounts, want)
+	}
+	c.syncCounts = nil
+	c.proposeN(1, 3)
+	c.settle()
+	// Observer 4's DIFF stays in flight (its ACK of NEWLEADER held back) when 5's begins,
+	// then when follower 3's does.
+	held := func(from, to uint64, p *Packet) bool { return !(from == 4 && p.Type == Ack) }
+	c.boot(4, 5)
+	c.join(1, 4, 5)
+	for c.deliverNext(held) {
+	}
+	if r := c.node(5).role; r.Serving {
+		t.Fatalf("observer 5 serves after its sync was refused: %+v", r)
+	}
+	c.crash(c.node(3))
+	c.boot(3)
+	c.join(1, 3)
+	for c.deliverNext(held) {
+	}
+	want = []SyncCount{{Learner: 4, InFlight: 1}, {Learner: 5, InFlight: 2, Refused: true}, {Learner: 3, InFlight: 2}, {Learner: 3, InFlight: 1}}
+	if !slices.Equal(c.syncCounts, want) {
+		t.Fatalf("syncs: %+v, want %+v", c.syncCounts, want)
+	}
+	c.settle()
+	c.mustServe(1, 2, 3, 4)
+	c.finish()
+	c.mustServe(1, 2, 3, 4, 5)
+}

@@ -21,6 +21,7 @@ type memLog struct {
 	hist      []Txn
 	compacted int // hist[:compacted] is in a snapshot of committed txns only
 	snapAt    int // hist[:snapAt] came with a SNAP (may hold txns never committed)
+	maxDiff   int // DiffFromLog: more txns after the learner's than this is too big a read
 }
 
 func (l *memLog) last() Zxid {
@@ -43,6 +44,13 @@ func (l *memLog) Entries(after Zxid, max int) ([]Txn, bool, error) {
 	return slices.Clone(out), more, nil
 }
 
+// DiffFromLog stands in for snapshotSizeFactor with a count of txns, so that schedules
+// reach the SNAP a log too big for a DIFF gives.
+func (l *memLog) DiffFromLog(peerLast Zxid) bool {
+	i := sort.Search(len(l.hist), func(i int) bool { return l.hist[i].Zxid > peerLast })
+	return len(l.hist)-i <= l.maxDiff
+}
+
 // simParams shape one schedule.
 type simParams struct {
 	voters, observers int
@@ -61,6 +69,7 @@ type simParams struct {
 	pSync             float64
 	commitLogCount    int
 	maxDiffTxns       int
+	maxSyncs          int // MaxConcurrentSnapSyncs and DiffSyncs; 0: the defaults
 	initTicks         int
 	syncTicks         int
 	realElection      bool
@@ -131,8 +140,9 @@ type cluster struct {
 	faults bool // fault injection on
 
 	// scenario hooks
-	onPersist func(n *simNode, a Action)  // after each persisted action
-	onSend    func(n *simNode, m Message) // before each send
+	onPersist  func(n *simNode, a Action)  // after each persisted action
+	onSend     func(n *simNode, m Message) // before each send
+	syncCounts []SyncCount                 // every leader's Ready.Syncs, in order
 
 	trace   []string
 	traceOn bool
@@ -171,7 +181,8 @@ func newCluster(t testing.TB, seed int64, prm simParams) *cluster {
 		n := &simNode{id: id, log: &memLog{}, syncs: map[uint64]int{}}
 		n.cfg = Config{ID: id, Voters: c.voters, Observers: c.obs,
 			InitTicks: prm.initTicks, SyncTicks: prm.syncTicks,
-			CommitLogCount: prm.commitLogCount, MaxDiffTxns: prm.maxDiffTxns,
+			CommitLogCount:         prm.commitLogCount,
+			MaxConcurrentSnapSyncs: prm.maxSyncs, MaxConcurrentDiffSyncs: prm.maxSyncs,
 			Election:    ElectionConfig{FinalizeTicks: 2, MaxNotificationTicks: 8, Config: []byte(initial)},
 			ConfigTxn:   func(t Txn) (Membership, bool) { return parseSimConfig(t.Data) },
 			ParseConfig: parseSimConfig,
@@ -263,6 +274,7 @@ func (c *cluster) restart(n *simNode) {
 		}
 		st.Members = &ms
 	}
+	n.log.maxDiff = c.prm.maxDiffTxns
 	n.p = newPeer(n.cfg, st, n.log, c.newElector(n))
 	c.logf("restart %d acc=%d cur=%d last=%s", n.id, n.acc, n.cur, last)
 	c.process(n)
@@ -315,6 +327,7 @@ func (c *cluster) process(n *simNode) {
 // a crash possibly anywhere in between.
 func (c *cluster) execReady(n *simNode) {
 	rd := n.p.Ready()
+	c.syncCounts = append(c.syncCounts, rd.Syncs...)
 	crashAt := -1
 	work := len(rd.Persist) + len(rd.Messages) + len(rd.Committed)
 	if c.faults && work > 0 && c.rng.Float64() < c.prm.pCrash {
