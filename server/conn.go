@@ -411,7 +411,7 @@ func (c *conn) close() {
 		c.countPending(-len(c.pending))
 		c.closing = true
 		for _, r := range c.pending {
-			c.releaseLarge(r) // answered to no one; any still in the pipeline hold little
+			c.requestFinished(r) // answered to no one
 		}
 		c.drained.Broadcast()
 		c.mu.Unlock()
@@ -554,12 +554,12 @@ func (c *conn) enqueueOrRun(r *request) {
 	var direct []byte
 	if len(c.pending) == 0 {
 		direct = c.s.runLocal(r, true)
-		c.releaseLarge(r)
+		c.requestFinished(r)
 	} else {
 		c.pending = append(c.pending, r)
 		c.countPending(1)
 		if c.closing {
-			c.releaseLarge(r)
+			c.requestFinished(r)
 		}
 	}
 	c.mu.Unlock()
@@ -579,7 +579,7 @@ func (c *conn) enqueueWrite(r *request) {
 	c.pending = append(c.pending, r)
 	c.countPending(1)
 	if c.closing {
-		c.releaseLarge(r)
+		c.requestFinished(r)
 	}
 	c.mu.Unlock()
 }
@@ -644,7 +644,7 @@ func (c *conn) writeDone(r *request) {
 	}
 	if !queued {
 		c.s.writeReply(r)
-		c.releaseLarge(r)
+		c.requestFinished(r)
 	}
 	// Answered requests leave the front of pending; the rest move down so that the slice
 	// keeps its backing array (one append per write, no allocation once it has grown).
@@ -656,11 +656,11 @@ func (c *conn) writeDone(r *request) {
 				break
 			}
 			c.s.writeReply(h)
-			c.releaseLarge(h)
+			c.requestFinished(h)
 			continue
 		}
 		c.s.runLocal(h, false) // on the apply goroutine: always queued
-		c.releaseLarge(h)
+		c.requestFinished(h)
 	}
 	n := copy(c.pending, c.pending[i:])
 	clear(c.pending[n:])

@@ -48,6 +48,9 @@ func (s *Server) connect(c *conn, b []byte) bool {
 		id := s.sessions.newID()
 		r := &request{conn: c, session: id, op: jute.OpCreateSession, pipeline: true, timeout: timeout,
 			hasRO: req.HasReadOnly, done: make(chan struct{}), start: time.Now()}
+		if s.reqThrottle.on && !s.admit(c, r) {
+			return false
+		}
 		c.enqueueWrite(r)
 		s.submit(r)
 		select {
@@ -176,6 +179,17 @@ func (s *Server) handle(c *conn, b []byte) bool {
 		}
 		r.large = int32(len(body))
 	}
+	if s.reqThrottle.on && h.Type != jute.OpSasl && !s.admit(c, r) {
+		c.mu.Lock()
+		c.requestFinished(r)
+		c.mu.Unlock()
+		return false
+	}
+	if r.throttled {
+		// THROTTLEDOP, in this connection's order, without running it.
+		c.enqueueOrRun(r)
+		return true
+	}
 	if isPipelineOp(h.Type) {
 		r.pipeline = true
 		c.enqueueWrite(r)
@@ -251,6 +265,9 @@ func (s *Server) writeReply(r *request) {
 		s.dt().RUnlock()
 	}
 	defer c.recordLatency(r.op, r.xid, zxid, r.start)
+	if s.reqThrottle.stale(c, r) {
+		s.Count(StaleReplies, 1)
+	}
 	h := jute.ReplyHeader{Xid: r.xid, Zxid: zxid}
 	if r.errCode != jute.OK && r.op == jute.OpCreateSession {
 		// The session could not be logged: no session, the client tries again.

@@ -49,12 +49,3 @@ func (l *largeRequests) take(n int) bool {
 	}
 	return true
 }
-
-// releaseLarge gives back r's large-request bytes once r is answered or dropped; c.mu held
-// (every release point holds it, so a request is released once).
-func (c *conn) releaseLarge(r *request) {
-	if r.large > 0 {
-		c.s.large.bytes.Add(-int64(r.large))
-		r.large = 0
-	}
-}

@@ -24,7 +24,14 @@ func (s *Server) runLocal(r *request, direct bool) []byte {
 	t.RLock()
 	zxid := t.LastProcessedZxid()
 	h := jute.ReplyHeader{Xid: r.xid, Zxid: zxid}
-	body, code := s.read(r, t)
+	var body jute.Record
+	code := jute.ThrottledOp
+	if !r.throttled {
+		body, code = s.read(r, t)
+	}
+	if s.reqThrottle.stale(c, r) {
+		s.Count(StaleReplies, 1)
+	}
 	h.Err = int32(code)
 	if code != jute.OK {
 		body = nil

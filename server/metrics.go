@@ -125,6 +125,11 @@ const (
 	UnsuccessfulHandshake                        // TLS handshakes that failed on the secure client port
 	TLSHandshakeExceeded                         // TLS connections refused over the outstanding handshake limit
 	LargeRequestsRejected                        // connections closed over zookeeper.largeRequestMaxBytes
+	RequestThrottleWaitCount                     // waits of a request in the request throttler
+	StaleRequests                                // requests past the throttler whose connection had closed
+	StaleRequestsDropped                         // such requests the throttler dropped while waiting
+	StaleReplies                                 // replies to requests whose connection had closed
+	ThrottledOps                                 // requests answered THROTTLEDOP (zookeeper.throttled_op_wait_time)
 	numCounters
 )
 
@@ -151,6 +156,11 @@ var counterNames = [numCounters]string{
 	UnsuccessfulHandshake:         "unsuccessful_handshake",
 	TLSHandshakeExceeded:          "tls_handshake_exceeded",
 	LargeRequestsRejected:         "large_requests_rejected",
+	RequestThrottleWaitCount:      "request_throttle_wait_count",
+	StaleRequests:                 "stale_requests",
+	StaleRequestsDropped:          "stale_requests_dropped",
+	StaleReplies:                  "stale_replies",
+	ThrottledOps:                  "throttled_ops",
 }
 
 // Metric is one of ServerMetrics.java's summaries (mntr zk_avg_/min_/max_/cnt_/sum_<name>,
@@ -183,6 +193,7 @@ const (
 	ProposalAckCreationLatency               // ADVANCED: txn created to logged and ACKed (leader, follower)
 	CommitPropagationLatency                 // ADVANCED: txn created to its COMMIT received (learner)
 	PropagationLatency                       // ADVANCED: txn created to applied to the tree
+	RequestThrottleQueueTime                 // ADVANCED: a request's wait in the request throttler (when it is on)
 	numMetrics
 )
 
@@ -215,6 +226,7 @@ var metricDefs = [numMetrics]struct {
 	ProposalAckCreationLatency: {"proposal_ack_creation_latency", true},
 	CommitPropagationLatency:   {"commit_propagation_latency", true},
 	PropagationLatency:         {"propagation_latency", true},
+	RequestThrottleQueueTime:   {"request_throttle_queue_time_ms", true},
 }
 
 // serverMetrics are the ServerMetrics.java counters and summaries zkgo measures. Names are

@@ -32,8 +32,12 @@ type request struct {
 	// zeroZxid: answered before any txn (an eager ACL check), with zxid 0 as Java does.
 	zeroZxid bool
 	// large: body bytes counted against zookeeper.largeRequestMaxBytes until answered
-	// (largereq.go); guarded by conn.mu.
-	large int32
+	// (largereq.go); inProcess: counted by the request throttler until answered; both
+	// guarded by conn.mu once the request is queued. throttled: waited too long in the
+	// throttler, answered THROTTLEDOP without being run (reqthrottle.go).
+	large     int32
+	inProcess bool
+	throttled bool
 
 	// createSession
 	upgrade bool // a local session's own createSession, made for its first ephemeral (no reply)

@@ -83,6 +83,7 @@ type Server struct {
 	queued          atomic.Int64
 	queuedLimit     int64
 	large           *largeRequests
+	reqThrottle     *requestThrottle
 	throttleMu      sync.Mutex
 	throttleCond    *sync.Cond
 	throttleWaiters atomic.Int32
@@ -133,6 +134,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 		digestAuth:     cfg.PropBoolDefault("zookeeper.DigestAuthenticationProvider.enabled", true),
 		queuedLimit:    max(1, int64(cfg.PropInt("zookeeper.globalOutstandingLimit", 1000))),
 		large:          newLargeRequests(cfg),
+		reqThrottle:    newRequestThrottle(cfg),
 		log:            log,
 		tickMs:         cfg.TickTime,
 		minTimeout:     int32(cfg.MinSessionTimeoutMs()),
