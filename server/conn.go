@@ -486,7 +486,6 @@ func (c *conn) serve() {
 	c.s.stats.packetsReceived.Add(1)
 	c.received.Add(1)
 	c.s.Count(BytesReceivedCount, int64(4+len(b)))
-	c.s.Count(ConnectionRequestCount, 1) // ops hook: connection_request_count
 	// Bytes 16-23 of a ConnectRequest are its sessionId.
 	c.resuming.Store(len(b) >= 24 && binary.BigEndian.Uint64(b[16:24]) != 0)
 	ok := c.s.connect(c, b)

@@ -190,6 +190,7 @@ func (s *Server) startRun(kind roleKind, nextZxid int64) {
 	// A role's local sessions are its own: those of an earlier role are gone, as ZooKeeper
 	// builds a new session tracker for each (their connections were closed with that role).
 	s.sessions.dropLocal()
+	s.connThrottle.reset()
 	switch kind {
 	case roleReadOnly, roleFollower, roleObserver:
 		if kind != roleReadOnly {

@@ -19,7 +19,7 @@ func (s *Server) connect(c *conn, b []byte) bool {
 		s.log.Warn().Str("client", c.remote).Err(err).Msg("bad connect request; closing")
 		return false
 	}
-	if !s.clientServing() {
+	if !s.clientServing() || !s.admitConnect(c, req.SessionID) {
 		return false
 	}
 	s.dt().RLock()

@@ -103,9 +103,9 @@ func (v summaryValues) avg() float64 {
 type Counter int
 
 const (
-	ConnectionRequestCount        Counter = iota // connect requests (ZooKeeperServer.processConnectRequest)
+	ConnectionRequestCount        Counter = iota // connect requests the connection throttle let in (ZooKeeperServer.processConnectRequest)
 	ConnectionRevalidateCount                    // connect requests naming an existing session
-	ConnectionRejected                           // connections refused (maxClientCnxns)
+	ConnectionRejected                           // connections refused (maxCnxns, maxClientCnxns, connection throttle)
 	ConnectionDropCount                          // connections the client closed
 	SessionlessConnectionsExpired                // connections closed for not opening a session in time
 	StaleSessionsExpired                         // sessions expired by the session tracker
@@ -186,6 +186,7 @@ const (
 	NodeDeletedWatchCount                    // BASIC: ... one NodeDeleted event
 	NodeChangedWatchCount                    // BASIC: ... one NodeDataChanged event
 	NodeChildrenWatchCount                   // BASIC: ... one NodeChildrenChanged event
+	ConnectionTokenDeficit                   // BASIC: the connection throttle's deficit after an admitted connect
 	UpdateLatency                            // ADVANCED: a write, received to answered
 	ReadLatency                              // ADVANCED: a read, received to answered
 	QuorumAckLatency                         // ADVANCED: txn created to quorum of ACKs (leader)
@@ -219,6 +220,7 @@ var metricDefs = [numMetrics]struct {
 	NodeDeletedWatchCount:      {"node_deleted_watch_count", false},
 	NodeChangedWatchCount:      {"node_changed_watch_count", false},
 	NodeChildrenWatchCount:     {"node_children_watch_count", false},
+	ConnectionTokenDeficit:     {"connection_token_deficit", false},
 	UpdateLatency:              {"updatelatency", true},
 	ReadLatency:                {"readlatency", true},
 	QuorumAckLatency:           {"quorum_ack_latency", true},
@@ -416,7 +418,7 @@ func (s *Server) gaugeValues(minL int64, avg float64, maxL, nodes, watches, ephe
 		{"local_sessions", int64(s.sessions.countLocal())},
 		{"open_file_descriptor_count", fds},
 		{"max_file_descriptor_count", maxFds},
-		{"connection_drop_probability", 0.0},
+		{"connection_drop_probability", s.connThrottle.dropChance()},
 		{"last_client_response_size", m.respLast.Load()},
 		{"max_client_response_size", m.respMax.Load()},
 		{"min_client_response_size", m.respMin.Load()},

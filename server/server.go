@@ -60,6 +60,8 @@ type Server struct {
 
 	eagerACL bool // zookeeper.enableEagerACLCheck: writes checked on an ensemble member first (eageracl.go)
 
+	connThrottle *blueThrottle // zookeeper.connection_throttle_*: ConnectRequests draw from it (connthrottle.go)
+
 	// localSessions: an ensemble member's new sessions are local to it (localsession.go);
 	// upgradeLocal: a local session's first ephemeral makes it global.
 	localSessions, upgradeLocal bool
@@ -172,6 +174,9 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.saslAnyUser, _ = cfg.Prop(propLetAnySASLUserDoX)
+	if s.connThrottle, err = newBlueThrottle(cfg, log); err != nil {
+		return nil, err
+	}
 	s.sessionless = time.Duration(cfg.PropInt("zookeeper.nio.sessionlessCnxnTimeout", 10000)) * time.Millisecond
 	if s.sessionless <= 0 {
 		s.sessionless = 10 * time.Second // the default; Apache's ExpiryQueue fails on <= 0

@@ -131,6 +131,16 @@ func (c *Config) PropLong(name string, def int64) int64 {
 	return n
 }
 
+// PropDouble is Double.parseDouble(System.getProperty(name)), def when missing; unlike
+// Integer.getInteger, a malformed value is an error (parseDouble throws).
+func (c *Config) PropDouble(name string, def float64) (float64, error) {
+	v, ok := c.Prop(name)
+	if !ok {
+		return def, nil
+	}
+	return parseJavaDouble(v)
+}
+
 // PropBool is Boolean.getBoolean(name): true only for "true" in any case.
 func (c *Config) PropBool(name string) bool {
 	v, _ := c.Prop(name)
