@@ -29,8 +29,8 @@
 #
 # Every node gets tickTime=2000, initLimit=10, syncLimit=5, admin.enableServer=false,
 # 4lw.commands.whitelist=*, fsync on (the default of both), its own dataDir with myid.
-# Nothing is pinned: on a small machine the client and the three server processes share all
-# CPUs, which the report says.
+# Nothing is pinned unless BENCH_PIN=1: on a small machine the client and the three server
+# processes then share all CPUs, which the report says.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -404,8 +404,13 @@ done
 	echo "## zkgo vs Apache ZooKeeper 3.8, three-node ensembles ($date_start)"
 	echo
 	echo "- Machine: $(nproc) CPUs ($cpu), $mem RAM, Linux $(uname -r), data dirs on $fs;"
-	echo "  load average (1/5/15 min) $load_start at the start, $load_end at the end. Nothing pinned: the"
-	echo "  client and the three server processes of the ensemble under test share all CPUs over loopback."
+	if [ "$PIN" = 1 ]; then
+		echo "  load average (1/5/15 min) $load_start at the start, $load_end at the end. Pinned (\`BENCH_PIN=1\`):"
+		echo "  the three server processes on CPU $SERVER_CPUS (taskset, all threads), the client on CPU(s) $CLIENT_CPUS; loopback."
+	else
+		echo "  load average (1/5/15 min) $load_start at the start, $load_end at the end. Nothing pinned: the"
+		echo "  client and the three server processes of the ensemble under test share all CPUs over loopback."
+	fi
 	echo "- Ensembles: three nodes on 127.0.0.1 (distinct client/quorum/election ports, fresh data dirs),"
 	echo "  tickTime=2000, initLimit=10, syncLimit=5, fsync on, admin.enableServer=false, 4lw.commands.whitelist=*;"
 	echo "  only one ensemble runs at a time."
