@@ -139,14 +139,49 @@ func TestLocalSessions(t *testing.T) {
 func TestLocalSessionsWithoutUpgrade(t *testing.T) {
 	e := newEnsemble(t, 3, "localSessionsEnabled=true\n")
 	leader := e.startAll()
+	acl := zk.WorldACL(zk.PermAll)
 	for _, i := range []int{leader, follower(e, leader)} {
 		c := e.connect(i)
-		_, err := c.Create("/eph", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+		n := strconv.Itoa(i)
+		czxid := func(p string) int64 {
+			t.Helper()
+			if _, err := c.Create(p, nil, 0, acl); err != nil {
+				t.Fatalf("member %d: persistent create: %v", i, err)
+			}
+			_, st, err := c.Exists(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st.Czxid
+		}
+		// As ZooKeeper 3.8 answers (compared side by side): the refusal is a failed txn
+		// (it uses a zxid), and a multi gets per-op results, the ephemeral's error being
+		// EPHEMERALONLOCALSESSION on the leader and, through a follower, the leader's
+		// SESSIONEXPIRED for a session it does not know.
+		before := czxid("/a" + n)
+		_, err := c.Create("/eph", nil, zk.FlagEphemeral, acl)
 		if err == nil || !strings.Contains(err.Error(), "-120") {
 			t.Errorf("member %d: ephemeral of a local session: %v, want EPHEMERALONLOCALSESSION (-120)", i, err)
 		}
-		if _, err := c.Create("/p"+strconv.Itoa(i), nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
-			t.Errorf("member %d: persistent create: %v", i, err)
+		after := czxid("/p" + n)
+		if after != before+2 {
+			t.Errorf("member %d: czxid %#x after %#x: the refused ephemeral should use one zxid", i, after, before)
+		}
+		res, err := c.Multi(&zk.CreateRequest{Path: "/m1-" + n, Acl: acl},
+			&zk.CreateRequest{Path: "/m2-" + n, Acl: acl, Flags: zk.FlagEphemeral}, &zk.CreateRequest{Path: "/m3-" + n, Acl: acl})
+		want := "-120"
+		if i != leader {
+			want = zk.ErrSessionExpired.Error()
+		}
+		if err == nil || !strings.Contains(err.Error(), want) || len(res) != 3 || res[0].Error != nil ||
+			res[1].Error == nil || !strings.Contains(res[1].Error.Error(), want) || res[2].Error == nil || !strings.Contains(res[2].Error.Error(), "-2") {
+			t.Errorf("member %d: multi with an ephemeral: %v %+v, want per-op results [ok, %s, -2]", i, err, res, want)
+		}
+		if last := czxid("/b" + n); last != after+2 {
+			t.Errorf("member %d: czxid %#x after %#x: the failed multi should use one zxid", i, last, after)
+		}
+		if ok, _, _ := c.Exists("/m1-" + n); ok {
+			t.Errorf("member %d: the failed multi's first create was applied", i)
 		}
 		e.waitSessions(i, 0, 1)
 		c.Close()

@@ -318,6 +318,11 @@ func (s *Server) writeReply(r *request) {
 	}
 	if res.Err != jute.OK {
 		h.Err = int32(res.Err)
+		if r.ephemeralLocal {
+			// The leader did not know this member's local session (SESSIONEXPIRED): the
+			// client is told why (FinalRequestProcessor throws the request's own exception).
+			h.Err = int32(jute.EphemeralOnLocalSession)
+		}
 		c.sendNow(s.replyFrame(h, nil))
 		return
 	}

@@ -18,7 +18,7 @@ import (
 
 // localSession handles r when it concerns a local session and reports whether it did:
 // creating one, closing or expiring one, or a local session's ephemeral create (upgraded, or
-// refused). Anything else goes on as usual.
+// marked to be refused). Anything else goes on as usual.
 func (s *Server) localSession(rr *roleRun, r *request) bool {
 	if r.remote {
 		return false // a learner's request: its sessions are not this member's local ones
@@ -53,9 +53,14 @@ func (s *Server) localSession(rr *roleRun, r *request) bool {
 			return false
 		}
 		if !s.upgradeLocal {
-			r.errCode = jute.EphemeralOnLocalSession
-			s.reply(r)
-			return true
+			// Refused, but as a txn like any failed write (so it uses a zxid), as
+			// ZooKeeper's request processors carry the EphemeralOnLocalSessionException:
+			// a leader fails the ephemeral op with it (prepCreate); a follower's request
+			// reaches the leader from a session the leader does not know, which fails the
+			// op with SESSIONEXPIRED, and the follower answers a single create with
+			// EPHEMERALONLOCALSESSION and a multi with the leader's per-op results.
+			r.ephemeralLocal = true
+			return false
 		}
 		if timeout, ok := s.sessions.upgrade(r.session); ok {
 			s.submit(&request{session: r.session, op: jute.OpCreateSession, pipeline: true, upgrade: true,

@@ -38,6 +38,9 @@ type request struct {
 	large     int32
 	inProcess bool
 	throttled bool
+	// ephemeralLocal: a local session's request that creates an ephemeral while sessions are
+	// not upgraded (localsession.go): its ephemeral op fails with EPHEMERALONLOCALSESSION.
+	ephemeralLocal bool
 
 	// createSession
 	upgrade bool // a local session's own createSession, made for its first ephemeral (no reply)
@@ -522,6 +525,9 @@ func (s *Server) prepCreate(r *request, op int32, req *jute.CreateRequest) (jute
 		}
 	} else if req.TTL >= 0 {
 		return nil, jute.BadArguments
+	}
+	if ephemeral && r.ephemeralLocal {
+		return nil, jute.EphemeralOnLocalSession // validateCreateRequest: before the session check
 	}
 	if c := s.checkSessionFor(r, ephemeral); c != jute.OK {
 		return nil, c
