@@ -1,14 +1,11 @@
 package server
 
 import (
-	"io"
 	"math"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -277,26 +274,6 @@ func TestBlueThrottleSettings(t *testing.T) {
 	}
 }
 
-// mntrLine is mntr's value for key.
-func mntrLine(t *testing.T, addr, key string) string {
-	t.Helper()
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(5 * time.Second))
-	nc.Write([]byte("mntr"))
-	b, _ := io.ReadAll(nc)
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, "\t"); ok && k == key {
-			return v
-		}
-	}
-	t.Fatalf("mntr has no %s:\n%s", key, b)
-	return ""
-}
-
 // A server with two tokens admits two connects, then closes the next ones unanswered and
 // counts them in connection_rejected (not in connection_request_count), until the bucket
 // refills; four-letter words are not throttled. mntr shows the drop probability and the
@@ -355,13 +332,9 @@ func TestConnectionThrottle(t *testing.T) {
 // ZooKeeper makes a new ZooKeeperServer, and with it a new BlueThrottle, for each role.
 func TestConnectionThrottleNewRole(t *testing.T) {
 	clk := &throttleClock{}
-	ens := &heldCommits{}
-	s, addr := startServerWith(t, map[string]string{"zookeeper.connection_throttle_tokens": "1"}, func(s *Server) {
+	_, s, addr := startHeldLeader(t, map[string]string{"zookeeper.connection_throttle_tokens": "1"}, func(s *Server) {
 		s.connThrottle.now = clk.now
-		ens.s = s
-		s.SetEnsemble(ens, 1)
 	})
-	s.BecomeLeader(0)
 	rawSession(t, addr, rawzk.ConnectOptions{})
 	if _, err := rawzk.Dial(addr, rawzk.ConnectOptions{}); err == nil {
 		t.Fatal("a second connect with one token was answered")

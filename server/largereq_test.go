@@ -22,16 +22,11 @@ func createFrame(xid int32, path string, data []byte) []byte {
 // closed (ZooKeeperServer.checkRequestSize*), others go on, and answered requests give their
 // bytes back.
 func TestLargeRequestLimit(t *testing.T) {
-	ens := &heldCommits{}
-	s, addr := startServerWith(t, map[string]string{
+	ens, s, addr := startHeldLeader(t, map[string]string{
 		"zookeeper.largeRequestThreshold":  "1000",
 		"zookeeper.largeRequestMaxBytes":   "3000",
 		"zookeeper.4lw.commands.whitelist": "mntr",
-	}, func(s *Server) {
-		ens.s = s
-		s.SetEnsemble(ens, 1)
-	})
-	s.BecomeLeader(0)
+	}, nil)
 	big := make([]byte, 1300)
 	// Sessions first: their createSession commits too.
 	a, readA := dialRawSession(t, addr)
@@ -39,9 +34,7 @@ func TestLargeRequestLimit(t *testing.T) {
 	c, readC := dialRawSession(t, addr)
 	d, readD := dialRawSession(t, addr)
 
-	ens.mu.Lock()
-	ens.hold = true
-	ens.mu.Unlock()
+	ens.setHold(true)
 	if _, err := a.Write(append(createFrame(1, "/a1", big), createFrame(2, "/a2", big)...)); err != nil {
 		t.Fatal(err)
 	}
@@ -85,9 +78,7 @@ func TestLargeRequestLimit(t *testing.T) {
 	}
 
 	// The bytes are back: large writes and a large read (a long path) go through again.
-	ens.mu.Lock()
-	ens.hold = false
-	ens.mu.Unlock()
+	ens.setHold(false)
 	e := jute.NewEncoder(64)
 	(&jute.RequestHeader{Xid: 2, Type: jute.OpExists}).Encode(e)
 	e.String("/" + strings.Repeat("x", 1200))

@@ -13,32 +13,16 @@ import (
 // than throttled_op_wait_time is answered THROTTLEDOP without running; one whose connection
 // the server closed meanwhile is dropped (stale_requests_dropped) and never runs.
 func TestRequestThrottle(t *testing.T) {
-	ens := &heldCommits{}
-	s, addr := startServerWith(t, map[string]string{
+	ens, s, addr := startHeldLeader(t, map[string]string{
 		"zookeeper.request_throttle_max_requests": "2",
 		"zookeeper.request_throttle_stall_time":   "20",
 		"zookeeper.throttled_op_wait_time":        "150",
 		"zookeeper.4lw.commands.whitelist":        "mntr",
-	}, func(s *Server) {
-		ens.s = s
-		s.SetEnsemble(ens, 1)
-	})
-	s.BecomeLeader(0)
-	dial := func(o rawzk.ConnectOptions) *rawzk.Conn {
-		t.Helper()
-		c, err := rawzk.Dial(addr, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
-	a, b, c := dial(rawzk.ConnectOptions{}), dial(rawzk.ConnectOptions{}), dial(rawzk.ConnectOptions{})
+	}, nil)
+	a, b, c := rawSession(t, addr, rawzk.ConnectOptions{}), rawSession(t, addr, rawzk.ConnectOptions{}), rawSession(t, addr, rawzk.ConnectOptions{})
 	acl := jute.OpenACLUnsafe
 
-	ens.mu.Lock()
-	ens.hold = true
-	ens.mu.Unlock()
+	ens.setHold(true)
 	a.Send(1, jute.OpCreate, rawzk.CreateBody("/a1", nil, acl, 0))
 	a.Send(2, jute.OpCreate, rawzk.CreateBody("/a2", nil, acl, 0))
 	deadline := time.Now().Add(5 * time.Second)
@@ -62,7 +46,7 @@ func TestRequestThrottle(t *testing.T) {
 	// one: the create is stale, dropped, and never runs.
 	c.Send(1, jute.OpCreate, rawzk.CreateBody("/c", nil, acl, 0))
 	time.Sleep(50 * time.Millisecond)
-	d := dial(rawzk.ConnectOptions{SessionID: c.SessionID(), Passwd: c.Passwd()})
+	d := rawSession(t, addr, rawzk.ConnectOptions{SessionID: c.SessionID(), Passwd: c.Passwd()})
 	if !c.WaitClosed(5 * time.Second) {
 		t.Fatal("the moved session's old connection stayed open")
 	}
@@ -73,9 +57,7 @@ func TestRequestThrottle(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 
-	ens.mu.Lock()
-	ens.hold = false
-	ens.mu.Unlock()
+	ens.setHold(false)
 	ens.release()
 	for xid := int32(1); xid <= 2; xid++ {
 		if p, err := a.WaitReply(xid, 10*time.Second); err != nil || p.Hdr.Err != 0 {

@@ -33,6 +33,28 @@ func (e *heldCommits) Propose(batch []*Txn) error {
 	return nil
 }
 
+// startHeldLeader starts a server with props leading a heldCommits ensemble (beforeStart may
+// tune it further); nothing is held until setHold.
+func startHeldLeader(t *testing.T, props map[string]string, beforeStart func(*Server)) (*heldCommits, *Server, string) {
+	t.Helper()
+	ens := &heldCommits{}
+	s, addr := startServerWith(t, props, func(s *Server) {
+		ens.s = s
+		s.SetEnsemble(ens, 1)
+		if beforeStart != nil {
+			beforeStart(s)
+		}
+	})
+	s.BecomeLeader(0)
+	return ens, s, addr
+}
+
+func (e *heldCommits) setHold(on bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.hold = on
+}
+
 func (e *heldCommits) release() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -52,17 +74,10 @@ func (e *heldCommits) held() int {
 // request in hand) into the pipeline; once they commit, every request is read and answered
 // in order.
 func TestGlobalOutstandingLimitStopsReading(t *testing.T) {
-	ens := &heldCommits{}
-	s, addr := startServerWith(t, map[string]string{"zookeeper.globalOutstandingLimit": "5"}, func(s *Server) {
-		ens.s = s
-		s.SetEnsemble(ens, 1)
-	})
-	s.BecomeLeader(0)
+	ens, _, addr := startHeldLeader(t, map[string]string{"zookeeper.globalOutstandingLimit": "5"}, nil)
 	nc, readFrame := dialRawSession(t, addr)
 
-	ens.mu.Lock()
-	ens.hold = true
-	ens.mu.Unlock()
+	ens.setHold(true)
 	const writes = 50
 	var reqs []byte
 	for i := 1; i <= writes; i++ {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -243,7 +244,8 @@ func TestSecureClientPortWithoutTrustStoreRefusesCertificates(t *testing.T) {
 	}
 }
 
-func mntrValue(t *testing.T, addr, key string) int64 {
+// mntrLine is mntr's value for key.
+func mntrLine(t *testing.T, addr, key string) string {
 	t.Helper()
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -255,15 +257,21 @@ func mntrValue(t *testing.T, addr, key string) int64 {
 	b, _ := io.ReadAll(nc)
 	for _, line := range strings.Split(string(b), "\n") {
 		if k, v, ok := strings.Cut(line, "\t"); ok && k == key {
-			var n int64
-			for _, ch := range v {
-				n = n*10 + int64(ch-'0')
-			}
-			return n
+			return v
 		}
 	}
 	t.Fatalf("mntr has no %s:\n%s", key, b)
-	return 0
+	return ""
+}
+
+// mntrValue is mntr's integer value for key.
+func mntrValue(t *testing.T, addr, key string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(mntrLine(t, addr, key), 10, 64)
+	if err != nil {
+		t.Fatalf("mntr %s: %v", key, err)
+	}
+	return n
 }
 
 // TestClientPortUnification: with client.portUnification the plain client port takes TLS
