@@ -63,32 +63,25 @@ func newBlueThrottle(cfg *config.Config, log zerolog.Logger) (*blueThrottle, err
 	local := int32(cfg.PropInt("zookeeper.connection_throttle_local_session_weight", 1))
 	renew := int32(cfg.PropInt("zookeeper.connection_throttle_renew_session_weight", 2))
 	// In BlueThrottle's order: the local weight as given (even when invalid) bounds the others.
-	switch {
-	case global <= 0:
-		log.Warn().Int32("weight", global).Msg("invalid connection_throttle_global_session_weight: it should be larger than 0; using 3")
-		t.globalWeight = 3
-	case global < local:
-		log.Warn().Int32("weight", global).Int32("local", local).Msg("connection_throttle_global_session_weight is less than the local session weight; using the local one")
-		t.globalWeight = local
-	default:
-		t.globalWeight = global
+	bounded := func(name string, w, def int32) int32 {
+		switch {
+		case w <= 0:
+			log.Warn().Int32("weight", w).Msgf("invalid %s: it should be larger than 0; using %d", name, def)
+			return def
+		case w < local:
+			log.Warn().Int32("weight", w).Int32("local", local).Msgf("%s is less than the local session weight; using the local one", name)
+			return local
+		}
+		return w
 	}
+	t.globalWeight = bounded("connection_throttle_global_session_weight", global, 3)
 	if local <= 0 {
 		log.Warn().Int32("weight", local).Msg("invalid connection_throttle_local_session_weight: it should be larger than 0; using 1")
 		t.localWeight = 1
 	} else {
 		t.localWeight = local
 	}
-	switch {
-	case renew <= 0:
-		log.Warn().Int32("weight", renew).Msg("invalid connection_throttle_renew_session_weight: it should be larger than 0; using 2")
-		t.renewWeight = 2
-	case renew < local:
-		log.Warn().Int32("weight", renew).Int32("local", local).Msg("connection_throttle_renew_session_weight is less than the local session weight; using the local one")
-		t.renewWeight = local
-	default:
-		t.renewWeight = renew
-	}
+	t.renewWeight = bounded("connection_throttle_renew_session_weight", renew, 2)
 	if t.weighted {
 		tokens *= t.globalWeight
 		fillCount *= t.globalWeight
