@@ -48,6 +48,9 @@ func (s *Server) connect(c *conn, b []byte) bool {
 		id := s.sessions.newID()
 		r := &request{conn: c, session: id, op: jute.OpCreateSession, pipeline: true, timeout: timeout,
 			hasRO: req.HasReadOnly, done: make(chan struct{}), start: time.Now()}
+		// The connection has its session's timeout before the session is made (the request
+		// throttler's latency check reads it), as processConnectRequest sets it first.
+		c.timeout = timeout
 		if s.reqThrottle.on && !s.admit(c, r) {
 			return false
 		}

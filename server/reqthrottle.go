@@ -52,14 +52,19 @@ func newRequestThrottle(cfg *config.Config) *requestThrottle {
 func (s *Server) admit(c *conn, r *request) bool {
 	t := s.reqThrottle
 	start := time.Now()
+	done := c.done
 	t.mu.Lock()
-	for t.inProcess >= t.max {
+	for {
+		// As RequestThrottler.run: a stale request is dropped whether or not it must wait.
 		if t.dropStale && t.stale(c, r) {
 			t.mu.Unlock()
 			s.Count(StaleRequestsDropped, 1)
 			s.log.Debug().Str("client", c.remote).Int32("type", r.op).Msg("dropping a stale request; closing its connection")
 			c.close()
 			return false
+		}
+		if t.inProcess < t.max {
+			break
 		}
 		s.Count(RequestThrottleWaitCount, 1)
 		ch := make(chan struct{})
@@ -69,7 +74,8 @@ func (s *Server) admit(c *conn, r *request) bool {
 		select {
 		case <-ch:
 		case <-timer.C:
-		case <-c.done:
+		case <-done:
+			done = nil // closed: look once (a drop, if stale), then wait as before
 		}
 		timer.Stop()
 		t.mu.Lock()

@@ -91,3 +91,58 @@ func TestRequestThrottle(t *testing.T) {
 		}
 	}
 }
+
+// With request_stale_latency_check a request is stale once older than its session timeout:
+// a new session's createSession has the negotiated timeout from the start, so it is neither
+// stale nor dropped (processConnectRequest sets the timeout first).
+func TestRequestThrottleLatencyCheckKeepsNewSessions(t *testing.T) {
+	_, _, addr := startHeldLeader(t, map[string]string{
+		"zookeeper.request_throttle_max_requests": "5",
+		"zookeeper.request_stale_latency_check":   "true",
+		"zookeeper.4lw.commands.whitelist":        "mntr",
+	}, nil)
+	for i := 0; i < 3; i++ {
+		c, err := rawzk.Dial(addr, rawzk.ConnectOptions{})
+		if err != nil || c.SessionID() == 0 {
+			t.Fatalf("session %d: %v (id %#x)", i, err, c.SessionID())
+		}
+		c.Close()
+	}
+	for _, key := range []string{"zk_stale_requests", "zk_stale_requests_dropped", "zk_stale_replies"} {
+		if n := mntrValue(t, addr, key); n != 0 {
+			t.Errorf("%s = %d after opening sessions", key, n)
+		}
+	}
+}
+
+// A waiting request whose connection closed, with stale requests kept
+// (request_throttle_drop_stale=false), waits like any other: once per stall time, not in a
+// loop on the closed connection.
+func TestRequestThrottleClosedConnectionWaits(t *testing.T) {
+	ens, _, addr := startHeldLeader(t, map[string]string{
+		"zookeeper.request_throttle_max_requests": "1",
+		"zookeeper.request_throttle_stall_time":   "100",
+		"zookeeper.request_throttle_drop_stale":   "false",
+		"zookeeper.4lw.commands.whitelist":        "mntr",
+	}, nil)
+	a, b := rawSession(t, addr, rawzk.ConnectOptions{}), rawSession(t, addr, rawzk.ConnectOptions{})
+	ens.setHold(true)
+	a.Send(1, jute.OpCreate, rawzk.CreateBody("/a", nil, jute.OpenACLUnsafe, 0))
+	deadline := time.Now().Add(5 * time.Second)
+	for ens.held() < 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.Send(1, jute.OpCreate, rawzk.CreateBody("/b", nil, jute.OpenACLUnsafe, 0))
+	time.Sleep(50 * time.Millisecond)
+	rawSession(t, addr, rawzk.ConnectOptions{SessionID: b.SessionID(), Passwd: b.Passwd()}) // closes b
+	if !b.WaitClosed(5 * time.Second) {
+		t.Fatal("the moved session's old connection stayed open")
+	}
+	before := mntrValue(t, addr, "zk_request_throttle_wait_count")
+	time.Sleep(500 * time.Millisecond)
+	if n := mntrValue(t, addr, "zk_request_throttle_wait_count") - before; n > 10 {
+		t.Fatalf("%d waits in 500 ms with a stall time of 100 ms: the closed connection's reader spins", n)
+	}
+	ens.setHold(false)
+	ens.release()
+}

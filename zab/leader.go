@@ -3,7 +3,6 @@ package zab
 import (
 	"encoding/binary"
 	"errors"
-	"math"
 	"slices"
 )
 
@@ -46,6 +45,12 @@ type learnerHandler struct {
 	confirmed uint64   // sequence number of the last PING answered
 	sync      syncKind // the kind of this learner's sync while it is in flight
 }
+
+// maxLogDiffTxns caps a DIFF read from the log: ZooKeeper streams one from its learner
+// handler's thread, where this leader reads it into memory on its own loop, so a longer one
+// (possible with snapshotSizeFactor=0 or a large snapshot) goes as a SNAP instead of stalling
+// the leader's pings and proposals.
+var maxLogDiffTxns = 100000 // a variable for tests
 
 // syncKind is what a learner sync counts against (LearnerSyncThrottler.SyncType).
 type syncKind int
@@ -350,8 +355,8 @@ func (l *leader) syncPackets(peerLast Zxid, wantSnap bool) ([]Packet, Zxid) {
 	case peerLast < minC:
 		// Read the txn log from peerLast itself (so that we know whether we have it) up to
 		// the committed end, never across a hole (ZOOKEEPER-2099): the log answers
-		// ErrCompacted instead, and a short read means SNAP. Its size is the only bound,
-		// as in ZooKeeper (no count of txns).
+		// ErrCompacted instead, and a short read means SNAP. Its size is bounded as in
+		// ZooKeeper (snapshotSizeFactor), and its length by maxLogDiffTxns.
 		if !p.log.DiffFromLog(peerLast) {
 			return snap, last
 		}
@@ -359,7 +364,7 @@ func (l *leader) syncPackets(peerLast Zxid, wantSnap bool) ([]Packet, Zxid) {
 		if peerLast.Counter() != 0 {
 			after = peerLast - 1
 		}
-		txns, more, err := p.log.Entries(after, math.MaxInt)
+		txns, more, err := p.log.Entries(after, maxLogDiffTxns)
 		if err != nil || more {
 			return snap, last
 		}

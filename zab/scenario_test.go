@@ -765,3 +765,40 @@ func TestSyncThrottle(t *testing.T) {
 	c.finish()
 	c.mustServe(1, 2, 3, 4, 5)
 }
+
+// A DIFF read from the log longer than maxLogDiffTxns goes as a SNAP: the leader reads it
+// into memory on its own loop (ZooKeeper streams it from a learner handler's thread).
+func TestDiffFromLogIsCapped(t *testing.T) {
+	for _, tc := range []struct {
+		limit int
+		want  PacketType
+	}{{100000, Diff}, {2, Snap}} {
+		maxLogDiffTxns = tc.limit
+		c := scenario(t, 3, 0)
+		for _, n := range c.nodes {
+			n.cfg.CommitLogCount = 1 // behind the committed log: the txn log is read
+		}
+		c.boot(1, 2, 3)
+		c.elect(1, 2, 3)
+		c.settle()
+		c.mustServe(1, 2, 3)
+		c.crash(c.node(3))
+		c.proposeN(1, 4)
+		c.settle()
+		var got []PacketType
+		c.onSend = func(n *simNode, m Message) {
+			if n.id == 1 && m.To == 3 && m.Packet != nil && (m.Packet.Type == Diff || m.Packet.Type == Snap || m.Packet.Type == Trunc) {
+				got = append(got, m.Packet.Type)
+			}
+		}
+		c.boot(3)
+		c.join(1, 3)
+		c.settle()
+		c.mustServe(1, 2, 3)
+		c.finish()
+		if len(got) != 1 || got[0] != tc.want {
+			t.Errorf("limit %d: node 3 was synchronised with %v, want %v", tc.limit, got, tc.want)
+		}
+	}
+	maxLogDiffTxns = 100000
+}
