@@ -338,6 +338,7 @@ func (n *Node) Start() error {
 
 	voters, observers := n.members()
 	commitLog := cfg.PropInt("zookeeper.commitLogCount", 500)
+	maxEpochWait := cfg.PropInt("zookeeper.leader.maxTimeToWaitForEpoch", -1) // ms; negative: off
 	if cfg.PropBool("zookeeper.forceSnapshotSync") {
 		// Every learner behind the leader gets a SNAP (a testing switch in ZooKeeper too).
 		commitLog = 0
@@ -352,6 +353,9 @@ func (n *Node) Start() error {
 		// LearnerMaster's throttles (validated at start: ZooKeeper's leader fails on them).
 		MaxConcurrentSnapSyncs: cfg.MaxConcurrentSnapSyncs(),
 		MaxConcurrentDiffSyncs: cfg.MaxConcurrentDiffSyncs(),
+		// Broadcast ticks are half a tickTime (run's ticker).
+		QuitEpochWait:  maxEpochWait >= 0,
+		EpochWaitTicks: maxEpochWait / max(cfg.TickTime/2, 1),
 		Election: zab.ElectionConfig{
 			ID:                   n.myid,
 			Voters:               voters,
@@ -814,7 +818,16 @@ func (n *Node) execute(rd zab.Ready) error {
 		n.syncDoneFor(id)
 	}
 	n.syncCounts(rd.Syncs)
+	n.quitLeading(rd.QuitLeading)
 	return nil
+}
+
+// quitLeading records a leader that gave up waiting for epochs (Leader.quitLeading).
+func (n *Node) quitLeading(quit bool) {
+	if quit {
+		n.srv.Count(server.QuitLeadingDueToDisloyalVoter, 1)
+		n.log.Info().Msg("quit leading due to voter changed mind (zookeeper.leader.maxTimeToWaitForEpoch)")
+	}
 }
 
 // syncCounts records the leader's learner syncs begun and ended (inflight_snap_count,
@@ -1044,6 +1057,7 @@ func (n *Node) executePipelined(rd zab.Ready) error {
 		n.syncDoneFor(id)
 	}
 	n.syncCounts(rd.Syncs)
+	n.quitLeading(rd.QuitLeading)
 	if job == nil {
 		if !leading {
 			n.sendMessages(rd.Messages)

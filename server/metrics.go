@@ -130,6 +130,7 @@ const (
 	StaleRequestsDropped                         // such requests the throttler dropped while waiting
 	StaleReplies                                 // replies to requests whose connection had closed
 	ThrottledOps                                 // requests answered THROTTLEDOP (zookeeper.throttled_op_wait_time)
+	QuitLeadingDueToDisloyalVoter                // leaders that stopped waiting for epochs (maxTimeToWaitForEpoch)
 	numCounters
 )
 
@@ -161,6 +162,7 @@ var counterNames = [numCounters]string{
 	StaleRequestsDropped:          "stale_requests_dropped",
 	StaleReplies:                  "stale_replies",
 	ThrottledOps:                  "throttled_ops",
+	QuitLeadingDueToDisloyalVoter: "quit_leading_due_to_disloyal_voter",
 }
 
 // Metric is one of ServerMetrics.java's summaries (mntr zk_avg_/min_/max_/cnt_/sum_<name>,

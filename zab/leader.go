@@ -132,6 +132,21 @@ func (l *leader) learnerIDs() []uint64 {
 
 func (l *leader) abandon() { l.p.goLooking() }
 
+// reportLooking is Leader.reportLookingSid (ZOOKEEPER-3769): a voter that is LOOKING again
+// while this leader still waits for a quorum's epochs has changed its mind (or lost its
+// connection), and once the wait has lasted longer than EpochWaitTicks the leader quits
+// and elects again rather than wait out initLimit. ZooKeeper asks only of the voters that
+// voted for it; any voter of the configuration counts here.
+func (l *leader) reportLooking(sid uint64) {
+	p := l.p
+	if !p.cfg.QuitEpochWait || l.phase != lDiscover || sid == p.cfg.ID || !p.mem.isVoter(sid) ||
+		l.now-l.phaseStart <= p.cfg.EpochWaitTicks {
+		return
+	}
+	p.rd.QuitLeading = true
+	l.abandon()
+}
+
 func (l *leader) step(from uint64, pkt *Packet) {
 	p := l.p
 	if pkt.Type == FollowerInfo || pkt.Type == ObserverInfo {

@@ -22,6 +22,11 @@ type Config struct {
 	// flight, by SNAP and by DIFF or TRUNC (zookeeper.leader.maxConcurrentSnapSyncs, 10, and
 	// maxConcurrentDiffSyncs, 100; LearnerSyncThrottler).
 	MaxConcurrentSnapSyncs, MaxConcurrentDiffSyncs int
+	// QuitEpochWait: a leader still waiting for a quorum's epochs quits (goes LOOKING) when
+	// a voter reports LOOKING after it has waited more than EpochWaitTicks
+	// (zookeeper.leader.maxTimeToWaitForEpoch, off by default; Leader.reportLookingSid).
+	QuitEpochWait  bool
+	EpochWaitTicks int
 
 	Election ElectionConfig // ID, Voters and Observers are taken from above
 
@@ -155,6 +160,9 @@ type Ready struct {
 	Role *Role
 	// Syncs lists the changes of a leader's count of learner syncs in flight, in order.
 	Syncs []SyncCount
+	// QuitLeading: this leader gave up waiting for epochs because a voter went LOOKING
+	// (QuitEpochWait); Role says LOOKING too.
+	QuitLeading bool
 }
 
 // SyncCount is a change of the leader's count of learner syncs in flight, SNAP and DIFF
@@ -280,6 +288,9 @@ func newPeer(cfg Config, st State, log Log, e elector) *Peer {
 func (p *Peer) Step(m Message) {
 	switch {
 	case m.Vote != nil:
+		if p.lead != nil && m.Vote.State == Looking {
+			p.lead.reportLooking(m.From)
+		}
 		if p.role.State == Looking && p.cfg.ParseConfig != nil && len(m.Vote.Config) > 0 {
 			// A configuration committed elsewhere: take it and start the round over with
 			// it (FastLeaderElection's WorkerReceiver calls processReconfig).

@@ -802,3 +802,32 @@ func TestDiffFromLogIsCapped(t *testing.T) {
 	}
 	maxLogDiffTxns = 100000
 }
+
+// zookeeper.leader.maxTimeToWaitForEpoch (ZOOKEEPER-3769): a leader still waiting for a
+// quorum's epochs quits when a voter reports LOOKING after the wait has lasted longer than
+// the limit, not before, and not at all when the setting is off.
+func TestQuitWaitingForEpoch(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		c := scenario(t, 3, 0)
+		c.node(1).cfg.QuitEpochWait, c.node(1).cfg.EpochWaitTicks = on, 2
+		c.boot(1, 2, 3)
+		c.elect(1) // 2 and 3 stay LOOKING: no quorum of epochs
+		n := c.node(1)
+		looking := func() {
+			n.p.Step(Message{From: 2, To: 1, Vote: &Notification{State: Looking, Leader: 2}})
+			c.process(n)
+		}
+		looking()
+		if n.role.State != Leading {
+			t.Fatalf("on=%v: a voter LOOKING at once made the leader quit: %+v", on, n.role)
+		}
+		for i := 0; i < 3; i++ {
+			n.p.Tick()
+			c.process(n)
+		}
+		looking()
+		if want := map[bool]ServerState{false: Leading, true: Looking}[on]; n.role.State != want {
+			t.Fatalf("on=%v: after 3 ticks a voter LOOKING left the leader %v, want %v", on, n.role.State, want)
+		}
+	}
+}

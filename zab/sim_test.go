@@ -44,6 +44,9 @@ func simSchedule(t testing.TB, seed int64, trace bool) *cluster {
 		// without a draw, so that the other parameters of a seed stay as they were.
 		prm.maxSyncs = 1
 	}
+	// A third of the schedules have leaders that quit waiting for epochs when a voter
+	// is LOOKING (maxTimeToWaitForEpoch), likewise without a draw.
+	prm.quitEpochWait = seed%3 == 1
 	if !prm.realElection {
 		prm.pReconfig = 0        // the stand-in election knows one configuration
 		prm.hierarchical = false // and majorities only

@@ -69,7 +69,8 @@ type simParams struct {
 	pSync             float64
 	commitLogCount    int
 	maxDiffTxns       int
-	maxSyncs          int // MaxConcurrentSnapSyncs and DiffSyncs; 0: the defaults
+	maxSyncs          int  // MaxConcurrentSnapSyncs and DiffSyncs; 0: the defaults
+	quitEpochWait     bool // leaders quit waiting for epochs on a LOOKING voter after a tick
 	initTicks         int
 	syncTicks         int
 	realElection      bool
@@ -183,6 +184,7 @@ func newCluster(t testing.TB, seed int64, prm simParams) *cluster {
 			InitTicks: prm.initTicks, SyncTicks: prm.syncTicks,
 			CommitLogCount:         prm.commitLogCount,
 			MaxConcurrentSnapSyncs: prm.maxSyncs, MaxConcurrentDiffSyncs: prm.maxSyncs,
+			QuitEpochWait: prm.quitEpochWait, EpochWaitTicks: 1,
 			Election:    ElectionConfig{FinalizeTicks: 2, MaxNotificationTicks: 8, Config: []byte(initial)},
 			ConfigTxn:   func(t Txn) (Membership, bool) { return parseSimConfig(t.Data) },
 			ParseConfig: parseSimConfig,
