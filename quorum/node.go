@@ -99,6 +99,9 @@ type Node struct {
 	snapNext     int
 	snapping     atomic.Bool
 	snapWG       sync.WaitGroup
+	// obsSync is syncEnabled (zookeeper.observer.syncEnabled): while observing, the member
+	// logs txns and takes snapshots only with it (ObserverZooKeeperServer).
+	obsSync bool
 
 	// unavailableSince is when the member stopped serving (or started): unavailable_time;
 	// syncStart is when its leader began to synchronise it: follower/observer_sync_time.
@@ -201,6 +204,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Node, error) {
 		snapCount:     cfg.SnapCount(),
 		snapSize:      cfg.SnapSizeLimitInKb() * 1024,
 		logLimit:      cfg.TxnLogSizeLimit(),
+		obsSync:       cfg.ObserverSyncEnabled(),
 		roEnabled:     cfg.ReadOnlyModeEnabled(),
 		lookingSince:  time.Now(),
 	}
@@ -731,6 +735,10 @@ func (n *Node) execute(rd zab.Ready) error {
 				return err
 			}
 		case zab.Append:
+			if !n.logging() {
+				n.noteLogged(a.Txns)
+				continue
+			}
 			if err := n.store.Append(a.Txns); err != nil {
 				return err
 			}
@@ -738,6 +746,11 @@ func (n *Node) execute(rd zab.Ready) error {
 			n.noteLogged(a.Txns)
 			n.ackTimes = n.logged(n.ackTimes[:0], a.Txns)
 		case zab.Truncate:
+			if !n.logging() {
+				// Without a log there is nothing to roll back from (FileTxnLog.truncate
+				// fails on no files): a SNAP will do.
+				return errNeedSnapshot{fmt.Errorf("TRUNC to %s on an observer without a txn log (syncEnabled=false)", a.Zxid)}
+			}
 			if err := n.store.Commit(); err != nil {
 				return err
 			}
@@ -846,6 +859,11 @@ func (n *Node) syncCounts(cs []zab.SyncCount) {
 		n.srv.Observe(m, int64(c.InFlight))
 	}
 }
+
+// logging reports whether txns go to the log: not on an observer with syncEnabled=false,
+// which applies them only (ObserverZooKeeperServer.commitRequest) and so takes no snapshot
+// either but those of its SNAP syncs.
+func (n *Node) logging() bool { return n.obsSync || n.role.State != zab.Observing }
 
 // noteLogged tells the server the last zxid now in the log (a proposal logged and not yet
 // applied is a write in flight: server.YieldReads).
@@ -1001,6 +1019,10 @@ func (n *Node) executePipelined(rd zab.Ready) error {
 	appended := 0
 	var times []int64
 	for _, a := range rd.Persist {
+		if !n.logging() {
+			n.noteLogged(a.Txns)
+			continue
+		}
 		if err := n.store.Append(a.Txns); err != nil {
 			return err
 		}
@@ -1138,6 +1160,11 @@ func (n *Node) changeRole(r zab.Role) error {
 	case r.State == zab.Looking:
 		n.abandonWaiters()
 		n.closeQuorum()
+		if prev.State == zab.Observing && !n.obsSync {
+			// The tree has every txn sent and the log none of them: it stays as it is,
+			// as ZooKeeper's fastForwardDataBase finds nothing to replay onto it.
+			return nil
+		}
 		return n.fastForward()
 	case r.State == zab.Leading && !r.Serving:
 		return n.listenQuorum()

@@ -157,3 +157,58 @@ func TestEnsembleInflightSyncMetrics(t *testing.T) {
 		t.Fatalf("started with maxConcurrentSnapSyncs=0: %v", err)
 	}
 }
+
+// TestEnsembleObserverWithoutSync: an observer with syncEnabled=false applies txns without
+// logging them and takes no snapshot of its own (ObserverZooKeeperServer without its
+// SyncRequestProcessor); its tree outlives a change of leader, and restarted it is back at
+// its last snapshot and is synchronised from there. The followers log as usual.
+func TestEnsembleObserverWithoutSync(t *testing.T) {
+	e := newEnsembleWithObservers(t, 3, 1, "snapCount=10\nsyncEnabled=false\n")
+	const obs = 4
+	leader := e.startAndWrite("/s", 40)
+	if _, err := e.readAfterSync(obs, "/s-39"); err != nil {
+		t.Fatalf("observer: %v", err)
+	}
+	files := func(i int, kind string) []string {
+		fs, _ := filepath.Glob(filepath.Join(e.dirs[i], "version-2", kind+".*"))
+		return fs
+	}
+	txnsIn := func(i int) int {
+		n := 0
+		for _, f := range files(i, "log") {
+			persistence.ReadLogFile(f, func(*persistence.LoggedTxn) error { n++; return nil })
+		}
+		return n
+	}
+	f := follower(e, leader)
+	if txnsIn(f) < 40 || len(files(f, "snapshot")) < 2 {
+		t.Fatalf("follower %d: %d txns logged and %d snapshots for 40 writes with snapCount=10", f, txnsIn(f), len(files(f, "snapshot")))
+	}
+	if n, snaps := txnsIn(obs), files(obs, "snapshot"); n != 0 || len(snaps) != 1 {
+		t.Fatalf("observer with syncEnabled=false: %d txns logged and snapshots %v, want none but the first", n, snaps)
+	}
+	// A new leader: the observer keeps its tree (nothing to replay it from) and goes on.
+	e.stop(leader)
+	leader = e.waitServing(20 * time.Second)
+	c := e.connect(leader)
+	defer c.Close()
+	if _, err := c.Create("/after", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/s-0", "/s-39", "/after"} {
+		if _, err := e.readAfterSync(obs, p); err != nil {
+			t.Fatalf("observer after a change of leader, %s: %v", p, err)
+		}
+	}
+	e.stop(obs)
+	e.start(obs)
+	e.waitServing(20 * time.Second)
+	for _, p := range []string{"/s-0", "/s-39", "/after"} {
+		if _, err := e.readAfterSync(obs, p); err != nil {
+			t.Fatalf("observer after a restart, %s: %v", p, err)
+		}
+	}
+	if n := txnsIn(obs); n != 0 {
+		t.Fatalf("observer with syncEnabled=false logged %d txns", n)
+	}
+}

@@ -67,3 +67,13 @@ func (c *Config) CheckSyncThrottles() error {
 	}
 	return nil
 }
+
+// ObserverSyncEnabled is whether an observer logs txns and takes snapshots:
+// zookeeper.observer.syncEnabled when set (Boolean.getBoolean), else zoo.cfg's syncEnabled
+// (true), as QuorumPeer.getSyncEnabled.
+func (c *Config) ObserverSyncEnabled() bool {
+	if _, ok := c.Prop("zookeeper.observer.syncEnabled"); ok {
+		return c.PropBool("zookeeper.observer.syncEnabled")
+	}
+	return c.SyncEnabled
+}

@@ -46,3 +46,19 @@ func TestSyncThrottles(t *testing.T) {
 		t.Fatalf("maxConcurrentDiffSyncs=0: %v", err)
 	}
 }
+
+// TestObserverSyncEnabled: zookeeper.observer.syncEnabled, when set, wins over zoo.cfg's
+// syncEnabled (QuorumPeer.getSyncEnabled).
+func TestObserverSyncEnabled(t *testing.T) {
+	base := "dataDir=/tmp/x\nclientPort=2181\n"
+	for cfg, want := range map[string]bool{
+		"":                    true,
+		"syncEnabled=false\n": false,
+		"syncEnabled=false\nobserver.syncEnabled=true\n": true,
+		"observer.syncEnabled=no\n":                      false,
+	} {
+		if got := mustParse(t, base+cfg).ObserverSyncEnabled(); got != want {
+			t.Errorf("%q: %v, want %v", cfg, got, want)
+		}
+	}
+}
