@@ -102,6 +102,8 @@ type Node struct {
 	// obsSync is syncEnabled (zookeeper.observer.syncEnabled): while observing, the member
 	// logs txns and takes snapshots only with it (ObserverZooKeeperServer).
 	obsSync bool
+	// restarting: restartPeer is going LOOKING (its tree reload is the restart itself).
+	restarting bool
 
 	// unavailableSince is when the member stopped serving (or started): unavailable_time;
 	// syncStart is when its leader began to synchronise it: follower/observer_sync_time.
@@ -423,20 +425,24 @@ func (n *Node) Start() error {
 	return nil
 }
 
-// errNeedSnapshot: a TRUNC could not be carried out (ErrTruncBelowSnapshot); nothing of
-// that Ready from the Truncate on happened.
+// errNeedSnapshot: a TRUNC could not be carried out (ErrTruncBelowSnapshot, or an observer
+// without a log), or such an observer lost its leader; nothing of that Ready from there on
+// happened.
 type errNeedSnapshot struct{ err error }
 
 func (e errNeedSnapshot) Error() string { return e.err.Error() }
 
-// restartPeer starts the protocol again from the durable state, which the refused TRUNC
-// left whole, asking the next leader for a SNAP (zab.State.NeedSnapshot): as a restart of
-// the process would, without one. The SNAP's install then replaces the history.
+// restartPeer starts the protocol again from the durable state (tree reloaded from disk),
+// asking the next leader for a SNAP (zab.State.NeedSnapshot): as a restart of the process
+// would, without one. The SNAP's install then replaces the history.
 func (n *Node) restartPeer(cause errNeedSnapshot) error {
-	n.log.Warn().Err(cause.err).Msg("cannot roll back below the snapshot a SNAP installed; synchronising again with a SNAP")
+	n.log.Warn().Err(cause.err).Msg("starting the protocol again from disk; synchronising again with a SNAP")
 	committed := n.peer.Members().Committed
 	n.pendingSnap = nil
-	if err := n.changeRole(zab.Role{State: zab.Looking}); err != nil {
+	n.restarting = true
+	err := n.changeRole(zab.Role{State: zab.Looking}) // reloads the tree from disk
+	n.restarting = false
+	if err != nil {
 		return err
 	}
 	ms := &zab.Members{Committed: committed}
@@ -1160,10 +1166,13 @@ func (n *Node) changeRole(r zab.Role) error {
 	case r.State == zab.Looking:
 		n.abandonWaiters()
 		n.closeQuorum()
-		if prev.State == zab.Observing && !n.obsSync {
-			// The tree has every txn sent and the log none of them: it stays as it is,
-			// as ZooKeeper's fastForwardDataBase finds nothing to replay onto it.
-			return nil
+		if prev.State == zab.Observing && !n.obsSync && !n.restarting {
+			// Nothing this observer applied is on disk, and its protocol state counts
+			// txns its tree may never have got (a DIFF cut between a PROPOSAL and its
+			// COMMIT): both start again from its last snapshot, and the next leader
+			// synchronises it with a SNAP (restartPeer). ZooKeeper keeps the tree and
+			// syncs from its zxid; starting from disk costs a SNAP and cannot disagree.
+			return errNeedSnapshot{errors.New("observer without a txn log (syncEnabled=false) lost its leader")}
 		}
 		return n.fastForward()
 	case r.State == zab.Leading && !r.Serving:

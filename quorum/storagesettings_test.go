@@ -187,7 +187,7 @@ func TestEnsembleObserverWithoutSync(t *testing.T) {
 	if n, snaps := txnsIn(obs), files(obs, "snapshot"); n != 0 || len(snaps) != 1 {
 		t.Fatalf("observer with syncEnabled=false: %d txns logged and snapshots %v, want none but the first", n, snaps)
 	}
-	// A new leader: the observer keeps its tree (nothing to replay it from) and goes on.
+	// A new leader: the observer starts again from its last snapshot and is synchronised.
 	e.stop(leader)
 	leader = e.waitServing(20 * time.Second)
 	c := e.connect(leader)
@@ -199,6 +199,9 @@ func TestEnsembleObserverWithoutSync(t *testing.T) {
 		if _, err := e.readAfterSync(obs, p); err != nil {
 			t.Fatalf("observer after a change of leader, %s: %v", p, err)
 		}
+	}
+	if n := e.nodes[leader].srv.Counted(server.SnapCount); n < 1 {
+		t.Fatalf("the new leader served %d SNAPs; the observer should have been sent one", n)
 	}
 	e.stop(obs)
 	e.start(obs)
