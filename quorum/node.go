@@ -428,15 +428,19 @@ func (n *Node) Start() error {
 // errNeedSnapshot: a TRUNC could not be carried out (ErrTruncBelowSnapshot, or an observer
 // without a log), or such an observer lost its leader; nothing of that Ready from there on
 // happened.
-type errNeedSnapshot struct{ err error }
+type errNeedSnapshot struct {
+	err  error
+	snap bool // the next sync must be a SNAP (a refused TRUNC)
+}
 
 func (e errNeedSnapshot) Error() string { return e.err.Error() }
 
-// restartPeer starts the protocol again from the durable state (tree reloaded from disk),
-// asking the next leader for a SNAP (zab.State.NeedSnapshot): as a restart of the process
-// would, without one. The SNAP's install then replaces the history.
+// restartPeer starts the protocol again from the durable state (tree reloaded from disk), as
+// a restart of the process would, asking the next leader for a SNAP
+// (zab.State.NeedSnapshot) after a refused TRUNC; the SNAP's install then replaces the
+// history.
 func (n *Node) restartPeer(cause errNeedSnapshot) error {
-	n.log.Warn().Err(cause.err).Msg("starting the protocol again from disk; synchronising again with a SNAP")
+	n.log.Warn().Err(cause.err).Bool("snap", cause.snap).Msg("starting the protocol again from disk")
 	committed := n.peer.Members().Committed
 	n.pendingSnap = nil
 	n.restarting = true
@@ -454,7 +458,7 @@ func (n *Node) restartPeer(cause errNeedSnapshot) error {
 	n.setView(ms)
 	acc, cur := n.store.Epochs()
 	n.peer = zab.NewPeer(n.pcfg, zab.State{AcceptedEpoch: acc, CurrentEpoch: cur, LastZxid: n.store.LastZxid(),
-		Members: ms, NeedSnapshot: true}, n.store)
+		Members: ms, NeedSnapshot: cause.snap}, n.store)
 	return nil
 }
 
@@ -752,18 +756,15 @@ func (n *Node) execute(rd zab.Ready) error {
 			n.noteLogged(a.Txns)
 			n.ackTimes = n.logged(n.ackTimes[:0], a.Txns)
 		case zab.Truncate:
-			if !n.logging() {
-				// Without a log there is nothing to roll back from (FileTxnLog.truncate
-				// fails on no files): a SNAP will do.
-				return errNeedSnapshot{fmt.Errorf("TRUNC to %s on an observer without a txn log (syncEnabled=false)", a.Zxid)}
-			}
+			// An observer that does not log starts every sync from its disk (changeRole),
+			// so a TRUNC is below its snapshot and answered as a follower's would be.
 			if err := n.store.Commit(); err != nil {
 				return err
 			}
 			n.snapWG.Wait()
 			if err := n.store.Truncate(a.Zxid); err != nil {
 				if errors.Is(err, ErrTruncBelowSnapshot) {
-					return errNeedSnapshot{err}
+					return errNeedSnapshot{err: err, snap: true}
 				}
 				return err
 			}
@@ -1169,10 +1170,10 @@ func (n *Node) changeRole(r zab.Role) error {
 		if prev.State == zab.Observing && !n.obsSync && !n.restarting {
 			// Nothing this observer applied is on disk, and its protocol state counts
 			// txns its tree may never have got (a DIFF cut between a PROPOSAL and its
-			// COMMIT): both start again from its last snapshot, and the next leader
-			// synchronises it with a SNAP (restartPeer). ZooKeeper keeps the tree and
-			// syncs from its zxid; starting from disk costs a SNAP and cannot disagree.
-			return errNeedSnapshot{errors.New("observer without a txn log (syncEnabled=false) lost its leader")}
+			// COMMIT): both start again from its last snapshot (restartPeer), and the
+			// next leader synchronises it from there. ZooKeeper keeps the tree and syncs
+			// from its zxid; starting from disk costs a longer sync and cannot disagree.
+			return errNeedSnapshot{err: errors.New("observer without a txn log (syncEnabled=false) lost its leader")}
 		}
 		return n.fastForward()
 	case r.State == zab.Leading && !r.Serving:
