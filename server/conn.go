@@ -641,9 +641,11 @@ func (c *conn) writeDone(r *request) {
 			break
 		}
 	}
+	// Released before the answer is queued: a client that read it sees what it held given
+	// back (the writer sends without c.mu).
 	if !queued {
-		c.s.writeReply(r)
 		c.requestFinished(r)
+		c.s.writeReply(r)
 	}
 	// Answered requests leave the front of pending; the rest move down so that the slice
 	// keeps its backing array (one append per write, no allocation once it has grown).
@@ -654,12 +656,12 @@ func (c *conn) writeDone(r *request) {
 			if !h.answered {
 				break
 			}
-			c.s.writeReply(h)
 			c.requestFinished(h)
+			c.s.writeReply(h)
 			continue
 		}
-		c.s.runLocal(h, false) // on the apply goroutine: always queued
 		c.requestFinished(h)
+		c.s.runLocal(h, false) // on the apply goroutine: always queued
 	}
 	n := copy(c.pending, c.pending[i:])
 	clear(c.pending[n:])
