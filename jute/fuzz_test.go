@@ -411,6 +411,8 @@ func FuzzDecodeTxn(f *testing.F) {
 	for _, tx := range loadFuzzSeeds(f).txns {
 		f.Add(tx.typ, tx.body)
 	}
+	// closeSession without a body (closeSessionTxn.enabled=false), a TxnDigest after it.
+	f.Add(OpCloseSession, Marshal(&TxnDigest{Version: 2, TreeDigest: 1 << 40}))
 	f.Fuzz(func(t *testing.T, typ int32, body []byte) {
 		rec, err := DecodeTxn(typ, body)
 		if err != nil {

@@ -6,6 +6,7 @@ package jute
 import (
 	"bytes"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -133,7 +134,7 @@ func TestCanonical(t *testing.T) {
 		{"null data", []byte{0, 0, 0, 1, '/', 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0}, &SetDataRequest{}, true},
 		{"null acl", []byte{0, 0, 0, 1, '/', 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0}, &SetACLRequest{}, false},
 		{"null watches", append(make([]byte, 8), bytes.Repeat([]byte{0xff}, 12)...), &SetWatches{}, false},
-		{"3.5 closeSession", nil, &CloseSessionTxn{}, false},
+		{"3.5 closeSession", nil, &CloseSessionTxn{}, true},
 		{"3.8 closeSession", []byte{0, 0, 0, 0}, &CloseSessionTxn{}, true},
 		{"null multi", []byte{0xff, 0xff, 0xff, 0xff}, &MultiTxn{}, false},
 		{"padded sub-txn", []byte{0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 5, 0, 0, 0, 0, 9}, &MultiTxn{}, false},
@@ -151,6 +152,44 @@ func TestCanonical(t *testing.T) {
 		}
 		if enc := Marshal(c.rec); c.canonical && !bytes.Equal(enc, c.in) {
 			t.Errorf("%s: re-encoded %x", c.name, enc)
+		}
+	}
+}
+
+// A closeSession without a body (3.5, or zookeeper.closeSessionTxn.enabled=false) is told
+// from one listing paths by its bytes, with or without the TxnDigest after it.
+func TestCloseSessionBody(t *testing.T) {
+	digest := Marshal(&TxnDigest{Version: 2, TreeDigest: 0x1234_5678_9abc_def0})
+	zeroDigest := Marshal(&TxnDigest{Version: 2})
+	onePath := Marshal(&CloseSessionTxn{Paths2Delete: []string{"/abc"}}) // 12 bytes, as a digest
+	cases := []struct {
+		name  string
+		in    []byte
+		paths []string // nil: no body
+		left  int      // bytes left for the digest
+	}{
+		{"no body", nil, nil, 0},
+		{"no body, digest", digest, nil, 12},
+		{"zero digest", zeroDigest, []string{"", ""}, 0}, // the one version 2 digest that reads as a list
+		{"empty list", []byte{0, 0, 0, 0}, []string{}, 0},
+		{"empty list, digest", append([]byte{0, 0, 0, 0}, digest...), []string{}, 12},
+		{"one path of 12 bytes", onePath, []string{"/abc"}, 0},
+		{"one path, digest", append(onePath, digest...), []string{"/abc"}, 12},
+		{"two paths, digest", append(Marshal(&CloseSessionTxn{Paths2Delete: []string{"/a", "/b/c"}}), digest...), []string{"/a", "/b/c"}, 12},
+	}
+	for _, c := range cases {
+		d := NewDecoder(c.in)
+		var r CloseSessionTxn
+		r.Decode(d)
+		if d.Err() != nil {
+			t.Errorf("%s: %v", c.name, d.Err())
+			continue
+		}
+		if r.NoBody != (c.paths == nil) || strings.Join(r.Paths2Delete, ",") != strings.Join(c.paths, ",") || d.Remaining() != c.left {
+			t.Errorf("%s: NoBody %v paths %q, %d bytes left; want paths %q, %d left", c.name, r.NoBody, r.Paths2Delete, d.Remaining(), c.paths, c.left)
+		}
+		if !d.Canonical() || !bytes.Equal(Marshal(&r), c.in[:len(c.in)-c.left]) {
+			t.Errorf("%s: re-encoded %x (canonical %v)", c.name, Marshal(&r), d.Canonical())
 		}
 	}
 }

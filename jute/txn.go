@@ -149,18 +149,47 @@ type CreateSessionTxn struct{ TimeOut int32 }
 func (r *CreateSessionTxn) Encode(e *Encoder) { e.Int(r.TimeOut) }
 func (r *CreateSessionTxn) Decode(d *Decoder) { r.TimeOut = d.Int() }
 
-// CloseSessionTxn closes a session and names the ephemerals to delete with it.
-type CloseSessionTxn struct{ Paths2Delete []string }
+// CloseSessionTxn closes a session and names the ephemerals to delete with it. NoBody: the
+// txn has no record at all, as in 3.5 or with zookeeper.closeSessionTxn.enabled=false; the
+// members then delete the session's ephemerals they know of.
+type CloseSessionTxn struct {
+	Paths2Delete []string
+	NoBody       bool
+}
 
-func (r *CloseSessionTxn) Encode(e *Encoder) { e.Strings(r.Paths2Delete) }
+func (r *CloseSessionTxn) Encode(e *Encoder) {
+	if !r.NoBody {
+		e.Strings(r.Paths2Delete)
+	}
+}
+
+// Decode tells a txn without a body from one with a list of paths by the bytes themselves,
+// where Java goes by its own closeSessionTxn.enabled setting (and so misreads a log or a
+// leader's proposal written with the other one): without a body, nothing or a TxnDigest
+// (12 bytes) follows the header, and a digest does not read as a list of strings exactly
+// 12 bytes long unless its version is 1 or it is a version 2 digest of 0 (two empty
+// strings; applying the txn then deletes the session's ephemerals all the same).
 func (r *CloseSessionTxn) Decode(d *Decoder) {
-	// 3.5 close-session txns have no body at all (re-encoded with an empty vector).
-	if d.Remaining() == 0 {
-		d.lax = true
+	if !CloseSessionHasBody(d.B[d.Off:]) {
+		r.NoBody = true
 		return
 	}
 	r.Paths2Delete = d.Strings()
 }
+
+// CloseSessionHasBody reports whether rest, what follows a closeSession's TxnHeader, starts
+// with a CloseSessionTxn (see Decode).
+func CloseSessionHasBody(rest []byte) bool {
+	if len(rest) != txnDigestLen {
+		return len(rest) != 0
+	}
+	d := NewDecoder(rest)
+	d.Strings()
+	return d.Err() == nil && d.Remaining() == 0
+}
+
+// txnDigestLen is the length of an encoded TxnDigest (int version, long digest).
+const txnDigestLen = 12
 
 // ErrorTxn records a failed write; it still consumes a zxid.
 type ErrorTxn struct{ Err int32 }

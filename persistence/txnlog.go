@@ -619,11 +619,6 @@ func decodeLogged(b []byte) (*LoggedTxn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if lt.Hdr.Type == jute.OpCloseSession && d.Remaining() == 0 {
-		// A 3.5 close-session txn has no body.
-		lt.Rec = &jute.CloseSessionTxn{}
-		return lt, nil
-	}
 	rec.Decode(d)
 	if d.Err() != nil {
 		return nil, d.Err()

@@ -133,21 +133,7 @@ func TestEnsembleRollsToTLS(t *testing.T) {
 func TestMixedEnsembleOverTLS(t *testing.T) {
 	tlsLines := quorumTLSCfg(t, true, false)
 	e := newEnsemble(t, 3, tlsLines)
-	b, err := os.ReadFile(e.cfgs[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var members []zktest.QuorumMember
-	for _, l := range strings.Split(string(b), "\n") {
-		var sid uint64
-		var q, el int
-		if _, err := fmt.Sscanf(l, "server.%d=127.0.0.1:%d:%d", &sid, &q, &el); err == nil {
-			members = append(members, zktest.QuorumMember{SID: sid, Host: "127.0.0.1", QuorumPort: q, ElectionPort: el})
-		}
-	}
-	if len(members) != 3 {
-		t.Fatalf("server lines %+v", members)
-	}
+	members := ensembleMembers(t, e)
 	e.start(1)
 	e.start(2)
 	port := zktest.FreePort(t)
@@ -183,6 +169,27 @@ func TestMixedEnsembleOverTLS(t *testing.T) {
 			t.Errorf("zkgo member %d reads %q, %v", i, v, err)
 		}
 	}
+}
+
+// ensembleMembers reads e's server lines, for an Apache member to join it.
+func ensembleMembers(t *testing.T, e *ensemble) []zktest.QuorumMember {
+	t.Helper()
+	b, err := os.ReadFile(e.cfgs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var members []zktest.QuorumMember
+	for _, l := range strings.Split(string(b), "\n") {
+		var sid uint64
+		var q, el int
+		if _, err := fmt.Sscanf(l, "server.%d=127.0.0.1:%d:%d", &sid, &q, &el); err == nil {
+			members = append(members, zktest.QuorumMember{SID: sid, Host: "127.0.0.1", QuorumPort: q, ElectionPort: el})
+		}
+	}
+	if len(members) != len(e.cfgs)-1 {
+		t.Fatalf("server lines %+v", members)
+	}
+	return members
 }
 
 func tailLines(s string, n int) string {

@@ -924,6 +924,10 @@ func (s *Server) prepCloseSession(r *request) jute.Record {
 		s.addChange(&changeRecord{zxid: zxid, path: p})
 	}
 	s.sessions.setClosing(r.session)
+	if !s.closeSessionTxn {
+		// Each member deletes the session's ephemerals it has when it applies the txn.
+		return &jute.CloseSessionTxn{NoBody: true}
+	}
 	return &jute.CloseSessionTxn{Paths2Delete: paths}
 }
 

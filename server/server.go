@@ -106,9 +106,10 @@ type Server struct {
 	sink        TxnSink
 	prepDigest  uint64 // tree digest once every prepared txn is applied (committer-owned)
 
-	digestEnabled  bool
-	restoreDigests struct{ checked, mismatched int }
-	disk           *diskSink // nil when running without storage (tests of the pipeline alone)
+	digestEnabled   bool
+	closeSessionTxn bool // zookeeper.closeSessionTxn.enabled: closeSession txns list the ephemerals
+	restoreDigests  struct{ checked, mismatched int }
+	disk            *diskSink // nil when running without storage (tests of the pipeline alone)
 
 	// For YieldReads (yield.go): reads answered, writes seen (and their count at the last
 	// check), the zxid of the last txn this ensemble member logged (NoteLogged), and
@@ -129,35 +130,36 @@ type Server struct {
 // New prepares a server from cfg; Start binds and serves.
 func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 	s := &Server{
-		cfg:            cfg,
-		leaderServes:   cfg.PropString("zookeeper.leaderServes", "yes") != "no",
-		unified:        cfg.PropBool("zookeeper.client.portUnification"),
-		eagerACL:       cfg.PropBool("zookeeper.enableEagerACLCheck"),
-		digestAuth:     cfg.PropBoolDefault("zookeeper.DigestAuthenticationProvider.enabled", true),
-		queuedLimit:    max(1, int64(cfg.PropInt("zookeeper.globalOutstandingLimit", 1000))),
-		large:          newLargeRequests(cfg),
-		reqThrottle:    newRequestThrottle(cfg),
-		log:            log,
-		tickMs:         cfg.TickTime,
-		minTimeout:     int32(cfg.MinSessionTimeoutMs()),
-		maxTimeout:     int32(cfg.MaxSessionTimeoutMs()),
-		maxBuffer:      cfg.JuteMaxBuffer(),
-		maxClientCnxns: cfg.MaxClientCnxns,
-		maxCnxns:       cfg.MaxCnxns(),
-		skipACL:        cfg.SkipACL(),
-		superDigest:    cfg.SuperDigest(),
-		extendedTypes:  cfg.ExtendedTypesEnabled(),
-		enforceQuota:   cfg.EnforceQuota(),
-		whitelist:      cfg.FourLetterWhitelist(),
-		digestEnabled:  cfg.DigestEnabled(),
-		serverID:       1, // standalone servers use id 1 for session ids (createSessionTrackerServerId)
-		reqCh:          make(chan *request, 4096),
-		stopCh:         make(chan struct{}),
-		conns:          make(map[*conn]struct{}),
-		perIP:          make(map[string]int),
-		outstanding:    newOutstanding(),
-		sink:           nopSink{},
-		yieldCPU:       yieldCPU,
+		cfg:             cfg,
+		leaderServes:    cfg.PropString("zookeeper.leaderServes", "yes") != "no",
+		unified:         cfg.PropBool("zookeeper.client.portUnification"),
+		eagerACL:        cfg.PropBool("zookeeper.enableEagerACLCheck"),
+		digestAuth:      cfg.PropBoolDefault("zookeeper.DigestAuthenticationProvider.enabled", true),
+		queuedLimit:     max(1, int64(cfg.PropInt("zookeeper.globalOutstandingLimit", 1000))),
+		large:           newLargeRequests(cfg),
+		reqThrottle:     newRequestThrottle(cfg),
+		log:             log,
+		tickMs:          cfg.TickTime,
+		minTimeout:      int32(cfg.MinSessionTimeoutMs()),
+		maxTimeout:      int32(cfg.MaxSessionTimeoutMs()),
+		maxBuffer:       cfg.JuteMaxBuffer(),
+		maxClientCnxns:  cfg.MaxClientCnxns,
+		maxCnxns:        cfg.MaxCnxns(),
+		skipACL:         cfg.SkipACL(),
+		superDigest:     cfg.SuperDigest(),
+		extendedTypes:   cfg.ExtendedTypesEnabled(),
+		enforceQuota:    cfg.EnforceQuota(),
+		whitelist:       cfg.FourLetterWhitelist(),
+		digestEnabled:   cfg.DigestEnabled(),
+		closeSessionTxn: cfg.CloseSessionTxnEnabled(),
+		serverID:        1, // standalone servers use id 1 for session ids (createSessionTrackerServerId)
+		reqCh:           make(chan *request, 4096),
+		stopCh:          make(chan struct{}),
+		conns:           make(map[*conn]struct{}),
+		perIP:           make(map[string]int),
+		outstanding:     newOutstanding(),
+		sink:            nopSink{},
+		yieldCPU:        yieldCPU,
 	}
 	s.throttleCond = sync.NewCond(&s.throttleMu)
 	s.setTree(datatree.New())

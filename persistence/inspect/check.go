@@ -332,9 +332,6 @@ func decodeCheck(b []byte) error {
 	if d.Err() != nil {
 		return fmt.Errorf("txn header: %w", d.Err())
 	}
-	if h.Type == jute.OpCloseSession && d.Remaining() == 0 {
-		return nil
-	}
 	rec, err := jute.NewTxn(h.Type)
 	if err != nil {
 		return fmt.Errorf("zxid 0x%x: %w", h.Zxid, err)

@@ -10,6 +10,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/zkgo/zkgo/jute"
 )
 
 // ErrPartial is returned by DumpLog when the last record lacks its end marker, as
@@ -321,8 +323,8 @@ func formatTxn(typ int32, r *reader) (string, error) {
 		c := newCSV()
 		c.long(int64(v))
 		return c.end(), nil
-	case -11: // CloseSessionTxn (a 3.5 closeSession has no body)
-		if r.remaining() == 0 {
+	case -11: // CloseSessionTxn (none in 3.5 or with closeSessionTxn.enabled=false)
+		if !jute.CloseSessionHasBody(r.b[r.off:]) {
 			return "", nil
 		}
 		n := r.int()

@@ -253,13 +253,16 @@ func (t *Tree) setACL(path string, acl []jute.ACL, version int32, stat *jute.Sta
 	return jute.OK
 }
 
-// killSession deletes a closing session's ephemerals: the listed ones (3.6+ txns), or all the
-// tree knows of for older txns without a list.
+// killSession deletes a closing session's ephemerals: those its txn lists (3.6+, unless
+// zookeeper.closeSessionTxn.enabled=false), then the others the tree knows of.
 func (t *Tree) killSession(session int64, paths []string, zxid int64) {
-	if paths == nil {
-		paths = t.Ephemerals(session)
-	}
 	for _, p := range paths {
+		t.deleteNode(p, zxid)
+	}
+	// Then the session's ephemerals the txn did not name (all of them when it names none), in
+	// the order of the set DataTree.killSession takes them from: an ephemeral never outlives
+	// its session here, whatever the leader listed.
+	for _, p := range t.ephemeralsJava(session, false).Order() {
 		t.deleteNode(p, zxid)
 	}
 	delete(t.ephemerals, session)

@@ -91,6 +91,16 @@ func (s *JavaStringSet) Clone() *JavaStringSet {
 	return c
 }
 
+// Copy is an identical set, in the same order.
+func (s *JavaStringSet) Copy() *JavaStringSet {
+	c := *s
+	c.seq = make(map[string]uint64, len(s.seq))
+	for p, n := range s.seq {
+		c.seq[p] = n
+	}
+	return &c
+}
+
 // javaSpreadHash is HashMap.hash(key) for a String key: String.hashCode over UTF-16 code
 // units, its high half folded into the low half.
 func javaSpreadHash(p string) uint32 {

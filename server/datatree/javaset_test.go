@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/zkgo/zkgo/jute"
 )
 
 // The expected orders were printed by OpenJDK 17 (the reference server's JVM) running the
@@ -72,5 +74,43 @@ func TestEphemeralsJavaFollowsCreatesAndDeletes(t *testing.T) {
 	got := strings.Join(tr.EphemeralsJava(session).Order(), " ")
 	if want := "/x/y /x/b /x/zz /x/a /x/c0000000001 /x/c0000000000"; got != want {
 		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+// Applying a closeSession deletes the ephemerals its txn lists and then the others of the
+// session this tree has (DataTree.killSession), so none outlives the session whatever the
+// txn lists, or when it lists nothing (zookeeper.closeSessionTxn.enabled=false).
+func TestCloseSessionDeletesEveryEphemeral(t *testing.T) {
+	for _, txn := range []*jute.CloseSessionTxn{
+		{Paths2Delete: []string{"/x/a", "/x/gone"}},
+		{Paths2Delete: []string{}},
+		{NoBody: true},
+	} {
+		tr := New()
+		const session = 0x1234
+		for _, p := range []string{"/x", "/x/a", "/x/b", "/x/c", "/other"} {
+			owner := int64(session)
+			if p == "/x" {
+				owner = 0
+			} else if p == "/other" {
+				owner = session + 1
+			}
+			if code := tr.createNode(p, nil, nil, owner, -1, 1, 1, nil); code != 0 {
+				t.Fatalf("create %s: %v", p, code)
+			}
+		}
+		tr.ProcessTxn(&jute.TxnHeader{ClientID: session, Zxid: 5, Type: jute.OpCloseSession}, txn)
+		var left []string
+		for _, p := range []string{"/x/a", "/x/b", "/x/c"} {
+			if tr.Get(p) != nil {
+				left = append(left, p)
+			}
+		}
+		if len(left) > 0 || len(tr.Ephemerals(session)) > 0 || tr.EphemeralCount() != 1 || tr.Get("/other") == nil {
+			t.Errorf("%+v: left %v, ephemerals %v, %d in all", txn, left, tr.Ephemerals(session), tr.EphemeralCount())
+		}
+		if x := tr.Get("/x"); x == nil || x.Stat.Pzxid != 5 || x.NumChildren() != 0 {
+			t.Errorf("%+v: /x after the close: %+v", txn, x)
+		}
 	}
 }

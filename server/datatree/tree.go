@@ -186,13 +186,22 @@ func (t *Tree) Ephemerals(session int64) []string {
 // EphemeralsJava returns the session's ephemeral paths as the HashSet clone
 // DataTree.getEphemerals hands closeSession, whose iteration order is the deletion order.
 // Paths the model has not seen (a tree loaded from a snapshot) are added in sorted order.
-func (t *Tree) EphemeralsJava(session int64) *JavaStringSet {
+func (t *Tree) EphemeralsJava(session int64) *JavaStringSet { return t.ephemeralsJava(session, true) }
+
+// ephemeralsJava is the session's ephemerals as a Java HashSet: a copy of the tree's
+// (clone: as HashSet.clone orders it), fixed up to hold exactly the session's ephemerals.
+func (t *Tree) ephemeralsJava(session int64, clone bool) *JavaStringSet {
 	js := t.ephOrder[session]
 	if js == nil {
 		js = NewJavaStringSet()
 	}
-	// Fixed up on the copy: callers hold only the read lock.
-	c := js.Clone()
+	// Fixed up on a copy: EphemeralsJava's callers hold only the read lock.
+	var c *JavaStringSet
+	if clone {
+		c = js.Clone()
+	} else {
+		c = js.Copy()
+	}
 	set := t.ephemerals[session]
 	if c.Len() != len(set) {
 		for _, p := range c.Order() {

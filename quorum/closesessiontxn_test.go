@@ -1,0 +1,87 @@
+package quorum
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zkgo/zkgo/internal/zktest"
+)
+
+// TestMixedEnsembleCloseSessionTxnDisabled: with zookeeper.closeSessionTxn.enabled=false on
+// every member a closeSession txn has no list of paths (a TxnDigest follows its header).
+// zkgo members read the ones an Apache ZooKeeper 3.8 leader proposes and an Apache member
+// reads zkgo's; the closed sessions' ephemerals are gone on every member either way.
+func TestMixedEnsembleCloseSessionTxnDisabled(t *testing.T) {
+	e := newEnsemble(t, 3, "closeSessionTxn.enabled=false\n")
+	members := ensembleMembers(t, e)
+	startApache := func() *zktest.ApachePeer {
+		a := zktest.StartApacheQuorumPeer(t, 3, members, zktest.FreePort(t), []string{"closeSessionTxn.enabled=false"})
+		e.clients[3] = a.ClientAddr
+		return a
+	}
+	modes := func(want ...string) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for i := 1; i <= 3; i++ {
+			for want[i-1] != "" {
+				out, _ := zktest.FourLetterWord(e.clients[i], "srvr", 2*time.Second)
+				if strings.Contains(out, "Mode: "+want[i-1]) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("member %d is not a %s: %q", i, want[i-1], out)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+	}
+	// Each session makes an ephemeral and closes; then no member has them.
+	closeSessions := func(step string) {
+		t.Helper()
+		var paths []string
+		for i := 1; i <= 3; i++ {
+			c := e.connect(i)
+			p := fmt.Sprintf("/%s-%d", step, i)
+			if _, err := c.Create(p, nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+				t.Fatalf("%s: create through member %d: %v", step, i, err)
+			}
+			c.Close()
+			paths = append(paths, p)
+		}
+		for i := 1; i <= 3; i++ {
+			for _, p := range paths {
+				if _, err := e.readAfterSync(i, p); err != zk.ErrNoNode {
+					t.Errorf("%s: member %d reads %s: %v, want it gone", step, i, p, err)
+				}
+			}
+		}
+		for i := 1; i <= 2; i++ {
+			if m := fourLetter(t, e.clients[i], "mntr"); !strings.Contains(m, "zk_digest_mismatches_count\t0\n") {
+				t.Errorf("%s: member %d counted digest mismatches:\n%s", step, i, m)
+			}
+		}
+	}
+
+	// 3 and 1 elect 3 (the highest id at equal zxids): an Apache leader.
+	apache := startApache()
+	e.start(1)
+	modes("follower", "", "leader")
+	e.start(2)
+	modes("follower", "follower", "leader")
+	closeSessions("apache-leads")
+
+	// Without it 1 and 2 elect a zkgo leader; a new Apache member 3 joins it (SNAP).
+	if err := apache.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	leader := e.waitServing(30 * time.Second)
+	startApache()
+	want := []string{"follower", "follower", "follower"}
+	want[leader-1] = "leader"
+	modes(want...)
+	closeSessions("zkgo-leads")
+}
