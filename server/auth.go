@@ -64,12 +64,6 @@ func (s *Server) digestIDOf(userPassword string) string {
 	return digestID(userPassword, s.digestHash([]byte(userPassword)))
 }
 
-// authenticated reports whether ids of this scheme stand for an authenticated user, which is
-// what the `auth` ACL scheme expands to (isAuthenticated: digest and sasl yes, ip no).
-func authenticated(scheme string) bool {
-	return scheme == schemeDigest || scheme == schemeSASL || scheme == schemeX509
-}
-
 // validACLID checks an ACL id for its scheme (AuthenticationProvider.isValid).
 func validACLID(scheme, id string) bool {
 	switch scheme {
@@ -164,6 +158,9 @@ func (s *Server) checkACL(acl []jute.ACL, perm int32, ids []jute.Id) jute.Code {
 		if a.Id.Scheme == schemeWorld && a.Id.ID == "anyone" {
 			return jute.OK
 		}
+		if !s.auth.providers[a.Id.Scheme] {
+			continue // no provider to match with (ZooKeeperServer.checkACL)
+		}
 		for _, id := range ids {
 			if id.Scheme == a.Id.Scheme && s.idMatches(id.Scheme, id.ID, a.Id.ID) {
 				return jute.OK
@@ -200,7 +197,7 @@ func (s *Server) fixupACL(acl []jute.ACL, ids []jute.Id) ([]jute.ACL, jute.Code)
 		case a.Id.Scheme == schemeAuth:
 			added := false
 			for _, id := range ids {
-				if authenticated(id.Scheme) {
+				if s.auth.authenticates(id.Scheme) {
 					out = append(out, jute.ACL{Perms: a.Perms, Id: id})
 					added = true
 				}
@@ -209,8 +206,7 @@ func (s *Server) fixupACL(acl []jute.ACL, ids []jute.Id) ([]jute.ACL, jute.Code)
 				return nil, jute.InvalidACL
 			}
 		default:
-			if !validACLID(a.Id.Scheme, a.Id.ID) || a.Id.Scheme == schemeDigest && !s.digestAuth {
-				// No provider for the scheme (a disabled digest one: ProviderRegistry).
+			if !s.auth.providers[a.Id.Scheme] || !validACLID(a.Id.Scheme, a.Id.ID) {
 				return nil, jute.InvalidACL
 			}
 			out = append(out, a)

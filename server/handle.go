@@ -159,6 +159,13 @@ func (s *Server) handle(c *conn, b []byte) bool {
 	if h.Type == jute.OpAuth {
 		return s.handleAuth(c, h.Xid, body)
 	}
+	if s.auth.enforce && h.Type != jute.OpSasl && !s.auth.allows(c.authIDs()) {
+		// zookeeper.enforce.auth.enabled: nothing but authentication before it succeeded
+		// (AuthenticationHelper.enforceAuthentication); the session is left to expire.
+		s.log.Error().Str("client", c.remote).Strs("schemes", s.auth.enforceSchemes).Msg("client has not authenticated with a required scheme; closing")
+		c.lastWords(frame(jute.ReplyHeader{Xid: h.Xid, Err: int32(jute.SessionClosedRequireSASLAuth)}, nil))
+		return false
+	}
 	if !isPipelineOp(h.Type) && !isLocalOp(h.Type) {
 		// Unknown ops, notification (0) and a top-level check (13) are refused and the
 		// connection closed (UnimplementedRequestProcessor; 3.9 semantics for check).
@@ -211,8 +218,10 @@ func (s *Server) handleAuth(c *conn, xid int32, body []byte) bool {
 		c.lastWords(frame(jute.ReplyHeader{Xid: xid, Err: int32(jute.AuthFailed)}, nil))
 		return false
 	}
+	ok := s.auth.providers[ap.Scheme]
 	switch {
-	case ap.Scheme == schemeDigest && s.digestAuth:
+	case !ok:
+	case ap.Scheme == schemeDigest:
 		id := s.digestIDOf(string(ap.Auth))
 		if s.superDigest != "" && id == s.superDigest {
 			c.addAuth(jute.Id{Scheme: schemeSuper, ID: ""})
@@ -220,8 +229,28 @@ func (s *Server) handleAuth(c *conn, xid int32, body []byte) bool {
 		c.addAuth(jute.Id{Scheme: schemeDigest, ID: id})
 	case ap.Scheme == schemeIP:
 		c.addAuth(jute.Id{Scheme: schemeIP, ID: c.ip})
-	default:
-		s.log.Warn().Str("client", c.remote).Str("scheme", ap.Scheme).Msg("authentication failed: no provider for scheme; closing")
+	case ap.Scheme == schemeX509:
+		// X509AuthenticationProvider authenticates the connection's certificate again: only a
+		// TLS client whose certificate its handshake accepted has one (and its ids already).
+		ok = c.tlsc != nil && len(c.tlsc.ConnectionState().PeerCertificates) > 0
+	case ap.Scheme == schemeEnsemble:
+		if len(ap.Auth) == 0 || s.auth.ensembleNames == nil {
+			s.Count(EnsembleAuthSkip, 1)
+			break
+		}
+		if !s.auth.ensembleNames[string(ap.Auth)] {
+			// Closed unanswered, so that the client tries another server rather than
+			// failing for good (EnsembleAuthenticationProvider).
+			s.Count(EnsembleAuthFail, 1)
+			s.log.Warn().Str("client", c.remote).Str("ensemble", string(ap.Auth)).Msg("unexpected ensemble name; closing")
+			return false
+		}
+		s.Count(EnsembleAuthSuccess, 1)
+	default: // sasl: negotiated with sasl packets, never by addauth
+		ok = false
+	}
+	if !ok {
+		s.log.Warn().Str("client", c.remote).Str("scheme", ap.Scheme).Msg("authentication failed; closing")
 		c.lastWords(frame(jute.ReplyHeader{Xid: xid, Err: int32(jute.AuthFailed)}, nil))
 		return false
 	}

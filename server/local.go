@@ -159,7 +159,7 @@ func (s *Server) read(r *request, t *datatree.Tree) (jute.Record, jute.Code) {
 		}
 		return &stringsResponse{v: out}, jute.OK
 	case jute.OpWhoAmI:
-		return &whoAmIResponse{ids: c.authIDs()}, jute.OK
+		return &whoAmIResponse{ids: c.authIDs(), providers: s.auth.providers}, jute.OK
 	case jute.OpAddWatch:
 		var req jute.PathTypeRequest
 		if jute.Unmarshal(r.body, &req) != nil {
@@ -340,21 +340,25 @@ func (s *stringsResponse) Encode(e *jute.Encoder) { e.Strings(s.v) }
 func (s *stringsResponse) Decode(d *jute.Decoder) { s.v = d.Strings() }
 
 // whoAmIResponse lists the connection's identities; the user of a scheme without a provider
-// (super) is "", as AuthUtil.getClientInfos turns getUser's null into.
-type whoAmIResponse struct{ ids []jute.Id }
+// (super, or sasl without SASLAuthenticationProvider) is "", as AuthUtil.getClientInfos
+// turns getUser's null into.
+type whoAmIResponse struct {
+	ids       []jute.Id
+	providers map[string]bool
+}
 
 func (w *whoAmIResponse) Encode(e *jute.Encoder) {
 	e.Int(int32(len(w.ids)))
 	for _, id := range w.ids {
 		e.String(id.Scheme)
-		switch id.Scheme {
-		case schemeDigest:
+		switch {
+		case !w.providers[id.Scheme]:
+			e.String("")
+		case id.Scheme == schemeDigest:
 			user, _, _ := strings.Cut(id.ID, ":")
 			e.String(user)
-		case schemeIP, schemeSASL, schemeX509:
-			e.String(id.ID)
 		default:
-			e.String("")
+			e.String(id.ID)
 		}
 	}
 }

@@ -131,6 +131,9 @@ const (
 	StaleReplies                                 // replies to requests whose connection had closed
 	ThrottledOps                                 // requests answered THROTTLEDOP (zookeeper.throttled_op_wait_time)
 	QuitLeadingDueToDisloyalVoter                // leaders that stopped waiting for epochs (maxTimeToWaitForEpoch)
+	EnsembleAuthSuccess                          // addauth ensemble with an expected name
+	EnsembleAuthFail                             // addauth ensemble with another name (connection closed)
+	EnsembleAuthSkip                             // addauth ensemble with no name, or no names configured
 	numCounters
 )
 
@@ -163,6 +166,9 @@ var counterNames = [numCounters]string{
 	StaleReplies:                  "stale_replies",
 	ThrottledOps:                  "throttled_ops",
 	QuitLeadingDueToDisloyalVoter: "quit_leading_due_to_disloyal_voter",
+	EnsembleAuthSuccess:           "ensemble_auth_success",
+	EnsembleAuthFail:              "ensemble_auth_fail",
+	EnsembleAuthSkip:              "ensemble_auth_skip",
 }
 
 // Metric is one of ServerMetrics.java's summaries (mntr zk_avg_/min_/max_/cnt_/sum_<name>,

@@ -124,23 +124,6 @@ func isSASLSuperUser(cfg *config.Config, id string) bool {
 	return false
 }
 
-// saslAuthRequired is AuthenticationHelper.isSaslAuthRequired.
-func saslAuthRequired(cfg *config.Config) bool {
-	if cfg.PropBoolDefault(propRequireClientSASL, false) {
-		return true
-	}
-	if !cfg.PropBoolDefault(propEnforceAuthEnabled, false) {
-		return false
-	}
-	v, _ := cfg.Prop(propEnforceAuthSchemes)
-	for _, s := range strings.Split(v, ",") {
-		if strings.TrimSpace(s) == schemeSASL {
-			return true
-		}
-	}
-	return false
-}
-
 // handleSASL answers a SASL token (op 102). Called with c.mu held.
 func (s *Server) handleSASL(r *request) {
 	c := r.conn
@@ -170,7 +153,7 @@ func (s *Server) handleSASL(r *request) {
 			return
 		case err != nil:
 			s.log.Warn().Str("client", c.remote).Err(err).Msg("client failed to SASL authenticate")
-			required := saslAuthRequired(s.cfg)
+			required := s.auth.saslRequired()
 			if s.cfg.PropBool(propAllowSASLFailed) && !required {
 				s.log.Warn().Str("client", c.remote).Msg("maintaining client connection despite SASL authentication failure")
 				break

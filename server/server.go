@@ -75,9 +75,9 @@ type Server struct {
 	// still answers.
 	leaderAlone  atomic.Bool
 	leaderServes bool
-	// digestAuth: the digest scheme has a provider (zookeeper.DigestAuthenticationProvider.enabled):
-	// without one, addauth digest fails and digest ACLs are invalid, as in ProviderRegistry.
-	digestAuth bool
+	// auth: the schemes with a provider and the authentication a connection must have
+	// (authprovider.go).
+	auth *authConfig
 
 	// queued counts the requests waiting in connections for earlier ones (conn.pending);
 	// over queuedLimit (zookeeper.globalOutstandingLimit) readers of connections with
@@ -134,7 +134,6 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 		leaderServes:    cfg.PropString("zookeeper.leaderServes", "yes") != "no",
 		unified:         cfg.PropBool("zookeeper.client.portUnification"),
 		eagerACL:        cfg.PropBool("zookeeper.enableEagerACLCheck"),
-		digestAuth:      cfg.PropBoolDefault("zookeeper.DigestAuthenticationProvider.enabled", true),
 		queuedLimit:     max(1, int64(cfg.PropInt("zookeeper.globalOutstandingLimit", 1000))),
 		large:           newLargeRequests(cfg),
 		reqThrottle:     newRequestThrottle(cfg),
@@ -167,6 +166,11 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 		return nil, errors.New("tickTime must be positive")
 	}
 	s.dt().ExtendedTypes = s.extendedTypes
+	auth, err := newAuthConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.auth = auth
 	users, err := loadSASLUsers(cfg)
 	if err != nil {
 		return nil, err

@@ -138,6 +138,10 @@ func (c *cli) run(args []string) int {
 			fmt.Fprintln(c.stderr, err)
 			return exitUsage
 		}
+		if err := server.CheckAuth(cfg); err != nil {
+			fmt.Fprintf(c.stderr, "%s: %v\n", cfg.File, err)
+			return exitUsage
+		}
 		if err := server.CheckTLS(cfg); err != nil {
 			key := "secureClientPort"
 			if cfg.SecureClientPort == 0 {

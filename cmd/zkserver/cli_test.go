@@ -504,6 +504,17 @@ func TestUnsupportedProtectionIsRefused(t *testing.T) {
 			t.Errorf("%q: %+v", tc.extra, r)
 		}
 	}
+	// Authentication ZooKeeper's server refuses to start with, or a provider zkgo cannot run.
+	for _, tc := range []struct{ extra, want string }{
+		{"sessionRequireClientSASLAuth=true\n", "Authentication scheme sasl is not available."},
+		{"authProvider.1=com.example.MyProvider\n", "zookeeper.authProvider: com.example.MyProvider: zkgo cannot load Java classes"},
+	} {
+		cfg, _ := writeCfg(t, 2181, tc.extra)
+		r := runCLI(t, testCLI(), "start-foreground", cfg)
+		if r.code != exitUsage || !strings.Contains(r.stderr, cfg+": "+tc.want) {
+			t.Errorf("%q: %+v", tc.extra, r)
+		}
+	}
 	// sslQuorum on an ensemble member needs ssl.quorum.* stores that read.
 	for _, tc := range []struct{ extra, want string }{
 		{"sslQuorum=true\n", "sslQuorum: no key store for the quorum: set ssl.quorum.keyStore.location"},
