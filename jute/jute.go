@@ -79,8 +79,8 @@ func (d *Decoder) Err() error { return d.err }
 // Canonical reports whether every value read so far has the one encoding that the Encoder
 // writes for it, so that re-encoding the decoded records reproduces the bytes read. Null
 // strings and vectors (read as "" and nil, written as length 0), boolean bytes other than
-// 0 and 1, a 3.5 CloseSessionTxn without a body and padding after a multi sub-txn are
-// accepted, as Java accepts them, but are not canonical.
+// 0 and 1 and padding after a multi sub-txn are accepted, as Java accepts them, but are not
+// canonical.
 func (d *Decoder) Canonical() bool { return !d.lax }
 
 // Remaining is the number of unread bytes.

@@ -59,7 +59,8 @@ func newAuthConfig(cfg *config.Config) (*authConfig, error) {
 		}
 		a.providers[scheme] = true
 	}
-	if cfg.SecureClientPort != 0 || cfg.PropBool("zookeeper.client.portUnification") {
+	if _, named := cfg.Prop("zookeeper.authProvider.x509"); !named &&
+		(cfg.SecureClientPort != 0 || cfg.PropBool("zookeeper.client.portUnification")) {
 		a.providers[schemeX509] = true
 	}
 	if names, ok := cfg.Prop("zookeeper.ensembleAuthName"); ok {
@@ -75,7 +76,12 @@ func newAuthConfig(cfg *config.Config) (*authConfig, error) {
 	} else {
 		a.enforce = cfg.PropBoolDefault(propEnforceAuthEnabled, false)
 		if v, ok := cfg.Prop(propEnforceAuthSchemes); ok {
-			for _, s := range strings.Split(v, ",") {
+			// String.split drops trailing empty strings (not blank ones).
+			parts := strings.Split(v, ",")
+			for len(parts) > 0 && parts[len(parts)-1] == "" {
+				parts = parts[:len(parts)-1]
+			}
+			for _, s := range parts {
 				a.enforceSchemes = append(a.enforceSchemes, strings.TrimSpace(s))
 			}
 		}

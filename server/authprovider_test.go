@@ -178,17 +178,23 @@ func TestAuthConfigRefused(t *testing.T) {
 		{map[string]string{"zookeeper.enforce.auth.enabled": "true"}, "zookeeper.enforce.auth.schemes must be"},
 		{map[string]string{"zookeeper.enforce.auth.enabled": "true", "zookeeper.enforce.auth.schemes": "digest,x509"}, "Authentication scheme x509 is not available."},
 		{map[string]string{"zookeeper.authProvider.1": "com.example.MyProvider"}, "com.example.MyProvider: zkgo cannot load Java classes"},
+		// String.split keeps a blank last part, which names no scheme.
+		{map[string]string{"zookeeper.enforce.auth.enabled": "true", "zookeeper.enforce.auth.schemes": "digest, "}, "Authentication scheme  is not available."},
 	} {
 		err := CheckAuth(testConfig(t, t.TempDir(), c.props))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want %q", c.props, err, c.want)
 		}
 	}
-	ok := map[string]string{
+	for _, ok := range []map[string]string{{
 		"zookeeper.sessionRequireClientSASLAuth": "true",
 		"zookeeper.authProvider.sasl":            "org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
-	}
-	if err := CheckAuth(testConfig(t, t.TempDir(), ok)); err != nil {
-		t.Errorf("%v: %v", ok, err)
+	}, {
+		// ... and drops empty trailing parts.
+		"zookeeper.enforce.auth.enabled": "true", "zookeeper.enforce.auth.schemes": "ip,digest,,",
+	}} {
+		if err := CheckAuth(testConfig(t, t.TempDir(), ok)); err != nil {
+			t.Errorf("%v: %v", ok, err)
+		}
 	}
 }

@@ -121,17 +121,24 @@ func newConn(s *Server, nc net.Conn, secure bool) *conn {
 
 func (c *conn) authIDs() []jute.Id { return *c.auth.Load() }
 
+// addAuth adds id once. The reader (addauth) and the apply goroutine (a SASL packet queued
+// behind a write) may add at once: compare-and-swap, so that neither id is lost.
 func (c *conn) addAuth(id jute.Id) {
-	old := c.authIDs()
-	for _, o := range old {
-		if o == id {
+	for {
+		p := c.auth.Load()
+		old := *p
+		for _, o := range old {
+			if o == id {
+				return
+			}
+		}
+		ids := make([]jute.Id, len(old), len(old)+1)
+		copy(ids, old)
+		ids = append(ids, id)
+		if c.auth.CompareAndSwap(p, &ids) {
 			return
 		}
 	}
-	ids := make([]jute.Id, len(old), len(old)+1)
-	copy(ids, old)
-	ids = append(ids, id)
-	c.auth.Store(&ids)
 }
 
 // Process delivers a watch event (datatree.Watcher). Apache ZooKeeper 3.8 sends zxid -1.

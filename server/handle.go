@@ -173,9 +173,11 @@ func (s *Server) handle(c *conn, b []byte) bool {
 		c.lastWords(frame(jute.ReplyHeader{Xid: h.Xid, Zxid: -1, Err: int32(jute.Unimplemented)}, nil))
 		return false
 	}
-	// Every packet keeps the session alive; a session that is gone or closing gets its
-	// requests dropped, as Apache ZooKeeper does (MissingSessionException).
-	if !s.sessions.touch(c.sid(), c.timeout, time.Now().UnixMilli()) {
+	// Every packet but SASL's keeps the session alive (processSasl submits nothing, so an
+	// unauthenticated client cannot keep an enforced session by SASL tokens alone); a session
+	// that is gone or closing gets its requests dropped, as Apache ZooKeeper does
+	// (MissingSessionException).
+	if h.Type != jute.OpSasl && !s.sessions.touch(c.sid(), c.timeout, time.Now().UnixMilli()) {
 		s.log.Debug().Str("session", fmt.Sprintf("0x%x", c.sid())).Int32("type", h.Type).Msg("dropping request of a closed session")
 		return true
 	}

@@ -292,3 +292,22 @@ func TestSASLACLMatches(t *testing.T) {
 		t.Error("letAnySaslUserDoX not honoured")
 	}
 }
+
+// sessionRequireClientSASLAuth (enforce.auth with sasl): SASL tokens go through before the
+// login (and do not keep the session alive), any other request closes the connection with
+// SESSIONCLOSEDREQUIRESASLAUTH, and after the login requests are served.
+func TestSASLRequiredEnforced(t *testing.T) {
+	addr := startSASLTestServer(t, saslJAASProps(t, map[string]string{"zookeeper.sessionRequireClientSASLAuth": "true"}))
+	w := dialSASLWire(t, addr)
+	if h, _, ok := w.call(1, jute.OpExists, &jute.PathWatchRequest{Path: "/"}); !ok || h.Err != int32(jute.SessionClosedRequireSASLAuth) || !w.closed() {
+		t.Fatalf("exists before the login: %+v %v", h, ok)
+	}
+	w = dialSASLWire(t, addr)
+	_, ch, _ := w.sasl(1, []byte{})
+	if h, _, ok := w.sasl(2, newTestDigestClient("jaasuser", "jaas_password").respond(t, ch)); !ok || h.Err != 0 {
+		t.Fatalf("login: %+v %v", h, ok)
+	}
+	if h, _, ok := w.call(3, jute.OpExists, &jute.PathWatchRequest{Path: "/"}); !ok || h.Err != 0 {
+		t.Fatalf("exists after the login: %+v %v", h, ok)
+	}
+}

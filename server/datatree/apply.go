@@ -259,6 +259,11 @@ func (t *Tree) killSession(session int64, paths []string, zxid int64) {
 	for _, p := range paths {
 		t.deleteNode(p, zxid)
 	}
+	if len(t.ephemerals[session]) == 0 {
+		delete(t.ephemerals, session)
+		delete(t.ephOrder, session)
+		return
+	}
 	// Then the session's ephemerals the txn did not name (all of them when it names none), in
 	// the order of the set DataTree.killSession takes them from: an ephemeral never outlives
 	// its session here, whatever the leader listed.
