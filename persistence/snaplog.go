@@ -33,7 +33,12 @@ type Restored struct {
 type RestoreOptions struct {
 	ExtendedTypes bool
 	TrustEmpty    bool // zookeeper.snapshot.trust.empty: logs without a snapshot are accepted
-	Log           zerolog.Logger
+	// EmptyUntrusted: a data dir with neither snapshot nor log may have lost its data (a
+	// replaced disk), as zookeeper.db.autocreate=false without an initialize file says: it
+	// restores at zxid -1, which keeps an ensemble member from voting until a leader has
+	// synchronised it (FileTxnSnapLog.restore).
+	EmptyUntrusted bool
+	Log            zerolog.Logger
 }
 
 // Restore loads the newest valid snapshot from snapDir and replays the logs in logDir after
@@ -79,6 +84,12 @@ func Restore(snapDir, logDir string, o RestoreOptions, apply Applier) (*Restored
 		res.Tree.ExtendedTypes = o.ExtendedTypes
 		res.Sessions = make(map[int64]int32)
 		res.SnapZxid = 0
+		if len(logs) == 0 && o.EmptyUntrusted {
+			o.Log.Warn().Msg("Unexpected empty data tree, setting zxid to -1")
+			res.Tree.SetLastProcessedZxid(-1)
+			res.SnapZxid, res.LastZxid = -1, -1
+			return res, nil
+		}
 	}
 	res.LastZxid = res.SnapZxid
 	res.SnapLoad = time.Since(snapStart)

@@ -16,6 +16,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -317,9 +319,10 @@ func (n *Node) Start() error {
 		// Snapshots as zookeeper.snapshot.compression.method says (SnapStream).
 		SnapCompression: persistence.ParseCompression(cfg.PropString("zookeeper.snapshot.compression.method", "")),
 	}, persistence.RestoreOptions{
-		ExtendedTypes: n.extendedTypes,
-		TrustEmpty:    cfg.PropBool("zookeeper.snapshot.trust.empty"),
-		Log:           n.log,
+		ExtendedTypes:  n.extendedTypes,
+		TrustEmpty:     cfg.PropBool("zookeeper.snapshot.trust.empty"),
+		EmptyUntrusted: !trustEmptyDB(cfg, n.log),
+		Log:            n.log,
 	})
 	if err != nil {
 		return err
@@ -1897,4 +1900,16 @@ func (n *Node) resetSnapThreshold() {
 		halfSize := max(n.snapSize/2, 1)
 		n.snapSizeNext = halfSize + rand.Int64N(halfSize)
 	}
+}
+
+// trustEmptyDB reports whether an empty data dir is a new member's rather than one that lost
+// its data: zookeeper.db.autocreate (default true), or an "initialize" file next to the txn
+// log directory's version-2, which is removed once read (FileTxnSnapLog.restore).
+func trustEmptyDB(cfg *config.Config, log zerolog.Logger) bool {
+	initFile := filepath.Join(cfg.DataLogDir, "initialize")
+	if err := os.Remove(initFile); err == nil {
+		log.Info().Str("file", initFile).Msg("Initialize file found, an empty database will not block voting participation")
+		return true
+	}
+	return cfg.PropBoolDefault("zookeeper.db.autocreate", true)
 }

@@ -90,8 +90,9 @@ func OpenStore(dataDir, dataLogDir string, lo persistence.LogOptions, ro persist
 		meta.Close()
 		return nil, nil, err
 	}
-	if res.SnapZxid < 0 || !hasSnapshot(st.snapDir) {
-		// A data dir always holds a snapshot: logs without one are refused at start.
+	if res.LastZxid >= 0 && (res.SnapZxid < 0 || !hasSnapshot(st.snapDir)) {
+		// A data dir always holds a snapshot: logs without one are refused at start. One
+		// at zxid -1 (not trusted empty) gets its first from the leader's SNAP.
 		if err := st.WriteSnapshot(res.Tree, res.Sessions); err != nil {
 			meta.Close()
 			return nil, nil, err
@@ -162,7 +163,7 @@ func (st *Store) loadEpochs() error {
 	} else if ok && fc > cur {
 		cur = fc
 	}
-	last := int64(st.lastZxid.Epoch())
+	last := st.lastZxid.EpochOf() // -1 for a data dir not trusted empty, as in ZooKeeper
 	if cur < 0 {
 		cur = last
 	}

@@ -198,7 +198,7 @@ func (l *leader) learnerInfo(from uint64, pkt *Packet) {
 	}
 	h := &learnerHandler{id: from, observer: observer, state: hInfo, lastHeard: l.now}
 	l.handlers[from] = h
-	accepted := int64(pkt.Zxid.Epoch())
+	accepted := pkt.Zxid.EpochOf()
 	if l.phase == lDiscover {
 		// getEpochToPropose: every learner's acceptedEpoch raises the epoch, only voters
 		// make the quorum.

@@ -156,7 +156,7 @@ func (f *learner) syncStart(pkt *Packet) {
 // just acknowledged that epoch's NEWLEADER), or right after a snapshot is installed.
 func (f *learner) raiseCurrentEpoch(z Zxid) {
 	p := f.p
-	if e := int64(z.Epoch()); e > p.currentEpoch {
+	if e := z.EpochOf(); e > p.currentEpoch {
 		p.persist(Action{Kind: SetCurrentEpoch, Epoch: e})
 		p.currentEpoch = e
 	}

@@ -271,7 +271,7 @@ func newPeer(cfg Config, st State, log Log, e elector) *Peer {
 	}
 	p.observer = p.mem.isObserver(cfg.ID)
 	p.elect.SetMembers(p.members())
-	if e := int64(st.LastZxid.Epoch()); e > p.currentEpoch && e <= p.acceptedEpoch {
+	if e := st.LastZxid.EpochOf(); e > p.currentEpoch && e <= p.acceptedEpoch {
 		// A crash between installing a SNAP and writing its epoch (see raiseCurrentEpoch):
 		// the history up to LastZxid is whole, so this is a follower of that epoch
 		// (ZOOKEEPER-1653's updatingEpoch recovery).

@@ -36,6 +36,11 @@ func MakeZxid(epoch, counter uint32) Zxid { return Zxid(int64(epoch)<<32 | int64
 // Epoch is the high half.
 func (z Zxid) Epoch() uint32 { return uint32(uint64(z) >> 32) }
 
+// EpochOf is the high half as ZxidUtils.getEpochFromZxid reads it, sign included: -1 for the
+// zxid -1 of a member whose data was not trusted (zookeeper.db.autocreate=false) and for the
+// FOLLOWERINFO of one whose acceptedEpoch is therefore -1; Epoch for any other zxid.
+func (z Zxid) EpochOf() int64 { return int64(z) >> 32 }
+
 // Counter is the low half.
 func (z Zxid) Counter() uint32 { return uint32(uint64(z)) }
 
