@@ -2,6 +2,7 @@ package quorum
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -84,4 +85,56 @@ func TestMixedEnsembleCloseSessionTxnDisabled(t *testing.T) {
 	want[leader-1] = "leader"
 	modes(want...)
 	closeSessions("zkgo-leads")
+}
+
+// zkgo members may differ in zookeeper.closeSessionTxn.enabled: each reads both forms, so
+// whichever leads, the closed sessions' ephemerals are gone everywhere.
+func TestEnsembleCloseSessionTxnSettingsDiffer(t *testing.T) {
+	e := newEnsemble(t, 3, "")
+	cfg, err := os.ReadFile(e.cfgs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(e.cfgs[1], append(cfg, "closeSessionTxn.enabled=false\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check := func(want int) {
+		t.Helper()
+		leader := e.waitServing(30 * time.Second)
+		if want != 0 && leader != want {
+			t.Fatalf("leader %d, want %d", leader, want)
+		}
+		var paths []string
+		for i := 1; i <= 3; i++ {
+			if e.nodes[i] == nil {
+				continue
+			}
+			c := e.connect(i)
+			p := fmt.Sprintf("/leader%d-via%d", leader, i)
+			if _, err := c.Create(p, nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+				t.Fatal(err)
+			}
+			c.Close()
+			paths = append(paths, p)
+		}
+		for i := 1; i <= 3; i++ {
+			for _, p := range paths {
+				if e.nodes[i] == nil {
+					continue
+				}
+				if _, err := e.readAfterSync(i, p); err != zk.ErrNoNode {
+					t.Errorf("leader %d: member %d reads %s: %v, want it gone", leader, i, p, err)
+				}
+			}
+		}
+	}
+	e.startAll()
+	check(0)
+	// Without 3, 1 and 2 go on and get ahead of it; then without 2, 1 (the setting off)
+	// leads 3 (the setting on).
+	e.stop(3)
+	check(2)
+	e.stop(2)
+	e.start(3)
+	check(1)
 }
