@@ -52,6 +52,11 @@ func TestEnsembleEmptyDataDirDoesNotVote(t *testing.T) {
 	}
 	e.start(1)
 	e.start(3)
+	for deadline := time.Now().Add(5 * time.Second); e.nodes[1].Status().LastZxid != -1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the empty member is at zxid %s, want -1", e.nodes[1].Status().LastZxid)
+		}
+	}
 	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
 		for _, i := range []int{1, 3} {
 			if st := e.nodes[i].Status().Role; st.Serving {
@@ -149,6 +154,9 @@ func TestMixedEnsembleUntrustedEmptyMember(t *testing.T) {
 	c.Close()
 	e.start(1)
 	read(1, "/before-1")
+	if !strings.Contains(apache.Log(), "Synchronizing with Learner sid: 1 ") || !strings.Contains(apache.Log(), "peerLastZxid=0xffffffffffffffff") {
+		t.Fatalf("zkgo member 1 did not join at zxid -1:\n%s", tailLines(apache.Log(), 40))
+	}
 
 	// A new, empty Apache 3 with db.autocreate=false joins the zkgo leader of 1 and 2.
 	if err := apache.Stop(); err != nil {

@@ -354,7 +354,7 @@ func (e *Election) process(from uint64, n Notification) {
 			e.decide(nv, q, false)
 			return
 		}
-		if n.State == Leading && from == n.Leader && n.ElectionEpoch != e.logicalclock &&
+		if n.State == Leading && from == n.Leader && n.ElectionEpoch != e.logicalclock && e.init.zxid != -1 &&
 			e.totalOrder(n.Leader, n.Zxid, n.PeerEpoch, e.proposal) {
 			// Unlike Apache, the better vote of a leader settled in another round becomes my
 			// proposal (sent with my next notifications, and at once to a peer of my round
@@ -364,7 +364,9 @@ func (e *Election) process(from uint64, n Notification) {
 			// itself and the swing voter moves with it. The vote is the leader's history,
 			// or the epoch it established, which its history is never below. Only the
 			// leader's own word counts: its followers may outlive it, and adopting their
-			// vote for a dead leader keeps a whole ensemble electing it.
+			// vote for a dead leader keeps a whole ensemble electing it. A peer at zxid -1
+			// (its data not trusted) keeps voting for itself, which nobody counts: passing on
+			// another vote would be voting for a history it does not hold.
 			e.proposal = fleVote{leader: n.Leader, zxid: n.Zxid, peerEpoch: n.PeerEpoch, state: Looking}
 		}
 	}

@@ -1282,3 +1282,20 @@ func TestElectionSimulation(t *testing.T) {
 		}
 	}
 }
+
+// A peer at zxid -1 (zookeeper.db.autocreate=false, empty data dir) does not take up the vote
+// of a leader settled in another round, as a peer with data does: it would pass on a vote
+// for a history it does not hold, and others count votes that do not carry -1.
+func TestElectionUntrustedPeerKeepsItsVote(t *testing.T) {
+	for _, c := range []struct {
+		zxid Zxid
+		want uint64
+	}{{MakeZxid(1, 1), 3}, {-1, 1}} {
+		e := NewElection(fleConfig(1, []uint64{1, 2, 3, 4, 5}, nil))
+		e.Start(c.zxid, c.zxid.EpochOf())
+		e.Step(3, fleN(Leading, 3, MakeZxid(1, 3), 7, 1))
+		if e.proposal.leader != c.want {
+			t.Errorf("zxid %s: proposal %+v, want a vote for %d", c.zxid, e.proposal, c.want)
+		}
+	}
+}

@@ -831,3 +831,36 @@ func TestQuitWaitingForEpoch(t *testing.T) {
 		}
 	}
 }
+
+// zookeeper.db.autocreate=false: a peer whose data dir came back empty restarts at zxid -1
+// with epochs -1. Its FOLLOWERINFO does not raise the new epoch (its acceptedEpoch -1 keeps
+// its sign), its ACKEPOCH of -1 is not counted, so a leader with only it cannot establish
+// an epoch, and once a quorum is there it is synchronised with a SNAP.
+func TestUntrustedEmptyPeerJoinsBySnap(t *testing.T) {
+	c := scenario(t, 3, 0)
+	epochOneHistory(c, 3)
+	c.crash(c.node(1))
+	c.crash(c.node(2))
+	n3 := c.node(3)
+	n3.untrusted, n3.acc, n3.cur = true, -1, -1
+	snapTo3 := false
+	c.onSend = func(n *simNode, m Message) {
+		if m.To == 3 && m.Packet != nil && m.Packet.Type == Snap {
+			snapTo3 = true
+		}
+	}
+	c.boot(1, 3)
+	c.elect(1, 3)
+	c.settle()
+	if r := c.node(1).p.role; r.Serving || c.node(1).p.acceptedEpoch != 2 {
+		c.fail("leader 1 with only the untrusted peer: role %+v, acceptedEpoch %d (want not serving, 2)", r, c.node(1).p.acceptedEpoch)
+	}
+	c.boot(2)
+	c.join(1, 2)
+	c.settle()
+	c.mustServe(1, 2, 3)
+	if !snapTo3 || n3.untrusted || n3.log.last() != c.node(1).log.last() {
+		c.fail("3: SNAP sent %v, untrusted %v, last %s (leader %s)", snapTo3, n3.untrusted, n3.log.last(), c.node(1).log.last())
+	}
+	c.finish()
+}

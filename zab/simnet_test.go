@@ -94,9 +94,12 @@ type simNode struct {
 	// truncFailed: the last Truncate went below the snapshot a SNAP installed, which the
 	// caller cannot undo; needSnap: the peer was restarted to ask for a SNAP.
 	truncFailed, needSnap bool
-	checked               int             // tree[:checked] was checked against the committed history
-	syncs                 map[uint64]int  // pending Sync id -> len(G) when called
-	oracle                *oracleElection // stand-in election, when used
+	// untrusted: the data dir came back empty and is not trusted (db.autocreate=false): the
+	// peer restarts at zxid -1 with epochs -1 until a SNAP is installed.
+	untrusted bool
+	checked   int             // tree[:checked] was checked against the committed history
+	syncs     map[uint64]int  // pending Sync id -> len(G) when called
+	oracle    *oracleElection // stand-in election, when used
 
 	lastKind ActionKind // last action persisted
 	members  *Members   // committed configuration as last persisted (Ready.Members)
@@ -243,11 +246,14 @@ func (c *cluster) newElector(n *simNode) elector {
 
 func (c *cluster) restart(n *simNode) {
 	last := n.log.last()
-	if !(n.acc >= n.cur && n.acc >= int64(last.Epoch())) {
+	if n.untrusted {
+		last = -1
+	}
+	if !(n.acc >= n.cur && n.acc >= last.EpochOf()) {
 		c.fail("node %d restarts with acceptedEpoch %d currentEpoch %d last zxid %s", n.id, n.acc, n.cur, last)
 		return
 	}
-	repair := n.cur < int64(last.Epoch())
+	repair := n.cur < last.EpochOf()
 	if repair && n.lastKind != InstallSnapshot {
 		// Only a crash between a SNAP's install and its SetCurrentEpoch may leave this.
 		c.fail("node %d restarts with currentEpoch %d behind its last zxid %s after %v (ZOOKEEPER-1653)", n.id, n.cur, last, n.lastKind)
@@ -280,7 +286,7 @@ func (c *cluster) restart(n *simNode) {
 	n.p = newPeer(n.cfg, st, n.log, c.newElector(n))
 	c.logf("restart %d acc=%d cur=%d last=%s", n.id, n.acc, n.cur, last)
 	c.process(n)
-	if n.up && n.cur < int64(last.Epoch()) {
+	if n.up && n.cur < last.EpochOf() {
 		c.fail("node %d: currentEpoch %d behind its last zxid %s after start (ZOOKEEPER-1653)", n.id, n.cur, last)
 	}
 	if repair {
@@ -482,6 +488,7 @@ func (c *cluster) persist(n *simNode, a Action) {
 		n.log.hist = slices.Clone(s)
 		n.log.snapAt = len(s)
 		n.needSnap = false
+		n.untrusted = false
 		n.log.compacted = 0
 		n.tree = slices.Clone(s)
 		n.checked = 0

@@ -208,7 +208,7 @@ func DecodeNotification(b []byte) (n zab.Notification, version int32, err error)
 	n.Zxid = zab.Zxid(binary.BigEndian.Uint64(b[12:]))
 	n.ElectionEpoch = int64(binary.BigEndian.Uint64(b[20:]))
 	if len(b) == 28 {
-		n.PeerEpoch = int64(n.Zxid.Epoch())
+		n.PeerEpoch = n.Zxid.EpochOf()
 		return n, 0, nil
 	}
 	if len(b) < 36 {
