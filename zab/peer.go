@@ -288,7 +288,8 @@ func newPeer(cfg Config, st State, log Log, e elector) *Peer {
 func (p *Peer) Step(m Message) {
 	switch {
 	case m.Vote != nil:
-		if p.lead != nil && m.Vote.State == Looking {
+		if p.lead != nil && m.Vote.State == Looking && m.Vote.Zxid != -1 {
+			// A peer at zxid -1 never voted for this leader (not in Apache's voteSet).
 			p.lead.reportLooking(m.From)
 		}
 		if p.role.State == Looking && p.cfg.ParseConfig != nil && len(m.Vote.Config) > 0 {

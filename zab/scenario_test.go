@@ -825,6 +825,12 @@ func TestQuitWaitingForEpoch(t *testing.T) {
 			n.p.Tick()
 			c.process(n)
 		}
+		// A peer at zxid -1 votes for no one (Apache's voteSet never holds it): not counted.
+		n.p.Step(Message{From: 2, To: 1, Vote: &Notification{State: Looking, Leader: 2, Zxid: -1}})
+		c.process(n)
+		if n.role.State != Leading {
+			t.Fatalf("on=%v: an untrusted (-1) peer LOOKING made the leader quit: %+v", on, n.role)
+		}
 		looking()
 		if want := map[bool]ServerState{false: Leading, true: Looking}[on]; n.role.State != want {
 			t.Fatalf("on=%v: after 3 ticks a voter LOOKING left the leader %v, want %v", on, n.role.State, want)
