@@ -373,6 +373,7 @@ func (n *Node) Start() error {
 			MinNotificationTicks: electionTicks(cfg.PropInt("zookeeper.fastleader.minNotificationInterval", 200)),
 			MaxNotificationTicks: electionTicks(cfg.PropInt("zookeeper.fastleader.maxNotificationInterval", 60000)),
 			Config:               []byte(verifierString(cfg)),
+			Oracle:               cfg.OraclePath != "",
 		},
 	}
 	pcfg.ConfigTxn, pcfg.ParseConfig = configTxn, parseConfig
@@ -380,6 +381,7 @@ func (n *Node) Start() error {
 	pcfg.SameQuorumAddr = sameQuorumAddr
 	n.pcfg = pcfg
 	n.peer = zab.NewPeer(pcfg, zab.State{AcceptedEpoch: acc, CurrentEpoch: cur, LastZxid: st.LastZxid(), Members: members}, st)
+	n.askOracle()
 
 	if err := n.srv.Start(); err != nil {
 		st.Close()
@@ -462,6 +464,7 @@ func (n *Node) restartPeer(cause errNeedSnapshot) error {
 	acc, cur := n.store.Epochs()
 	n.peer = zab.NewPeer(n.pcfg, zab.State{AcceptedEpoch: acc, CurrentEpoch: cur, LastZxid: n.store.LastZxid(),
 		Members: ms, NeedSnapshot: cause.snap}, n.store)
+	n.askOracle()
 	return nil
 }
 
@@ -531,6 +534,7 @@ func (n *Node) loop() {
 		case m := <-recv:
 			n.stepVote(m)
 		case <-tick.C:
+			n.askOracle()
 			n.peer.Tick()
 			n.maybeReadOnly()
 		case <-etick.C:
@@ -1912,4 +1916,14 @@ func trustEmptyDB(cfg *config.Config, log zerolog.Logger) bool {
 		return true
 	}
 	return cfg.PropBoolDefault("zookeeper.db.autocreate", true)
+}
+
+// askOracle tells the peer what the oracle file (oraclePath) says: authorised when its first
+// byte is '1', not when it says anything else or cannot be read (QuorumOracleMaj.askOracle).
+func (n *Node) askOracle() {
+	if n.cfg.OraclePath == "" {
+		return
+	}
+	b, err := os.ReadFile(n.cfg.OraclePath)
+	n.peer.SetOracle(err == nil && len(b) > 0 && b[0] == '1')
 }

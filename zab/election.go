@@ -21,6 +21,10 @@ type ElectionConfig struct {
 
 	// Config is this peer's QuorumVerifier string, sent with every notification; opaque here.
 	Config []byte
+
+	// Oracle (oraclePath, QuorumOracleMaj): in a configuration of two voters, the oracle
+	// stands in for the other one when it says so (SetOracle), see oracleQuorum.
+	Oracle bool
 }
 
 // NoVote is the leader, zxid and peer epoch a non-voting peer proposes (Long.MIN_VALUE in
@@ -78,6 +82,8 @@ type Election struct {
 	leadable  []uint64     // voters of the committed configuration that can lead (canLead)
 	observers []uint64
 	voter     bool // cfg.ID is a voter of the committed configuration
+	// oracleSays: the oracle authorises this peer (SetOracle; cfg.Oracle).
+	oracleSays bool
 
 	started bool
 	state   ServerState // Looking during a round, else the decided or serving state
@@ -354,6 +360,14 @@ func (e *Election) process(from uint64, n Notification) {
 			e.decide(nv, q, false)
 			return
 		}
+		if n.State == Leading && from == n.Leader && e.cfg.Oracle && !e.oracleSays && len(e.quorums) == 1 &&
+			len(e.quorums[0].Voters) == 2 && e.quorums[0].Groups == nil && has(e.quorums[0].Voters, e.cfg.ID) {
+			// A two-voter configuration whose oracle does not authorise me: I follow the other
+			// voter when it leads alone (receivedLeadingNotification), which a quorum of
+			// followers could not tell me.
+			e.decide(nv, []uint64{from}, false)
+			return
+		}
 		if n.State == Leading && from == n.Leader && n.ElectionEpoch != e.logicalclock && e.init.zxid != -1 &&
 			e.totalOrder(n.Leader, n.Zxid, n.PeerEpoch, e.proposal) {
 			// Unlike Apache, the better vote of a leader settled in another round becomes my
@@ -396,6 +410,31 @@ func (e *Election) totalOrder(leader uint64, zxid Zxid, peerEpoch int64, cur fle
 
 // quorumFor is termPredicate (getVoteTracker + hasAllQuorums): the voters whose vote in
 // votes equals v, when they are a quorum of every configuration; nil otherwise.
+// SetOracle is what the oracle says now (QuorumOracleMaj.askOracle): true authorises this
+// peer to go on without the other voter of a two-voter configuration.
+func (e *Election) SetOracle(ok bool) {
+	was := e.oracleSays
+	e.oracleSays = ok
+	if ok && !was && e.started && !e.decided && e.state == Looking && !e.finalizing {
+		// My vote may be a quorum now (Apache rechecks on its next notification timeout).
+		mine := e.proposal
+		mine.electionEpoch = e.logicalclock
+		if q := e.quorumFor(e.recvset, mine); q != nil {
+			e.finalizing = true
+			e.finIdle = 0
+			e.decidedBy = q
+		}
+	}
+}
+
+// oracleQuorum reports whether the oracle makes a set that is no majority a quorum: a
+// two-voter configuration (no pending one) of which this peer is a voter, and an oracle
+// that says yes (QuorumOracleMaj.containsQuorum, which asks nothing of the set).
+func oracleQuorum(on, says bool, quorums []Membership, self uint64) bool {
+	return on && says && len(quorums) == 1 && quorums[0].Groups == nil && len(quorums[0].Voters) == 2 &&
+		has(quorums[0].Voters, self)
+}
+
 func (e *Election) quorumFor(votes map[uint64]fleVote, v fleVote) []uint64 {
 	return e.quorumIn(votes, v, e.quorums)
 }
@@ -411,6 +450,9 @@ func (e *Election) quorumIn(votes map[uint64]fleVote, v fleVote, quorums []Membe
 	in := func(id uint64) bool { return has(q, id) }
 	for i := range quorums {
 		if !quorums[i].majority(in) {
+			if len(q) > 0 && oracleQuorum(e.cfg.Oracle, e.oracleSays, quorums, e.cfg.ID) {
+				return q
+			}
 			return nil
 		}
 	}

@@ -1299,3 +1299,51 @@ func TestElectionUntrustedPeerKeepsItsVote(t *testing.T) {
 		}
 	}
 }
+
+// oraclePath (QuorumOracleMaj): in a two-voter configuration the oracle stands in for the
+// other voter when it says so; one it does not authorise follows the other when it leads;
+// with more voters it changes nothing.
+func TestElectionOracle(t *testing.T) {
+	two, three := []uint64{1, 2}, []uint64{1, 2, 3}
+	z := MakeZxid(1, 5)
+	for _, c := range []struct {
+		name   string
+		voters []uint64
+		says   bool
+		steps  []fleStep
+		want   string
+	}{
+		{"authorised, alone: leads", two, true, nil, "LEADING 1 round 1"},
+		{"not authorised, alone: looks", two, false, nil, "looking"},
+		{"not authorised: follows the other when it leads", two, false,
+			[]fleStep{fleRecv(2, fleN(Leading, 2, z, 4, 1))}, "FOLLOWING 2 round 4"},
+		{"authorised: the other voter leading with a longer history is followed", two, true,
+			[]fleStep{fleRecv(2, fleN(Leading, 2, MakeZxid(1, 9), 4, 1))}, "FOLLOWING 2 round 4"},
+		{"three voters: no oracle", three, true, nil, "looking"},
+	} {
+		cfg := fleConfig(1, c.voters, nil)
+		cfg.Oracle = true
+		e := NewElection(cfg)
+		e.Start(z, 1)
+		e.SetOracle(c.says)
+		for _, s := range c.steps {
+			s(e)
+		}
+		for i := 0; i < fleFin+1; i++ {
+			e.Tick()
+		}
+		if got := fleDecision(e); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+	// Without oraclePath nothing stands in.
+	e := NewElection(fleConfig(1, two, nil))
+	e.Start(z, 1)
+	e.SetOracle(true)
+	for i := 0; i < fleFin+1; i++ {
+		e.Tick()
+	}
+	if got := fleDecision(e); got != "looking" {
+		t.Errorf("without an oracle: %s", got)
+	}
+}

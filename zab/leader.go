@@ -583,6 +583,17 @@ func (l *leader) quorumSynced(m *Membership) bool {
 	})
 }
 
+// hasVotingFollower: a voter follows this leader, synchronised (Leader.forwardingFollowers);
+// while one does, the oracle does not stand in for it (QuorumOracleMaj.updateNeedOracle).
+func (l *leader) hasVotingFollower() bool {
+	for _, h := range l.handlers {
+		if !h.observer && !l.p.mem.isObserver(h.id) && h.state >= hSynced {
+			return true
+		}
+	}
+	return false
+}
+
 // tryCommit commits outstanding proposals strictly in zxid order, each once a quorum of
 // voters has acknowledged it.
 func (l *leader) tryCommit() {
@@ -750,6 +761,12 @@ func (l *leader) tick() {
 	}) {
 		l.abandon()
 		return
+	}
+	if p.cfg.Election.Oracle {
+		// Proposals and syncs that waited for a follower now gone go on with the oracle
+		// (revalidateOutstandingProp).
+		l.tryCommit()
+		l.checkSyncs()
 	}
 	l.ping()
 }

@@ -154,7 +154,12 @@ func (p *Peer) isObserver(id uint64) bool {
 // majority of the committed configuration and of every pending one.
 func (p *Peer) quorum(set func(id uint64) bool) bool {
 	if !p.mem.majority(set) {
-		return false
+		// QuorumOracleMaj: the oracle stands in for the missing voter of a two-voter
+		// configuration, but on a leader only while no voter follows it
+		// (updateNeedOracle: a follower's ACKs are waited for while it is there), and
+		// never for this peer's own part (its ACK is durability, unlike in ZooKeeper).
+		return len(p.pending) == 0 && set(p.cfg.ID) && oracleQuorum(p.cfg.Election.Oracle, p.oracle, []Membership{p.mem}, p.cfg.ID) &&
+			(p.lead == nil || !p.lead.hasVotingFollower())
 	}
 	for i := range p.pending {
 		if !p.pending[i].majority(set) {

@@ -187,6 +187,7 @@ type elector interface {
 	Decision() (leader uint64, state ServerState, electionEpoch int64, ok bool)
 	SetServing(state ServerState)
 	SetMembers(Members)
+	SetOracle(bool)
 }
 
 // Peer is one ensemble member: election, then leader, follower or observer, then election
@@ -213,6 +214,7 @@ type Peer struct {
 
 	acceptedEpoch int64
 	currentEpoch  int64
+	oracle        bool  // what the oracle says (SetOracle; Config.Election.Oracle)
 	lastZxid      Zxid  // last logged (including appends in the pending Ready)
 	committed     Zxid  // last applied (including the pending Ready's Committed)
 	needSnap      bool  // State.NeedSnapshot, until a SNAP is installed
@@ -332,6 +334,14 @@ func (p *Peer) Tick() {
 	case p.learn != nil:
 		p.learn.tick()
 	}
+}
+
+// SetOracle is what the oracle (oraclePath) says now: true authorises this peer to go on
+// without the other voter of a two-voter configuration. The caller reads it every tick.
+func (p *Peer) SetOracle(ok bool) {
+	p.oracle = ok
+	p.elect.SetOracle(ok)
+	p.afterElection()
 }
 
 // ElectionTick advances the election clock by one tick (the caller's election tick is

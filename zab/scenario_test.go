@@ -870,3 +870,47 @@ func TestUntrustedEmptyPeerJoinsBySnap(t *testing.T) {
 	}
 	c.finish()
 }
+
+// oraclePath in a two-voter ensemble: a leader whose follower is gone keeps serving and
+// commits with its own ACK while its oracle says so, and steps down when it does not; while
+// the follower is there, its ACKs are waited for whatever the oracle says.
+func TestOracleLeaderWithoutFollower(t *testing.T) {
+	for _, says := range []bool{false, true} {
+		c := scenario(t, 2, 0)
+		for _, n := range c.nodes {
+			if n != nil {
+				n.cfg.Election.Oracle = true
+			}
+		}
+		c.boot(1, 2)
+		c.elect(1, 2)
+		c.settle()
+		c.mustServe(1, 2)
+		n := c.node(1)
+		n.p.SetOracle(says)
+		c.process(n)
+		// While the leader still counts the follower (until syncLimit), a proposal waits
+		// for its ACK, whatever the oracle says.
+		c.crash(c.node(2))
+		z := c.proposeN(1, 1)[0]
+		c.settle()
+		if n.p.committed >= z {
+			c.fail("committed %s without the follower's ACK while it still counted", z)
+		}
+		c.ticks(c.prm.syncTicks + 2)
+		if !says {
+			if n.role.State == Leading {
+				c.fail("leader without its follower and no oracle still leads: %+v", n.role)
+			}
+			continue
+		}
+		if r := n.role; r.State != Leading || !r.Serving || n.p.committed < z {
+			c.fail("leader authorised by its oracle: role %+v, committed %s, want %s", r, n.p.committed, z)
+		}
+		z2 := c.proposeN(1, 1)[0]
+		c.ticks(1)
+		if n.p.committed < z2 {
+			c.fail("a proposal with the oracle alone is not committed: %s < %s", n.p.committed, z2)
+		}
+	}
+}

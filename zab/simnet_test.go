@@ -1120,6 +1120,7 @@ func (o *oracleElection) Tick()                     {}
 func (o *oracleElection) Messages() []Message       { return nil }
 func (o *oracleElection) SetServing(ServerState)    { o.looking = false }
 func (o *oracleElection) SetMembers(Members)        {}
+func (o *oracleElection) SetOracle(bool)            {}
 func (o *oracleElection) Decision() (uint64, ServerState, int64, bool) {
 	return o.leader, o.state, 0, o.decided
 }
