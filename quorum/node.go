@@ -13,6 +13,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -131,7 +132,9 @@ type Node struct {
 	revalMu sync.Mutex
 	reval   map[int64][]chan bool // learner: REVALIDATEs waiting for the leader's answer
 	status  atomic.Pointer[zab.Status]
-	mview   atomic.Pointer[memberView]
+	// oracleSays: the oracle file's last word (watchOracle), given to the peer every tick.
+	oracleSays atomic.Bool
+	mview      atomic.Pointer[memberView]
 
 	appliedEarly               atomic.Int64 // committed txns applied while a log sync was in flight (tests)
 	pendingSyncs               atomic.Int64
@@ -423,6 +426,10 @@ func (n *Node) Start() error {
 	n.syncDone = make(chan syncResult, maxSyncsInFlight)
 	n.loopWG.Add(1)
 	go n.loop()
+	if cfg.OraclePath != "" {
+		n.wg.Add(1)
+		go n.watchOracle()
+	}
 	if cfg.PurgeInterval > 0 {
 		n.wg.Add(1)
 		go n.autopurge()
@@ -1918,12 +1925,49 @@ func trustEmptyDB(cfg *config.Config, log zerolog.Logger) bool {
 	return cfg.PropBoolDefault("zookeeper.db.autocreate", true)
 }
 
-// askOracle tells the peer what the oracle file (oraclePath) says: authorised when its first
-// byte is '1', not when it says anything else or cannot be read (QuorumOracleMaj.askOracle).
+// askOracle tells the peer what the oracle (oraclePath) said last (watchOracle).
 func (n *Node) askOracle() {
-	if n.cfg.OraclePath == "" {
-		return
+	if n.cfg.OraclePath != "" {
+		n.peer.SetOracle(n.oracleSays.Load())
 	}
-	b, err := os.ReadFile(n.cfg.OraclePath)
-	n.peer.SetOracle(err == nil && len(b) > 0 && b[0] == '1')
+}
+
+// watchOracle reads the oracle file every tickTime/2, off the node loop (a file on a hung
+// mount or a FIFO must not stop the ensemble's traffic): authorised when its first byte is
+// '1', not when it holds anything else or cannot be read (QuorumOracleMaj.askOracle).
+func (n *Node) watchOracle() {
+	defer n.wg.Done()
+	t := time.NewTicker(n.tickTime / 2)
+	defer t.Stop()
+	var lastErr string
+	for {
+		ok, err := readOracle(n.cfg.OraclePath)
+		if was := n.oracleSays.Swap(ok); was != ok {
+			n.log.Info().Str("oraclePath", n.cfg.OraclePath).Bool("authorised", ok).Msg("the oracle changed its mind")
+		}
+		if e := fmt.Sprint(err); e != lastErr {
+			if err != nil {
+				n.log.Warn().Err(err).Msg("cannot read the oracle; not authorised")
+			}
+			lastErr = e
+		}
+		select {
+		case <-n.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func readOracle(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	var b [1]byte
+	if _, err := io.ReadFull(f, b[:]); err != nil {
+		return false, err
+	}
+	return b[0] == '1', nil
 }

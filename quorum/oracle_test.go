@@ -88,6 +88,39 @@ func TestEnsembleOracle(t *testing.T) {
 	}
 }
 
+// With reconfigEnabled the first leader of a static configuration commits it with a version
+// (ZOOKEEPER-1783), a configuration pending until then: the oracle counts for it too, so an
+// authorised server starting alone leads.
+func TestEnsembleOracleAloneFromTheStart(t *testing.T) {
+	e := newEnsemble(t, 2, "reconfigEnabled=true\n")
+	for i := 1; i <= 2; i++ {
+		f := filepath.Join(e.dirs[i], "mastership")
+		if err := os.WriteFile(f, []byte(map[int]string{1: "1", 2: "0"}[i]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := os.ReadFile(e.cfgs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(e.cfgs[i], append(cfg, "oraclePath="+f+"\n"...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.start(1)
+	if l := e.waitServing(30 * time.Second); l != 1 {
+		t.Fatalf("leader %d, want 1", l)
+	}
+	c := e.connect(1)
+	if _, err := c.Create("/alone", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	e.start(2)
+	e.waitServing(30 * time.Second)
+	if _, err := e.readAfterSync(2, "/alone"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // The same with a ZooKeeper 3.8 server as the other one: each side's oracle decides for it,
 // and the one not authorised follows the other when it leads alone.
 func TestMixedEnsembleOracle(t *testing.T) {

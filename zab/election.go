@@ -360,7 +360,7 @@ func (e *Election) process(from uint64, n Notification) {
 			e.decide(nv, q, false)
 			return
 		}
-		if n.State == Leading && from == n.Leader && e.cfg.Oracle && !e.oracleSays && len(e.quorums) == 1 &&
+		if n.State == Leading && from == n.Leader && e.cfg.Oracle && !e.oracleSays &&
 			len(e.quorums[0].Voters) == 2 && e.quorums[0].Groups == nil && has(e.quorums[0].Voters, e.cfg.ID) {
 			// A two-voter configuration whose oracle does not authorise me: I follow the other
 			// voter when it leads alone (receivedLeadingNotification), which a quorum of
@@ -408,8 +408,6 @@ func (e *Election) totalOrder(leader uint64, zxid Zxid, peerEpoch int64, cur fle
 	return int64(leader) > int64(cur.leader)
 }
 
-// quorumFor is termPredicate (getVoteTracker + hasAllQuorums): the voters whose vote in
-// votes equals v, when they are a quorum of every configuration; nil otherwise.
 // SetOracle is what the oracle says now (QuorumOracleMaj.askOracle): true authorises this
 // peer to go on without the other voter of a two-voter configuration.
 func (e *Election) SetOracle(ok bool) {
@@ -427,14 +425,16 @@ func (e *Election) SetOracle(ok bool) {
 	}
 }
 
-// oracleQuorum reports whether the oracle makes a set that is no majority a quorum: a
-// two-voter configuration (no pending one) of which this peer is a voter, and an oracle
-// that says yes (QuorumOracleMaj.containsQuorum, which asks nothing of the set).
-func oracleQuorum(on, says bool, quorums []Membership, self uint64) bool {
-	return on && says && len(quorums) == 1 && quorums[0].Groups == nil && len(quorums[0].Voters) == 2 &&
-		has(quorums[0].Voters, self)
+// oracleQuorum reports whether the oracle makes a set that is no majority of m a quorum of
+// it: m has two voters, this peer one of them, and the oracle says yes
+// (QuorumOracleMaj.containsQuorum, which asks nothing of the set; ZooKeeper gives every
+// configuration it parses the oracle, pending ones included).
+func oracleQuorum(on, says bool, m *Membership, self uint64) bool {
+	return on && says && m.Groups == nil && len(m.Voters) == 2 && has(m.Voters, self)
 }
 
+// quorumFor is termPredicate (getVoteTracker + hasAllQuorums): the voters whose vote in
+// votes equals v, when they are a quorum of every configuration; nil otherwise.
 func (e *Election) quorumFor(votes map[uint64]fleVote, v fleVote) []uint64 {
 	return e.quorumIn(votes, v, e.quorums)
 }
@@ -449,10 +449,7 @@ func (e *Election) quorumIn(votes map[uint64]fleVote, v fleVote, quorums []Membe
 	}
 	in := func(id uint64) bool { return has(q, id) }
 	for i := range quorums {
-		if !quorums[i].majority(in) {
-			if len(q) > 0 && oracleQuorum(e.cfg.Oracle, e.oracleSays, quorums, e.cfg.ID) {
-				return q
-			}
+		if !quorums[i].majority(in) && (len(q) == 0 || !oracleQuorum(e.cfg.Oracle, e.oracleSays, &quorums[i], e.cfg.ID)) {
 			return nil
 		}
 	}

@@ -751,13 +751,20 @@ func (l *leader) tick() {
 	if l.phase != lServing {
 		return
 	}
-	// Leader.lead's loop: a quorum of voters must still be in touch, or we step down.
+	// Leader.lead's loop: a quorum of voters must still be in touch, or we step down. With an
+	// oracle, a follower still synchronising counts too (LearnerHandler.synced: its deadline
+	// runs from initLimit): it keeps the oracle from standing in, and the leader must not
+	// step down while it joins.
+	synced := hNewLeaderAcked
+	if p.cfg.Election.Oracle {
+		synced = hSynced
+	}
 	if !p.quorum(func(id uint64) bool {
 		if id == p.cfg.ID {
 			return true
 		}
 		h := l.handlers[id]
-		return h != nil && h.state >= hNewLeaderAcked && l.now-h.lastHeard <= p.cfg.SyncTicks
+		return h != nil && h.state >= synced && (h.state < hNewLeaderAcked || l.now-h.lastHeard <= p.cfg.SyncTicks)
 	}) {
 		l.abandon()
 		return

@@ -153,20 +153,24 @@ func (p *Peer) isObserver(id uint64) bool {
 // quorum reports whether the voters in set (observers and strangers ignored) are a
 // majority of the committed configuration and of every pending one.
 func (p *Peer) quorum(set func(id uint64) bool) bool {
-	if !p.mem.majority(set) {
-		// QuorumOracleMaj: the oracle stands in for the missing voter of a two-voter
-		// configuration, but on a leader only while no voter follows it
-		// (updateNeedOracle: a follower's ACKs are waited for while it is there), and
-		// never for this peer's own part (its ACK is durability, unlike in ZooKeeper).
-		return len(p.pending) == 0 && set(p.cfg.ID) && oracleQuorum(p.cfg.Election.Oracle, p.oracle, []Membership{p.mem}, p.cfg.ID) &&
-			(p.lead == nil || !p.lead.hasVotingFollower())
+	if !p.mem.majority(set) && !p.oracleQuorum(&p.mem, set) {
+		return false
 	}
 	for i := range p.pending {
-		if !p.pending[i].majority(set) {
+		if !p.pending[i].majority(set) && !p.oracleQuorum(&p.pending[i], set) {
 			return false
 		}
 	}
 	return true
+}
+
+// oracleQuorum: the oracle (QuorumOracleMaj) stands in for the missing voter of a two-voter
+// configuration m, but on a leader only while no voter follows it (updateNeedOracle: a
+// follower's ACKs are waited for while it is there), and never for this peer's own part (its
+// ACK is durability; ZooKeeper's oracle can commit without it).
+func (p *Peer) oracleQuorum(m *Membership, set func(id uint64) bool) bool {
+	return p.cfg.Election.Oracle && oracleQuorum(true, p.oracle, m, p.cfg.ID) && set(p.cfg.ID) &&
+		(p.lead == nil || !p.lead.hasVotingFollower())
 }
 
 // latestConfig is the newest configuration this peer knows, pending or committed (what

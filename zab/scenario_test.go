@@ -912,5 +912,32 @@ func TestOracleLeaderWithoutFollower(t *testing.T) {
 		if n.p.committed < z2 {
 			c.fail("a proposal with the oracle alone is not committed: %s < %s", n.p.committed, z2)
 		}
+		// The follower rejoins: while it synchronises (its ACK of NEWLEADER held back) the
+		// leader neither steps down nor lets the oracle stand in for it.
+		c.boot(2)
+		c.join(1, 2)
+		newLeaderAck := func(from, to uint64, p *Packet) bool {
+			return !(from == 2 && p.Type == Ack && p.Zxid.Counter() == 0)
+		}
+		for c.deliverNext(newLeaderAck) {
+			c.drain()
+		}
+		for i := 0; i < c.prm.syncTicks+2; i++ {
+			n.p.Tick()
+			c.process(n)
+		}
+		if r := n.role; r.State != Leading || !r.Serving {
+			c.fail("the leader stepped down while its follower synchronised: %+v", r)
+		}
+		z3 := c.proposeN(1, 1)[0]
+		c.drain()
+		if n.p.committed >= z3 {
+			c.fail("committed %s on the oracle while a follower synchronises", z3)
+		}
+		c.settle()
+		c.mustServe(1, 2)
+		if n.p.committed < z3 {
+			c.fail("%s not committed once the follower is back", z3)
+		}
 	}
 }
