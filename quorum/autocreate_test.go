@@ -43,13 +43,7 @@ func TestEnsembleEmptyDataDirDoesNotVote(t *testing.T) {
 			}
 		}
 	}
-	cfg, err := os.ReadFile(e.cfgs[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(e.cfgs[1], append(cfg, "db.autocreate=false\n"...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	e.appendCfg(1, "db.autocreate=false")
 	e.start(1)
 	e.start(3)
 	for deadline := time.Now().Add(5 * time.Second); e.nodes[1].Status().LastZxid != -1; time.Sleep(10 * time.Millisecond) {
@@ -106,13 +100,7 @@ func TestEnsembleInitializeFile(t *testing.T) {
 func TestMixedEnsembleUntrustedEmptyMember(t *testing.T) {
 	e := newEnsemble(t, 3, "")
 	members := ensembleMembers(t, e)
-	cfg, err := os.ReadFile(e.cfgs[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(e.cfgs[1], append(cfg, "db.autocreate=false\n"...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	e.appendCfg(1, "db.autocreate=false")
 	startApache := func(extra ...string) *zktest.ApachePeer {
 		a := zktest.StartApacheQuorumPeer(t, 3, members, zktest.FreePort(t), extra)
 		e.clients[3] = a.ClientAddr

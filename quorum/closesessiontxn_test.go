@@ -2,7 +2,6 @@ package quorum
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -91,13 +90,7 @@ func TestMixedEnsembleCloseSessionTxnDisabled(t *testing.T) {
 // whichever leads, the closed sessions' ephemerals are gone everywhere.
 func TestEnsembleCloseSessionTxnSettingsDiffer(t *testing.T) {
 	e := newEnsemble(t, 3, "")
-	cfg, err := os.ReadFile(e.cfgs[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(e.cfgs[1], append(cfg, "closeSessionTxn.enabled=false\n"...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	e.appendCfg(1, "closeSessionTxn.enabled=false")
 	check := func(want int) {
 		t.Helper()
 		leader := e.waitServing(30 * time.Second)

@@ -154,6 +154,18 @@ type nopLogger struct{}
 
 func (nopLogger) Printf(string, ...any) {}
 
+// appendCfg adds a line to member i's zoo.cfg (before it starts).
+func (e *ensemble) appendCfg(i int, line string) {
+	e.t.Helper()
+	b, err := os.ReadFile(e.cfgs[i])
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.WriteFile(e.cfgs[i], append(b, line+"\n"...), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 func (e *ensemble) connect(i int) *zk.Conn {
 	e.t.Helper()
 	c, _, err := zk.Connect([]string{e.clients[i]}, 4*time.Second, zk.WithLogger(nopLogger{}))

@@ -20,13 +20,7 @@ func TestEnsembleOracle(t *testing.T) {
 	oracle := make([]string, 3)
 	for i := 1; i <= 2; i++ {
 		oracle[i] = filepath.Join(e.dirs[i], "mastership")
-		cfg, err := os.ReadFile(e.cfgs[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(e.cfgs[i], append(cfg, "oraclePath="+oracle[i]+"\n"...), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		e.appendCfg(i, "oraclePath="+oracle[i])
 	}
 	say := func(i int, v string) {
 		t.Helper()
@@ -98,13 +92,7 @@ func TestEnsembleOracleAloneFromTheStart(t *testing.T) {
 		if err := os.WriteFile(f, []byte(map[int]string{1: "1", 2: "0"}[i]), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cfg, err := os.ReadFile(e.cfgs[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(e.cfgs[i], append(cfg, "oraclePath="+f+"\n"...), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		e.appendCfg(i, "oraclePath="+f)
 	}
 	e.start(1)
 	if l := e.waitServing(30 * time.Second); l != 1 {
@@ -128,13 +116,7 @@ func TestMixedEnsembleOracle(t *testing.T) {
 	members := ensembleMembers(t, e)
 	dir := t.TempDir()
 	zkgoOracle, apacheOracle := filepath.Join(dir, "zkgo"), filepath.Join(dir, "apache")
-	cfg, err := os.ReadFile(e.cfgs[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(e.cfgs[1], append(cfg, "oraclePath="+zkgoOracle+"\n"...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	e.appendCfg(1, "oraclePath="+zkgoOracle)
 	say := func(f, v string) {
 		t.Helper()
 		if err := os.WriteFile(f, []byte(v+"\n"), 0o644); err != nil {

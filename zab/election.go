@@ -326,13 +326,7 @@ func (e *Election) process(from uint64, n Notification) {
 			e.sendNotifications()
 		}
 		e.recvset[from] = fleVote{leader: n.Leader, zxid: n.Zxid, electionEpoch: n.ElectionEpoch, peerEpoch: n.PeerEpoch, state: Looking}
-		mine := e.proposal
-		mine.electionEpoch = e.logicalclock
-		if q := e.quorumFor(e.recvset, mine); q != nil {
-			e.finalizing = true
-			e.finIdle = 0
-			e.decidedBy = q
-		}
+		e.finalizeIfQuorum()
 	case Observing:
 		// Observers' notifications never count.
 	case Following, Leading:
@@ -415,13 +409,19 @@ func (e *Election) SetOracle(ok bool) {
 	e.oracleSays = ok
 	if ok && !was && e.started && !e.decided && e.state == Looking && !e.finalizing {
 		// My vote may be a quorum now (Apache rechecks on its next notification timeout).
-		mine := e.proposal
-		mine.electionEpoch = e.logicalclock
-		if q := e.quorumFor(e.recvset, mine); q != nil {
-			e.finalizing = true
-			e.finIdle = 0
-			e.decidedBy = q
-		}
+		e.finalizeIfQuorum()
+	}
+}
+
+// finalizeIfQuorum starts the finalize wait when the LOOKING votes for my proposal in my
+// round are a quorum (termPredicate).
+func (e *Election) finalizeIfQuorum() {
+	mine := e.proposal
+	mine.electionEpoch = e.logicalclock
+	if q := e.quorumFor(e.recvset, mine); q != nil {
+		e.finalizing = true
+		e.finIdle = 0
+		e.decidedBy = q
 	}
 }
 
