@@ -131,3 +131,35 @@ func TestEnsembleCloseSessionTxnSettingsDiffer(t *testing.T) {
 	e.start(3)
 	check(1)
 }
+
+// A closeSession lists the session's ephemerals, so its txn can be longer than any request
+// (jute.maxbuffer): members read up to jute.maxbuffer plus zookeeper.jute.maxbuffer.extrasize
+// (another jute.maxbuffer by default), as BinaryInputArchive does. Here a 6 KB closeSession
+// with jute.maxbuffer=4096 reaches every member, which go on following.
+func TestEnsembleCloseSessionLongerThanMaxBuffer(t *testing.T) {
+	e := newEnsemble(t, 3, "jute.maxbuffer=4096\n")
+	leader := e.startAll()
+	c := e.connect(follower(e, leader))
+	var paths []string
+	for i := 0; i < 60; i++ {
+		p := fmt.Sprintf("/%s-%02d", strings.Repeat("e", 95), i)
+		if _, err := c.Create(p, nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	c.Close()
+	if l := e.waitServing(20 * time.Second); l != leader {
+		t.Fatalf("leader %d after the close, was %d", l, leader)
+	}
+	for i := 1; i <= 3; i++ {
+		for _, p := range []string{paths[0], paths[59]} {
+			if _, err := e.readAfterSync(i, p); err != zk.ErrNoNode {
+				t.Errorf("member %d reads %s: %v, want it gone", i, p, err)
+			}
+		}
+		if r := e.nodes[i].Status().Role; !r.Serving || r.Epoch != e.nodes[leader].Status().Role.Epoch {
+			t.Errorf("member %d: %+v", i, r)
+		}
+	}
+}

@@ -69,7 +69,7 @@ type Node struct {
 	// tls secures election and quorum connections (sslQuorum, portUnification); nil: plain.
 	tls *x509util.Quorum
 
-	maxBuffer     int
+	readLimit     int // longest buffer read from another member (JuteReadLimit)
 	extendedTypes bool
 	tickTime      time.Duration
 	observer      bool
@@ -197,7 +197,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Node, error) {
 		cfg:           cfg,
 		myid:          uint64(cfg.MyID),
 		log:           log,
-		maxBuffer:     cfg.JuteMaxBuffer(),
+		readLimit:     cfg.JuteReadLimit(),
 		extendedTypes: cfg.ExtendedTypesEnabled(),
 		tickTime:      time.Duration(cfg.TickTime) * time.Millisecond,
 		observer:      me.Type == config.Observer,

@@ -269,7 +269,7 @@ func (c *peerConn) reader() {
 	if raw := rawConn(c.nc); raw != nil {
 		src = nbwrite.NewReader(raw) // raw reads: see package nbwrite
 	}
-	r := wire.NewReader(src, c.n.maxBuffer+1024)
+	r := wire.NewReader(src, c.n.readLimit)
 	for {
 		c.nc.SetReadDeadline(time.Now().Add(c.n.readTimeout()))
 		qp, err := r.Read()
@@ -279,7 +279,7 @@ func (c *peerConn) reader() {
 		}
 		ev := evPacket{c: c, qp: qp}
 		if qp.Type == zabSnap {
-			snap, err := wire.ReadSnap(r.Buffered(), int64(qp.Zxid), c.n.extendedTypes, c.n.maxBuffer, nil)
+			snap, err := wire.ReadSnap(r.Buffered(), int64(qp.Zxid), c.n.extendedTypes, c.n.readLimit, nil)
 			if err != nil {
 				c.fail(err)
 				return

@@ -48,6 +48,7 @@ func TestDefaults(t *testing.T) {
 		{"Standalone", c.Standalone(), true},
 		{"ClientListenAddr", c.ClientListenAddr(), ":2181"},
 		{"JuteMaxBuffer", c.JuteMaxBuffer(), 0xfffff},
+		{"JuteReadLimit", c.JuteReadLimit(), 2 * 0xfffff},
 		{"SnapCount", c.SnapCount(), 100000},
 		{"PreAllocSizeKB", c.PreAllocSizeKB(), 65536},
 		{"ForceSync", c.ForceSync(), true},
@@ -544,4 +545,21 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("dump: %v %q", err, b.String())
 		}
 	})
+}
+
+// BinaryInputArchive's limit: jute.maxbuffer plus extrasize, which defaults to jute.maxbuffer
+// and is never below 1024.
+func TestJuteReadLimit(t *testing.T) {
+	for _, c := range []struct {
+		cfg  string
+		want int
+	}{
+		{"jute.maxbuffer=4096\n", 8192},
+		{"jute.maxbuffer=4096\njute.maxbuffer.extrasize=100\n", 4096 + 1024},
+		{"jute.maxbuffer=4096\njute.maxbuffer.extrasize=10000\n", 14096},
+	} {
+		if got := mustParse(t, "dataDir=/d\nclientPort=1\n"+c.cfg).JuteReadLimit(); got != c.want {
+			t.Errorf("%q: %d, want %d", c.cfg, got, c.want)
+		}
+	}
 }

@@ -187,6 +187,16 @@ func javaDecode(s string, bits int) (int64, error) {
 // JuteMaxBuffer is jute.maxbuffer (BinaryInputArchive), default 0xfffff.
 func (c *Config) JuteMaxBuffer() int { return c.PropInt("jute.maxbuffer", 0xfffff) }
 
+// JuteReadLimit is the longest string or buffer BinaryInputArchive reads from a record:
+// jute.maxbuffer plus zookeeper.jute.maxbuffer.extrasize (by default jute.maxbuffer again,
+// never less than 1024). It bounds what members read from each other (a txn can outgrow the
+// request it came from: a closeSession lists the session's ephemerals); client requests are
+// bounded by jute.maxbuffer alone.
+func (c *Config) JuteReadLimit() int {
+	mb := c.JuteMaxBuffer()
+	return mb + max(1024, c.PropInt("zookeeper.jute.maxbuffer.extrasize", mb))
+}
+
 // SuperDigest is zookeeper.DigestAuthenticationProvider.superDigest
 // ("super:<base64 sha1>"), "" when unset.
 func (c *Config) SuperDigest() string {
