@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"fmt"
+	stdlog "log"
 	"net"
 	"net/http"
 	"os"
@@ -348,16 +349,27 @@ func (s *Server) startAdmin() {
 	}
 	addr := net.JoinHostPort(s.cfg.AdminServerAddress(), strconv.Itoa(s.cfg.AdminServerPort()))
 	url := s.cfg.AdminCommandURL()
+	tc, unified, err := adminTLS(s.cfg)
+	if err != nil {
+		// Never served in clear when HTTPS was asked for.
+		s.log.Error().Err(err).Msg("cannot load the AdminServer's TLS key store (ssl.quorum.keyStore.*); continuing without the AdminServer")
+		return
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		s.log.Error().Err(err).Str("addr", addr).Str("commandURL", url).Msg("problem starting AdminServer; continuing without it")
 		return
 	}
-	srv := &http.Server{Handler: s.adminHandler(url), ReadHeaderTimeout: 10 * time.Second,
+	handler := s.adminHandler(url)
+	if tc != nil {
+		ln, handler = adminListener(ln, tc, unified), hsts(handler)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ConnContext: withAdminConn,
+		ErrorLog:    stdlog.New(debugWriter{s.log}, "AdminServer: ", 0),
 		IdleTimeout: time.Duration(s.cfg.PropInt("zookeeper.admin.idleTimeout", 30000)) * time.Millisecond}
 	s.admin = &adminHTTP{srv: srv, ln: ln}
 	go srv.Serve(ln)
-	s.log.Info().Str("addr", ln.Addr().String()).Str("commandURL", url).Msg("started AdminServer")
+	s.log.Info().Str("addr", ln.Addr().String()).Str("commandURL", url).Bool("https", tc != nil).Bool("portUnification", unified).Msg("started AdminServer")
 }
 
 // AdminAddr is the AdminServer's bound address, nil when it is not running.

@@ -481,6 +481,7 @@ func TestUnsupportedProtectionIsRefused(t *testing.T) {
 	}
 	for _, tc := range []struct{ extra, key string }{
 		{"quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\nquorum.auth.serverRequireSasl=true\n", "quorum.auth.serverRequireSasl"},
+		{"audit.enable=true\n", "audit.enable"},
 	} {
 		cfg, _ := writeCfg(t, 2181, tc.extra)
 		r := runCLI(t, testCLI(), "start-foreground", cfg)
