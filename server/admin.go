@@ -362,10 +362,10 @@ func (s *Server) startAdmin() {
 	}
 	handler := s.adminHandler(url)
 	if tc != nil {
-		ln, handler = adminListener(ln, tc, unified), hsts(handler)
+		ln, handler = adminListener(ln, tc, unified, func() { s.Count(InsecureAdmin, 1) }), hsts(handler)
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ConnContext: withAdminConn,
-		ErrorLog:    stdlog.New(debugWriter{s.log}, "AdminServer: ", 0),
+		ErrorLog:    stdlog.New(httpErrorLog{s.log}, "AdminServer: ", 0),
 		IdleTimeout: time.Duration(s.cfg.PropInt("zookeeper.admin.idleTimeout", 30000)) * time.Millisecond}
 	s.admin = &adminHTTP{srv: srv, ln: ln}
 	go srv.Serve(ln)

@@ -30,22 +30,27 @@ func adminTLS(cfg *config.Config) (tc *tls.Config, unified bool, err error) {
 	if tc, err = set.ServerConfig(); err != nil {
 		return nil, false, err
 	}
+	// Jetty's SslContextFactory there gets the stores only: the JVM's default protocols and
+	// ciphers (TLS 1.3 and 1.2), not ssl.quorum.protocol and ssl.quorum.ciphersuites.
 	tc.ClientAuth = tls.NoClientCert
+	tc.MinVersion, tc.MaxVersion, tc.CipherSuites = tls.VersionTLS12, 0, nil
 	return tc, unified && !force, nil
 }
 
 // adminListener wraps the AdminServer's listener in TLS: every connection, or (unified) those
 // whose first byte opens a TLS handshake.
-func adminListener(ln net.Listener, tc *tls.Config, unified bool) net.Listener {
+// plain is called for each plain connection of a unified port (insecure_admin_count).
+func adminListener(ln net.Listener, tc *tls.Config, unified bool, plain func()) net.Listener {
 	if !unified {
 		return tls.NewListener(ln, tc)
 	}
-	return unifiedListener{Listener: ln, tc: tc}
+	return unifiedListener{Listener: ln, tc: tc, plain: plain}
 }
 
 type unifiedListener struct {
 	net.Listener
-	tc *tls.Config
+	tc    *tls.Config
+	plain func()
 }
 
 func (l unifiedListener) Accept() (net.Conn, error) {
@@ -53,7 +58,7 @@ func (l unifiedListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sniffConn{Conn: c, tc: l.tc}, nil
+	return &sniffConn{Conn: c, tc: l.tc, plain: l.plain}, nil
 }
 
 // sniffConn decides on its first read whether the client speaks TLS (a handshake record,
@@ -61,6 +66,7 @@ func (l unifiedListener) Accept() (net.Conn, error) {
 type sniffConn struct {
 	net.Conn
 	tc    *tls.Config
+	plain func()
 	once  sync.Once
 	inner net.Conn // the TLS or plain stream, the first byte given back
 	err   error
@@ -77,6 +83,7 @@ func (c *sniffConn) sniff() {
 		c.inner = tls.Server(p, c.tc)
 	} else {
 		c.inner = p
+		c.plain()
 	}
 }
 
@@ -137,10 +144,16 @@ func hsts(h http.Handler) http.Handler {
 	})
 }
 
-// debugWriter logs what net/http reports (failed TLS handshakes, ...) at debug level.
-type debugWriter struct{ log zerolog.Logger }
+// httpErrorLog logs what net/http reports: failed TLS handshakes (any client can cause
+// them) at debug level, the rest (a handler's panic, accept errors) as warnings.
+type httpErrorLog struct{ log zerolog.Logger }
 
-func (w debugWriter) Write(b []byte) (int, error) {
-	w.log.Debug().Msg(strings.TrimSpace(string(b)))
+func (w httpErrorLog) Write(b []byte) (int, error) {
+	msg := strings.TrimSpace(string(b))
+	if strings.Contains(msg, "TLS handshake error") {
+		w.log.Debug().Msg(msg)
+	} else {
+		w.log.Warn().Msg(msg)
+	}
 	return len(b), nil
 }

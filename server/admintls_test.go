@@ -35,7 +35,7 @@ func TestAdminServerTLS(t *testing.T) {
 	}
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true}}
-	// probe answers "ok <hsts>" for a command answer, "no" for anything else.
+	// probe answers "ok <hsts> <TLS version>" for a command answer, "no" for anything else.
 	probe := func(url string) string {
 		resp, err := client.Get(url + "/commands/ruok")
 		if err != nil {
@@ -45,23 +45,27 @@ func TestAdminServerTLS(t *testing.T) {
 		if resp.StatusCode != 200 {
 			return "no"
 		}
-		return "ok " + resp.Header.Get("Strict-Transport-Security")
+		v := "plain"
+		if resp.TLS != nil {
+			v = tls.VersionName(resp.TLS.Version)
+		}
+		return "ok " + resp.Header.Get("Strict-Transport-Security") + " " + v
 	}
 	for _, mode := range []string{"forceHttps", "portUnification"} {
 		t.Run(mode, func(t *testing.T) {
 			props := map[string]string{"zookeeper.admin.enableServer": "true", "zookeeper.admin.serverAddress": "127.0.0.1",
-				"zookeeper.admin.serverPort": "0", "zookeeper.admin." + mode: "true"}
-			lines := []string{"admin." + mode + "=true"}
+				"zookeeper.admin.serverPort": "0", "zookeeper.admin." + mode: "true", "zookeeper.4lw.commands.whitelist": "mntr"}
+			lines := []string{"admin." + mode + "=true", "4lw.commands.whitelist=mntr"}
 			for k, v := range stores {
 				props["zookeeper."+k] = v
 				lines = append(lines, k+"="+v)
 			}
-			s, _ := startServer(t, props)
+			s, ourClient := startServer(t, props)
 			if s.AdminAddr() == nil {
 				t.Fatal("AdminServer not running")
 			}
 			ours := s.AdminAddr().String()
-			_, apacheURL := zktest.StartApacheAdmin(t, lines...)
+			apacheClient, apacheURL := zktest.StartApacheAdmin(t, lines...)
 			apache := strings.TrimPrefix(apacheURL, "http://")
 			// Jetty may start a moment after the client port.
 			for deadline := time.Now().Add(20 * time.Second); probe("https://"+apache) == "no"; time.Sleep(200 * time.Millisecond) {
@@ -74,6 +78,8 @@ func TestAdminServerTLS(t *testing.T) {
 				got = append(got, scheme+" "+probe(scheme+ours))
 				want = append(want, scheme+" "+probe(scheme+apache))
 			}
+			got = append(got, fmt.Sprint("insecure_admin_count ", mntrValue(t, ourClient, "zk_insecure_admin_count")))
+			want = append(want, fmt.Sprint("insecure_admin_count ", mntrValue(t, apacheClient, "zk_insecure_admin_count")))
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("zkgo %q, Apache %q", got, want)
 			}

@@ -134,6 +134,7 @@ const (
 	EnsembleAuthSuccess                          // addauth ensemble with an expected name
 	EnsembleAuthFail                             // addauth ensemble with another name (connection closed)
 	EnsembleAuthSkip                             // addauth ensemble with no name, or no names configured
+	InsecureAdmin                                // plain HTTP connections to a unified AdminServer port
 	numCounters
 )
 
@@ -169,6 +170,7 @@ var counterNames = [numCounters]string{
 	EnsembleAuthSuccess:           "ensemble_auth_success",
 	EnsembleAuthFail:              "ensemble_auth_fail",
 	EnsembleAuthSkip:              "ensemble_auth_skip",
+	InsecureAdmin:                 "insecure_admin_count",
 }
 
 // Metric is one of ServerMetrics.java's summaries (mntr zk_avg_/min_/max_/cnt_/sum_<name>,

