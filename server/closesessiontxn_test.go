@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/zkgo/zkgo/internal/rawzk"
 	"github.com/zkgo/zkgo/internal/zktest"
@@ -66,13 +65,7 @@ func TestCloseSessionTxnDisabled(t *testing.T) {
 		for _, p := range want {
 			mustCall(t, watcher, jute.OpExists, rawzk.PathWatchBody(p, true))
 		}
-		mustCall(t, owner, jute.OpCloseSession, nil)
-		owner.WaitClosed(5 * time.Second)
-		var wantEvents []string
-		for _, p := range want {
-			wantEvents = append(wantEvents, "deleted:"+p)
-		}
-		if got := events(t, watcher); !sameList(got, wantEvents) {
+		if got, wantEvents := closeSessionEvents(t, owner, watcher, want); !sameList(got, wantEvents) {
 			t.Errorf("%s: events %v, want %v", name, got, wantEvents)
 		}
 	}

@@ -214,15 +214,21 @@ func TestCompatCloseSessionDeletesInJavaSetOrder(t *testing.T) {
 	if sorted := []string{"/x/a", "/x/b", "/x/c0000000000", "/x/c0000000001", "/x/y", "/x/zz"}; sameList(order, sorted) {
 		t.Fatal("test paths must not be in sorted order in a Java HashSet")
 	}
+	if got, want := closeSessionEvents(t, owner, watcher, order); !sameList(got, want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+}
+
+// closeSessionEvents closes owner's session and returns the events watcher got, and the
+// deletions of order, in that order, it should have got.
+func closeSessionEvents(t *testing.T, owner, watcher *rawzk.Conn, order []string) (got, want []string) {
+	t.Helper()
 	mustCall(t, owner, jute.OpCloseSession, nil)
 	owner.WaitClosed(5 * time.Second)
-	var want []string
 	for _, p := range order {
 		want = append(want, "deleted:"+p)
 	}
-	if got := events(t, watcher); !sameList(got, want) {
-		t.Fatalf("events %v, want %v", got, want)
-	}
+	return events(t, watcher), want
 }
 
 // A connection the server closes (here for an unknown opcode) loses its watches before the
