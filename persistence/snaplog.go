@@ -39,6 +39,9 @@ type RestoreOptions struct {
 	// synchronised it (FileTxnSnapLog.restore).
 	EmptyUntrusted bool
 	Log            zerolog.Logger
+	// EphemeralDeleted is set on the tree for the replay: ZooKeeper's audit log records the
+	// ephemerals a replayed closeSession deletes again (DataTree.deleteNodes).
+	EphemeralDeleted func(session int64, path string, deleted bool)
 }
 
 // Restore loads the newest valid snapshot from snapDir and replays the logs in logDir after
@@ -93,6 +96,7 @@ func Restore(snapDir, logDir string, o RestoreOptions, apply Applier) (*Restored
 	}
 	res.LastZxid = res.SnapZxid
 	res.SnapLoad = time.Since(snapStart)
+	res.Tree.EphemeralDeleted = o.EphemeralDeleted
 	replayStart := time.Now()
 	check := func(zxid int64, want uint64, what string) {
 		res.DigestsChecked++

@@ -322,10 +322,11 @@ func (n *Node) Start() error {
 		// Snapshots as zookeeper.snapshot.compression.method says (SnapStream).
 		SnapCompression: persistence.ParseCompression(cfg.PropString("zookeeper.snapshot.compression.method", "")),
 	}, persistence.RestoreOptions{
-		ExtendedTypes:  n.extendedTypes,
-		TrustEmpty:     cfg.PropBool("zookeeper.snapshot.trust.empty"),
-		EmptyUntrusted: !trustEmptyDB(cfg, n.log),
-		Log:            n.log,
+		ExtendedTypes:    n.extendedTypes,
+		TrustEmpty:       cfg.PropBool("zookeeper.snapshot.trust.empty"),
+		EmptyUntrusted:   !trustEmptyDB(cfg, n.log),
+		Log:              n.log,
+		EphemeralDeleted: n.srv.AuditEphemeralDeleted(),
 	})
 	if err != nil {
 		return err

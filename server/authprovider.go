@@ -100,6 +100,19 @@ func newAuthConfig(cfg *config.Config) (*authConfig, error) {
 }
 
 // saslRequired is AuthenticationHelper.isSaslAuthRequired.
+// userName is the provider's getUserName for id: a digest id's user, any other id itself;
+// none for a scheme without a provider (super, sasl without SASLAuthenticationProvider).
+func (a *authConfig) userName(id jute.Id) (string, bool) {
+	if !a.providers[id.Scheme] {
+		return "", false
+	}
+	if id.Scheme == schemeDigest {
+		user, _, _ := strings.Cut(id.ID, ":")
+		return user, true
+	}
+	return id.ID, true
+}
+
 func (a *authConfig) saslRequired() bool {
 	return a.enforce && slices.Contains(a.enforceSchemes, schemeSASL)
 }

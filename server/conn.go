@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -16,6 +17,7 @@ import (
 	"github.com/zkgo/zkgo/internal/nbwrite"
 	"github.com/zkgo/zkgo/internal/x509util"
 	"github.com/zkgo/zkgo/jute"
+	"github.com/zkgo/zkgo/server/datatree"
 )
 
 // maxQueuedOut bounds what a connection may have waiting to be written; a client that stops
@@ -135,10 +137,28 @@ func (c *conn) addAuth(id jute.Id) {
 		ids := make([]jute.Id, len(old), len(old)+1)
 		copy(ids, old)
 		ids = append(ids, id)
+		javaIDOrder(ids)
 		if c.auth.CompareAndSwap(p, &ids) {
 			return
 		}
 	}
+}
+
+// javaIDOrder puts ids, kept in this order as they are added, in the order ZooKeeper's
+// ServerCnxn.authInfo (a ConcurrentHashMap key set) iterates them, which whoami, the audit
+// log's users and an "auth" ACL's expansion show: by bin of Id.hashCode, each bin in the
+// order of insertion. A table grows only to split bins, so a stable sort keeps that order.
+func javaIDOrder(ids []jute.Id) {
+	n := 16
+	for len(ids) >= n*3/4 { // ConcurrentHashMap resizes when its count reaches 0.75n
+		n *= 2
+	}
+	bin := func(id jute.Id) uint32 {
+		// The jute record's hashCode: 37*(37*17 + scheme.hashCode()) + id.hashCode().
+		h := 37*(37*17+datatree.JavaStringHash(id.Scheme)) + datatree.JavaStringHash(id.ID)
+		return (h ^ h>>16) & uint32(n-1)
+	}
+	sort.SliceStable(ids, func(i, j int) bool { return bin(ids[i]) < bin(ids[j]) })
 }
 
 // Process delivers a watch event (datatree.Watcher). Apache ZooKeeper 3.8 sends zxid -1.

@@ -275,6 +275,9 @@ func (s *Server) reply(r *request) {
 	if c == nil {
 		return
 	}
+	if s.audit != nil {
+		s.auditRequest(r)
+	}
 	c.writeDone(r)
 	if r.done != nil {
 		close(r.done)

@@ -159,7 +159,7 @@ func (s *Server) read(r *request, t *datatree.Tree) (jute.Record, jute.Code) {
 		}
 		return &stringsResponse{v: out}, jute.OK
 	case jute.OpWhoAmI:
-		return &whoAmIResponse{ids: c.authIDs(), providers: s.auth.providers}, jute.OK
+		return &whoAmIResponse{ids: c.authIDs(), auth: s.auth}, jute.OK
 	case jute.OpAddWatch:
 		var req jute.PathTypeRequest
 		if jute.Unmarshal(r.body, &req) != nil {
@@ -343,23 +343,16 @@ func (s *stringsResponse) Decode(d *jute.Decoder) { s.v = d.Strings() }
 // (super, or sasl without SASLAuthenticationProvider) is "", as AuthUtil.getClientInfos
 // turns getUser's null into.
 type whoAmIResponse struct {
-	ids       []jute.Id
-	providers map[string]bool
+	ids  []jute.Id
+	auth *authConfig
 }
 
 func (w *whoAmIResponse) Encode(e *jute.Encoder) {
 	e.Int(int32(len(w.ids)))
 	for _, id := range w.ids {
 		e.String(id.Scheme)
-		switch {
-		case !w.providers[id.Scheme]:
-			e.String("")
-		case id.Scheme == schemeDigest:
-			user, _, _ := strings.Cut(id.ID, ":")
-			e.String(user)
-		default:
-			e.String(id.ID)
-		}
+		user, _ := w.auth.userName(id)
+		e.String(user)
 	}
 }
 func (w *whoAmIResponse) Decode(d *jute.Decoder) {}

@@ -52,6 +52,7 @@ type Server struct {
 	serverID       int64
 	saslUsers      map[string]string // DIGEST-MD5 users from the JAAS Server section
 	saslAnyUser    string            // zookeeper.letAnySaslUserDoX
+	audit          *auditLog         // audit.enable; nil when off
 
 	ln       net.Listener
 	secureLn net.Listener // secureClientPort
@@ -190,6 +191,10 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 	if s.sessionless <= 0 {
 		s.sessionless = 10 * time.Second // the default; Apache's ExpiryQueue fails on <= 0
 	}
+	if s.audit, err = newAuditLog(cfg); err != nil {
+		return nil, err
+	}
+	s.auditTree(s.dt())
 	s.stats.minLatency.Store(-1)
 	s.metrics = newServerMetrics()
 	s.traceMask.Store(defaultTraceMask)
@@ -205,6 +210,7 @@ func (s *Server) dt() *datatree.Tree { return s.treeP.Load() }
 // setTree installs t, reporting its watch triggers to the node_*_watch_count metrics.
 func (s *Server) setTree(t *datatree.Tree) {
 	t.WatchesFired = s.watchesFired
+	s.auditTree(t)
 	s.treeP.Store(t)
 }
 
@@ -224,6 +230,16 @@ func (s *Server) watchesFired(eventType int32, watchers int) {
 // Start binds the client port (and the TLS one, secureClientPort) and starts serving in the
 // background.
 func (s *Server) Start() error {
+	if err := s.start(); err != nil {
+		s.audit.serverEvent(auditOpStart, auditFailure)
+		s.audit.close()
+		return err
+	}
+	s.audit.serverEvent(auditOpStart, auditSuccess)
+	return nil
+}
+
+func (s *Server) start() error {
 	s.started = time.Now()
 	if s.cfg.SecureClientPort != 0 || s.unified {
 		t, err := newTLSServer(s.cfg)
@@ -321,6 +337,7 @@ func (s *Server) Close() error {
 		return nil
 	default:
 	}
+	s.audit.serverEvent(auditOpStop, auditInvoked) // ZooKeeper's shutdown hook
 	s.stopRun()
 	close(s.stopCh)
 	s.stopAdmin()
@@ -346,6 +363,7 @@ func (s *Server) Close() error {
 			err = cerr
 		}
 	}
+	s.audit.close()
 	return err
 }
 

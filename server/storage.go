@@ -61,9 +61,10 @@ func (s *Server) openStorage() error {
 	// time (the recovery target is a fraction of Apache ZooKeeper's).
 	gc := debug.SetGCPercent(-1)
 	res, err := persistence.Restore(snapDir, logDir, persistence.RestoreOptions{
-		ExtendedTypes: s.extendedTypes,
-		TrustEmpty:    cfg.PropBool("zookeeper.snapshot.trust.empty"),
-		Log:           s.log,
+		ExtendedTypes:    s.extendedTypes,
+		TrustEmpty:       cfg.PropBool("zookeeper.snapshot.trust.empty"),
+		Log:              s.log,
+		EphemeralDeleted: s.AuditEphemeralDeleted(),
 	}, nil)
 	debug.SetGCPercent(gc)
 	if err != nil {

@@ -142,6 +142,10 @@ func (c *cli) run(args []string) int {
 			fmt.Fprintf(c.stderr, "%s: %v\n", cfg.File, err)
 			return exitUsage
 		}
+		if err := server.CheckAudit(cfg); err != nil {
+			fmt.Fprintf(c.stderr, "%s: %v\n", cfg.File, err)
+			return exitUsage
+		}
 		if err := server.CheckTLS(cfg); err != nil {
 			key := "secureClientPort"
 			if cfg.SecureClientPort == 0 {
@@ -176,6 +180,12 @@ func (c *cli) run(args []string) int {
 // words of SERVER_JVMFLAGS, printing "Using config:" as zkServer.sh does.
 func (c *cli) loadConfig(o options) (*config.Config, error) {
 	props := config.ParseJVMFlags(c.getenv("SERVER_JVMFLAGS"))
+	if d := c.getenv("ZOO_LOG_DIR"); d != "" {
+		// zkServer.sh passes -Dzookeeper.log.dir=$ZOO_LOG_DIR: the audit log goes there.
+		if _, ok := props["zookeeper.log.dir"]; !ok {
+			props["zookeeper.log.dir"] = d
+		}
+	}
 	if o.configPath != "" {
 		fmt.Fprintf(c.stderr, "Using config: %s\n", o.configPath)
 		return config.Parse(o.configPath, config.WithSystemProps(props))

@@ -467,7 +467,8 @@ func TestEnsureProcsGivesTheSyncStageASecondP(t *testing.T) {
 	}
 }
 
-// TestUnsupportedProtectionIsRefused: a zoo.cfg that asks for SASL between members, or TLS
+// TestUnsupportedProtectionIsRefused: a zoo.cfg that asks for SASL between members, an audit
+// logger class, or TLS
 // (client port or between members) whose settings cannot be honoured, is refused with one
 // line naming the key, rather than served without the protection; status still reads it.
 func TestUnsupportedProtectionIsRefused(t *testing.T) {
@@ -481,7 +482,6 @@ func TestUnsupportedProtectionIsRefused(t *testing.T) {
 	}
 	for _, tc := range []struct{ extra, key string }{
 		{"quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\nquorum.auth.serverRequireSasl=true\n", "quorum.auth.serverRequireSasl"},
-		{"audit.enable=true\n", "audit.enable"},
 	} {
 		cfg, _ := writeCfg(t, 2181, tc.extra)
 		r := runCLI(t, testCLI(), "start-foreground", cfg)
@@ -509,6 +509,8 @@ func TestUnsupportedProtectionIsRefused(t *testing.T) {
 	for _, tc := range []struct{ extra, want string }{
 		{"sessionRequireClientSASLAuth=true\n", "Authentication scheme sasl is not available."},
 		{"authProvider.1=com.example.MyProvider\n", "zookeeper.authProvider: com.example.MyProvider: zkgo cannot load Java classes"},
+		// An audit logger class of one's own.
+		{"audit.enable=true\naudit.impl.class=com.example.Audit\n", "zookeeper.audit.impl.class: com.example.Audit: zkgo cannot load Java classes"},
 	} {
 		cfg, _ := writeCfg(t, 2181, tc.extra)
 		r := runCLI(t, testCLI(), "start-foreground", cfg)
@@ -598,4 +600,34 @@ func waitListening(t *testing.T, addr string) {
 		}
 	}
 	t.Fatalf("nothing listens on %s", addr)
+}
+
+// With audit.enable the server writes ZooKeeper's audit lines to zookeeper_audit.log in
+// ZOO_LOG_DIR (zkServer.sh's -Dzookeeper.log.dir), from its start to its stop.
+func TestAuditLogInLogDir(t *testing.T) {
+	stopped, cancel := context.WithCancel(context.Background())
+	cancel() // the server stops as soon as it has started
+	logDir := filepath.Join(t.TempDir(), "logs")
+	c := testCLI()
+	c.signals = stopped
+	c.getenv = func(k string) string {
+		if k == "ZOO_LOG_DIR" {
+			return logDir
+		}
+		return ""
+	}
+	cfg, _ := writeCfg(t, zktest.FreePort(t), "audit.enable=true\n")
+	if r := runCLI(t, c, "start-foreground", cfg); r.code != exitOK {
+		t.Fatalf("start-foreground: %+v", r)
+	}
+	b, err := os.ReadFile(filepath.Join(logDir, "zookeeper_audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], " INFO audit.Slf4jAuditLogger: user=") ||
+		!strings.HasSuffix(lines[0], "\toperation=serverStart\tresult=success") ||
+		!strings.HasSuffix(lines[1], "\toperation=serverStop\tresult=invoked") {
+		t.Fatalf("audit log:\n%s", b)
+	}
 }

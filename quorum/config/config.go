@@ -817,14 +817,10 @@ func javaSplit(s, sep string) []string {
 
 // Unsupported refuses settings that ask for protection zkgo does not give, so that a server
 // never runs without what its operator required: SASL authentication of ensemble members
-// (quorum.auth.*RequireSasl), an audit log (audit.enable). zkserver checks it before it
-// starts a server.
+// (quorum.auth.*RequireSasl). zkserver checks it before it starts a server.
 func (c *Config) Unsupported() error {
-	switch {
-	case c.QuorumServerRequireSasl || c.QuorumLearnerRequireSasl:
+	if c.QuorumServerRequireSasl || c.QuorumLearnerRequireSasl {
 		return &Error{File: c.File, Key: "quorum.auth.serverRequireSasl", Msg: "zkgo does not authenticate ensemble members with SASL; refusing to run them without it"}
-	case c.PropBool("zookeeper.audit.enable"):
-		return &Error{File: c.File, Key: "audit.enable", Msg: "zkgo writes no audit log (ZKAuditProvider); refusing to run without the audit trail asked for"}
 	}
 	return nil
 }

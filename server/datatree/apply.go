@@ -257,7 +257,7 @@ func (t *Tree) setACL(path string, acl []jute.ACL, version int32, stat *jute.Sta
 // zookeeper.closeSessionTxn.enabled=false), then the others the tree knows of.
 func (t *Tree) killSession(session int64, paths []string, zxid int64) {
 	for _, p := range paths {
-		t.deleteNode(p, zxid)
+		t.deleteEphemeral(session, p, zxid)
 	}
 	if len(t.ephemerals[session]) == 0 {
 		delete(t.ephemerals, session)
@@ -268,8 +268,15 @@ func (t *Tree) killSession(session int64, paths []string, zxid int64) {
 	// the order of the set DataTree.killSession takes them from: an ephemeral never outlives
 	// its session here, whatever the leader listed.
 	for _, p := range t.ephemeralsJava(session, false).Order() {
-		t.deleteNode(p, zxid)
+		t.deleteEphemeral(session, p, zxid)
 	}
 	delete(t.ephemerals, session)
 	delete(t.ephOrder, session)
+}
+
+func (t *Tree) deleteEphemeral(session int64, path string, zxid int64) {
+	code := t.deleteNode(path, zxid)
+	if t.EphemeralDeleted != nil {
+		t.EphemeralDeleted(session, path, code == jute.OK)
+	}
 }

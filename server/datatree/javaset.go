@@ -101,9 +101,15 @@ func (s *JavaStringSet) Copy() *JavaStringSet {
 	return &c
 }
 
-// javaSpreadHash is HashMap.hash(key) for a String key: String.hashCode over UTF-16 code
-// units, its high half folded into the low half.
+// javaSpreadHash is HashMap.hash(key) for a String key: String.hashCode, its high half
+// folded into the low half.
 func javaSpreadHash(p string) uint32 {
+	h := JavaStringHash(p)
+	return h ^ (h >> 16)
+}
+
+// JavaStringHash is String.hashCode: over UTF-16 code units.
+func JavaStringHash(p string) uint32 {
 	var h uint32
 	for _, r := range p {
 		if r >= 0x10000 {
@@ -114,7 +120,7 @@ func javaSpreadHash(p string) uint32 {
 		}
 		h = 31*h + uint32(r)
 	}
-	return h ^ (h >> 16)
+	return h
 }
 
 // javaTableSizeFor is HashMap.tableSizeFor: the smallest power of two >= c (at least 1).

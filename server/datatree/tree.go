@@ -41,6 +41,11 @@ type Tree struct {
 	// WatchManager.triggerWatch). Called with the write lock held; it must not block.
 	WatchesFired func(eventType int32, watchers int)
 
+	// EphemeralDeleted, if set, learns of each ephemeral a closing session's txn deletes or,
+	// for a path its txn lists that is gone, does not (the audit log: DataTree.deleteNodes).
+	// Called with the write lock held.
+	EphemeralDeleted func(session int64, path string, deleted bool)
+
 	lastZxid int64
 	dataSize int64 // sum of path and data lengths, as approximateDataSize
 
