@@ -301,7 +301,7 @@ func (l *leader) checkEpochAck() {
 // learner sees a gap-free history.
 func (l *leader) syncLearner(h *learnerHandler) {
 	p := l.p
-	pkts, queued := l.syncPackets(h.peerLast, h.wantSnap)
+	pkts, queued := p.syncPackets(h.peerLast, h.wantSnap)
 	kind, limit := diffSync, p.cfg.MaxConcurrentDiffSyncs
 	if pkts[0].Type == Snap {
 		kind, limit = snapSync, p.cfg.MaxConcurrentSnapSyncs
@@ -333,9 +333,8 @@ const ackEpochWantSnap = 1
 
 // syncPackets chooses DIFF, TRUNC or SNAP for a learner whose last logged zxid is peerLast
 // (quorum-protocol.md §5.3) and returns the packets plus the last zxid they bring the
-// learner to.
-func (l *leader) syncPackets(peerLast Zxid, wantSnap bool) ([]Packet, Zxid) {
-	p := l.p
+// learner to: this peer's committed history, as a leader or as an observer master.
+func (p *Peer) syncPackets(peerLast Zxid, wantSnap bool) ([]Packet, Zxid) {
 	last := p.committed
 	if peerLast == last {
 		return []Packet{{Type: Diff, Zxid: peerLast}}, peerLast

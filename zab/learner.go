@@ -15,7 +15,8 @@ const (
 // learner is the Follower or Observer side of Zab for one leader connection.
 type learner struct {
 	p         *Peer
-	leader    uint64
+	leader    uint64 // the server synchronised with: the leader, or an observer master
+	elected   uint64 // the leader
 	observer  bool
 	phase     fphase
 	epoch     int64 // the leader's epoch, from LEADERINFO
@@ -25,12 +26,19 @@ type learner struct {
 	pending []Txn // logged, not committed yet, in zxid order
 	seen    Zxid  // last zxid received from the leader: the next must follow it
 
-	syncAcks []Zxid   // proposals received while synchronising: ACKed after UPTODATE
-	syncs    []uint64 // pending Sync ids, oldest first
+	syncAcks []Zxid          // proposals received while synchronising: ACKed after UPTODATE
+	syncs    []syncWait      // syncs waiting for the leader's SYNC, oldest first
+	om       *observerMaster // a serving follower's observers (Config.ObserverMaster)
 }
 
+// becomeLearner follows or observes leader; an observer with observer masters synchronises
+// with one of the followers instead (leader then names the server it talks to).
 func (p *Peer) becomeLearner(leader uint64, observer bool) {
-	f := &learner{p: p, leader: leader, observer: observer, seen: p.lastZxid}
+	master := leader
+	if observer && p.cfg.ObserverMaster {
+		master = p.nextObserverMaster(leader)
+	}
+	f := &learner{p: p, leader: master, elected: leader, observer: observer, seen: p.lastZxid}
 	p.learn = f
 	p.lead = nil
 	st := Following
@@ -38,9 +46,9 @@ func (p *Peer) becomeLearner(leader uint64, observer bool) {
 	if observer {
 		st, typ = Observing, ObserverInfo
 	}
-	p.setRole(Role{State: st, Leader: leader})
+	p.setRole(Role{State: st, Leader: leader, Master: master})
 	// registerWithLeader: our acceptedEpoch travels in the zxid, LearnerInfo in the data.
-	p.send(leader, Packet{Type: typ, Zxid: MakeZxid(uint32(p.acceptedEpoch), 0), Data: learnerInfo(p.cfg.ID, 0)})
+	p.send(master, Packet{Type: typ, Zxid: MakeZxid(uint32(p.acceptedEpoch), 0), Data: learnerInfo(p.cfg.ID, 0)})
 }
 
 // fail is a protocol error or a lost leader: back to LOOKING.
@@ -54,12 +62,20 @@ func (f *learner) tick() {
 	}
 	if f.now-f.lastHeard > limit {
 		f.fail()
+		return
+	}
+	if f.om != nil {
+		f.omTick()
 	}
 }
 
 func (f *learner) step(from uint64, pkt *Packet) {
 	p := f.p
 	if from != f.leader {
+		if f.om != nil {
+			f.omStep(from, pkt) // an observer of this follower
+			return
+		}
 		// Not our leader (a stale one, or a peer that thinks we lead): refuse.
 		p.closeConn(from)
 		return
@@ -182,17 +198,17 @@ func (f *learner) syncOrBroadcast(pkt *Packet) {
 			f.fail()
 			return
 		}
-		f.commit(pkt.Zxid)
+		f.commit(pkt.Zxid, nil)
 	case CommitAndActivate:
 		// A ZooKeeper leader commits a reconfig txn with this (Leader.commitAndActivate):
 		// a COMMIT whose body is the designated leader's sid. Committing the txn commits
 		// its configuration here; a leader that is not designated stops and the voters
 		// elect again, as with a zkgo leader that removed itself.
-		if f.observer && f.phase == fServing {
+		if f.observer && f.phase == fServing || len(pkt.Data) < 8 {
 			f.fail()
 			return
 		}
-		f.commit(pkt.Zxid)
+		f.commit(pkt.Zxid, pkt.Data[:8])
 	case InformAndActivate:
 		// The observers' form: the designated leader's sid, then the txn.
 		if !f.observer || len(pkt.Data) < 8 {
@@ -218,8 +234,7 @@ func (f *learner) syncOrBroadcast(pkt *Packet) {
 		}
 	case Sync:
 		if f.phase == fServing && len(f.syncs) > 0 {
-			p.rd.SyncsDone = append(p.rd.SyncsDone, f.syncs[0])
-			f.syncs = f.syncs[1:]
+			f.syncAnswered()
 		}
 	case LeaderInfo, Diff, Trunc, Snap:
 		f.fail()
@@ -253,8 +268,9 @@ func (f *learner) receive(t Txn, committed bool) {
 	}
 }
 
-// commit applies the oldest pending proposal, which must be z.
-func (f *learner) commit(z Zxid) {
+// commit applies the oldest pending proposal, which must be z, and passes it on to this
+// follower's observers; designated is COMMITANDACTIVATE's leader sid (nil for a COMMIT).
+func (f *learner) commit(z Zxid, designated []byte) {
 	p := f.p
 	if len(f.pending) == 0 || f.pending[0].Zxid != z {
 		f.fail() // a commit out of order, or of a txn we do not have
@@ -263,6 +279,7 @@ func (f *learner) commit(z Zxid) {
 	t := f.pending[0]
 	f.pending = f.pending[1:]
 	p.apply(t)
+	f.omInform(t, designated)
 }
 
 // newLeader completes synchronisation: currentEpoch is written after every txn the sync
@@ -295,7 +312,7 @@ func (f *learner) upToDate() {
 	if f.observer {
 		st = Observing
 	}
-	p.setRole(Role{State: st, Leader: f.leader, Epoch: f.epoch, Serving: true})
+	p.setRole(Role{State: st, Leader: f.elected, Master: f.leader, Epoch: f.epoch, Serving: true})
 	p.updateElectionVote(f.epoch)
 	// The epoch is established: what the synchronisation applied is committed, reconfigs
 	// included, and so is the configuration NEWLEADER carried.
@@ -303,10 +320,16 @@ func (f *learner) upToDate() {
 	f.checkRole()
 	ack := MakeZxid(uint32(f.epoch), 0)
 	p.send(f.leader, Packet{Type: Ack, Zxid: ack})
-	// Apache 3.8 ACKs each proposal received during the synchronisation once it is up to
-	// date; the leader ignores the ones it has committed.
-	for _, z := range f.syncAcks {
-		p.send(f.leader, Packet{Type: Ack, Zxid: z})
+	// Apache 3.8's follower ACKs each proposal received during the synchronisation once it
+	// is up to date (its leader ignores the ones it has committed); an observer ACKs none
+	// (an observer master would fail on one).
+	if !f.observer {
+		for _, z := range f.syncAcks {
+			p.send(f.leader, Packet{Type: Ack, Zxid: z})
+		}
+		if p.cfg.ObserverMaster {
+			f.om = &observerMaster{handlers: map[uint64]*learnerHandler{}}
+		}
 	}
 	f.syncAcks = nil
 }

@@ -48,6 +48,11 @@ type Config struct {
 	// configurations' QuorumVerifier strings; a leader whose own address a reconfig changes
 	// designates another voter to lead (Leader.getDesignatedLeader). Nil: always the same.
 	SameQuorumAddr func(oldRaw, newRaw []byte, id uint64) bool
+
+	// ObserverMaster (observerMasterPort set): a serving follower takes observers and passes
+	// the broadcast on to them; an observer synchronises with the followers in turn, then
+	// the leader (observermaster.go).
+	ObserverMaster bool
 }
 
 // State is what a peer finds on disk when it starts.
@@ -136,6 +141,10 @@ type Role struct {
 	Serving bool
 	// NextZxid is the zxid of the leader's next proposal once it serves.
 	NextZxid Zxid
+	// Master is the server a learner synchronises with: Leader, or for an observer with
+	// observer masters (Config.ObserverMaster) possibly a follower, on its observer master
+	// port.
+	Master uint64
 }
 
 // Ready is one batch of work for the caller, executed in the order persist, apply, send
@@ -220,10 +229,11 @@ type Peer struct {
 	needSnap      bool  // State.NeedSnapshot, until a SNAP is installed
 	hist          []Txn // committedLog: recent applied txns, gap-free, ending at committed
 
-	role  Role
-	gen   uint64 // bumped on every role change; Advance hooks of an older role are void
-	lead  *leader
-	learn *learner
+	role   Role
+	omTurn int    // observer masters tried (nextObserverMaster)
+	gen    uint64 // bumped on every role change; Advance hooks of an older role are void
+	lead   *leader
+	learn  *learner
 
 	rd       Ready
 	deferred []Message // packets to a peer closed in the pending Ready: for the next Ready
@@ -323,6 +333,11 @@ func (p *Peer) Disconnected(id uint64) {
 		p.lead.disconnected(id)
 	case p.learn != nil && p.learn.leader == id:
 		p.goLooking()
+	case p.learn != nil && p.learn.om != nil:
+		if h := p.learn.om.handlers[id]; h != nil {
+			p.learn.omEndSync(h)
+			delete(p.learn.om.handlers, id)
+		}
 	}
 }
 
@@ -414,6 +429,7 @@ func (p *Peer) goLooking() {
 		p.lead = nil
 	}
 	if p.learn != nil {
+		p.learn.omClose()
 		for _, t := range p.learn.pending {
 			p.pushHist(t)
 		}
@@ -520,15 +536,25 @@ func (p *Peer) Sync(id uint64) error {
 		p.lead.addSync(pendingSync{local: true, id: id})
 		return nil
 	case p.learn != nil && p.learn.phase == fServing:
-		p.learn.syncs = append(p.learn.syncs, id)
+		p.learn.syncs = append(p.learn.syncs, syncWait{id: id})
 		return nil
 	}
 	return ErrNotServing
 }
 
 // SyncFor is the leader's side of a learner's forwarded sync: once it holds as for Sync,
-// a SYNC packet goes to that learner.
+// a SYNC packet goes to that learner. On an observer master it is an observer's sync,
+// which the caller forwards to the leader as Sync's: the leader's SYNC is passed on to the
+// observer.
 func (p *Peer) SyncFor(learner uint64) error {
+	if f := p.learn; f != nil && f.om != nil {
+		h := f.om.handlers[learner]
+		if h == nil || h.state != hUpToDate {
+			return ErrNoLearner
+		}
+		f.syncs = append(f.syncs, syncWait{relay: h})
+		return nil
+	}
 	if p.lead == nil || p.lead.phase != lServing {
 		return ErrNotLeader
 	}
@@ -591,19 +617,23 @@ type Status struct {
 	Role           Role
 	LastZxid       Zxid // last logged
 	CommittedZxid  Zxid
-	Learners       []uint64 // on the leader: connected learners
-	SyncedLearners []uint64 // on the leader: learners past NEWLEADER
+	Learners       []uint64 // on the leader: connected learners; on an observer master: its observers
+	SyncedLearners []uint64 // the same past NEWLEADER
 }
 
 // Status returns the peer's status.
 func (p *Peer) Status() Status {
 	s := Status{Role: p.role, LastZxid: p.lastZxid, CommittedZxid: p.committed}
-	if p.lead != nil {
-		s.Learners = p.lead.learnerIDs()
-		for _, id := range s.Learners {
-			if p.lead.handlers[id].state >= hNewLeaderAcked {
-				s.SyncedLearners = append(s.SyncedLearners, id)
-			}
+	var handlers map[uint64]*learnerHandler
+	switch {
+	case p.lead != nil:
+		s.Learners, handlers = p.lead.learnerIDs(), p.lead.handlers
+	case p.learn != nil && p.learn.om != nil:
+		s.Learners, handlers = p.learn.om.ids(), p.learn.om.handlers
+	}
+	for _, id := range s.Learners {
+		if handlers[id].state >= hNewLeaderAcked {
+			s.SyncedLearners = append(s.SyncedLearners, id)
 		}
 	}
 	return s

@@ -941,3 +941,76 @@ func TestOracleLeaderWithoutFollower(t *testing.T) {
 		}
 	}
 }
+
+// Observer masters (observerMasterPort): observers synchronise with followers, spread by
+// their ids, get each commit from them as an INFORM and their syncs relayed; when their
+// follower goes they try the next one, and after every follower the leader.
+func TestObserverMaster(t *testing.T) {
+	c := scenario(t, 3, 2)
+	for _, n := range c.nodes {
+		n.cfg.ObserverMaster = true
+	}
+	c.boot(1, 2, 3)
+	c.elect(1, 2, 3)
+	c.settle()
+	c.mustServe(1, 2, 3)
+	c.proposeN(1, 3)
+	c.settle()
+	c.boot(4, 5)
+	c.join(1, 4, 5)
+	c.settle()
+	c.mustServe(1, 2, 3, 4, 5)
+	master := func(id uint64) uint64 { return c.node(id).role.Master }
+	if master(4) != 2 || master(5) != 3 {
+		t.Fatalf("observers 4 and 5 synchronise with %d and %d, want 2 and 3", master(4), master(5))
+	}
+	if l := c.node(1).p.Status().Learners; !slices.Equal(l, []uint64{2, 3}) {
+		t.Fatalf("the leader's learners: %v, want the followers only", l)
+	}
+	if s := c.node(2).p.Status(); !slices.Equal(s.SyncedLearners, []uint64{4}) {
+		t.Fatalf("follower 2's observers: %+v, want 4", s)
+	}
+	zs := c.proposeN(1, 2)
+	c.settle()
+	for _, id := range []uint64{4, 5} {
+		if !c.hasTxn(id, zs[1]) {
+			t.Fatalf("observer %d lacks %s", id, zs[1])
+		}
+	}
+	informs := 0
+	c.onSend = func(n *simNode, m Message) {
+		if m.Packet != nil && m.Packet.Type == Inform && n.id == 1 {
+			t.Errorf("the leader sent %s", m)
+		}
+		if m.Packet != nil && m.Packet.Type == Inform && n.id == 2 {
+			informs++
+		}
+	}
+	c.sync(c.node(4)) // relayed by 2 to the leader and back
+	zs = c.proposeN(1, 1)
+	c.settle()
+	if len(c.node(4).syncs) != 0 || informs != 1 {
+		t.Fatalf("observer 4: syncs pending %v, %d INFORMs from 2", c.node(4).syncs, informs)
+	}
+	c.onSend = nil
+
+	// Follower 2 goes: its observer tries 3, then (3 cut off from it) the leader.
+	c.crash(c.node(2))
+	c.join(1, 4)
+	c.settle()
+	if master(4) != 3 || !c.node(4).role.Serving {
+		t.Fatalf("observer 4 after follower 2 went: %+v, want to observe through 3", c.node(4).role)
+	}
+	c.breakConn(c.conns[pair(3, 4)], true, true)
+	c.join(1, 4)
+	c.settle()
+	if master(4) != 1 || !c.node(4).role.Serving {
+		t.Fatalf("observer 4 after 3 too: %+v, want to observe through the leader", c.node(4).role)
+	}
+	zs = c.proposeN(1, 1)
+	c.settle()
+	if !c.hasTxn(4, zs[0]) || !c.hasTxn(5, zs[0]) {
+		t.Fatalf("observers lack %s", zs[0])
+	}
+	c.finish()
+}

@@ -76,6 +76,7 @@ type simParams struct {
 	realElection      bool
 	electionTicks     int  // election ticks per broadcast tick
 	hierarchical      bool // the initial configuration is a hierarchical quorum (simGroups)
+	observerMaster    bool // observers synchronise through followers (Config.ObserverMaster)
 }
 
 type simNode struct {
@@ -154,6 +155,7 @@ type cluster struct {
 
 	// statistics
 	nCommitted, nSyncs, nLeaders, nCrashes, nTruncSnap, nRepairs int
+	nMasterInforms                                               int // INFORMs an observer master sent
 }
 
 func pair(a, b uint64) [2]uint64 {
@@ -194,7 +196,8 @@ func newCluster(t testing.TB, seed int64, prm simParams) *cluster {
 			// Schedules that reconfigure also version the static configuration at the
 			// first NEWLEADER (ZOOKEEPER-1783).
 			ReconfigEnabled:   prm.pReconfig > 0,
-			ConfigWithVersion: simConfigWithVersion}
+			ConfigWithVersion: simConfigWithVersion,
+			ObserverMaster:    prm.observerMaster}
 		c.nodes[id] = n
 	}
 	return c
@@ -594,6 +597,9 @@ func (c *cluster) send(n *simNode, m Message) {
 		c.votes = append(c.votes, simMsg{m: m, inc: n.inc})
 		return
 	}
+	if m.Packet.Type == Inform && n.role.State == Following {
+		c.nMasterInforms++
+	}
 	k := pair(n.id, m.To)
 	cn := c.conns[k]
 	if t := m.Packet.Type; t == FollowerInfo || t == ObserverInfo {
@@ -691,9 +697,11 @@ func (c *cluster) deliverConn(cn *conn, to uint64) {
 	}
 	c.logf("deliver %s", sm.m)
 	if sm.m.Packet.Type == Request {
-		// A learner's forwarded sync.
+		// A learner's forwarded sync; an observer master forwards it on to its leader.
 		if err := n.p.SyncFor(from); err != nil {
 			c.logf("SyncFor(%d) on %d: %v", from, to, err)
+		} else if n.role.State == Following {
+			c.send(n, Message{From: n.id, To: n.role.Leader, Packet: &Packet{Type: Request, Zxid: -1, Data: []byte("sync")}})
 		}
 		c.process(n)
 		return
@@ -970,8 +978,9 @@ func (c *cluster) sync(n *simNode) {
 	}
 	n.syncs[id] = len(c.G)
 	if n.role.State != Leading {
-		// The caller forwards the sync to the leader on the quorum connection.
-		c.send(n, Message{From: n.id, To: n.role.Leader, Packet: &Packet{Type: Request, Zxid: -1, Data: []byte("sync")}})
+		// The caller forwards the sync to the leader (or its observer master) on the
+		// quorum connection.
+		c.send(n, Message{From: n.id, To: n.role.Master, Packet: &Packet{Type: Request, Zxid: -1, Data: []byte("sync")}})
 	}
 	c.process(n)
 }
