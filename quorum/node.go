@@ -292,8 +292,15 @@ func (n *Node) post(ev any) {
 	}
 }
 
-// Start loads the data, binds the client and election ports and starts electing.
+// Start loads the data, binds the client and election ports and starts electing. The
+// audit log's serverStart tells how it went (QuorumPeerMain).
 func (n *Node) Start() error {
+	err := n.start()
+	n.srv.AuditStart(err == nil)
+	return err
+}
+
+func (n *Node) start() error {
 	cfg := n.cfg
 	if err := cfg.CheckSyncThrottles(); err != nil {
 		return err

@@ -38,6 +38,11 @@ func auditScript(a *authTranscript) {
 		{Perms: jute.PermRead | jute.PermAdmin, Id: jute.Id{Scheme: "digest", ID: DigestID("bob:pw")}}}
 	a.do(c, "setACL /a", jute.OpSetACL, rawzk.SetACLBody("/a", acl, -1))
 	a.do(c, "setACL /nope", jute.OpSetACL, rawzk.SetACLBody("/nope", acl, -1))
+	a.do(c, "setACL /a empty", jute.OpSetACL, rawzk.SetACLBody("/a", []jute.ACL{}, -1)) // INVALIDACL: "acl="
+	create(jute.OpCreate, "", 0, open)                                                  // "znode="
+	a.do(c, "multi bad mode", jute.OpMulti, rawzk.MultiBody([]rawzk.Op{
+		{Type: jute.OpCreate, Path: "/m6", ACL: open}, {Type: jute.OpCreate, Path: "/m7", ACL: open, Flags: 99},
+	})) // nothing logged
 	create(jute.OpCreate, "/r", 0, []jute.ACL{{Perms: jute.PermAll, Id: jute.Id{Scheme: "ip", ID: "10.1.1.1"}}})
 	a.do(c, "setData /r", jute.OpSetData, rawzk.SetDataBody("/r", nil, -1)) // NOAUTH
 	a.do(c, "getData /a", jute.OpGetData, rawzk.PathWatchBody("/a", false))
@@ -113,8 +118,8 @@ func TestAuditLogSideBySide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The layout of ZooKeeper's sample audit appender: "%d{ISO8601} %p %c{2}: %m%n".
-	zkgoRe := regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (INFO|ERROR) audit\.Slf4jAuditLogger: (.*)$`)
+	// The layout of ZooKeeper's sample logback audit appender: "%d{ISO8601} %p %c{2}: %m%n".
+	zkgoRe := regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (INFO|ERROR) o\.a\.z\.a\.Slf4jAuditLogger: (.*)$`)
 	got := auditLines(string(data), zkgoRe)
 	if n := strings.Count(string(data), "\n"); n != len(got) {
 		t.Errorf("%d lines in the audit log, %d in its layout:\n%s", n, len(got), data)
@@ -154,6 +159,8 @@ func TestAuditLogSideBySide(t *testing.T) {
 		"INFO session=S1\tuser=bob,127.0.0.1\tip=127.0.0.1\toperation=create\tznode=/b\tznode_type=persistent\tresult=success",
 		"INFO session=S2\tuser=" + user + "\toperation=ephemeralZNodeDeletionOnSessionCloseOrExpire\tznode=/e2\tresult=success",
 		"INFO user=" + user + "\toperation=serverStop\tresult=invoked",
+		"ERROR session=S1\tuser=127.0.0.1\tip=127.0.0.1\toperation=setAcl\tznode=/a\tacl=\tresult=failure",
+		"ERROR session=S1\tuser=127.0.0.1\tip=127.0.0.1\toperation=create\tznode=\tznode_type=persistent\tresult=failure",
 	} {
 		if !strings.Contains("\n"+strings.Join(got, "\n")+"\n", "\n"+w+"\n") {
 			t.Errorf("no %q in\n%s", w, strings.Join(got, "\n"))

@@ -147,7 +147,8 @@ func (c *conn) addAuth(id jute.Id) {
 // javaIDOrder puts ids, kept in this order as they are added, in the order ZooKeeper's
 // ServerCnxn.authInfo (a ConcurrentHashMap key set) iterates them, which whoami, the audit
 // log's users and an "auth" ACL's expansion show: by bin of Id.hashCode, each bin in the
-// order of insertion. A table grows only to split bins, so a stable sort keeps that order.
+// order of insertion (exact below 12 ids, where the table is not resized: a resize may
+// reverse part of a bin).
 func javaIDOrder(ids []jute.Id) {
 	n := 16
 	for len(ids) >= n*3/4 { // ConcurrentHashMap resizes when its count reaches 0.75n

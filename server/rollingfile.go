@@ -73,6 +73,12 @@ func (r *rollingFile) roll() error {
 	}
 	if r.backups > 0 {
 		if err := os.Rename(r.path, r.path+".1"); err != nil {
+			// Go on in the same file and try again after another max bytes, rather than
+			// shift (and lose) a backup at every write.
+			if oerr := r.open(os.O_APPEND); oerr != nil {
+				return oerr
+			}
+			r.size = 0
 			return err
 		}
 	}

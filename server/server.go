@@ -191,7 +191,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 	if s.sessionless <= 0 {
 		s.sessionless = 10 * time.Second // the default; Apache's ExpiryQueue fails on <= 0
 	}
-	if s.audit, err = newAuditLog(cfg); err != nil {
+	if s.audit, err = newAuditLog(cfg, log); err != nil {
 		return nil, err
 	}
 	s.auditTree(s.dt())
@@ -230,13 +230,22 @@ func (s *Server) watchesFired(eventType int32, watchers int) {
 // Start binds the client port (and the TLS one, secureClientPort) and starts serving in the
 // background.
 func (s *Server) Start() error {
-	if err := s.start(); err != nil {
-		s.audit.serverEvent(auditOpStart, auditFailure)
-		s.audit.close()
-		return err
+	err := s.start()
+	if s.ens == nil {
+		s.AuditStart(err == nil) // an ensemble member's comes once its node started
 	}
-	s.audit.serverEvent(auditOpStart, auditSuccess)
-	return nil
+	return err
+}
+
+// AuditStart writes the audit log's serverStart (ZooKeeperServerMain, QuorumPeerMain): a
+// server that failed to start writes no more.
+func (s *Server) AuditStart(ok bool) {
+	if ok {
+		s.audit.serverEvent(auditOpStart, auditSuccess)
+		return
+	}
+	s.audit.serverEvent(auditOpStart, auditFailure)
+	s.audit.close()
 }
 
 func (s *Server) start() error {

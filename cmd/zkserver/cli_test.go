@@ -625,7 +625,7 @@ func TestAuditLogInLogDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
-	if len(lines) != 2 || !strings.Contains(lines[0], " INFO audit.Slf4jAuditLogger: user=") ||
+	if len(lines) != 2 || !strings.Contains(lines[0], " INFO o.a.z.a.Slf4jAuditLogger: user=") ||
 		!strings.HasSuffix(lines[0], "\toperation=serverStart\tresult=success") ||
 		!strings.HasSuffix(lines[1], "\toperation=serverStop\tresult=invoked") {
 		t.Fatalf("audit log:\n%s", b)
