@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -83,9 +84,11 @@ type Node struct {
 	// Loop-owned state.
 	role         zab.Role
 	quorumLns    []net.Listener       // nil until listenQuorum; one per own quorum address
-	learners     map[uint64]*peerConn // leader: by learner sid
-	unknown      map[*peerConn]bool   // leader: accepted, not yet identified
+	omLns        []net.Listener       // observerMasterPort: a leader's or serving follower's
+	learners     map[uint64]*peerConn // leader: by learner sid; observer master: its observers
+	unknown      map[*peerConn]bool   // leader, observer master: accepted, not yet identified
 	leaderConn   *peerConn            // learner
+	relayTouches map[int64]int32      // observer master: its observers' sessions, for the next PING
 	pendingSnap  *persistence.Snapshot
 	roEnabled    bool      // readonlymode.enabled
 	readOnly     bool      // serving read-only clients now
@@ -130,7 +133,7 @@ type Node struct {
 	// leaderC is the learner's leader connection, for forwarding from client goroutines.
 	leaderC atomic.Pointer[peerConn]
 	revalMu sync.Mutex
-	reval   map[int64][]chan bool // learner: REVALIDATEs waiting for the leader's answer
+	reval   map[int64][]revalWait // learner: REVALIDATEs waiting for the leader's answer
 	status  atomic.Pointer[zab.Status]
 	// oracleSays: the oracle file's last word (watchOracle), given to the peer every tick.
 	oracleSays atomic.Bool
@@ -207,7 +210,8 @@ func New(cfg *config.Config, log zerolog.Logger) (*Node, error) {
 		learners:      make(map[uint64]*peerConn),
 		unknown:       make(map[*peerConn]bool),
 		syncs:         make(map[uint64]func()),
-		reval:         make(map[int64][]chan bool),
+		reval:         make(map[int64][]revalWait),
+		relayTouches:  make(map[int64]int32),
 		snapCount:     cfg.SnapCount(),
 		snapSize:      cfg.SnapSizeLimitInKb() * 1024,
 		logLimit:      cfg.TxnLogSizeLimit(),
@@ -375,6 +379,7 @@ func (n *Node) start() error {
 		MaxConcurrentDiffSyncs: cfg.MaxConcurrentDiffSyncs(),
 		// Broadcast ticks are half a tickTime (run's ticker).
 		QuitEpochWait:  maxEpochWait >= 0,
+		ObserverMaster: cfg.ObserverMasterPort > 0,
 		EpochWaitTicks: maxEpochWait / max(cfg.TickTime/2, 1),
 		Election: zab.ElectionConfig{
 			ID:                   n.myid,
@@ -704,6 +709,23 @@ func (n *Node) Info() server.QuorumInfo {
 		ProposalLast: n.propLast.Load(),
 		ProposalMin:  n.propMin.Load(),
 		ProposalMax:  n.propMax.Load(),
+	}
+	qi.ObserverMaster, qi.LeaderID = -1, -1
+	var lead uint64 // setLeaderAddressAndId: the leader, or an observer's learner master
+	switch st.Role.State {
+	case zab.Leading:
+		lead = n.myid
+	case zab.Following:
+		qi.SyncedObservers = len(st.SyncedLearners) // an observer master's
+		lead = st.Role.Leader
+	case zab.Observing:
+		if st.Role.Serving {
+			qi.ObserverMaster = int64(st.Role.Master)
+		}
+		lead = st.Role.Master
+	}
+	if spec := n.spec(int64(lead)); lead != 0 && spec != nil {
+		qi.LeaderID, qi.LeaderHosts = int64(lead), strings.Join(slices.Compact(hostsOf(spec)), "|")
 	}
 	if st.Role.State == zab.Leading {
 		qi.Learners = len(st.Learners)
@@ -1199,6 +1221,7 @@ func (n *Node) changeRole(r zab.Role) error {
 		}
 		return n.fastForward()
 	case r.State == zab.Leading && !r.Serving:
+		n.listenObserverMaster() // observers that try the leader on it (as ZooKeeper's do)
 		return n.listenQuorum()
 	case r.State == zab.Leading && r.Serving:
 		n.leadingSince.Store(time.Now().UnixMilli())
@@ -1207,6 +1230,10 @@ func (n *Node) changeRole(r zab.Role) error {
 	case (r.State == zab.Following || r.State == zab.Observing) && r.Serving:
 		n.leaderC.Store(n.leaderConn)
 		n.srv.BecomeLearner(r.State == zab.Observing)
+		if r.State == zab.Following {
+			// Follower.followLeader: the ObserverMaster starts once synchronised.
+			n.listenObserverMaster()
+		}
 	}
 	return nil
 }
@@ -1344,10 +1371,11 @@ func (n *Node) nextSnapLimit() int64 {
 
 // closeQuorum closes the quorum listener and every quorum connection.
 func (n *Node) closeQuorum() {
-	for _, ln := range n.quorumLns {
+	for _, ln := range append(n.quorumLns, n.omLns...) {
 		ln.Close()
 	}
-	n.quorumLns = nil
+	n.quorumLns, n.omLns = nil, nil
+	clear(n.relayTouches)
 	for id, c := range n.learners {
 		c.close()
 		delete(n.learners, id)
@@ -1380,16 +1408,32 @@ func (n *Node) listenQuorum() error {
 	if n.quorumLns != nil {
 		return nil
 	}
+	n.quorumLns = n.listenLearners(func(a config.QuorumAddr) int { return a.QuorumPort }, "quorum port")
+	return nil
+}
+
+// listenObserverMaster binds observerMasterPort, when set, on this member's quorum hosts
+// (ObserverMaster.start): a serving follower takes observers there, and so does a leader.
+func (n *Node) listenObserverMaster() {
+	if n.cfg.ObserverMasterPort <= 0 || n.omLns != nil {
+		return
+	}
+	n.omLns = n.listenLearners(func(config.QuorumAddr) int { return n.cfg.ObserverMasterPort }, "observer master port")
+}
+
+// listenLearners binds the ports port picks on this member's addresses and accepts learner
+// connections on them until they are closed. Failing to bind is not fatal: no learner
+// connects there, and they look elsewhere (a new election, the next observer master).
+func (n *Node) listenLearners(port func(config.QuorumAddr) int, what string) []net.Listener {
+	lns := []net.Listener{} // tried, even if none binds: the next role tries again
 	me := n.spec(n.cfg.MyID)
-	for _, addr := range listenAddrs(me, n.cfg.QuorumListenOnAllIPs, func(a config.QuorumAddr) int { return a.QuorumPort }) {
+	for _, addr := range listenAddrs(me, n.cfg.QuorumListenOnAllIPs, port) {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			// Not fatal: without a listener no learner connects, discovery times out and
-			// the election runs again (with multiAddress, learners use the others).
-			n.log.Error().Err(err).Str("addr", addr).Msg("cannot bind the quorum port")
+			n.log.Error().Err(err).Str("addr", addr).Msg("cannot bind the " + what)
 			continue
 		}
-		n.quorumLns = append(n.quorumLns, ln)
+		lns = append(lns, ln)
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
@@ -1408,10 +1452,7 @@ func (n *Node) listenQuorum() error {
 			}
 		}()
 	}
-	if n.quorumLns == nil {
-		n.quorumLns = []net.Listener{} // tried; the next leadership tries again
-	}
-	return nil
+	return lns
 }
 
 // acceptTLS completes a learner connection's TLS handshake (or lets a plain one through
@@ -1444,8 +1485,7 @@ func (n *Node) acceptTLS(nc net.Conn) {
 // dialling it first).
 func (n *Node) sendPacket(to uint64, p *zab.Packet) {
 	qp := wire.FromZab(p)
-	if n.role.State == zab.Leading {
-		c := n.learners[to]
+	if c := n.learners[to]; n.role.State == zab.Leading || c != nil && to != n.role.Master {
 		if c == nil {
 			return
 		}
@@ -1468,7 +1508,12 @@ func (n *Node) sendPacket(to uint64, p *zab.Packet) {
 		return
 	}
 	if p.Type == zab.Ping {
-		qp.Data = wire.EncodeTouches(toWireTouches(n.srv.TouchTable()))
+		ts := toWireTouches(n.srv.TouchTable())
+		for id, to := range n.relayTouches {
+			ts = append(ts, wire.SessionTouch{SessionID: id, Timeout: to})
+		}
+		clear(n.relayTouches)
+		qp.Data = wire.EncodeTouches(ts)
 	}
 	c := n.leaderConn
 	if c == nil || c.peer != to {
@@ -1519,6 +1564,9 @@ func (n *Node) snapSource(zxid zab.Zxid) *snapSource {
 		n.log.Error().Err(err).Msg("serializing the SNAP payload failed")
 	}
 	src := &snapSource{payload: buf.Bytes()}
+	if n.role.State != zab.Leading {
+		return src // an observer master: this loop applied up to zxid and no further
+	}
 	if len(n.snapLimits) > 0 {
 		n.snapLimits = n.snapLimits[1:]
 	}
@@ -1537,6 +1585,13 @@ func (n *Node) dialLeader(id uint64) *peerConn {
 		return c
 	}
 	addrs := quorumAddrs(spec)
+	if n.role.State == zab.Observing && id != n.role.Leader {
+		// An observer master: the follower's quorum hosts, on observerMasterPort.
+		addrs = addrs[:0]
+		for _, h := range hostsOf(spec) {
+			addrs = append(addrs, net.JoinHostPort(h, strconv.Itoa(n.cfg.ObserverMasterPort)))
+		}
+	}
 	addr := strings.Join(addrs, "|")
 	locals := hostsOf(n.cfg.Servers[n.cfg.MyID])
 	go func() {
@@ -1579,7 +1634,7 @@ func (n *Node) dialLeader(id uint64) *peerConn {
 func (n *Node) handle(ev any) {
 	switch ev := ev.(type) {
 	case evAccepted:
-		if n.role.State != zab.Leading {
+		if n.role.State != zab.Leading && !n.observerMaster() {
 			ev.c.close()
 			return
 		}
@@ -1635,9 +1690,14 @@ func (n *Node) handle(ev any) {
 	}
 }
 
+// observerMaster reports whether this member takes observers as a follower now.
+func (n *Node) observerMaster() bool {
+	return n.cfg.ObserverMasterPort > 0 && n.role.State == zab.Following && n.role.Serving
+}
+
 func (n *Node) handlePacket(ev evPacket) {
 	c, qp := ev.c, ev.qp
-	if n.role.State == zab.Leading {
+	if n.role.State == zab.Leading || c != n.leaderConn && n.observerMaster() {
 		if c.peer == 0 {
 			if !n.unknown[c] {
 				return // closed meanwhile
@@ -1665,6 +1725,10 @@ func (n *Node) handlePacket(ev evPacket) {
 			n.learners[sid] = c
 		} else if n.learners[c.peer] != c {
 			return // a replaced connection
+		}
+		if n.role.State != zab.Leading {
+			n.observerPacket(c, qp)
+			return
 		}
 		switch qp.Type {
 		case zab.Request:
@@ -1746,6 +1810,38 @@ func (n *Node) handlePacket(ev evPacket) {
 	n.peer.Step(zab.Message{From: c.peer, To: n.myid, Packet: &p})
 }
 
+// observerPacket handles a packet from an observer of this follower (ObserverMaster): its
+// requests and revalidations go on to the leader, its sessions' touches with this member's
+// next PING, the rest to the protocol.
+func (n *Node) observerPacket(c *peerConn, qp wire.QuorumPacket) {
+	switch qp.Type {
+	case zab.Request:
+		fr, err := wire.DecodeForwardedRequest(qp.Data)
+		lc := n.leaderC.Load()
+		if err != nil || lc == nil {
+			return // the observer's client times out and tries again
+		}
+		if fr.Type == jute.OpSync && n.peer.SyncFor(c.peer) != nil {
+			return // not synchronised yet: it sends no sync before it is
+		}
+		// The leader takes it as this member's (the session's owner is this member,
+		// which its PINGs keep alive); the observer learns the outcome from the INFORM.
+		lc.send(outPacket{qp: wire.QuorumPacket{Type: zab.Request, Zxid: -1, Data: qp.Data, AuthInfo: qp.AuthInfo}})
+		return
+	case zab.Revalidate:
+		n.relayRevalidation(c, qp)
+		return
+	case zab.Ping:
+		if ts, err := wire.DecodeTouches(qp.Data); err == nil {
+			for _, t := range ts {
+				n.relayTouches[t.SessionID] = t.Timeout
+			}
+		}
+	}
+	p := qp.Zab()
+	n.peer.Step(zab.Message{From: c.peer, To: n.myid, Packet: &p})
+}
+
 // Propose implements server.Ensemble (leader; called by the server's sync stage).
 func (n *Node) Propose(batch []*server.Txn) error {
 	select {
@@ -1791,7 +1887,7 @@ func (n *Node) Revalidate(session int64, timeout int32) (bool, error) {
 	}
 	ch := make(chan bool, 1)
 	n.revalMu.Lock()
-	n.reval[session] = append(n.reval[session], ch)
+	n.reval[session] = append(n.reval[session], revalWait{ch: ch})
 	n.revalMu.Unlock()
 	rq := wire.RevalidateRequest{SessionID: session, Timeout: timeout}
 	if !c.send(outPacket{qp: wire.QuorumPacket{Type: zab.Revalidate, Zxid: -1, Data: rq.Encode()}}) {
@@ -1815,6 +1911,28 @@ func (n *Node) Revalidate(session int64, timeout int32) (bool, error) {
 	}
 }
 
+// revalWait is a REVALIDATE waiting for the leader's answer: this member's own (ch) or, on
+// an observer master, one relayed for an observer (the answer goes back on its connection,
+// ObserverMaster.revalidateSession).
+type revalWait struct {
+	ch    chan bool
+	relay *peerConn
+	to    int32 // the relayed session's timeout
+}
+
+// relayRevalidation passes an observer's REVALIDATE on to the leader (loop).
+func (n *Node) relayRevalidation(c *peerConn, qp wire.QuorumPacket) {
+	rq, err := wire.DecodeRevalidateRequest(qp.Data)
+	lc := n.leaderC.Load()
+	if err != nil || lc == nil {
+		return // the observer's client tries again
+	}
+	n.revalMu.Lock()
+	n.reval[rq.SessionID] = append(n.reval[rq.SessionID], revalWait{relay: c, to: rq.Timeout})
+	n.revalMu.Unlock()
+	lc.send(outPacket{qp: wire.QuorumPacket{Type: zab.Revalidate, Zxid: -1, Data: qp.Data}})
+}
+
 // dropRevalidation forgets a REVALIDATE that will not be waited for, so that a late answer
 // goes to the next one waiting for the same session, if any, in order.
 func (n *Node) dropRevalidation(session int64, ch chan bool) {
@@ -1822,7 +1940,7 @@ func (n *Node) dropRevalidation(session int64, ch chan bool) {
 	defer n.revalMu.Unlock()
 	waiting := n.reval[session]
 	for i, w := range waiting {
-		if w == ch {
+		if w.ch == ch {
 			waiting = append(waiting[:i:i], waiting[i+1:]...)
 			break
 		}
@@ -1836,17 +1954,27 @@ func (n *Node) dropRevalidation(session int64, ch chan bool) {
 
 func (n *Node) revalidated(session int64, valid bool) {
 	n.revalMu.Lock()
-	defer n.revalMu.Unlock()
 	waiting := n.reval[session]
 	if len(waiting) == 0 {
+		n.revalMu.Unlock()
 		return
 	}
-	waiting[0] <- valid
+	w := waiting[0]
 	if len(waiting) == 1 {
 		delete(n.reval, session)
 	} else {
 		n.reval[session] = waiting[1:]
 	}
+	n.revalMu.Unlock()
+	if w.relay == nil {
+		w.ch <- valid
+		return
+	}
+	if valid {
+		n.relayTouches[session] = w.to // the leader hears of it from this member from now on
+	}
+	rep := wire.RevalidateReply{SessionID: session, Valid: valid}
+	w.relay.send(outPacket{qp: wire.QuorumPacket{Type: zab.Revalidate, Zxid: -1, Data: rep.Encode()}})
 }
 
 // SyncLeader implements server.Ensemble.

@@ -13,10 +13,10 @@ import (
 // A REVALIDATE the learner gave up on (timeout, lost connection) must not take the leader's
 // late answer from the next client resuming the same session.
 func TestDroppedRevalidationLeavesTheAnswerToTheNextWaiter(t *testing.T) {
-	n := &Node{reval: map[int64][]chan bool{}}
+	n := &Node{reval: map[int64][]revalWait{}}
 	const session = 42
 	gaveUp, waiting := make(chan bool, 1), make(chan bool, 1)
-	n.reval[session] = []chan bool{gaveUp, waiting}
+	n.reval[session] = []revalWait{{ch: gaveUp}, {ch: waiting}}
 	n.dropRevalidation(session, gaveUp)
 	n.revalidated(session, true)
 	select {
@@ -33,7 +33,7 @@ func TestDroppedRevalidationLeavesTheAnswerToTheNextWaiter(t *testing.T) {
 	if _, ok := n.reval[session]; ok {
 		t.Fatal("the session is still waited for after its last answer")
 	}
-	n.reval[session] = []chan bool{gaveUp}
+	n.reval[session] = []revalWait{{ch: gaveUp}}
 	n.dropRevalidation(session, gaveUp)
 	if _, ok := n.reval[session]; ok {
 		t.Fatal("dropping the only waiter left the session in the table")
@@ -46,7 +46,7 @@ func TestDroppedRevalidationLeavesTheAnswerToTheNextWaiter(t *testing.T) {
 func TestRevalidateEndsWhenTheLeaderConnectionCloses(t *testing.T) {
 	nc, _ := tcpPair(t)
 	n := &Node{cfg: &config.Config{SyncLimit: 30}, tickTime: time.Second, log: zerolog.Nop(),
-		events: make(chan any, 16), stop: make(chan struct{}), reval: map[int64][]chan bool{}}
+		events: make(chan any, 16), stop: make(chan struct{}), reval: map[int64][]revalWait{}}
 	c := newPeerConn(n, nc, 1)
 	go c.writer()
 	n.leaderC.Store(c)

@@ -89,7 +89,14 @@ var adminCommands = []adminCommand{
 		r.put("timestamp", ts)
 	}},
 	{[]string{"leader", "lead"}, true, func(s *Server, _ map[string]string, r *jobj) {
-		r.put("error", "server is not initialized") // what a standalone Apache server answers
+		if s.ens == nil {
+			r.put("error", "server is not initialized") // what a standalone Apache server answers
+			return
+		}
+		qi := s.ens.Info()
+		r.put("is_leader", s.role() == roleLeader)
+		r.put("leader_id", qi.LeaderID)
+		r.put("leader_ip", qi.LeaderHosts)
 	}},
 	{[]string{"monitor", "mntr"}, false, func(s *Server, _ map[string]string, r *jobj) {
 		for _, m := range s.monitorValues() {

@@ -43,10 +43,18 @@ type Ensemble interface {
 type QuorumInfo struct {
 	QuorumSize int    // voting members
 	PeerState  string // "leading - broadcast", "following - synchronization", ...
-	// Leader only.
+	// Leader only, but SyncedObservers: also an observer master's (a follower's) observers.
 	Learners, SyncedFollowers, SyncedNonVotingFollowers, SyncedObservers int
-	PendingSyncs                                                         int
-	LeaderUptimeMs                                                       int64
+	// ObserverMaster is an observer's learner master: the leader or, with observer
+	// masters, a follower; -1 while it has none (Observer.getLearnerMasterId).
+	ObserverMaster int64
+	// LeaderID and LeaderHosts are the server this member follows, observes through or is
+	// (QuorumPeer.getLeaderId, getLeaderAddress: its quorum hosts, "|" between), for the
+	// AdminServer's leader command; -1 and "" while there is none.
+	LeaderID       int64
+	LeaderHosts    string
+	PendingSyncs   int
+	LeaderUptimeMs int64
 	// Sizes of the serialized PROPOSAL packets: last, min, max (-1 before the first).
 	ProposalLast, ProposalMin, ProposalMax int64
 }

@@ -1,0 +1,307 @@
+package quorum
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zkgo/zkgo/internal/zktest"
+	"github.com/zkgo/zkgo/zab"
+)
+
+// newEnsembleOnHosts is newEnsembleWithObservers with member i on 127.0.0.i, so that every
+// member can bind the same observerMasterPort, as on separate hosts.
+func newEnsembleOnHosts(t *testing.T, voters, observers int, extra string) *ensemble {
+	t.Helper()
+	size := voters + observers
+	e := &ensemble{t: t, nodes: make([]*Node, size+1), dirs: make([]string, size+1), cfgs: make([]string, size+1), clients: make([]string, size+1)}
+	var servers strings.Builder
+	for i := 1; i <= size; i++ {
+		kind := ""
+		if i > voters {
+			kind = ":observer"
+		}
+		fmt.Fprintf(&servers, "server.%d=127.0.0.%d:%d:%d%s\n", i, i, zktest.FreePort(t), zktest.FreePort(t), kind)
+	}
+	for i := 1; i <= size; i++ {
+		dir := t.TempDir()
+		e.dirs[i] = dir
+		if err := os.WriteFile(filepath.Join(dir, "myid"), []byte(fmt.Sprintf("%d\n", i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		own := extra
+		if i > voters {
+			own += "peerType=observer\n"
+		}
+		port := zktest.FreePort(t)
+		cfg := fmt.Sprintf("tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.%d\nadmin.enableServer=false\n4lw.commands.whitelist=*\n%s%s",
+			dir, port, i, servers.String(), own)
+		e.cfgs[i] = filepath.Join(dir, "zoo.cfg")
+		if err := os.WriteFile(e.cfgs[i], []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e.clients[i] = fmt.Sprintf("127.0.0.%d:%d", i, port)
+	}
+	t.Cleanup(func() {
+		for i := range e.nodes {
+			if e.nodes[i] != nil {
+				e.nodes[i].Close()
+			}
+		}
+	})
+	return e
+}
+
+// With observerMasterPort an observer synchronises with a follower and follows the
+// broadcast through it: the leader has no connection of it, the follower counts it in
+// synced_observers, the observer names it in observer_master_id. Writes, syncs, ephemerals
+// and a session kept alive only through the observer work as through the leader; when its
+// follower goes, the observer moves on to another member and keeps serving.
+func TestEnsembleObserverMasters(t *testing.T) {
+	e := newEnsembleOnHosts(t, 3, 1, fmt.Sprintf("observerMasterPort=%d\n", zktest.FreePort(t)))
+	adminPort := zktest.FreePort(t)
+	e.appendCfg(4, fmt.Sprintf("admin.enableServer=true\nadmin.serverAddress=127.0.0.4\nadmin.serverPort=%d", adminPort))
+	for i := 1; i <= 4; i++ {
+		e.start(i)
+	}
+	leader := e.waitServing(20 * time.Second)
+	role := func(i int) zab.Role { return e.nodes[i].Status().Role }
+	master := int(role(4).Master)
+	if master == leader || master < 1 || master > 3 {
+		t.Fatalf("observer 4 synchronises with %d (leader %d), want a follower", master, leader)
+	}
+	// The AdminServer's leader command names the learner master, as ZooKeeper's observer's
+	// (Observer.observeLeader's setLeaderAddressAndId).
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.4:%d/commands/leader", adminPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lead struct {
+		IsLeader bool   `json:"is_leader"`
+		LeaderID int64  `json:"leader_id"`
+		LeaderIP string `json:"leader_ip"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&lead)
+	resp.Body.Close()
+	if err != nil || lead.IsLeader || lead.LeaderID != int64(master) || lead.LeaderIP != fmt.Sprintf("127.0.0.%d", master) {
+		t.Fatalf("the observer's leader command: %+v %v, want its master %d", lead, err, master)
+	}
+	if l := e.nodes[leader].Status().Learners; slices.Contains(l, 4) {
+		t.Fatalf("the leader's learners %v include the observer", l)
+	}
+	if got := fourLetter(t, e.clients[master], "mntr"); !strings.Contains(got, "zk_synced_observers\t1\n") {
+		t.Fatalf("follower %d mntr: %s", master, got)
+	}
+	if got := fourLetter(t, e.clients[4], "mntr"); !strings.Contains(got, fmt.Sprintf("zk_observer_master_id\t%d\n", master)) {
+		t.Fatalf("observer mntr: %s", got)
+	}
+
+	c := e.connect(4)
+	if _, err := c.Create("/via-om", []byte("o"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatalf("create through the observer: %v", err)
+	}
+	if _, err := c.Create("/eph", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatalf("ephemeral through the observer: %v", err)
+	}
+	cl := e.connect(leader)
+	if _, err := cl.Set("/via-om", []byte("l"), -1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Sync("/via-om"); err != nil {
+		t.Fatalf("sync through the observer: %v", err)
+	}
+	if got, _, err := c.Get("/via-om"); err != nil || string(got) != "l" {
+		t.Fatalf("read after sync on the observer: %q %v", got, err)
+	}
+	// The session lives on its pings to the observer, relayed by the follower: it outlives
+	// several session timeouts (4 s) with no other traffic.
+	time.Sleep(5 * time.Second)
+	if _, err := e.readAfterSync(leader, "/eph"); err != nil {
+		t.Fatalf("the observer's session expired: %v", err)
+	}
+
+	// The follower goes: the observer (and its session) move on.
+	e.stop(master)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		r := role(4)
+		if r.Serving && int(r.Master) != master {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("observer 4 after follower %d went: %+v", master, r)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := c.Create("/after", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatalf("create through the observer after its master went: %v", err)
+	}
+	if _, err := e.readAfterSync(leader, "/eph"); err != nil {
+		t.Fatalf("the observer's session after it moved: %v", err)
+	}
+	c.Close()
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		if _, err := e.readAfterSync(leader, "/eph"); err == zk.ErrNoNode {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the ephemeral outlived its closed session")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// hostMembers reads the server lines of an ensemble made by newEnsembleOnHosts.
+func hostMembers(t *testing.T, e *ensemble) []zktest.QuorumMember {
+	t.Helper()
+	b, err := os.ReadFile(e.cfgs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var members []zktest.QuorumMember
+	for _, l := range strings.Split(string(b), "\n") {
+		var sid uint64
+		var host, q, el int
+		if _, err := fmt.Sscanf(l, "server.%d=127.0.0.%d:%d:%d", &sid, &host, &q, &el); err == nil {
+			members = append(members, zktest.QuorumMember{SID: sid, Host: fmt.Sprintf("127.0.0.%d", host), QuorumPort: q, ElectionPort: el,
+				Observer: strings.HasSuffix(l, ":observer")})
+		}
+	}
+	if len(members) != len(e.cfgs)-1 {
+		t.Fatalf("server lines %+v", members)
+	}
+	return members
+}
+
+// Observer masters between zkgo and Apache ZooKeeper 3.8, both ways: an Apache observer
+// synchronises with a zkgo member on its observerMasterPort (any voter: ZooKeeper's
+// observers try the leader too, where a zkgo leader listens as well), and a zkgo observer
+// with an Apache follower's ObserverMaster. Writes and reads go through the observer.
+func TestMixedEnsembleObserverMasters(t *testing.T) {
+	if !zktest.ApacheAvailable() {
+		t.Fatal("Apache ZooKeeper is not installed (apt-get install -y zookeeper)")
+	}
+	writeAndRead := func(t *testing.T, e *ensemble, via, other int) {
+		t.Helper()
+		c, _, err := zk.Connect([]string{e.clients[via]}, 10*time.Second, zk.WithLogger(nopLogger{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			_, err := c.Create("/via-observer", []byte("o"), 0, zk.WorldACL(zk.PermAll))
+			if err == nil || err == zk.ErrNodeExists {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("create through observer %d: %v", via, err)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		co, _, err := zk.Connect([]string{e.clients[other]}, 10*time.Second, zk.WithLogger(nopLogger{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer co.Close()
+		if _, err := co.Sync("/via-observer"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _, err := co.Get("/via-observer"); err != nil || string(got) != "o" {
+			t.Fatalf("member %d: %q %v", other, got, err)
+		}
+		if _, err := co.Set("/via-observer", []byte("m"), -1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Sync("/via-observer"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _, err := c.Get("/via-observer"); err != nil || string(got) != "m" {
+			t.Fatalf("observer %d after a write through %d: %q %v", via, other, got, err)
+		}
+	}
+	mntr := func(t *testing.T, addr, key string) string {
+		t.Helper()
+		out, _ := zktest.FourLetterWord(addr, "mntr", 2*time.Second)
+		for _, l := range strings.Split(out, "\n") {
+			if k, v, ok := strings.Cut(l, "\t"); ok && k == "zk_"+key {
+				return v
+			}
+		}
+		return ""
+	}
+	omPort := zktest.FreePort(t)
+	om := fmt.Sprintf("observerMasterPort=%d", omPort)
+
+	t.Run("Apache observer, zkgo voters", func(t *testing.T) {
+		e := newEnsembleOnHosts(t, 3, 1, om+"\n")
+		for i := 1; i <= 3; i++ {
+			e.start(i)
+		}
+		e.nodes[4] = nil
+		leader := e.waitServing(20 * time.Second)
+		a := zktest.StartApacheQuorumPeer(t, 4, hostMembers(t, e), zktest.FreePort(t), []string{om})
+		e.clients[4] = a.ClientAddr
+		writeAndRead(t, e, 4, leader)
+		id := mntr(t, a.ClientAddr, "observer_master_id")
+		var master int
+		if _, err := fmt.Sscan(id, &master); err != nil || master < 1 || master > 3 {
+			t.Fatalf("the Apache observer's observer_master_id %q", id)
+		}
+		if st := e.nodes[master].Status(); !slices.Contains(st.SyncedLearners, 4) {
+			t.Fatalf("member %d (leader %d), named by the observer, does not serve it: %+v", master, leader, st)
+		}
+	})
+
+	t.Run("zkgo observer, Apache voters", func(t *testing.T) {
+		e := newEnsembleOnHosts(t, 3, 1, om+"\n")
+		members := hostMembers(t, e)
+		for i := 1; i <= 3; i++ {
+			a := zktest.StartApacheQuorumPeer(t, uint64(i), members, zktest.FreePort(t), []string{om})
+			e.clients[i] = a.ClientAddr
+		}
+		leader := 0
+		deadline := time.Now().Add(90 * time.Second)
+		for serving := 0; serving < 3; {
+			serving, leader = 0, 0
+			for i := 1; i <= 3; i++ {
+				out, _ := zktest.FourLetterWord(e.clients[i], "srvr", 2*time.Second)
+				if strings.Contains(out, "Mode: ") {
+					serving++
+				}
+				if strings.Contains(out, "Mode: leader") {
+					leader = i
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the Apache voters do not serve")
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		e.start(4)
+		deadline = time.Now().Add(30 * time.Second)
+		for !e.nodes[4].Status().Role.Serving {
+			if time.Now().After(deadline) {
+				t.Fatalf("the zkgo observer does not serve: %+v", e.nodes[4].Status().Role)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		master := int(e.nodes[4].Status().Role.Master)
+		if master == leader {
+			t.Fatalf("the zkgo observer synchronised with the leader %d, want a follower", leader)
+		}
+		if got := mntr(t, e.clients[master], "synced_observers"); got != "1" {
+			t.Fatalf("Apache follower %d: synced_observers %q", master, got)
+		}
+		writeAndRead(t, e, 4, leader)
+	})
+}
