@@ -1,9 +1,11 @@
 package quorum
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -444,12 +446,46 @@ func TestEnsembleFourLetterWordsShowRoles(t *testing.T) {
 // the ensemble keeps its quorum of voters without it.
 func TestEnsembleObserver(t *testing.T) {
 	e := newEnsembleWithObservers(t, 3, 1, "")
+	ports := make([]int, 5)
 	for i := 1; i <= 4; i++ {
+		ports[i] = zktest.FreePort(t)
+		e.appendCfg(i, fmt.Sprintf("admin.enableServer=true\nadmin.serverAddress=127.0.0.1\nadmin.serverPort=%d", ports[i]))
 		e.start(i)
 	}
 	leader := e.waitServing(20 * time.Second)
 	if leader == 4 {
 		t.Fatal("the observer leads")
+	}
+	// The leader's observers command lists the observer's connection (LearnerHandler info),
+	// and observer_connection_stat_reset zeroes its counters.
+	type observers struct {
+		Synced    int `json:"synced_observers"`
+		Observers []struct {
+			SID  int64 `json:"sid"`
+			Sent int64 `json:"packets_sent"`
+		} `json:"observers"`
+	}
+	admin := func(cmd string) observers {
+		t.Helper()
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/commands/%s", ports[leader], cmd))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var o observers
+		if err := json.NewDecoder(resp.Body).Decode(&o); err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	time.Sleep(time.Second) // pings
+	before := admin("observers")
+	if before.Synced != 1 || len(before.Observers) != 1 || before.Observers[0].SID != 4 || before.Observers[0].Sent < 5 {
+		t.Fatalf("the leader's observers: %+v", before)
+	}
+	admin("orst")
+	if after := admin("observers"); len(after.Observers) != 1 || after.Observers[0].Sent >= before.Observers[0].Sent {
+		t.Fatalf("after observer_connection_stat_reset: %+v (before %+v)", after, before)
 	}
 	if st := e.nodes[4].Status().Role; st.State != zab.Observing {
 		t.Fatalf("node 4 role %v, want OBSERVING", st)

@@ -162,6 +162,10 @@ type (
 		m     zab.Membership
 		reply chan error
 	}
+	evObservers struct {
+		reset bool
+		reply chan []server.LearnerConnInfo
+	}
 )
 
 // syncJob is a pipelined Ready waiting for the sync numbered seq (its own, or the one in
@@ -741,6 +745,55 @@ func (n *Node) Info() server.QuorumInfo {
 		}
 	}
 	return qi
+}
+
+// Observers implements server.Ensemble: a leader's synchronised observers
+// (Leader.getObservingLearnersInfo) or an observer master's (ObserverMaster.getActiveObservers).
+func (n *Node) Observers() ([]server.LearnerConnInfo, bool) {
+	return n.askObservers(false)
+}
+
+// ResetObserverStats implements server.Ensemble.
+func (n *Node) ResetObserverStats() { n.askObservers(true) }
+
+func (n *Node) askObservers(reset bool) ([]server.LearnerConnInfo, bool) {
+	reply := make(chan []server.LearnerConnInfo, 1)
+	select {
+	case n.events <- evObservers{reset: reset, reply: reply}:
+	case <-n.stop:
+		return nil, false
+	}
+	select {
+	case list := <-reply:
+		return list, list != nil
+	case <-n.stop:
+		return nil, false
+	}
+}
+
+// observers is askObservers on the loop: nil when this member has no observers to list.
+func (n *Node) observers(reset bool) []server.LearnerConnInfo {
+	if n.role.State != zab.Leading && !n.observerMaster() {
+		return nil
+	}
+	list := []server.LearnerConnInfo{}
+	for _, id := range n.peer.Status().SyncedLearners {
+		c := n.learners[id]
+		if c == nil || n.role.State == zab.Leading && !n.isObserver(id) {
+			continue
+		}
+		if reset {
+			c.resetStats()
+		}
+		list = append(list, c.info())
+	}
+	return list
+}
+
+// isObserver reports whether server id is an observer in the configuration.
+func (n *Node) isObserver(id uint64) bool {
+	s := n.spec(int64(id))
+	return s != nil && s.Type == config.Observer
 }
 
 // peerState is QuorumPeer.getDetailedPeerState: "leading - broadcast" and the like.
@@ -1687,6 +1740,8 @@ func (n *Node) handle(ev any) {
 		n.peer.Sync(n.nextSync)
 	case evCheckReconfig:
 		ev.reply <- n.peer.CheckReconfig(ev.m)
+	case evObservers:
+		ev.reply <- n.observers(ev.reset)
 	}
 }
 

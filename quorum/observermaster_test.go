@@ -68,7 +68,20 @@ func newEnsembleOnHosts(t *testing.T, voters, observers int, extra string) *ense
 func TestEnsembleObserverMasters(t *testing.T) {
 	e := newEnsembleOnHosts(t, 3, 1, fmt.Sprintf("observerMasterPort=%d\n", zktest.FreePort(t)))
 	adminPort := zktest.FreePort(t)
-	e.appendCfg(4, fmt.Sprintf("admin.enableServer=true\nadmin.serverAddress=127.0.0.4\nadmin.serverPort=%d", adminPort))
+	for i := 1; i <= 4; i++ {
+		e.appendCfg(i, fmt.Sprintf("admin.enableServer=true\nadmin.serverAddress=127.0.0.%d\nadmin.serverPort=%d", i, adminPort))
+	}
+	admin := func(i int, cmd string, into any) {
+		t.Helper()
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.%d:%d/commands/%s", i, adminPort, cmd))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for i := 1; i <= 4; i++ {
 		e.start(i)
 	}
@@ -79,20 +92,36 @@ func TestEnsembleObserverMasters(t *testing.T) {
 		t.Fatalf("observer 4 synchronises with %d (leader %d), want a follower", master, leader)
 	}
 	// The AdminServer's leader command names the learner master, as ZooKeeper's observer's
-	// (Observer.observeLeader's setLeaderAddressAndId).
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.4:%d/commands/leader", adminPort))
-	if err != nil {
-		t.Fatal(err)
-	}
+	// (Observer.observeLeader's setLeaderAddressAndId); the master's observers command lists
+	// the observer's connection, the leader's none.
 	var lead struct {
 		IsLeader bool   `json:"is_leader"`
 		LeaderID int64  `json:"leader_id"`
 		LeaderIP string `json:"leader_ip"`
 	}
-	err = json.NewDecoder(resp.Body).Decode(&lead)
-	resp.Body.Close()
-	if err != nil || lead.IsLeader || lead.LeaderID != int64(master) || lead.LeaderIP != fmt.Sprintf("127.0.0.%d", master) {
-		t.Fatalf("the observer's leader command: %+v %v, want its master %d", lead, err, master)
+	admin(4, "leader", &lead)
+	if lead.IsLeader || lead.LeaderID != int64(master) || lead.LeaderIP != fmt.Sprintf("127.0.0.%d", master) {
+		t.Fatalf("the observer's leader command: %+v, want its master %d", lead, master)
+	}
+	type observers struct {
+		Synced    int `json:"synced_observers"`
+		Observers []struct {
+			Remote   string `json:"remote_socket_address"`
+			SID      int64  `json:"sid"`
+			Sent     int64  `json:"packets_sent"`
+			Received int64  `json:"packets_received"`
+			LastZxid int64  `json:"last_zxid"`
+		} `json:"observers"`
+	}
+	var obs, none observers
+	admin(master, "observers", &obs)
+	if obs.Synced != 1 || len(obs.Observers) != 1 || obs.Observers[0].SID != 4 || !strings.HasPrefix(obs.Observers[0].Remote, "/127.0.0.4:") ||
+		obs.Observers[0].Sent < 3 || obs.Observers[0].Received < 3 || obs.Observers[0].LastZxid <= 0 {
+		t.Fatalf("follower %d's observers command: %+v", master, obs)
+	}
+	admin(leader, "observers", &none)
+	if none.Synced != 0 || len(none.Observers) != 0 {
+		t.Fatalf("the leader's observers command: %+v", none)
 	}
 	if l := e.nodes[leader].Status().Learners; slices.Contains(l, 4) {
 		t.Fatalf("the leader's learners %v include the observer", l)

@@ -4,11 +4,14 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/zkgo/zkgo/internal/nbwrite"
 	"github.com/zkgo/zkgo/quorum/wire"
+	"github.com/zkgo/zkgo/server"
+	"github.com/zkgo/zkgo/zab"
 )
 
 // peerConn is one learner-leader connection on the quorum port: a reader goroutine that
@@ -36,6 +39,11 @@ type peerConn struct {
 	closed  bool
 	done    chan struct{}
 	once    sync.Once
+
+	// LearnerHandler's connection statistics (the AdminServer's observers command).
+	established         time.Time
+	received, sent, req atomic.Int64
+	lastZxid            atomic.Int64 // of the last packet sent with a zxid > 0; -1 before
 }
 
 // outPacket is a packet to write; snap, when set, is the snapshot streamed right after a
@@ -55,7 +63,48 @@ type snapSource struct {
 // attached once dialled.
 func newPeerConn(n *Node, nc net.Conn, peer uint64) *peerConn {
 	setSocketOptions(nc)
-	return &peerConn{n: n, nc: nc, raw: rawConn(nc), peer: peer, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	c := &peerConn{n: n, nc: nc, raw: rawConn(nc), peer: peer, wake: make(chan struct{}, 1), done: make(chan struct{}),
+		established: time.Now()}
+	c.lastZxid.Store(-1)
+	return c
+}
+
+// counted notes the packets of q as sent.
+func (c *peerConn) counted(q []outPacket) {
+	for i := range q {
+		if q[i].raw != nil {
+			continue // the rest of a packet counted already
+		}
+		c.sent.Add(1)
+		if z := q[i].qp.Zxid; z > 0 {
+			c.lastZxid.Store(int64(z))
+		}
+	}
+}
+
+// info is LearnerHandler.getLearnerHandlerInfo.
+func (c *peerConn) info() server.LearnerConnInfo {
+	c.mu.Lock()
+	queued, size := len(c.queue), 0
+	for i := range c.queue {
+		size += 4 + 8 + 8 + 8 + len(c.queue[i].qp.Data) // LearnerHandler.packetSize
+	}
+	remote := "<null>"
+	if c.nc != nil {
+		remote = "/" + c.nc.RemoteAddr().String()
+	}
+	c.mu.Unlock()
+	return server.LearnerConnInfo{Remote: remote, SID: int64(c.peer), Established: c.established,
+		QueuedPackets: queued, QueuedSize: int64(size), Received: c.received.Load(), Sent: c.sent.Load(),
+		Requests: c.req.Load(), LastZxid: c.lastZxid.Load()}
+}
+
+// resetStats is LearnerHandler.resetObserverConnectionStats.
+func (c *peerConn) resetStats() {
+	c.received.Store(0)
+	c.sent.Store(0)
+	c.req.Store(0)
+	c.lastZxid.Store(-1)
 }
 
 func rawConn(nc net.Conn) syscall.RawConn {
@@ -154,6 +203,7 @@ func (c *peerConn) flush() {
 		}
 	}
 	n := nbwrite.Write(c.raw, b)
+	c.counted(q)
 
 	c.mu.Lock()
 	c.writing = false
@@ -245,6 +295,7 @@ func (c *peerConn) writer() {
 				c.fail(err)
 				return
 			}
+			c.counted(q)
 			// No deadline between batches: an expired one would fail every direct flush
 			// (its non-blocking write checks the deadline first).
 			c.nc.SetWriteDeadline(time.Time{})
@@ -276,6 +327,10 @@ func (c *peerConn) reader() {
 		if err != nil {
 			c.fail(err)
 			return
+		}
+		c.received.Add(1)
+		if qp.Type == zab.Request {
+			c.req.Add(1)
 		}
 		ev := evPacket{c: c, qp: qp}
 		if qp.Type == zabSnap {

@@ -103,7 +103,11 @@ var adminCommands = []adminCommand{
 			r.put(m.key, m.val)
 		}
 	}},
-	{[]string{"observer_connection_stat_reset", "orst"}, true, func(*Server, map[string]string, *jobj) {}},
+	{[]string{"observer_connection_stat_reset", "orst"}, true, func(s *Server, _ map[string]string, _ *jobj) {
+		if s.ens != nil {
+			s.ens.ResetObserverStats()
+		}
+	}},
 	{[]string{"ruok"}, true, func(*Server, map[string]string, *jobj) {}},
 	{[]string{"set_trace_mask", "stmk"}, false, func(s *Server, kwargs map[string]string, r *jobj) {
 		v, ok := kwargs["traceMask"]
@@ -131,8 +135,19 @@ var adminCommands = []adminCommand{
 		s.resetServerStats()
 	}},
 	{[]string{"observers", "obsr"}, true, func(s *Server, _ map[string]string, r *jobj) {
-		r.put("synced_observers", 0)
-		r.put("observers", []any{})
+		var list []LearnerConnInfo
+		if s.ens != nil {
+			list, _ = s.ens.Observers()
+		}
+		obs := make([]any, 0, len(list))
+		for _, o := range list {
+			obs = append(obs, jobj{{"remote_socket_address", o.Remote}, {"sid", o.SID},
+				{"established", o.Established.UnixMilli()}, {"queued_packets", o.QueuedPackets},
+				{"queued_packets_size", o.QueuedSize}, {"packets_received", o.Received},
+				{"packets_sent", o.Sent}, {"requests", o.Requests}, {"last_zxid", o.LastZxid}})
+		}
+		r.put("synced_observers", len(list))
+		r.put("observers", obs)
 	}},
 	{[]string{"system_properties", "sysp"}, false, func(s *Server, _ map[string]string, r *jobj) {
 		*r = append(*r, s.systemProperties()...)

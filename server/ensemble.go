@@ -36,6 +36,22 @@ type Ensemble interface {
 	// CheckReconfig tells whether the leader may propose a reconfig to these members now
 	// (zab.ErrReconfigInProgress, zab.ErrNewConfigNoQuorum, zab.ErrNotLeader).
 	CheckReconfig(next *config.Verifier) error
+	// Observers lists the synchronised observers of a leader or observer master, ok false
+	// elsewhere (the AdminServer's observers command); ResetObserverStats zeroes their
+	// connections' counters (observer_connection_stat_reset).
+	Observers() (list []LearnerConnInfo, ok bool)
+	ResetObserverStats()
+}
+
+// LearnerConnInfo is one learner connection's LearnerHandler.getLearnerHandlerInfo.
+type LearnerConnInfo struct {
+	Remote                   string // "/host:port"
+	SID                      int64
+	Established              time.Time
+	QueuedPackets            int
+	QueuedSize               int64
+	Received, Sent, Requests int64
+	LastZxid                 int64
 }
 
 // QuorumInfo is what srvr and mntr show of the quorum (QuorumZooKeeperServer and

@@ -29,6 +29,8 @@ func (e *neverCommits) SyncFor(uint64)                                       {}
 func (e *neverCommits) Revalidate(int64, int32) (bool, error)                { return false, nil }
 func (e *neverCommits) Info() QuorumInfo                                     { return QuorumInfo{} }
 func (e *neverCommits) CheckReconfig(*config.Verifier) error                 { return nil }
+func (e *neverCommits) Observers() ([]LearnerConnInfo, bool)                 { return nil, false }
+func (e *neverCommits) ResetObserverStats()                                  {}
 
 // TestLeaderTracksASessionWhenItPreparesIt: a request of a session whose createSession the
 // leader has proposed but not yet applied (a follower applied the commit first and answered
