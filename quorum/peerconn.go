@@ -69,15 +69,17 @@ func newPeerConn(n *Node, nc net.Conn, peer uint64) *peerConn {
 	return c
 }
 
-// counted notes the packets of q as sent.
+// counted notes the packets of q as sent (one atomic add per batch on the hot path).
 func (c *peerConn) counted(q []outPacket) {
-	for i := range q {
-		if q[i].raw != nil {
-			continue // the rest of a packet counted already
-		}
-		c.sent.Add(1)
-		if z := q[i].qp.Zxid; z > 0 {
-			c.lastZxid.Store(int64(z))
+	n := int64(len(q))
+	if n > 0 && q[0].raw != nil {
+		n-- // the rest of a packet counted already (only ever first)
+	}
+	c.sent.Add(n)
+	for i := len(q) - 1; i >= 0; i-- {
+		if q[i].raw == nil && q[i].qp.Zxid > 0 {
+			c.lastZxid.Store(int64(q[i].qp.Zxid))
+			break
 		}
 	}
 }
