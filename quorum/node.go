@@ -83,12 +83,13 @@ type Node struct {
 
 	// Loop-owned state.
 	role         zab.Role
-	quorumLns    []net.Listener       // nil until listenQuorum; one per own quorum address
-	omLns        []net.Listener       // observerMasterPort: a leader's or serving follower's
-	learners     map[uint64]*peerConn // leader: by learner sid; observer master: its observers
-	unknown      map[*peerConn]bool   // leader, observer master: accepted, not yet identified
-	leaderConn   *peerConn            // learner
-	relayTouches map[int64]int32      // observer master: its observers' sessions, for the next PING
+	quorumLns    []net.Listener           // nil until listenQuorum; one per own quorum address
+	omLns        []net.Listener           // observerMasterPort: a leader's or serving follower's
+	learners     map[uint64]*peerConn     // leader: by learner sid; observer master: its observers
+	unknown      map[*peerConn]bool       // leader, observer master: accepted, not yet identified
+	leaderConn   *peerConn                // learner
+	relayTouches map[int64]int32          // observer master: its observers' sessions, for the next PING
+	snapTaken    map[zab.Zxid]*snapSource // observer master: SNAPs of this Ready, taken at their zxid
 	pendingSnap  *persistence.Snapshot
 	roEnabled    bool      // readonlymode.enabled
 	readOnly     bool      // serving read-only clients now
@@ -487,7 +488,7 @@ func (n *Node) restartPeer(cause errNeedSnapshot) error {
 	n.setView(ms)
 	acc, cur := n.store.Epochs()
 	n.peer = zab.NewPeer(n.pcfg, zab.State{AcceptedEpoch: acc, CurrentEpoch: cur, LastZxid: n.store.LastZxid(),
-		Members: ms, NeedSnapshot: cause.snap}, n.store)
+		Members: ms, NeedSnapshot: cause.snap, ObserverMasterTurn: n.peer.ObserverMasterTurn()}, n.store)
 	n.askOracle()
 	return nil
 }
@@ -909,7 +910,7 @@ func (n *Node) execute(rd zab.Ready) error {
 		}
 		sort.Slice(n.snapLimits, func(i, j int) bool { return n.snapLimits[i] < n.snapLimits[j] })
 	}
-	if err := n.applyCommitted(rd.Committed); err != nil {
+	if err := n.applyCommittedForSnaps(rd); err != nil {
 		return err
 	}
 
@@ -928,6 +929,7 @@ func (n *Node) execute(rd zab.Ready) error {
 	if !early {
 		n.sendMessages(rd.Messages)
 	}
+	clear(n.snapTaken) // those of observers gone meanwhile
 	for _, id := range rd.Close {
 		n.closePeer(id)
 	}
@@ -995,6 +997,37 @@ func (n *Node) applyCommitted(txns []zab.Txn) error {
 		}
 	}
 	return nil
+}
+
+// applyCommittedForSnaps applies a Ready's committed txns; on an observer master whose
+// Ready SNAPs observers, each snapshot is taken when the tree is exactly at its zxid (a
+// commit after the sync was chosen may be in the same Ready), as the leader's gate does.
+func (n *Node) applyCommittedForSnaps(rd zab.Ready) error {
+	txns := rd.Committed
+	if n.role.State != zab.Leading {
+		var zs []zab.Zxid
+		for _, m := range rd.Messages {
+			if m.Packet != nil && m.Packet.Type == zab.Snap {
+				zs = append(zs, m.Packet.Zxid)
+			}
+		}
+		slices.Sort(zs)
+		for _, z := range slices.Compact(zs) {
+			i := 0
+			for i < len(txns) && txns[i].Zxid <= z {
+				i++
+			}
+			if err := n.applyCommitted(txns[:i]); err != nil {
+				return err
+			}
+			txns = txns[i:]
+			if n.snapTaken == nil {
+				n.snapTaken = map[zab.Zxid]*snapSource{}
+			}
+			n.snapTaken[z] = n.snapSource(z)
+		}
+	}
+	return n.applyCommitted(txns)
 }
 
 // commitMetrics records committed txns: on a serving leader commit_count and
@@ -1429,6 +1462,7 @@ func (n *Node) closeQuorum() {
 	}
 	n.quorumLns, n.omLns = nil, nil
 	clear(n.relayTouches)
+	n.dropRelayedRevalidations()
 	for id, c := range n.learners {
 		c.close()
 		delete(n.learners, id)
@@ -1538,7 +1572,10 @@ func (n *Node) acceptTLS(nc net.Conn) {
 // dialling it first).
 func (n *Node) sendPacket(to uint64, p *zab.Packet) {
 	qp := wire.FromZab(p)
-	if c := n.learners[to]; n.role.State == zab.Leading || c != nil && to != n.role.Master {
+	if n.role.State == zab.Leading || to != n.role.Master {
+		// To a learner: the leader's, or an observer master's observer. One that is gone
+		// takes its packets with it (never the leader's connection: routed by role).
+		c := n.learners[to]
 		if c == nil {
 			return
 		}
@@ -1548,7 +1585,13 @@ func (n *Node) sendPacket(to uint64, p *zab.Packet) {
 			n.noteProposal(&qp)
 		case zab.Snap:
 			qp.Data = nil // zab's note of the snapshot's configuration; the snapshot has it
-			out = outPacket{qp: qp, snap: n.snapSource(p.Zxid)}
+			src := n.snapTaken[p.Zxid]
+			if src != nil {
+				delete(n.snapTaken, p.Zxid)
+			} else {
+				src = n.snapSource(p.Zxid)
+			}
+			out = outPacket{qp: qp, snap: src}
 			n.srv.Count(server.SnapCount, 1)
 			fallthrough
 		case zab.Diff, zab.Trunc:
@@ -1704,6 +1747,7 @@ func (n *Node) handle(ev any) {
 		if n.leaderConn == c {
 			n.leaderConn = nil
 			n.leaderC.Store(nil)
+			n.dropRelayedRevalidations()
 			n.peer.Disconnected(c.peer)
 		}
 	case evPacket:
@@ -1763,7 +1807,8 @@ func (n *Node) handlePacket(ev evPacket) {
 				return
 			}
 			li, err := wire.DecodeLearnerInfo(qp.Data)
-			if err != nil || li.ServerID <= 0 || uint64(li.ServerID) == n.myid {
+			if err != nil || li.ServerID <= 0 || uint64(li.ServerID) == n.myid ||
+				n.role.State != zab.Leading && uint64(li.ServerID) == n.role.Leader {
 				n.log.Warn().Err(err).Msg("bad learner info; closing the connection")
 				c.close()
 				delete(n.unknown, c)
@@ -1876,7 +1921,7 @@ func (n *Node) observerPacket(c *peerConn, qp wire.QuorumPacket) {
 		if err != nil || lc == nil {
 			return // the observer's client times out and tries again
 		}
-		if fr.Type == jute.OpSync && n.peer.SyncFor(c.peer) != nil {
+		if fr.Type == jute.OpSync && n.peer.RelaySync(c.peer) != nil {
 			return // not synchronised yet: it sends no sync before it is
 		}
 		// The leader takes it as this member's (the session's owner is this member,
@@ -1986,6 +2031,21 @@ func (n *Node) relayRevalidation(c *peerConn, qp wire.QuorumPacket) {
 	n.reval[rq.SessionID] = append(n.reval[rq.SessionID], revalWait{relay: c, to: rq.Timeout})
 	n.revalMu.Unlock()
 	lc.send(outPacket{qp: wire.QuorumPacket{Type: zab.Revalidate, Zxid: -1, Data: qp.Data}})
+}
+
+// dropRelayedRevalidations forgets the observers' REVALIDATEs when the leader connection
+// that would answer them is gone: a later answer belongs to a later REVALIDATE.
+func (n *Node) dropRelayedRevalidations() {
+	n.revalMu.Lock()
+	defer n.revalMu.Unlock()
+	for id, waiting := range n.reval {
+		waiting = slices.DeleteFunc(waiting, func(w revalWait) bool { return w.relay != nil })
+		if len(waiting) == 0 {
+			delete(n.reval, id)
+		} else {
+			n.reval[id] = waiting
+		}
+	}
 }
 
 // dropRevalidation forgets a REVALIDATE that will not be waited for, so that a late answer

@@ -3,6 +3,8 @@ package quorum
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +16,8 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/zkgo/zkgo/internal/zktest"
+	"github.com/zkgo/zkgo/quorum/wire"
+	"github.com/zkgo/zkgo/server"
 	"github.com/zkgo/zkgo/zab"
 )
 
@@ -333,4 +337,65 @@ func TestMixedEnsembleObserverMasters(t *testing.T) {
 		}
 		writeAndRead(t, e, 4, leader)
 	})
+}
+
+// An observer master keeps its own leader whatever its observers do: a connection naming
+// itself with the leader's sid is refused without touching the follower's leader
+// connection, and an observer that comes and goes while commits flow (INFORMs queued to it
+// as it leaves) never sends those packets to the leader's connection.
+func TestObserverMasterKeepsItsLeader(t *testing.T) {
+	omPort := zktest.FreePort(t)
+	e := newEnsembleOnHosts(t, 3, 1, fmt.Sprintf("observerMasterPort=%d\n", omPort))
+	for i := 1; i <= 4; i++ {
+		e.start(i)
+	}
+	leader := e.waitServing(20 * time.Second)
+	master := int(e.nodes[4].Status().Role.Master)
+	looking := func() int64 { return e.nodes[master].Server().Counted(server.LookingCount) }
+	base := looking()
+
+	nc, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.%d:%d", master, omPort), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	li := wire.LearnerInfo{ServerID: int64(leader), ProtocolVersion: zab.ProtocolVersion}
+	if _, err := nc.Write(wire.AppendQuorumPacket(nil, &wire.QuorumPacket{Type: zab.ObserverInfo, Data: li.Encode()})); err != nil {
+		t.Fatal(err)
+	}
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := nc.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("an OBSERVERINFO with the leader's sid: %v, want the connection closed", err)
+	}
+	nc.Close()
+
+	c := e.connect(leader)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			c.Create(fmt.Sprintf("/w%d", i), nil, 0, zk.WorldACL(zk.PermAll))
+		}
+	}()
+	for round := 0; round < 4; round++ {
+		e.stop(4)
+		e.start(4)
+		deadline := time.Now().Add(15 * time.Second)
+		for !e.nodes[4].Status().Role.Serving {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: the observer does not serve again", round)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	close(stop)
+	<-done
+	if r := e.nodes[master].Status().Role; looking() != base || r.State != zab.Following || !r.Serving {
+		t.Fatalf("observer master %d went LOOKING %d times (role %+v)", master, looking()-base, r)
+	}
 }

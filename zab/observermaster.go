@@ -78,7 +78,10 @@ func (f *learner) omStep(from uint64, pkt *Packet) {
 // (ObserverMaster.getEpochToPropose: no epoch negotiation).
 func (f *learner) omRegister(from uint64) {
 	p, om := f.p, f.om
-	if from == p.cfg.ID || from == f.leader {
+	if from == f.leader {
+		return // the caller refuses that connection: closing "the leader's" would close ours
+	}
+	if from == p.cfg.ID {
 		p.closeConn(from)
 		return
 	}

@@ -72,6 +72,9 @@ type State struct {
 	// after ACKEPOCH's epoch, which Apache's leader ignores); it is cleared once a SNAP
 	// is installed.
 	NeedSnapshot bool
+	// ObserverMasterTurn carries Peer.ObserverMasterTurn over a restart of the protocol,
+	// so that an observer goes on to its next master rather than the first again.
+	ObserverMasterTurn int
 }
 
 // Log is the peer's durable txn log as the leader reads it to synchronise learners.
@@ -271,7 +274,7 @@ func newPeer(cfg Config, st State, log Log, e elector) *Peer {
 	}
 	p := &Peer{cfg: cfg, log: log, elect: e,
 		acceptedEpoch: st.AcceptedEpoch, currentEpoch: st.CurrentEpoch,
-		lastZxid: st.LastZxid, committed: st.LastZxid, needSnap: st.NeedSnapshot}
+		lastZxid: st.LastZxid, committed: st.LastZxid, needSnap: st.NeedSnapshot, omTurn: st.ObserverMasterTurn}
 	p.mem = normalize(Membership{Voters: cfg.Voters, Observers: cfg.Observers, Raw: cfg.Election.Config})
 	if st.Members != nil {
 		p.mem = normalize(st.Members.Committed)
@@ -337,6 +340,9 @@ func (p *Peer) Disconnected(id uint64) {
 		if h := p.learn.om.handlers[id]; h != nil {
 			p.learn.omEndSync(h)
 			delete(p.learn.om.handlers, id)
+			// What was queued to it goes nowhere (a connection of the same id registered
+			// later in this Ready queues after this).
+			p.rd.Messages = slices.DeleteFunc(p.rd.Messages, func(m Message) bool { return m.Packet != nil && m.To == id })
 		}
 	}
 }
@@ -543,18 +549,8 @@ func (p *Peer) Sync(id uint64) error {
 }
 
 // SyncFor is the leader's side of a learner's forwarded sync: once it holds as for Sync,
-// a SYNC packet goes to that learner. On an observer master it is an observer's sync,
-// which the caller forwards to the leader as Sync's: the leader's SYNC is passed on to the
-// observer.
+// a SYNC packet goes to that learner.
 func (p *Peer) SyncFor(learner uint64) error {
-	if f := p.learn; f != nil && f.om != nil {
-		h := f.om.handlers[learner]
-		if h == nil || h.state != hUpToDate {
-			return ErrNoLearner
-		}
-		f.syncs = append(f.syncs, syncWait{relay: h})
-		return nil
-	}
 	if p.lead == nil || p.lead.phase != lServing {
 		return ErrNotLeader
 	}
@@ -565,6 +561,25 @@ func (p *Peer) SyncFor(learner uint64) error {
 	p.lead.addSync(pendingSync{h: h})
 	return nil
 }
+
+// RelaySync is an observer master's side of its observer's sync: the caller forwards the
+// observer's REQUEST to the leader, as for Sync, and the leader's SYNC is passed on to the
+// observer's connection (if it is still the one that asked).
+func (p *Peer) RelaySync(observer uint64) error {
+	f := p.learn
+	if f == nil || f.om == nil {
+		return ErrNotServing
+	}
+	h := f.om.handlers[observer]
+	if h == nil || h.state != hUpToDate {
+		return ErrNoLearner
+	}
+	f.syncs = append(f.syncs, syncWait{relay: h})
+	return nil
+}
+
+// ObserverMasterTurn is how many observer masters this peer tried (State.ObserverMasterTurn).
+func (p *Peer) ObserverMasterTurn() int { return p.omTurn }
 
 // HasReady reports whether Ready has work.
 func (p *Peer) HasReady() bool {

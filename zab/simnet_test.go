@@ -698,10 +698,14 @@ func (c *cluster) deliverConn(cn *conn, to uint64) {
 	c.logf("deliver %s", sm.m)
 	if sm.m.Packet.Type == Request {
 		// A learner's forwarded sync; an observer master forwards it on to its leader.
-		if err := n.p.SyncFor(from); err != nil {
+		if n.role.State == Following {
+			if err := n.p.RelaySync(from); err != nil {
+				c.logf("RelaySync(%d) on %d: %v", from, to, err)
+			} else {
+				c.send(n, Message{From: n.id, To: n.role.Leader, Packet: &Packet{Type: Request, Zxid: -1, Data: []byte("sync")}})
+			}
+		} else if err := n.p.SyncFor(from); err != nil {
 			c.logf("SyncFor(%d) on %d: %v", from, to, err)
-		} else if n.role.State == Following {
-			c.send(n, Message{From: n.id, To: n.role.Leader, Packet: &Packet{Type: Request, Zxid: -1, Data: []byte("sync")}})
 		}
 		c.process(n)
 		return
