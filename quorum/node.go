@@ -732,6 +732,7 @@ func (n *Node) Info() server.QuorumInfo {
 	if spec := n.spec(int64(lead)); lead != 0 && spec != nil {
 		qi.LeaderID, qi.LeaderHosts = int64(lead), strings.Join(slices.Compact(hostsOf(spec)), "|")
 	}
+	n.adminView(&qi, st.Role)
 	if st.Role.State == zab.Leading {
 		qi.Learners = len(st.Learners)
 		for _, id := range st.SyncedLearners {
@@ -746,6 +747,69 @@ func (n *Node) Info() server.QuorumInfo {
 		}
 	}
 	return qi
+}
+
+// adminView fills what the AdminServer's voting_view and zabstate show: the committed
+// configuration's voters (QuorumPeer.getVotingView), this member's addresses and whether it
+// votes with them, and its ZabState.
+func (n *Node) adminView(qi *server.QuorumInfo, r zab.Role) {
+	v := n.view().committed
+	ids := make([]int64, 0, len(v.Servers))
+	for id, s := range v.Servers {
+		if s.Type == config.Participant {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	addrs := func(s *config.ServerSpec, port func(config.QuorumAddr) int) []string {
+		var out []string
+		for _, a := range addrsOf(s) {
+			out = append(out, net.JoinHostPort(a.Host, strconv.Itoa(port(a))))
+		}
+		return out
+	}
+	quorumPort := func(a config.QuorumAddr) int { return a.QuorumPort }
+	electionPort := func(a config.QuorumAddr) int { return a.ElectionPort }
+	for _, id := range ids {
+		s := v.Servers[id]
+		vv := server.VoterView{ID: id, ServerAddrs: addrs(s, quorumPort), ElectionAddrs: addrs(s, electionPort)}
+		switch {
+		case s.ClientPort != 0:
+			vv.ClientAddr = net.JoinHostPort(s.ClientAddr, strconv.Itoa(s.ClientPort))
+		case id == n.cfg.MyID:
+			vv.ClientAddr = n.clientAddr() // QuorumPeerConfig gives its own line the client port
+		}
+		qi.VotingView = append(qi.VotingView, vv)
+	}
+	me := n.spec(n.cfg.MyID)
+	if me == nil {
+		return // not in any configuration known here (being added)
+	}
+	for _, a := range addrsOf(me) {
+		qi.QuorumAddrs = append(qi.QuorumAddrs, server.HostPort{Host: a.Host, Port: a.QuorumPort})
+		qi.ElectionAddrs = append(qi.ElectionAddrs, server.HostPort{Host: a.Host, Port: a.ElectionPort})
+	}
+	qi.ClientAddr = n.clientAddr()
+	if s := v.Servers[n.cfg.MyID]; s != nil && s.Type == config.Participant {
+		qi.Voting = slices.Equal(addrsOf(s), addrsOf(me))
+	}
+	qi.ZabState = "election"
+	switch {
+	case r.State == zab.Looking:
+	case r.Serving:
+		qi.ZabState = "broadcast"
+	default:
+		qi.ZabState = "synchronization"
+	}
+}
+
+// clientAddr is this member's client address, "host:port" (0.0.0.0 for all interfaces).
+func (n *Node) clientAddr() string {
+	host := n.cfg.ClientPortAddress
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(n.cfg.ClientPort))
 }
 
 // Observers implements server.Ensemble: a leader's synchronised observers

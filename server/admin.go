@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -78,10 +79,14 @@ var adminCommands = []adminCommand{
 		r.put("tracemask", s.traceMask.Load())
 	}},
 	{[]string{"initial_configuration", "icfg"}, true, func(s *Server, _ map[string]string, r *jobj) {
+		if s.ens != nil {
+			r.put("initial_configuration", nil) // only ZooKeeperServerMain keeps it
+			return
+		}
 		r.put("initial_configuration", s.initialConfig)
 	}},
 	{[]string{"is_read_only", "isro"}, true, func(s *Server, _ map[string]string, r *jobj) {
-		r.put("read_only", false)
+		r.put("read_only", s.role() == roleReadOnly)
 	}},
 	{[]string{"last_snapshot", "lsnp"}, true, func(s *Server, _ map[string]string, r *jobj) {
 		zxid, ts := s.lastSnapshot()
@@ -153,7 +158,18 @@ var adminCommands = []adminCommand{
 		*r = append(*r, s.systemProperties()...)
 	}},
 	{[]string{"voting_view"}, true, func(s *Server, _ map[string]string, r *jobj) {
-		r.put("current_config", jobj{})
+		view := jobj{}
+		if s.ens != nil {
+			for _, v := range s.ens.Info().VotingView {
+				view = append(view, jkv{strconv.FormatInt(v.ID, 10), jobj{
+					{"server_addresses", stringList(v.ServerAddrs)},
+					{"election_addresses", stringList(v.ElectionAddrs)},
+					{"client_address", v.ClientAddr},
+					{"learner_type", "participant"},
+				}})
+			}
+		}
+		r.put("current_config", view)
 	}},
 	{[]string{"watches", "wchc"}, true, func(s *Server, _ map[string]string, r *jobj) {
 		ids, paths := s.sessionWatches()
@@ -180,8 +196,25 @@ var adminCommands = []adminCommand{
 		r.put("num_total_watches", ws.Watches)
 	}},
 	{[]string{"zabstate"}, false, func(s *Server, _ map[string]string, r *jobj) {
-		r.put("voting", false)
-		r.put("zabstate", "")
+		if s.ens == nil {
+			r.put("voting", false)
+			r.put("zabstate", "")
+			return
+		}
+		qi := s.ens.Info()
+		s.dt().RLock()
+		zxid := s.dt().LastProcessedZxid()
+		s.dt().RUnlock()
+		r.put("myid", s.serverID)
+		r.put("is_leader", s.role() == roleLeader)
+		r.put("quorum_address", multipleAddresses(qi.QuorumAddrs))
+		r.put("election_address", multipleAddresses(qi.ElectionAddrs))
+		r.put("client_address", qi.ClientAddr)
+		r.put("voting", qi.Voting)
+		r.put("last_zxid", "0x"+strconv.FormatInt(zxid, 16)) // ZxidUtils.zxidToString
+		r.put("zab_epoch", zxid>>32)
+		r.put("zab_counter", zxid&0xffffffff)
+		r.put("zabstate", qi.ZabState)
 	}},
 }
 
@@ -302,6 +335,15 @@ func (s *Server) srvrJSON(r *jobj) {
 		{"non_mtlslocal_conn_count", int64(0)},
 	})
 	r.put("client_response", resp())
+	if s.ens != nil && s.role() == roleLeader {
+		// LeaderZooKeeperServer's ServerStats: the PROPOSAL sizes (Leader.getProposalStats).
+		qi := s.ens.Info()
+		r.put("proposal_stats", jobj{
+			{"last_buffer_size", qi.ProposalLast},
+			{"min_buffer_size", qi.ProposalMin},
+			{"max_buffer_size", qi.ProposalMax},
+		})
+	}
 	r.put("node_count", int64(nodes))
 }
 
@@ -331,6 +373,37 @@ func (s *Server) systemProperties() jobj {
 		out = append(out, jkv{k, props[k]})
 	}
 	return out
+}
+
+// multipleAddresses is a MultipleAddresses as Jackson serialises its getters (zabstate),
+// every address taken as reachable.
+func multipleAddresses(addrs []HostPort) jobj {
+	var all, wild, hosts []string
+	ports := []any{}
+	for _, a := range addrs {
+		all = append(all, net.JoinHostPort(a.Host, strconv.Itoa(a.Port)))
+		wild = append(wild, net.JoinHostPort("0.0.0.0", strconv.Itoa(a.Port)))
+		if !slices.Contains(hosts, a.Host) {
+			hosts = append(hosts, a.Host)
+		}
+		ports = append(ports, a.Port)
+	}
+	one := ""
+	if len(all) > 0 {
+		one = all[0]
+	}
+	return jobj{
+		{"empty", len(all) == 0},
+		{"all_addresses", stringList(all)},
+		{"all_reachable_addresses", stringList(all)},
+		{"one", one},
+		{"reachable_address", one},
+		{"wildcard_addresses", stringList(wild)},
+		{"all_ports", ports},
+		{"all_host_strings", stringList(hosts)},
+		{"all_reachable_addresses_or_all", stringList(all)},
+		{"reachable_or_one", one},
+	}
 }
 
 func int64List(ids []int64) []any {

@@ -43,6 +43,19 @@ type Ensemble interface {
 	ResetObserverStats()
 }
 
+// VoterView is one voter of the AdminServer's voting_view (Commands.QuorumServerView).
+type VoterView struct {
+	ID                         int64
+	ServerAddrs, ElectionAddrs []string // "host:port"
+	ClientAddr                 string   // "host:port", or "" when its line has none
+}
+
+// HostPort is one address of a member's MultipleAddresses.
+type HostPort struct {
+	Host string
+	Port int
+}
+
 // LearnerConnInfo is one learner connection's LearnerHandler.getLearnerHandlerInfo.
 type LearnerConnInfo struct {
 	Remote                   string // "/host:port"
@@ -67,10 +80,17 @@ type QuorumInfo struct {
 	// LeaderID and LeaderHosts are the server this member follows, observes through or is
 	// (QuorumPeer.getLeaderId, getLeaderAddress: its quorum hosts, "|" between), for the
 	// AdminServer's leader command; -1 and "" while there is none.
-	LeaderID       int64
-	LeaderHosts    string
-	PendingSyncs   int
-	LeaderUptimeMs int64
+	LeaderID    int64
+	LeaderHosts string
+	// For the AdminServer's voting_view and zabstate: the committed configuration's voters,
+	// this member's addresses and whether it votes with them, and its ZabState.
+	VotingView                 []VoterView
+	QuorumAddrs, ElectionAddrs []HostPort
+	ClientAddr                 string // "host:port" (QuorumPeer.getClientAddress)
+	Voting                     bool
+	ZabState                   string // election, discovery, synchronization, broadcast
+	PendingSyncs               int
+	LeaderUptimeMs             int64
 	// Sizes of the serialized PROPOSAL packets: last, min, max (-1 before the first).
 	ProposalLast, ProposalMin, ProposalMax int64
 }
