@@ -187,8 +187,7 @@ func (l *leader) learnerInfo(from uint64, pkt *Packet) {
 	}
 	if old := l.handlers[from]; old != nil {
 		// A second connection from the same learner replaces the first.
-		l.endSync(old)
-		delete(l.handlers, from)
+		l.gone(from)
 	}
 	// Its ACKs so far no longer hold: the synchronisation may truncate what it acknowledged
 	// (outstanding proposals are not committed, so it is synchronised below them and gets
@@ -718,15 +717,24 @@ func (l *leader) ping() {
 
 func (l *leader) drop(h *learnerHandler) {
 	l.p.closeConn(h.id)
-	l.endSync(h)
-	delete(l.handlers, h.id)
+	l.gone(h.id)
 }
 
-func (l *leader) disconnected(id uint64) {
+func (l *leader) disconnected(id uint64) { l.gone(id) }
+
+// gone forgets a learner whose connection ended. Its ACK of NEWLEADER no longer counts
+// while the epoch waits for a quorum: it may have gone on to accept a later epoch, and a
+// quorum of acknowledgements from connected followers is what establishes this one (the
+// simulation found a leader established with a crashed follower's earlier ACK after a
+// later epoch had committed; ZooKeeper keeps such ACKs and steps down at its next tick).
+func (l *leader) gone(id uint64) {
 	if h := l.handlers[id]; h != nil {
 		l.endSync(h)
 	}
 	delete(l.handlers, id)
+	if l.phase == lNewLeader {
+		delete(l.newLeaderAcks, id)
+	}
 }
 
 func (l *leader) tick() {

@@ -1014,3 +1014,33 @@ func TestObserverMaster(t *testing.T) {
 	}
 	c.finish()
 }
+
+// A leader establishes its epoch with a quorum of NEWLEADER acknowledgements from
+// followers still connected: one whose follower crashed after acknowledging, and went on
+// to establish and commit a later epoch with others, must not count that follower (found by
+// TestSim: the old leader served without a txn the later epoch had committed).
+func TestNewLeaderAckOfAGoneFollower(t *testing.T) {
+	c := scenario(t, 5, 0)
+	c.boot(1, 2, 3, 4, 5)
+	c.elect(3, 2, 4)
+	held := func(from, to uint64, p *Packet) bool { return !(from == 2 && to == 3 && p.Type == Ack) }
+	for c.deliverNext(held) {
+	}
+	if c.node(3).role.Serving {
+		t.Fatal("leader 3 serves with two acknowledgements of five voters")
+	}
+	c.crash(c.node(4))
+	c.boot(4)
+	c.elect(4, 1, 5)
+	for c.deliverNext(held) {
+	}
+	c.mustServe(4, 1, 5)
+	c.proposeN(4, 1)
+	for c.deliverNext(held) {
+	}
+	c.settle() // 2's ACK reaches 3 at last
+	if r := c.node(3).role; r.State == Leading && r.Serving {
+		t.Fatalf("leader 3 established its epoch with the ACK of follower 4, gone since: %+v", r)
+	}
+	c.finish()
+}
