@@ -39,16 +39,26 @@ type node struct {
 func (n *node) clientAddr() string { return net.JoinHostPort(n.ip, strconv.Itoa(n.clientPort)) }
 
 type cluster struct {
-	nodes []*node // 1-based: nodes[0] is nil
-	dir   string
-	env   []string
+	nodes  []*node // 1-based: nodes[0] is nil; voters first, then observers
+	voters int
+	omPort int // observerMasterPort, on every node's address; 0 without observers
+	dir    string
+	env    []string
 }
 
-// newCluster writes the config of size nodes under dir.
-func newCluster(dir string, size int, tickMs int) (*cluster, error) {
-	c := &cluster{nodes: make([]*node, size+1), dir: dir,
+// newCluster writes the config of voters participants and observers observers under dir.
+// Observers synchronise through the followers (observerMasterPort).
+func newCluster(dir string, voters, observers int, tickMs int) (*cluster, error) {
+	size := voters + observers
+	c := &cluster{nodes: make([]*node, size+1), voters: voters, dir: dir,
 		// A short committed log makes the leader send SNAPs (and TRUNCs) more often.
 		env: append(os.Environ(), "SERVER_JVMFLAGS=-Dzookeeper.commitLogCount=50")}
+	if observers > 0 {
+		var err error
+		if c.omPort, err = freePortOnAll(size); err != nil {
+			return nil, err
+		}
+	}
 	var servers strings.Builder
 	for i := 1; i <= size; i++ {
 		n := &node{id: i, ip: fmt.Sprintf("127.0.0.%d", i)}
@@ -63,7 +73,11 @@ func newCluster(dir string, size int, tickMs int) (*cluster, error) {
 		n.cfgPath = filepath.Join(n.dir, "zoo.cfg")
 		n.logPath = filepath.Join(dir, fmt.Sprintf("node%d.log", i))
 		c.nodes[i] = n
-		fmt.Fprintf(&servers, "server.%d=%s:%d:%d\n", i, n.ip, n.quorumPort, n.electPort)
+		kind := ""
+		if i > voters {
+			kind = ":observer"
+		}
+		fmt.Fprintf(&servers, "server.%d=%s:%d:%d%s\n", i, n.ip, n.quorumPort, n.electPort, kind)
 	}
 	for _, n := range c.nodes[1:] {
 		if err := os.MkdirAll(n.dataDir, 0o755); err != nil {
@@ -75,6 +89,12 @@ func newCluster(dir string, size int, tickMs int) (*cluster, error) {
 		cfg := fmt.Sprintf("tickTime=%d\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%d\nclientPortAddress=%s\n"+
 			"admin.enableServer=false\n4lw.commands.whitelist=*\nmaxClientCnxns=0\nsnapCount=300\n%s",
 			tickMs, n.dataDir, n.clientPort, n.ip, servers.String())
+		if c.omPort != 0 {
+			cfg += fmt.Sprintf("observerMasterPort=%d\n", c.omPort)
+		}
+		if n.id > voters {
+			cfg += "peerType=observer\n"
+		}
 		if err := os.WriteFile(n.cfgPath, []byte(cfg), 0o644); err != nil {
 			return nil, err
 		}
@@ -83,6 +103,29 @@ func newCluster(dir string, size int, tickMs int) (*cluster, error) {
 }
 
 func (c *cluster) size() int { return len(c.nodes) - 1 }
+
+// freePortOnAll is a port free on 127.0.0.1 to 127.0.0.<n> alike.
+func freePortOnAll(n int) (int, error) {
+	for try := 0; try < 50; try++ {
+		port, err := zktest.FreePortOn("127.0.0.1")
+		if err != nil {
+			return 0, err
+		}
+		ok := true
+		for i := 2; i <= n && ok; i++ {
+			ln, err := net.Listen("tcp", net.JoinHostPort(fmt.Sprintf("127.0.0.%d", i), strconv.Itoa(port)))
+			if err != nil {
+				ok = false
+				continue
+			}
+			ln.Close()
+		}
+		if ok {
+			return port, nil
+		}
+	}
+	return 0, fmt.Errorf("no port free on 127.0.0.1-%d", n)
+}
 
 // start execs node n (not yet running) with its output appended to its log file.
 func (c *cluster) start(n *node) error {
@@ -294,16 +337,18 @@ func (c *cluster) waitHealthy(timeout time.Duration) (int, error) {
 	var last map[int]srvrInfo
 	for {
 		last = c.modes()
-		leader, followers := 0, 0
+		leader, followers, observers := 0, 0, 0
 		for i, info := range last {
 			switch info.mode {
 			case "leader":
 				leader = i
 			case "follower":
 				followers++
+			case "observer":
+				observers++
 			}
 		}
-		if leader != 0 && followers == c.size()-1 {
+		if leader != 0 && followers == c.voters-1 && observers == c.size()-c.voters {
 			return leader, nil
 		}
 		if time.Now().After(deadline) {

@@ -1,5 +1,6 @@
-// Package faulttest runs a three-node zkserver ensemble as real processes on 127.0.0.1-3
-// under a client workload while a nemesis kills (SIGKILL), pauses (SIGSTOP) and partitions
+// Package faulttest runs a three-voter zkserver ensemble, plus an observer that follows it
+// through the followers (observerMasterPort), as real processes on 127.0.0.1-4 under a
+// client workload while a nemesis kills (SIGKILL), pauses (SIGSTOP) and partitions
 // (iptables) its members, then checks what ZooKeeper promises:
 //
 //   - every history of the registers (setData, conditional setData, sync + getData) is
@@ -20,7 +21,7 @@
 //
 //	FAULTTEST_DURATION     how long the nemesis runs (default 30s)
 //	FAULTTEST_SEED         seed of the nemesis and the workload (default: time; printed)
-//	FAULTTEST_WORKERS      client sessions (default 6; the first three pinned to one node each)
+//	FAULTTEST_WORKERS      client sessions (default 6; the first four pinned to one node each)
 //	FAULTTEST_SERVER_RACE=1  build the server with -race
 //	FAULTTEST_KEEP=1       keep the whole work dir (data dirs too); a failing run always
 //	                       keeps its logs and the porcupine visualization (path printed)
@@ -132,11 +133,11 @@ func TestFaults(t *testing.T) {
 		}
 		os.RemoveAll(dir)
 	})
-	c, err := newCluster(dir, 3, tickMs)
+	c, err := newCluster(dir, 3, 1, tickMs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ports []int
+	ports := []int{c.omPort}
 	for _, n := range c.nodes[1:] {
 		ports = append(ports, n.quorumPort, n.electPort)
 	}
@@ -362,13 +363,14 @@ func (m *nemesis) summary() string {
 }
 
 // pick returns the leader (or a random node when none leads now) and a node that is not it.
+// pick returns the leader and another voter.
 func (m *nemesis) pick() (leader, other int) {
 	c := m.r.c
 	leader = c.leader(2 * time.Second)
 	if leader == 0 {
-		leader = 1 + m.rng.IntN(c.size())
+		leader = 1 + m.rng.IntN(c.voters)
 	}
-	other = 1 + m.rng.IntN(c.size()-1)
+	other = 1 + m.rng.IntN(c.voters-1)
 	if other >= leader {
 		other++
 	}
@@ -383,7 +385,7 @@ func (m *nemesis) fault(end time.Time) {
 	c, r := m.r.c, m.r
 	leader, other := m.pick()
 	kinds := []string{"kill-leader", "kill-follower", "pause-leader", "pause-node", "isolate-leader", "isolate-node", "cut-link",
-		"kill-two", "kill-all"}
+		"kill-two", "kill-all", "kill-observer", "kill-observer-master"}
 	kind := kinds[m.rng.IntN(len(kinds))]
 	m.counts[kind]++
 	hold := func() { m.sleep(time.Second, 4*time.Second, end.Add(2*time.Second)) }
@@ -398,12 +400,28 @@ func (m *nemesis) fault(end time.Time) {
 		m.down[id] = true
 		m.sleep(200*time.Millisecond, 3*time.Second, end.Add(2*time.Second))
 		m.healAll()
+	case "kill-observer", "kill-observer-master":
+		// An observer, or the follower it synchronises with (its observers move on).
+		id := c.size()
+		if kind == "kill-observer-master" {
+			if id = m.observerMaster(); id == 0 {
+				id = other
+			}
+		}
+		r.logf("nemesis: kill -9 node %d (%s)", id, kind)
+		c.kill(c.nodes[id])
+		m.down[id] = true
+		m.sleep(200*time.Millisecond, 3*time.Second, end.Add(2*time.Second))
+		m.healAll()
 	case "kill-two", "kill-all":
 		// No quorum left: the survivor (if any) must stop serving; after the restart the
 		// ensemble recovers every acknowledged write from the disks.
 		ids := []int{leader, other}
 		if kind == "kill-all" {
-			ids = []int{1, 2, 3}
+			ids = nil
+			for id := 1; id <= c.size(); id++ {
+				ids = append(ids, id)
+			}
 		}
 		r.logf("nemesis: kill -9 nodes %v (%s)", ids, kind)
 		for _, id := range ids {
@@ -447,6 +465,24 @@ func (m *nemesis) fault(end time.Time) {
 		hold()
 		m.healAll()
 	}
+}
+
+// observerMaster is the voter the (last) observer synchronises with, from its mntr; 0 when
+// it does not say.
+func (m *nemesis) observerMaster() int {
+	n := m.r.c.nodes[m.r.c.size()]
+	out, err := fourLetter(n.clientAddr(), "mntr", time.Second)
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(l, "zk_observer_master_id\t"); ok {
+			if id, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && id >= 1 && id <= m.r.c.voters {
+				return id
+			}
+		}
+	}
+	return 0
 }
 
 // healAll removes every cut, resumes paused nodes and restarts killed ones.
