@@ -129,7 +129,8 @@ func TestEnsembleAdminCommandsSideBySide(t *testing.T) {
 		e.appendCfg(i, strings.Join(adminLines(ports[i]), "\n"))
 		e.start(i)
 	}
-	z := collect(ports, e.waitServing(20*time.Second))
+	zLeader := e.waitServing(20 * time.Second)
+	z := collect(ports, zLeader)
 
 	a := newEnsemble(t, 3, "")
 	members := ensembleMembers(t, a)
@@ -154,6 +155,31 @@ func TestEnsembleAdminCommandsSideBySide(t *testing.T) {
 	}
 	time.Sleep(time.Second) // the followers synchronised
 	ap := collect(aports, leader)
+
+	// mntr: zkgo prints no key ZooKeeper does not (on a follower without observer masters,
+	// no synced_observers); ZooKeeper prints its Java internals' metrics besides.
+	mntrKeys := func(addr string) map[string]bool {
+		out, _ := zktest.FourLetterWord(addr, "mntr", 2*time.Second)
+		keys := map[string]bool{}
+		for _, l := range strings.Split(out, "\n") {
+			if k, _, ok := strings.Cut(l, "\t"); ok {
+				keys[k] = true
+			}
+		}
+		return keys
+	}
+	other := func(leader int) int { return 1 + leader%3 }
+	for _, pair := range [][2]string{{e.clients[zLeader], a.clients[leader]}, {e.clients[other(zLeader)], a.clients[other(leader)]}} {
+		zk, ak := mntrKeys(pair[0]), mntrKeys(pair[1])
+		if len(zk) < 50 || len(ak) < 50 {
+			t.Fatalf("mntr: %d and %d keys", len(zk), len(ak))
+		}
+		for k := range zk {
+			if !ak[k] {
+				t.Errorf("mntr of %s has %s, Apache's has not", pair[0], k)
+			}
+		}
+	}
 
 	for _, role := range []string{"leader", "follower"} {
 		for _, cmd := range cmds {

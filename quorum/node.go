@@ -722,6 +722,7 @@ func (n *Node) Info() server.QuorumInfo {
 		lead = n.myid
 	case zab.Following:
 		qi.SyncedObservers = len(st.SyncedLearners) // an observer master's
+		qi.ObserverMasters = n.cfg.ObserverMasterPort > 0
 		lead = st.Role.Leader
 	case zab.Observing:
 		if st.Role.Serving {

@@ -183,7 +183,8 @@ func ensembleMembers(t *testing.T, e *ensemble) []zktest.QuorumMember {
 		var sid uint64
 		var q, el int
 		if _, err := fmt.Sscanf(l, "server.%d=127.0.0.1:%d:%d", &sid, &q, &el); err == nil {
-			members = append(members, zktest.QuorumMember{SID: sid, Host: "127.0.0.1", QuorumPort: q, ElectionPort: el})
+			members = append(members, zktest.QuorumMember{SID: sid, Host: "127.0.0.1", QuorumPort: q, ElectionPort: el,
+				Observer: strings.HasSuffix(l, ":observer")})
 		}
 	}
 	if len(members) != len(e.cfgs)-1 {

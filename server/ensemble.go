@@ -72,8 +72,11 @@ type LearnerConnInfo struct {
 type QuorumInfo struct {
 	QuorumSize int    // voting members
 	PeerState  string // "leading - broadcast", "following - synchronization", ...
-	// Leader only, but SyncedObservers: also an observer master's (a follower's) observers.
+	// Leader only, but SyncedObservers: also an observer master's (a follower's) observers,
+	// shown on a follower only with observer masters (ObserverMasters: ZooKeeper's gauge is
+	// null, and not printed, on a follower without an ObserverMaster).
 	Learners, SyncedFollowers, SyncedNonVotingFollowers, SyncedObservers int
+	ObserverMasters                                                      bool
 	// ObserverMaster is an observer's learner master: the leader or, with observer
 	// masters, a follower; -1 while it has none (Observer.getLearnerMasterId).
 	ObserverMaster int64

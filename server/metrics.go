@@ -463,7 +463,9 @@ func (s *Server) quorumGauges() []metricValue {
 			metricValue{"max_proposal_size", qi.ProposalMax},
 			metricValue{"min_proposal_size", qi.ProposalMin})
 	case roleFollower:
-		out = append(out, metricValue{"synced_observers", int64(qi.SyncedObservers)})
+		if qi.ObserverMasters {
+			out = append(out, metricValue{"synced_observers", int64(qi.SyncedObservers)})
+		}
 	case roleObserver:
 		out = append(out, metricValue{"observer_master_id", qi.ObserverMaster})
 	}
