@@ -302,7 +302,7 @@ func (s *Server) srvrJSON(r *jobj) {
 	dd, dl := s.dirSizes()
 	s.dt().RLock()
 	zxid := s.dt().LastProcessedZxid()
-	nodes := s.dt().NodeCount()
+	nodes := s.dt().ReportedNodeCount()
 	s.dt().RUnlock()
 	m := s.metrics
 	resp := func() jobj {

@@ -223,7 +223,7 @@ func (s *Server) writeServerSummary(b *strings.Builder, withClients bool) {
 	fmt.Fprintf(b, "Outstanding: %d\n", s.stats.outstanding.Load())
 	s.dt().RLock()
 	zxid := s.dt().LastProcessedZxid()
-	nodes := s.dt().NodeCount()
+	nodes := s.dt().ReportedNodeCount()
 	s.dt().RUnlock()
 	fmt.Fprintf(b, "Zxid: 0x%x\n", zxid)
 	fmt.Fprintf(b, "Mode: %s\n", s.mode())

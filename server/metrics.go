@@ -370,7 +370,7 @@ type metricValue struct {
 func (s *Server) monitorValues() []metricValue {
 	minL, avg, maxL := s.latency()
 	s.dt().RLock()
-	nodes := s.dt().NodeCount()
+	nodes := s.dt().ReportedNodeCount()
 	watches := s.dt().WatchCount()
 	ephemerals := s.dt().EphemeralCount()
 	size := s.dt().ApproximateDataSize()
@@ -492,7 +492,7 @@ func formatMetric(v any) string {
 func (s *Server) writePrometheus(b *strings.Builder) {
 	minL, avg, maxL := s.latency()
 	s.dt().RLock()
-	nodes := s.dt().NodeCount()
+	nodes := s.dt().ReportedNodeCount()
 	watches := s.dt().WatchCount()
 	ephemerals := s.dt().EphemeralCount()
 	size := s.dt().ApproximateDataSize()

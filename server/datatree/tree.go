@@ -110,6 +110,11 @@ func (t *Tree) Get(path string) *Node { return lookup(t.root, path) }
 // NodeCount is the number of znodes, the built-ins included.
 func (t *Tree) NodeCount() int { return t.count }
 
+// ReportedNodeCount is the node count ZooKeeper reports (srvr, mntr zk_znode_count, the
+// AdminServer): DataTree.getNodeCount is the size of its path map, which holds the root
+// twice, under "" and "/".
+func (t *Tree) ReportedNodeCount() int { return t.count + 1 }
+
 // ApproximateDataSize is the sum of path and data lengths (zk_approximate_data_size).
 func (t *Tree) ApproximateDataSize() int64 { return t.dataSize }
 
