@@ -102,7 +102,7 @@ type leader struct {
 	pingSeq uint64
 	syncs   []pendingSync
 
-	inflight [3]int // learner syncs in flight by syncKind
+	throttle syncThrottle // learner syncs in flight
 
 	// handOver: a committed reconfig designated another leader (this one lost its vote or
 	// its quorum address), so it steps down once that is sent (checkStillVoter).
@@ -301,18 +301,10 @@ func (l *leader) checkEpochAck() {
 func (l *leader) syncLearner(h *learnerHandler) {
 	p := l.p
 	pkts, queued := p.syncPackets(h.peerLast, h.wantSnap)
-	kind, limit := diffSync, p.cfg.MaxConcurrentDiffSyncs
-	if pkts[0].Type == Snap {
-		kind, limit = snapSync, p.cfg.MaxConcurrentSnapSyncs
-	}
-	if h.observer && l.inflight[kind] >= limit {
-		p.rd.Syncs = append(p.rd.Syncs, SyncCount{Learner: h.id, Snap: kind == snapSync, InFlight: l.inflight[kind] + 1, Refused: true})
+	if !l.throttle.begin(p, h, pkts[0].Type == Snap, h.observer) {
 		l.drop(h)
 		return
 	}
-	l.inflight[kind]++
-	h.sync = kind
-	p.rd.Syncs = append(p.rd.Syncs, SyncCount{Learner: h.id, Snap: kind == snapSync, InFlight: l.inflight[kind]})
 	for _, pk := range pkts {
 		p.send(h.id, pk)
 	}
@@ -528,12 +520,36 @@ func (l *leader) upToDate(h *learnerHandler) {
 
 // endSync ends h's sync if one is in flight: after its ACK of NEWLEADER once the leader is
 // established (LearnerHandler's endSync after waitForNewLeaderAck), or when it goes.
-func (l *leader) endSync(h *learnerHandler) {
+func (l *leader) endSync(h *learnerHandler) { l.throttle.end(l.p, h) }
+
+// syncThrottle is LearnerSyncThrottler: the learner syncs in flight, by kind, of a leader or
+// an observer master.
+type syncThrottle struct{ inflight [3]int }
+
+// begin counts h's sync (a SNAP, or a DIFF or TRUNC); false, with the refusal reported, when
+// a refusable (an observer's) sync would pass the limit.
+func (t *syncThrottle) begin(p *Peer, h *learnerHandler, snap, refusable bool) bool {
+	kind, limit := diffSync, p.cfg.MaxConcurrentDiffSyncs
+	if snap {
+		kind, limit = snapSync, p.cfg.MaxConcurrentSnapSyncs
+	}
+	if refusable && t.inflight[kind] >= limit {
+		p.rd.Syncs = append(p.rd.Syncs, SyncCount{Learner: h.id, Snap: snap, InFlight: t.inflight[kind] + 1, Refused: true})
+		return false
+	}
+	t.inflight[kind]++
+	h.sync = kind
+	p.rd.Syncs = append(p.rd.Syncs, SyncCount{Learner: h.id, Snap: snap, InFlight: t.inflight[kind]})
+	return true
+}
+
+// end ends h's sync if one is in flight.
+func (t *syncThrottle) end(p *Peer, h *learnerHandler) {
 	if h.sync == noSync {
 		return
 	}
-	l.inflight[h.sync]--
-	l.p.rd.Syncs = append(l.p.rd.Syncs, SyncCount{Learner: h.id, Snap: h.sync == snapSync, InFlight: l.inflight[h.sync]})
+	t.inflight[h.sync]--
+	p.rd.Syncs = append(p.rd.Syncs, SyncCount{Learner: h.id, Snap: h.sync == snapSync, InFlight: t.inflight[h.sync]})
 	h.sync = noSync
 }
 

@@ -21,7 +21,7 @@ import "slices"
 // observerMaster is a serving follower's side of its observers.
 type observerMaster struct {
 	handlers map[uint64]*learnerHandler
-	inflight [3]int // syncs in flight by syncKind (the follower's own LearnerSyncThrottler)
+	throttle syncThrottle // the follower's own LearnerSyncThrottler
 }
 
 func (om *observerMaster) ids() []uint64 {
@@ -104,18 +104,10 @@ func (f *learner) omSync(h *learnerHandler) {
 		return
 	}
 	pkts, _ := p.syncPackets(h.peerLast, h.wantSnap)
-	kind, limit := diffSync, p.cfg.MaxConcurrentDiffSyncs
-	if pkts[0].Type == Snap {
-		kind, limit = snapSync, p.cfg.MaxConcurrentSnapSyncs
-	}
-	if om.inflight[kind] >= limit {
-		p.rd.Syncs = append(p.rd.Syncs, SyncCount{Learner: h.id, Snap: kind == snapSync, InFlight: om.inflight[kind] + 1, Refused: true})
+	if !om.throttle.begin(p, h, pkts[0].Type == Snap, true) {
 		f.omDrop(h)
 		return
 	}
-	om.inflight[kind]++
-	h.sync = kind
-	p.rd.Syncs = append(p.rd.Syncs, SyncCount{Learner: h.id, Snap: kind == snapSync, InFlight: om.inflight[kind]})
 	for _, pk := range pkts {
 		p.send(h.id, pk)
 	}
@@ -123,14 +115,7 @@ func (f *learner) omSync(h *learnerHandler) {
 	h.state = hSynced
 }
 
-func (f *learner) omEndSync(h *learnerHandler) {
-	if h.sync == noSync {
-		return
-	}
-	f.om.inflight[h.sync]--
-	f.p.rd.Syncs = append(f.p.rd.Syncs, SyncCount{Learner: h.id, Snap: h.sync == snapSync, InFlight: f.om.inflight[h.sync]})
-	h.sync = noSync
-}
+func (f *learner) omEndSync(h *learnerHandler) { f.om.throttle.end(f.p, h) }
 
 func (f *learner) omDrop(h *learnerHandler) {
 	f.p.closeConn(h.id)
