@@ -23,6 +23,10 @@ import (
 // a PEM key store with ssl.keyStore.password: protected with PKCS#12's pbeWithSHAAnd3-KeyTripleDES-CBC
 // (openssl pkcs8 -v1 PBE-SHA1-3DES, what ZooKeeper 3.8 on Java 17 reads) or with PBES2 (RFC 8018:
 // PBKDF2 and AES or 3DES in CBC mode, openssl's default, which Java 17's ZooKeeper cannot read).
+// maxKDFIterations bounds a key's PBKDF iteration count (a key store's own, not a peer's;
+// 2^24 takes seconds). A variable so that the fuzz tests can keep each input short.
+var maxKDFIterations = 1 << 24
+
 func decryptPKCS8(der []byte, password string) (crypto.PrivateKey, error) {
 	var info struct {
 		Algo pkix.AlgorithmIdentifier
@@ -36,7 +40,7 @@ func decryptPKCS8(der []byte, password string) (crypto.PrivateKey, error) {
 			Salt []byte
 			Iter int
 		}
-		if _, err := asn1.Unmarshal(info.Algo.Parameters.FullBytes, &params); err != nil || params.Iter <= 0 || params.Iter > 1<<24 {
+		if _, err := asn1.Unmarshal(info.Algo.Parameters.FullBytes, &params); err != nil || params.Iter <= 0 || params.Iter > maxKDFIterations {
 			return nil, errors.New("malformed PBE parameters")
 		}
 		key := pkcs12KDF(password, params.Salt, params.Iter, 1, 24)
@@ -65,7 +69,7 @@ func decryptPKCS8(der []byte, password string) (crypto.PrivateKey, error) {
 		KeyLength int                      `asn1:"optional"`
 		PRF       pkix.AlgorithmIdentifier `asn1:"optional"`
 	}
-	if _, err := asn1.Unmarshal(params.KDF.Parameters.FullBytes, &kdf); err != nil || kdf.Iter <= 0 || kdf.Iter > 1<<24 {
+	if _, err := asn1.Unmarshal(params.KDF.Parameters.FullBytes, &kdf); err != nil || kdf.Iter <= 0 || kdf.Iter > maxKDFIterations {
 		return nil, errors.New("malformed PBKDF2 parameters")
 	}
 	prf := sha1.New
