@@ -272,7 +272,7 @@ func (s *Server) start() error {
 			continue // no such port (a clientPort of 0 alone binds any free port: tests)
 		}
 		addr := net.JoinHostPort(l.host, fmt.Sprint(l.port))
-		ln, err := net.Listen("tcp", addr)
+		ln, err := listenBacklog(addr, s.cfg.ClientPortListenBacklog)
 		if err != nil {
 			if s.ln != nil {
 				s.ln.Close()
