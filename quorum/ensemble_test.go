@@ -44,6 +44,12 @@ func newEnsemble(t *testing.T, size int, extra string) *ensemble {
 // newEnsembleWithObservers makes voters participants and the next observers members observers.
 func newEnsembleWithObservers(t *testing.T, voters, observers int, extra string) *ensemble {
 	t.Helper()
+	return newEnsembleOn(t, voters, observers, extra, func(int) string { return "127.0.0.1" })
+}
+
+// newEnsembleOn is newEnsembleWithObservers with member i's addresses on host(i).
+func newEnsembleOn(t *testing.T, voters, observers int, extra string, host func(i int) string) *ensemble {
+	t.Helper()
 	size := voters + observers
 	e := &ensemble{t: t, nodes: make([]*Node, size+1), dirs: make([]string, size+1), cfgs: make([]string, size+1), clients: make([]string, size+1)}
 	var servers strings.Builder
@@ -54,7 +60,7 @@ func newEnsembleWithObservers(t *testing.T, voters, observers int, extra string)
 		if i > voters {
 			kind = ":observer"
 		}
-		fmt.Fprintf(&servers, "server.%d=127.0.0.1:%d:%d%s\n", i, zktest.FreePort(t), zktest.FreePort(t), kind)
+		fmt.Fprintf(&servers, "server.%d=%s:%d:%d%s\n", i, host(i), zktest.FreePort(t), zktest.FreePort(t), kind)
 	}
 	for i := 1; i <= size; i++ {
 		dir := t.TempDir()
@@ -66,14 +72,14 @@ func newEnsembleWithObservers(t *testing.T, voters, observers int, extra string)
 		if i > voters {
 			own += "peerType=observer\n"
 		}
-		cfg := fmt.Sprintf("tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=*\n%s%s",
-			dir, ports[i], servers.String(), own)
+		cfg := fmt.Sprintf("tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%d\nclientPortAddress=%s\nadmin.enableServer=false\n4lw.commands.whitelist=*\n%s%s",
+			dir, ports[i], host(i), servers.String(), own)
 		path := filepath.Join(dir, "zoo.cfg")
 		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		e.cfgs[i] = path
-		e.clients[i] = fmt.Sprintf("127.0.0.1:%d", ports[i])
+		e.clients[i] = net.JoinHostPort(host(i), strconv.Itoa(ports[i]))
 	}
 	t.Cleanup(func() {
 		for i := range e.nodes {

@@ -6,8 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -25,43 +23,7 @@ import (
 // member can bind the same observerMasterPort, as on separate hosts.
 func newEnsembleOnHosts(t *testing.T, voters, observers int, extra string) *ensemble {
 	t.Helper()
-	size := voters + observers
-	e := &ensemble{t: t, nodes: make([]*Node, size+1), dirs: make([]string, size+1), cfgs: make([]string, size+1), clients: make([]string, size+1)}
-	var servers strings.Builder
-	for i := 1; i <= size; i++ {
-		kind := ""
-		if i > voters {
-			kind = ":observer"
-		}
-		fmt.Fprintf(&servers, "server.%d=127.0.0.%d:%d:%d%s\n", i, i, zktest.FreePort(t), zktest.FreePort(t), kind)
-	}
-	for i := 1; i <= size; i++ {
-		dir := t.TempDir()
-		e.dirs[i] = dir
-		if err := os.WriteFile(filepath.Join(dir, "myid"), []byte(fmt.Sprintf("%d\n", i)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		own := extra
-		if i > voters {
-			own += "peerType=observer\n"
-		}
-		port := zktest.FreePort(t)
-		cfg := fmt.Sprintf("tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.%d\nadmin.enableServer=false\n4lw.commands.whitelist=*\n%s%s",
-			dir, port, i, servers.String(), own)
-		e.cfgs[i] = filepath.Join(dir, "zoo.cfg")
-		if err := os.WriteFile(e.cfgs[i], []byte(cfg), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		e.clients[i] = fmt.Sprintf("127.0.0.%d:%d", i, port)
-	}
-	t.Cleanup(func() {
-		for i := range e.nodes {
-			if e.nodes[i] != nil {
-				e.nodes[i].Close()
-			}
-		}
-	})
-	return e
+	return newEnsembleOn(t, voters, observers, extra, func(i int) string { return fmt.Sprintf("127.0.0.%d", i) })
 }
 
 // With observerMasterPort an observer synchronises with a follower and follows the
@@ -193,28 +155,6 @@ func TestEnsembleObserverMasters(t *testing.T) {
 	}
 }
 
-// hostMembers reads the server lines of an ensemble made by newEnsembleOnHosts.
-func hostMembers(t *testing.T, e *ensemble) []zktest.QuorumMember {
-	t.Helper()
-	b, err := os.ReadFile(e.cfgs[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var members []zktest.QuorumMember
-	for _, l := range strings.Split(string(b), "\n") {
-		var sid uint64
-		var host, q, el int
-		if _, err := fmt.Sscanf(l, "server.%d=127.0.0.%d:%d:%d", &sid, &host, &q, &el); err == nil {
-			members = append(members, zktest.QuorumMember{SID: sid, Host: fmt.Sprintf("127.0.0.%d", host), QuorumPort: q, ElectionPort: el,
-				Observer: strings.HasSuffix(l, ":observer")})
-		}
-	}
-	if len(members) != len(e.cfgs)-1 {
-		t.Fatalf("server lines %+v", members)
-	}
-	return members
-}
-
 // Observer masters between zkgo and Apache ZooKeeper 3.8, both ways: an Apache observer
 // synchronises with a zkgo member on its observerMasterPort (any voter: ZooKeeper's
 // observers try the leader too, where a zkgo leader listens as well), and a zkgo observer
@@ -282,7 +222,7 @@ func TestMixedEnsembleObserverMasters(t *testing.T) {
 		}
 		e.nodes[4] = nil
 		leader := e.waitServing(20 * time.Second)
-		a := zktest.StartApacheQuorumPeer(t, 4, hostMembers(t, e), zktest.FreePort(t), []string{om})
+		a := zktest.StartApacheQuorumPeer(t, 4, ensembleMembers(t, e), zktest.FreePort(t), []string{om})
 		e.clients[4] = a.ClientAddr
 		writeAndRead(t, e, 4, leader)
 		id := mntr(t, a.ClientAddr, "observer_master_id")
@@ -297,7 +237,7 @@ func TestMixedEnsembleObserverMasters(t *testing.T) {
 
 	t.Run("zkgo observer, Apache voters", func(t *testing.T) {
 		e := newEnsembleOnHosts(t, 3, 1, om+"\n")
-		members := hostMembers(t, e)
+		members := ensembleMembers(t, e)
 		for i := 1; i <= 3; i++ {
 			a := zktest.StartApacheQuorumPeer(t, uint64(i), members, zktest.FreePort(t), []string{om})
 			e.clients[i] = a.ClientAddr

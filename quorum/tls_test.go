@@ -171,7 +171,7 @@ func TestMixedEnsembleOverTLS(t *testing.T) {
 	}
 }
 
-// ensembleMembers reads e's server lines, for an Apache member to join it.
+// ensembleMembers reads e's server lines (hosts 127.0.0.x), for an Apache member to join it.
 func ensembleMembers(t *testing.T, e *ensemble) []zktest.QuorumMember {
 	t.Helper()
 	b, err := os.ReadFile(e.cfgs[1])
@@ -181,9 +181,9 @@ func ensembleMembers(t *testing.T, e *ensemble) []zktest.QuorumMember {
 	var members []zktest.QuorumMember
 	for _, l := range strings.Split(string(b), "\n") {
 		var sid uint64
-		var q, el int
-		if _, err := fmt.Sscanf(l, "server.%d=127.0.0.1:%d:%d", &sid, &q, &el); err == nil {
-			members = append(members, zktest.QuorumMember{SID: sid, Host: "127.0.0.1", QuorumPort: q, ElectionPort: el,
+		var host, q, el int
+		if _, err := fmt.Sscanf(l, "server.%d=127.0.0.%d:%d:%d", &sid, &host, &q, &el); err == nil {
+			members = append(members, zktest.QuorumMember{SID: sid, Host: fmt.Sprintf("127.0.0.%d", host), QuorumPort: q, ElectionPort: el,
 				Observer: strings.HasSuffix(l, ":observer")})
 		}
 	}

@@ -121,9 +121,12 @@ func (p *Peer) becomeLeader() {
 	l.checkDiscovery()
 }
 
-func (l *leader) learnerIDs() []uint64 {
-	ids := make([]uint64, 0, len(l.handlers))
-	for id := range l.handlers {
+func (l *leader) learnerIDs() []uint64 { return handlerIDs(l.handlers) }
+
+// handlerIDs are the learners of hs in id order (a deterministic order of sends).
+func handlerIDs(hs map[uint64]*learnerHandler) []uint64 {
+	ids := make([]uint64, 0, len(hs))
+	for id := range hs {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)

@@ -24,14 +24,7 @@ type observerMaster struct {
 	throttle syncThrottle // the follower's own LearnerSyncThrottler
 }
 
-func (om *observerMaster) ids() []uint64 {
-	ids := make([]uint64, 0, len(om.handlers))
-	for id := range om.handlers {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
-}
+func (om *observerMaster) ids() []uint64 { return handlerIDs(om.handlers) }
 
 // omStep handles a packet from an observer of this follower.
 func (f *learner) omStep(from uint64, pkt *Packet) {
