@@ -39,7 +39,7 @@ func FuzzReadLogFile(f *testing.F) {
 func FuzzReadSnapshot(f *testing.F) {
 	seedFiles(f, "snapshot.")
 	f.Fuzz(func(t *testing.T, b []byte) {
-		s, err := DecodeSnapshot(b, "snapshot.0", 0, true)
+		s, err := DecodeSnapshot(b, "snapshot.0", 0, datatree.OwnersExtended)
 		if err != nil {
 			return
 		}

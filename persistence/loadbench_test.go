@@ -49,7 +49,7 @@ func TestSnapshotLoadTime(t *testing.T) {
 		var m0, m1 runtime.MemStats
 		runtime.ReadMemStats(&m0)
 		start = time.Now()
-		s, err := ReadSnapshot(name, zxid-1, false)
+		s, err := ReadSnapshot(name, zxid-1, datatree.OwnersBasic)
 		el := time.Since(start)
 		runtime.ReadMemStats(&m1)
 		debug.SetGCPercent(gc)

@@ -78,7 +78,7 @@ func TestRestoreApacheDataDir(t *testing.T) {
 	dir := t.TempDir()
 	untar(t, "testdata/standalone-datadir.tar.gz", dir)
 	vdir := filepath.Join(dir, "standalone", VersionDir)
-	res, err := Restore(vdir, vdir, RestoreOptions{ExtendedTypes: true, Log: zerolog.Nop()}, nil)
+	res, err := Restore(vdir, vdir, RestoreOptions{ExtendedTypes: datatree.OwnersExtended, Log: zerolog.Nop()}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestDigestsMatchApacheForEveryTxn(t *testing.T) {
 	for _, f := range []string{"snapshot.22", "log.23"} {
 		os.Remove(filepath.Join(vdir, f))
 	}
-	res, err := Restore(vdir, vdir, RestoreOptions{ExtendedTypes: true, Log: zerolog.Nop()}, nil)
+	res, err := Restore(vdir, vdir, RestoreOptions{ExtendedTypes: datatree.OwnersExtended, Log: zerolog.Nop()}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

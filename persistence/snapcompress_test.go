@@ -49,7 +49,7 @@ func TestCompressedSnapshotsRoundTrip(t *testing.T) {
 				t.Fatalf("snappy snapshot does not start with snappy-java's header: % x", raw[:16])
 			}
 		}
-		s, err := ReadSnapshot(path, 3000, false)
+		s, err := ReadSnapshot(path, 3000, datatree.OwnersBasic)
 		if err != nil {
 			t.Fatalf("%q: %v", c, err)
 		}
@@ -103,7 +103,7 @@ func FuzzDecompressSnapshot(f *testing.F) {
 			name = "snapshot.1.snappy"
 		}
 		if out, err := DecompressSnapshot(name, b); err == nil {
-			DecodeSnapshot(out, name, 1, false)
+			DecodeSnapshot(out, name, 1, datatree.OwnersBasic)
 		}
 	})
 }

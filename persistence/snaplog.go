@@ -31,7 +31,7 @@ type Restored struct {
 
 // RestoreOptions tune Restore.
 type RestoreOptions struct {
-	ExtendedTypes bool
+	ExtendedTypes datatree.OwnerTypes
 	TrustEmpty    bool // zookeeper.snapshot.trust.empty: logs without a snapshot are accepted
 	// EmptyUntrusted: a data dir with neither snapshot nor log may have lost its data (a
 	// replaced disk), as zookeeper.db.autocreate=false without an initialize file says: it

@@ -134,7 +134,7 @@ type Snapshot struct {
 }
 
 // ReadSnapshot loads a snapshot file and verifies its seal(s).
-func ReadSnapshot(path string, zxid int64, extendedTypes bool) (*Snapshot, error) {
+func ReadSnapshot(path string, zxid int64, extendedTypes datatree.OwnerTypes) (*Snapshot, error) {
 	if c := compressionOf(path); c != NoCompression {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -155,7 +155,7 @@ func ReadSnapshot(path string, zxid int64, extendedTypes bool) (*Snapshot, error
 }
 
 // DecodeSnapshot loads a snapshot from its bytes; path labels errors.
-func DecodeSnapshot(b []byte, path string, zxid int64, extendedTypes bool) (*Snapshot, error) {
+func DecodeSnapshot(b []byte, path string, zxid int64, extendedTypes datatree.OwnerTypes) (*Snapshot, error) {
 	// Quick validity check of Apache ZooKeeper (SnapStream.isValidSnapshot): the file ends
 	// with the final seal's "/".
 	if len(b) < 10 || string(b[len(b)-5:]) != "\x00\x00\x00\x01/" {
@@ -287,7 +287,7 @@ func WriteSnapshotBody(w io.Writer, v *datatree.SnapshotView, sessions map[int64
 // view.ACLs and the nodes are appended to view.Nodes in stream order, so that
 // WriteSnapshotBody(view) writes the bytes read again (given sessions and cache refs in
 // ascending order, as Apache ZooKeeper writes small tables).
-func ReadSnapshotBody(r io.Reader, zxid int64, extendedTypes bool, maxBuffer int, view *datatree.SnapshotView) (*Snapshot, error) {
+func ReadSnapshotBody(r io.Reader, zxid int64, extendedTypes datatree.OwnerTypes, maxBuffer int, view *datatree.SnapshotView) (*Snapshot, error) {
 	if maxBuffer <= 0 {
 		maxBuffer = 1 << 20
 	}

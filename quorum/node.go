@@ -47,6 +47,14 @@ const (
 	electionTick = 50 * time.Millisecond
 )
 
+// delayTicks converts a wait in ms to election ticks; none for 0 or less.
+func delayTicks(ms int) int {
+	if ms <= 0 {
+		return 0
+	}
+	return electionTicks(ms)
+}
+
 // electionTicks converts a FastLeaderElection interval in ms to ticks of electionTick,
 // rounding up, at least one.
 func electionTicks(ms int) int {
@@ -71,7 +79,7 @@ type Node struct {
 	tls *x509util.Quorum
 
 	readLimit     int // longest buffer read from another member (JuteReadLimit)
-	extendedTypes bool
+	extendedTypes datatree.OwnerTypes
 	tickTime      time.Duration
 	observer      bool
 
@@ -192,6 +200,9 @@ type syncResult struct {
 	err  error
 }
 
+// maxExtendedServerID is EphemeralType.MAX_EXTENDED_SERVER_ID.
+const maxExtendedServerID = 0xfe
+
 // New prepares a node from an ensemble configuration (cfg.Standalone() is false).
 func New(cfg *config.Config, log zerolog.Logger) (*Node, error) {
 	if cfg.MyID <= 0 {
@@ -201,12 +212,17 @@ func New(cfg *config.Config, log zerolog.Logger) (*Node, error) {
 	if !ok {
 		return nil, fmt.Errorf("myid %d is not in the server list", cfg.MyID)
 	}
+	if cfg.ExtendedTypesEnabled() && cfg.MyID > maxExtendedServerID {
+		// Session ids begin with the server id, and 0xFF begins a TTL owner
+		// (EphemeralType.validateServerId, which ZooKeeper checks when it starts leading).
+		return nil, fmt.Errorf("extendedTypesEnabled is true but Server ID is too large. Cannot be larger than %d", maxExtendedServerID)
+	}
 	n := &Node{
 		cfg:           cfg,
 		myid:          uint64(cfg.MyID),
 		log:           log,
 		readLimit:     cfg.JuteReadLimit(),
-		extendedTypes: cfg.ExtendedTypesEnabled(),
+		extendedTypes: datatree.OwnerTypesFor(cfg.ExtendedTypesEnabled(), cfg.Emulate353TTLNodes()),
 		tickTime:      time.Duration(cfg.TickTime) * time.Millisecond,
 		observer:      me.Type == config.Observer,
 		events:        make(chan any, 4096),
@@ -386,6 +402,10 @@ func (n *Node) start() error {
 		QuitEpochWait:  maxEpochWait >= 0,
 		ObserverMaster: cfg.ObserverMasterPort > 0,
 		EpochWaitTicks: maxEpochWait / max(cfg.TickTime/2, 1),
+		// Observer's jitter before electing again and before connecting (Observer).
+		ObserverElectionDelayTicks:  delayTicks(cfg.PropInt("zookeeper.observer.election.DelayMs", 200)),
+		ObserverReconnectDelayTicks: delayTicks(cfg.PropInt("zookeeper.observer.reconnectDelayMs", 0)),
+		Rand:                        rand.IntN,
 		Election: zab.ElectionConfig{
 			ID:                   n.myid,
 			Voters:               voters,
@@ -1735,6 +1755,34 @@ func (n *Node) snapSource(zxid zab.Zxid) *snapSource {
 	return src
 }
 
+// leaderRetry paces a learner's attempts to connect to its leader, within
+// Learner.connectToLeader's time (tickTime*initLimit, or tickTime*connectToLearnerMasterLimit
+// when set). A follower often decides a few milliseconds before its leader listens, so
+// zkgo retries at once and backs off from there; with zookeeper.leaderConnectDelayDuringRetryMs
+// set it retries as ZooKeeper does: that far apart, five attempts at most.
+type leaderRetry struct {
+	fixed time.Duration // the setting; negative: back off
+	pause time.Duration
+	tries int
+}
+
+func newLeaderRetry(cfg *config.Config) *leaderRetry {
+	return &leaderRetry{fixed: time.Duration(cfg.PropInt("zookeeper.leaderConnectDelayDuringRetryMs", -1)) * time.Millisecond,
+		pause: 5 * time.Millisecond}
+}
+
+// next is the wait before the next attempt after a failed one, with remaining the time
+// left; false: give up.
+func (r *leaderRetry) next(remaining time.Duration) (time.Duration, bool) {
+	r.tries++
+	if r.fixed >= 0 {
+		return r.fixed, r.tries < 5 && remaining > r.fixed
+	}
+	p := r.pause
+	r.pause = min(2*r.pause, 500*time.Millisecond)
+	return p, remaining > 0
+}
+
 // dialLeader connects to the leader's quorum port in the background; packets queue
 // meanwhile.
 func (n *Node) dialLeader(id uint64) *peerConn {
@@ -1758,13 +1806,11 @@ func (n *Node) dialLeader(id uint64) *peerConn {
 	go func() {
 		var nc net.Conn
 		var err error
-		// A follower often decides a few milliseconds before its leader listens: retry
-		// at once and back off from there, within Learner.connectToLeader's time:
-		// tickTime*initLimit, or tickTime*connectToLearnerMasterLimit when set.
-		pause := 5 * time.Millisecond
+		retry := newLeaderRetry(n.cfg)
 		for deadline := time.Now().Add(leaderConnectTime(n.cfg)); ; {
 			nc, err = dialAny(addrs, locals, n.readTimeout(), n.securer())
-			if err == nil || time.Now().After(deadline) {
+			pause, again := retry.next(time.Until(deadline))
+			if err == nil || !again {
 				break
 			}
 			select {
@@ -1774,7 +1820,6 @@ func (n *Node) dialLeader(id uint64) *peerConn {
 				return
 			case <-time.After(pause):
 			}
-			pause = min(2*pause, 500*time.Millisecond)
 		}
 		if err != nil {
 			n.log.Warn().Err(err).Str("leader", addr).Msg("cannot connect to the leader")

@@ -303,10 +303,26 @@ func (s *Server) role() roleKind {
 
 // BecomeLeader starts serving as the leader; nextZxid is the first zxid it proposes.
 func (s *Server) BecomeLeader(nextZxid int64) {
-	s.sessions.touchAll(time.Now().UnixMilli())
+	now := time.Now().UnixMilli()
+	s.sessions.touchAll(now)
 	s.gate.reset(nextZxid - 1)
 	s.startRun(roleLeader, nextZxid)
+	s.expireDeadSessions(now)
 	s.log.Info().Str("nextZxid", zxidHex(nextZxid)).Msg("serving clients as leader")
+}
+
+// expireDeadSessions has the sessions that own ephemerals but are not in the session table
+// expire at the next tick. ZooKeeper's leader deletes their ephemerals in its own tree only
+// (ZooKeeperServer.loadData); through closeSession txns every member does, at one zxid.
+func (s *Server) expireDeadSessions(nowMs int64) {
+	t := s.dt()
+	t.RLock()
+	dead := t.DeadSessions(s.sessions.known)
+	t.RUnlock()
+	for _, id := range dead {
+		s.log.Info().Str("session", zxidHex(id)).Msg("closing a session that is gone but owns ephemerals")
+		s.sessions.add(id, 0, nowMs)
+	}
 }
 
 // BecomeLearner starts serving as a follower or observer: writes go to the leader,

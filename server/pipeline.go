@@ -516,7 +516,7 @@ func (s *Server) prepCreate(r *request, op int32, req *jute.CreateRequest) (jute
 	// The op decides the kind of node as in Apache ZooKeeper (a container flag on op 1
 	// makes a persistent node); only createTTL without a TTL mode is refused, where Java
 	// would log a txn it cannot apply.
-	if isTTL && !s.extendedTypes {
+	if isTTL && s.extendedTypes == datatree.OwnersBasic {
 		return nil, jute.Unimplemented
 	}
 	if isTTL {

@@ -46,7 +46,7 @@ type Server struct {
 	skipACL        bool
 	superDigest    string
 	digestHash     func([]byte) []byte // zookeeper.DigestAuthenticationProvider.digestAlg
-	extendedTypes  bool
+	extendedTypes  datatree.OwnerTypes
 	enforceQuota   bool
 	whitelist      map[string]bool
 	serverID       int64
@@ -150,7 +150,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 		maxCnxns:        cfg.MaxCnxns(),
 		skipACL:         cfg.SkipACL(),
 		superDigest:     cfg.SuperDigest(),
-		extendedTypes:   cfg.ExtendedTypesEnabled(),
+		extendedTypes:   datatree.OwnerTypesFor(cfg.ExtendedTypesEnabled(), cfg.Emulate353TTLNodes()),
 		enforceQuota:    cfg.EnforceQuota(),
 		whitelist:       cfg.FourLetterWhitelist(),
 		digestEnabled:   cfg.DigestEnabled(),

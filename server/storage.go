@@ -85,6 +85,7 @@ func (s *Server) openStorage() error {
 	for id, to := range res.Sessions {
 		s.sessions.add(id, to, time.Now().UnixMilli())
 	}
+	dead := s.killDeadSessions(res.Sessions)
 	s.log.Info().Int("nodes", s.dt().NodeCount()).Int("sessions", len(res.Sessions)).
 		Str("snapshotZxid", zxidHex(res.SnapZxid)).Str("lastZxid", zxidHex(res.LastZxid)).Int("replayed", res.Replayed).
 		Dur("took", time.Since(start)).Msg("data loaded")
@@ -112,10 +113,24 @@ func (s *Server) openStorage() error {
 	if _, err := os.Stat(snapDir); err != nil || res.SnapZxid < 0 || !hasSnapshot(snapDir) {
 		return d.snapshot()
 	}
-	if res.Replayed > 0 {
+	if res.Replayed > 0 || dead > 0 {
 		d.startSnapshot()
 	}
 	return nil
+}
+
+// killDeadSessions removes the ephemerals of sessions the data dir does not hold, at the
+// last zxid and without a txn, as ZooKeeperServer.loadData does (a snapshot then records it).
+func (s *Server) killDeadSessions(live map[int64]int32) int {
+	t := s.dt()
+	t.Lock()
+	defer t.Unlock()
+	dead := t.DeadSessions(func(id int64) bool { _, ok := live[id]; return ok })
+	for _, id := range dead {
+		s.log.Info().Str("session", zxidHex(id)).Strs("ephemerals", t.Ephemerals(id)).Msg("removing the ephemerals of a session that is gone")
+		t.KillSession(id, t.LastProcessedZxid())
+	}
+	return len(dead)
 }
 
 func hasSnapshot(dir string) bool {

@@ -170,12 +170,7 @@ func (f *learner) omClose() {
 // leader in turn, starting at a place given by this observer's id so that observers spread
 // over the followers, then the leader itself, and round again.
 func (p *Peer) nextObserverMaster(leader uint64) uint64 {
-	var cands []uint64
-	for _, id := range p.mem.Voters {
-		if id != leader && id != p.cfg.ID {
-			cands = append(cands, id)
-		}
-	}
+	cands := p.omCandidates(leader)
 	if len(cands) == 0 {
 		return leader
 	}
@@ -185,6 +180,29 @@ func (p *Peer) nextObserverMaster(leader uint64) uint64 {
 		return leader
 	}
 	return cands[(k+int(p.cfg.ID%uint64(len(cands))))%len(cands)]
+}
+
+// omCandidates are the followers an observer may take as its master.
+func (p *Peer) omCandidates(leader uint64) []uint64 {
+	var cands []uint64
+	for _, id := range p.mem.Voters {
+		if id != leader && id != p.cfg.ID {
+			cands = append(cands, id)
+		}
+	}
+	return cands
+}
+
+// reconnectDelay bounds the wait of an observer before it registers with leader or a
+// master: every time without observer masters, with them each time it has tried them all
+// (QuorumPeer.findLearnerMaster, nextObserverMaster).
+func (p *Peer) reconnectDelay(leader uint64) int {
+	if p.cfg.ObserverMaster {
+		if n := len(p.omCandidates(leader)); n > 0 && (p.omTurn == 0 || p.omTurn%(n+1) != 0) {
+			return 0
+		}
+	}
+	return p.cfg.ObserverReconnectDelayTicks
 }
 
 // syncWait is a learner's sync waiting for the leader's SYNC: its own (id) or, on an

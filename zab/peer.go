@@ -53,6 +53,16 @@ type Config struct {
 	// the broadcast on to them; an observer synchronises with the followers in turn, then
 	// the leader (observermaster.go).
 	ObserverMaster bool
+
+	// ObserverElectionDelayTicks and ObserverReconnectDelayTicks bound an observer's random
+	// waits, in election ticks (zookeeper.observer.election.DelayMs, 200 ms, and
+	// zookeeper.observer.reconnectDelayMs, 0): before it elects again once it has lost its
+	// leader, and before it registers with its leader (with observer masters: each time it
+	// has tried them all), so that many observers do not come back all at once
+	// (Observer.waitForObserverElectionDelay, waitForReconnectDelay). Rand(n) draws the
+	// wait in [0, n); nil: no wait.
+	ObserverElectionDelayTicks, ObserverReconnectDelayTicks int
+	Rand                                                    func(n int) int
 }
 
 // State is what a peer finds on disk when it starts.
@@ -238,6 +248,13 @@ type Peer struct {
 	lead   *leader
 	learn  *learner
 
+	// An observer's wait (Config.ObserverElectionDelayTicks, ObserverReconnectDelayTicks):
+	// election ticks left, and what comes after it. Before the election (electWait) the
+	// election has not started, and notifications are dropped.
+	waitTicks int
+	afterWait func()
+	electWait bool
+
 	rd       Ready
 	deferred []Message // packets to a peer closed in the pending Ready: for the next Ready
 	carry    []Message // deferred packets of the Ready before, sent with the pending Ready
@@ -303,6 +320,9 @@ func newPeer(cfg Config, st State, log Log, e elector) *Peer {
 func (p *Peer) Step(m Message) {
 	switch {
 	case m.Vote != nil:
+		if p.afterWait != nil && p.electWait {
+			return // not looking yet; the election's first notifications will ask again
+		}
 		if p.lead != nil && m.Vote.State == Looking && m.Vote.Zxid != -1 {
 			// A peer at zxid -1 never voted for this leader (not in Apache's voteSet).
 			p.lead.reportLooking(m.From)
@@ -311,6 +331,7 @@ func (p *Peer) Step(m Message) {
 			// A configuration committed elsewhere: take it and start the round over with
 			// it (FastLeaderElection's WorkerReceiver calls processReconfig).
 			if nm, ok := p.cfg.ParseConfig(m.Vote.Config); ok && nm.Version > p.mem.Version && p.adoptConfig(nm) {
+				p.afterWait = nil // an observer's wait to register: the round starts over
 				p.elect.Start(p.lastZxid, p.currentEpoch)
 			}
 		}
@@ -368,8 +389,29 @@ func (p *Peer) SetOracle(ok bool) {
 // ElectionTick advances the election clock by one tick (the caller's election tick is
 // shorter than the broadcast tick: finalizeWait is 200 ms).
 func (p *Peer) ElectionTick() {
+	if p.afterWait != nil {
+		if p.waitTicks--; p.waitTicks <= 0 {
+			f := p.afterWait
+			p.afterWait = nil
+			f()
+		}
+	}
 	p.elect.Tick()
 	p.afterElection()
+}
+
+// observerWait runs then after a random wait of fewer than max election ticks, and reports
+// whether it waits; with no wait drawn the caller goes on at once.
+func (p *Peer) observerWait(max int, beforeElection bool, then func()) bool {
+	if max <= 0 || p.cfg.Rand == nil {
+		return false
+	}
+	k := p.cfg.Rand(max)
+	if k <= 0 {
+		return false
+	}
+	p.waitTicks, p.afterWait, p.electWait = k, then, beforeElection
+	return true
 }
 
 // afterElection collects the election's messages and acts on its decision.
@@ -378,8 +420,8 @@ func (p *Peer) afterElection() {
 		m.From = p.cfg.ID
 		p.rd.Messages = append(p.rd.Messages, m)
 	}
-	if p.role.State != Looking {
-		return
+	if p.role.State != Looking || p.afterWait != nil {
+		return // serving, or an observer waiting (its election's decision is an old one)
 	}
 	leader, state, _, ok := p.elect.Decision()
 	if !ok {
@@ -391,7 +433,9 @@ func (p *Peer) afterElection() {
 		p.becomeLeader()
 	case state == Observing || (p.observer && state != Leading):
 		p.elect.SetServing(Observing)
-		p.becomeLearner(leader, true)
+		if !p.observerWait(p.reconnectDelay(leader), false, func() { p.becomeLearner(leader, true) }) {
+			p.becomeLearner(leader, true)
+		}
 	case state == Following && leader != p.cfg.ID:
 		p.elect.SetServing(Following)
 		p.becomeLearner(leader, false)
@@ -434,6 +478,7 @@ func (p *Peer) goLooking() {
 		}
 		p.lead = nil
 	}
+	observed := p.learn != nil && p.learn.observer
 	if p.learn != nil {
 		p.learn.omClose()
 		for _, t := range p.learn.pending {
@@ -444,8 +489,14 @@ func (p *Peer) goLooking() {
 	}
 	p.committed = p.lastZxid
 	p.setRole(Role{State: Looking})
-	p.elect.Start(p.lastZxid, p.currentEpoch)
-	p.afterElection()
+	start := func() {
+		p.elect.Start(p.lastZxid, p.currentEpoch)
+		p.afterElection()
+	}
+	if observed && p.observerWait(p.cfg.ObserverElectionDelayTicks, true, start) {
+		return
+	}
+	start()
 }
 
 // pushHist appends an applied txn to the in-memory committedLog.

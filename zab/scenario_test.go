@@ -1044,3 +1044,57 @@ func TestNewLeaderAckOfAGoneFollower(t *testing.T) {
 	}
 	c.finish()
 }
+
+// An observer that lost its leader waits before it elects again, and one that has decided
+// waits before it registers (zookeeper.observer.election.DelayMs, reconnectDelayMs): its
+// election is not started, then its OBSERVERINFO is not sent, for the ticks drawn.
+func TestObserverWaits(t *testing.T) {
+	c := scenario(t, 3, 1)
+	o := c.node(4)
+	o.cfg.ObserverElectionDelayTicks, o.cfg.ObserverReconnectDelayTicks = 5, 3
+	o.cfg.Rand = func(n int) int { return n - 1 } // the longest wait
+	c.boot(1, 2, 3, 4)
+	c.elect(1, 2, 3)
+	c.settle()
+	sent := 0
+	c.onSend = func(n *simNode, m Message) {
+		if n.id == 4 && m.Packet != nil && m.Packet.Type == ObserverInfo {
+			sent++
+		}
+	}
+	c.join(1, 4) // the decision takes one election tick of the wait
+	c.settle()
+	if sent != 0 || o.role.State != Looking {
+		t.Fatalf("observer registered at once: %d OBSERVERINFO, %+v", sent, o.role)
+	}
+	for o.p.afterWait != nil && !c.failed {
+		o.p.ElectionTick()
+		c.process(o)
+		c.drain()
+	}
+	c.settle()
+	if sent != 1 || !o.role.Serving {
+		t.Fatalf("after its wait: %d OBSERVERINFO, %+v", sent, o.role)
+	}
+
+	// Its leader goes: no election for 4 election ticks.
+	c.breakConn(c.conns[pair(1, 4)], true, true)
+	c.drain()
+	waited := 0
+	for !o.oracle.looking && !c.failed {
+		if waited++; waited > 10 {
+			t.Fatal("the observer never elects again")
+		}
+		o.p.ElectionTick()
+		c.process(o)
+		c.drain()
+	}
+	if waited != 4 {
+		t.Fatalf("the observer elected after %d election ticks, want 4", waited)
+	}
+	c.join(1, 4)
+	c.ticks(1) // the reconnect wait again, then the sync
+	c.settle()
+	c.mustServe(1, 2, 3, 4)
+	c.finish()
+}

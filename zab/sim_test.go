@@ -49,6 +49,8 @@ func simSchedule(t testing.TB, seed int64, trace bool) *cluster {
 	prm.quitEpochWait = seed%3 == 1
 	// Half of them have observers synchronise through followers (observerMasterPort).
 	prm.observerMaster = seed%4 >= 2
+	// Observers of two in five wait before electing again and before registering.
+	prm.observerDelays = seed%5 >= 3
 	if !prm.realElection {
 		prm.pReconfig = 0        // the stand-in election knows one configuration
 		prm.hierarchical = false // and majorities only
@@ -111,7 +113,7 @@ func TestSim(t *testing.T) {
 	if os.Getenv("ZAB_FIXED") != "" {
 		base = 0
 	}
-	var commits, syncs, leaders, crashes, truncSnap, repairs, masterInforms int
+	var commits, syncs, leaders, crashes, truncSnap, repairs, masterInforms, observerWaits int
 	start := time.Now()
 	for i := 0; i < n; i++ {
 		c := simSchedule(t, base+int64(i), false)
@@ -122,10 +124,11 @@ func TestSim(t *testing.T) {
 		truncSnap += c.nTruncSnap
 		repairs += c.nRepairs
 		masterInforms += c.nMasterInforms
+		observerWaits += c.nObserverWaits
 	}
-	t.Logf("%d schedules (seeds %d..%d, real election %v) in %v: %d txns applied, %d syncs, %d leaderships, %d crashes, %d truncations below a SNAP, %d currentEpoch repairs, %d INFORMs from observer masters",
-		n, base, base+int64(n)-1, realElectionReady(), time.Since(start), commits, syncs, leaders, crashes, truncSnap, repairs, masterInforms)
-	if commits == 0 || syncs == 0 || leaders == 0 || crashes == 0 || masterInforms == 0 && n >= 100 {
+	t.Logf("%d schedules (seeds %d..%d, real election %v) in %v: %d txns applied, %d syncs, %d leaderships, %d crashes, %d truncations below a SNAP, %d currentEpoch repairs, %d INFORMs from observer masters, %d observer waits",
+		n, base, base+int64(n)-1, realElectionReady(), time.Since(start), commits, syncs, leaders, crashes, truncSnap, repairs, masterInforms, observerWaits)
+	if commits == 0 || syncs == 0 || leaders == 0 || crashes == 0 || (masterInforms == 0 || observerWaits == 0) && n >= 100 {
 		t.Fatal("the simulation exercised too little")
 	}
 }

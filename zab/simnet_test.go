@@ -77,6 +77,7 @@ type simParams struct {
 	electionTicks     int  // election ticks per broadcast tick
 	hierarchical      bool // the initial configuration is a hierarchical quorum (simGroups)
 	observerMaster    bool // observers synchronise through followers (Config.ObserverMaster)
+	observerDelays    bool // observers wait at random before electing and registering
 }
 
 type simNode struct {
@@ -156,6 +157,7 @@ type cluster struct {
 	// statistics
 	nCommitted, nSyncs, nLeaders, nCrashes, nTruncSnap, nRepairs int
 	nMasterInforms                                               int // INFORMs an observer master sent
+	nObserverWaits                                               int // observers' random waits drawn
 }
 
 func pair(a, b uint64) [2]uint64 {
@@ -198,6 +200,16 @@ func newCluster(t testing.TB, seed int64, prm simParams) *cluster {
 			ReconfigEnabled:   prm.pReconfig > 0,
 			ConfigWithVersion: simConfigWithVersion,
 			ObserverMaster:    prm.observerMaster}
+		if prm.observerDelays {
+			n.cfg.ObserverElectionDelayTicks, n.cfg.ObserverReconnectDelayTicks = 6, 3
+			n.cfg.Rand = func(k int) int {
+				w := c.rng.Intn(k)
+				if w > 0 {
+					c.nObserverWaits++
+				}
+				return w
+			}
+		}
 		c.nodes[id] = n
 	}
 	return c

@@ -29,7 +29,10 @@ func (nopLogger) Printf(string, ...interface{}) {}
 
 const snapCount = "20"
 
-func startZkgo(t *testing.T, dir string) *server.Server {
+func startZkgo(t *testing.T, dir string) *server.Server { return startZkgoWith(t, dir, nil) }
+
+// startZkgoWith starts zkgo on dir with these system properties added.
+func startZkgoWith(t *testing.T, dir string, props map[string]string) *server.Server {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir, cfg.DataLogDir = dir, dir
@@ -39,6 +42,7 @@ func startZkgo(t *testing.T, dir string) *server.Server {
 		"zookeeper.snapCount":            snapCount,
 		"zookeeper.extendedTypesEnabled": "true",
 	})
+	cfg.ApplySystemProps(props)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/zkgo/zkgo/jute"
 	"github.com/zkgo/zkgo/persistence"
+	"github.com/zkgo/zkgo/server/datatree"
 )
 
 // Problem is one defect found by Check, with the file and byte offset it is at.
@@ -165,7 +166,7 @@ func Check(dataDir, dataLogDir string) (*CheckReport, error) {
 		}
 		logDir = tmp
 	}
-	res, err := persistence.Restore(snapDir, logDir, persistence.RestoreOptions{ExtendedTypes: true, Log: zerolog.Nop()}, nil)
+	res, err := persistence.Restore(snapDir, logDir, persistence.RestoreOptions{ExtendedTypes: datatree.OwnersExtended, Log: zerolog.Nop()}, nil)
 	if err != nil {
 		add(Problem{File: rep.SnapDir, Message: "restore failed: " + strings.ReplaceAll(err.Error(), logDir, rep.LogDir)})
 	} else {

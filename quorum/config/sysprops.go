@@ -237,6 +237,10 @@ func (c *Config) FourLetterWhitelist() map[string]bool {
 // ExtendedTypesEnabled is zookeeper.extendedTypesEnabled (TTL nodes).
 func (c *Config) ExtendedTypesEnabled() bool { return c.PropBool("zookeeper.extendedTypesEnabled") }
 
+// Emulate353TTLNodes is zookeeper.emulate353TTLNodes: with extended types, nodes whose
+// ephemeralOwner is negative are TTL nodes, as ZooKeeper 3.5.3 wrote them.
+func (c *Config) Emulate353TTLNodes() bool { return c.PropBool("zookeeper.emulate353TTLNodes") }
+
 // EnforceQuota is zookeeper.enforceQuota.
 func (c *Config) EnforceQuota() bool { return c.PropBoolDefault("zookeeper.enforceQuota", false) }
 

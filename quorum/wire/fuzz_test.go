@@ -266,7 +266,7 @@ func FuzzPacketBody(f *testing.F) {
 func FuzzSnap(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		view := &datatree.SnapshotView{}
-		s, err := ReadSnap(bufio.NewReader(bytes.NewReader(b)), 1, true, fuzzMax, view)
+		s, err := ReadSnap(bufio.NewReader(bytes.NewReader(b)), 1, datatree.OwnersExtended, fuzzMax, view)
 		if err != nil {
 			return
 		}
@@ -278,7 +278,7 @@ func FuzzSnap(f *testing.F) {
 			t.Fatal(err)
 		}
 		view2 := &datatree.SnapshotView{}
-		s2, err := ReadSnap(bufio.NewReader(&buf), 1, true, fuzzMax, view2)
+		s2, err := ReadSnap(bufio.NewReader(&buf), 1, datatree.OwnersExtended, fuzzMax, view2)
 		if err != nil {
 			t.Fatalf("re-read: %v", err)
 		}

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/zkgo/zkgo/jute"
+	"github.com/zkgo/zkgo/server/datatree"
 	"github.com/zkgo/zkgo/zab"
 )
 
@@ -259,7 +260,7 @@ func TestHostileSnap(t *testing.T) {
 	root := cat(be32(0), be32(0), be64(-1), make([]byte, statSizeForTest))
 	sig := cat(be32(10), []byte(SnapSignature))
 	good := cat(be32(0), be32(1), acl, root, be32(1), []byte("/"), sig)
-	if _, err := ReadSnap(bufio.NewReader(bytes.NewReader(good)), 0, true, 0, nil); err != nil {
+	if _, err := ReadSnap(bufio.NewReader(bytes.NewReader(good)), 0, datatree.OwnersExtended, 0, nil); err != nil {
 		t.Fatalf("minimal snapshot: %v", err)
 	}
 	for name, b := range map[string][]byte{
@@ -275,7 +276,7 @@ func TestHostileSnap(t *testing.T) {
 		"orphan node":          cat(be32(0), be32(0), root, be32(2), []byte("/a"), be32(0), be64(-1), make([]byte, statSizeForTest), be32(4), []byte("/b/c"), be32(0), be64(-1), make([]byte, statSizeForTest), be32(1), []byte("/"), sig),
 	} {
 		noBigAlloc(t, name, func() {
-			if _, err := ReadSnap(bufio.NewReader(bytes.NewReader(b)), 0, true, 1<<16, nil); err == nil {
+			if _, err := ReadSnap(bufio.NewReader(bytes.NewReader(b)), 0, datatree.OwnersExtended, 1<<16, nil); err == nil {
 				t.Errorf("%s: loaded", name)
 			}
 		})

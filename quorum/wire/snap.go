@@ -33,7 +33,7 @@ func WriteSnap(w io.Writer, v *datatree.SnapshotView, sessions map[int64]int32) 
 // Reader. maxBuffer bounds each path and data length (jute.maxbuffer). If view is not nil,
 // the nodes and ACL cache are also stored in it in stream order (see
 // persistence.ReadSnapshotBody).
-func ReadSnap(br *bufio.Reader, zxid int64, extendedTypes bool, maxBuffer int, view *datatree.SnapshotView) (*persistence.Snapshot, error) {
+func ReadSnap(br *bufio.Reader, zxid int64, extendedTypes datatree.OwnerTypes, maxBuffer int, view *datatree.SnapshotView) (*persistence.Snapshot, error) {
 	s, err := persistence.ReadSnapshotBody(br, zxid, extendedTypes, maxBuffer, view)
 	if err != nil {
 		return nil, fmt.Errorf("SNAP stream: %w", err)

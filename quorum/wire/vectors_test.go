@@ -431,7 +431,7 @@ func checkSnap(t *testing.T, name string, raw []byte, dec json.RawMessage) {
 	after := []byte{0, 0, 0, 10, 0, 0, 0, 2, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 	r := NewReader(bytes.NewReader(append(append([]byte{}, raw...), after...)), 0)
 	view := &datatree.SnapshotView{}
-	s, err := ReadSnap(r.Buffered(), 0x100000018, true, 0, view)
+	s, err := ReadSnap(r.Buffered(), 0x100000018, datatree.OwnersExtended, 0, view)
 	if err != nil {
 		t.Fatalf("%s: ReadSnap: %v", name, err)
 	}
@@ -489,7 +489,7 @@ func checkSnap(t *testing.T, name string, raw []byte, dec json.RawMessage) {
 		t.Errorf("%s: re-encoded SNAP payload differs (%d vs %d bytes)", name, buf.Len(), len(raw))
 	}
 	// The same bytes again, read with a minimal buffered reader: no read-ahead trouble.
-	if _, err := ReadSnap(bufio.NewReaderSize(bytes.NewReader(raw), 16), 0, true, 0, nil); err != nil {
+	if _, err := ReadSnap(bufio.NewReaderSize(bytes.NewReader(raw), 16), 0, datatree.OwnersExtended, 0, nil); err != nil {
 		t.Errorf("%s: ReadSnap with a small buffer: %v", name, err)
 	}
 }

@@ -202,7 +202,7 @@ func TestWalkAndLoad(t *testing.T) {
 	tr := buildPopulate(t, 5000, 100, 10)
 	v := tr.CopyForSnapshot()
 	seen := map[string]bool{}
-	l := NewLoader(false, 0)
+	l := NewLoader(OwnersBasic, 0)
 	for r, acl := range v.ACLs {
 		l.AddACL(r, acl)
 	}
@@ -357,7 +357,7 @@ func fuzzyWalkReplay(t *testing.T, seed uint64, names int) {
 		t.Fatalf("seed %d: the root has %d children, too few for the walk's address order", seed, n)
 	}
 	v := tr.CopyForSnapshot()
-	l := NewLoader(false, 0)
+	l := NewLoader(OwnersBasic, 0)
 	for r, acl := range v.ACLs {
 		l.AddACL(r, acl)
 	}

@@ -247,7 +247,7 @@ type Loader struct {
 // extendedTypes must match the server's, as it decides how ephemeral owners are read;
 // sizeHint, the expected number of nodes, is not needed any more (the tree has no index by
 // path to size) and is ignored.
-func NewLoader(extendedTypes bool, sizeHint int) *Loader {
+func NewLoader(extendedTypes OwnerTypes, sizeHint int) *Loader {
 	_ = sizeHint
 	t := New()
 	t.ExtendedTypes = extendedTypes

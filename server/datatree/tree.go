@@ -9,6 +9,7 @@
 package datatree
 
 import (
+	"slices"
 	"sort"
 	"sync"
 
@@ -33,8 +34,9 @@ type Tree struct {
 	dataWatches  *watchTable
 	childWatches *watchTable
 
-	// ExtendedTypes enables TTL owner decoding (zookeeper.extendedTypesEnabled).
-	ExtendedTypes bool
+	// ExtendedTypes is how ephemeralOwner values are read (zookeeper.extendedTypesEnabled,
+	// zookeeper.emulate353TTLNodes).
+	ExtendedTypes OwnerTypes
 
 	// WatchesFired, if set, learns how many watchers each event that fired any watch
 	// fired, the suppressed ones included (the server's node_*_watch_count metrics:
@@ -166,6 +168,34 @@ const (
 	OwnerTTL
 )
 
+// OwnerTypes says which ephemeralOwner values are TTLs (EphemeralType.get).
+type OwnerTypes uint8
+
+const (
+	// OwnersBasic: none (extendedTypesEnabled=false); any owner but 0 and a container's
+	// is a session.
+	OwnersBasic OwnerTypes = iota
+	// OwnersExtended (zookeeper.extendedTypesEnabled): owners with the high byte 0xFF.
+	OwnersExtended
+	// OwnersExtended353 (and zookeeper.emulate353TTLNodes): any negative owner too, as
+	// ZooKeeper 3.5.3 wrote them (the TTL in the low bits; ZOOKEEPER-2901). A session
+	// whose server id is 128 or more has such ids, and its ephemerals read as TTL nodes,
+	// as in ZooKeeper.
+	OwnersExtended353
+)
+
+// OwnerTypesFor maps the two settings to OwnerTypes; emulate353 only counts with extended
+// types, as in ZooKeeper.
+func OwnerTypesFor(extended, emulate353 bool) OwnerTypes {
+	switch {
+	case extended && emulate353:
+		return OwnersExtended353
+	case extended:
+		return OwnersExtended
+	}
+	return OwnersBasic
+}
+
 // OwnerType decodes an ephemeralOwner.
 func (t *Tree) OwnerType(owner int64) OwnerKind {
 	switch {
@@ -173,7 +203,9 @@ func (t *Tree) OwnerType(owner int64) OwnerKind {
 		return OwnerNone
 	case owner == jute.ContainerEphemeralOwner:
 		return OwnerContainer
-	case t.ExtendedTypes && owner&jute.TTLMask == jute.TTLMask:
+	case t.ExtendedTypes == OwnersExtended353 && owner < 0:
+		return OwnerTTL
+	case t.ExtendedTypes != OwnersBasic && owner&jute.TTLMask == jute.TTLMask:
 		return OwnerTTL
 	}
 	return OwnerSession
@@ -234,6 +266,24 @@ func (t *Tree) EphemeralsBySession() map[int64][]string {
 	}
 	return out
 }
+
+// DeadSessions lists, in order, the sessions that own ephemerals and are not live: a data
+// dir can hold such ephemerals (ZooKeeper 3.5.3's TTL nodes read without
+// zookeeper.emulate353TTLNodes, or damage), which no expiry would ever remove.
+func (t *Tree) DeadSessions(live func(session int64) bool) []int64 {
+	var out []int64
+	for s := range t.ephemerals {
+		if !live(s) {
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// KillSession deletes a session's ephemerals at zxid without a txn, as ZooKeeperServer.loadData
+// does for dead sessions (DataTree.killSession). The caller holds the write lock.
+func (t *Tree) KillSession(session, zxid int64) { t.killSession(session, nil, zxid) }
 
 // EphemeralCount is the number of ephemeral nodes.
 func (t *Tree) EphemeralCount() int {
