@@ -41,7 +41,8 @@ func writeDeadSessionSnapshot(t *testing.T, dir string, dead, live int64) {
 	if err := os.MkdirAll(v2, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := persistence.WriteSnapshot(v2, tree.CopyForSnapshot(), map[int64]int32{live: 30000}); err != nil {
+	// The live session outlasts any slow run of the test.
+	if _, err := persistence.WriteSnapshot(v2, tree.CopyForSnapshot(), map[int64]int32{live: 300000}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -508,7 +508,8 @@ func (n *Node) restartPeer(cause errNeedSnapshot) error {
 	n.setView(ms)
 	acc, cur := n.store.Epochs()
 	n.peer = zab.NewPeer(n.pcfg, zab.State{AcceptedEpoch: acc, CurrentEpoch: cur, LastZxid: n.store.LastZxid(),
-		Members: ms, NeedSnapshot: cause.snap, ObserverMasterTurn: n.peer.ObserverMasterTurn()}, n.store)
+		Members: ms, NeedSnapshot: cause.snap, ObserverMasterTurn: n.peer.ObserverMasterTurn(),
+		ElectionDelayed: n.peer.ElectionDelayed()}, n.store)
 	n.askOracle()
 	return nil
 }

@@ -109,18 +109,20 @@ func (s *Server) openStorage() error {
 	d.resetThreshold()
 	s.sink = d
 	s.disk = d
-	// A data dir must always hold a snapshot: logs without one are refused at start.
-	if _, err := os.Stat(snapDir); err != nil || res.SnapZxid < 0 || !hasSnapshot(snapDir) {
+	// A data dir must always hold a snapshot: logs without one are refused at start. Dead
+	// sessions' ephemerals were removed without a txn: a snapshot records that before any
+	// client writes (a crash would otherwise bring them back under newer txns).
+	if _, err := os.Stat(snapDir); err != nil || res.SnapZxid < 0 || !hasSnapshot(snapDir) || dead > 0 {
 		return d.snapshot()
 	}
-	if res.Replayed > 0 || dead > 0 {
+	if res.Replayed > 0 {
 		d.startSnapshot()
 	}
 	return nil
 }
 
 // killDeadSessions removes the ephemerals of sessions the data dir does not hold, at the
-// last zxid and without a txn, as ZooKeeperServer.loadData does (a snapshot then records it).
+// last zxid and without a txn, as ZooKeeperServer.loadData does.
 func (s *Server) killDeadSessions(live map[int64]int32) int {
 	t := s.dt()
 	t.Lock()

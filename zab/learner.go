@@ -31,13 +31,9 @@ type learner struct {
 	om       *observerMaster // a serving follower's observers (Config.ObserverMaster)
 }
 
-// becomeLearner follows or observes leader; an observer with observer masters synchronises
-// with one of the followers instead (leader then names the server it talks to).
-func (p *Peer) becomeLearner(leader uint64, observer bool) {
-	master := leader
-	if observer && p.cfg.ObserverMaster {
-		master = p.nextObserverMaster(leader)
-	}
+// becomeLearner follows or observes leader through master: the leader, or for an observer
+// with observer masters possibly one of the followers.
+func (p *Peer) becomeLearner(leader, master uint64, observer bool) {
 	f := &learner{p: p, leader: master, elected: leader, observer: observer, seen: p.lastZxid}
 	p.learn = f
 	p.lead = nil

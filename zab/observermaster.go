@@ -168,41 +168,26 @@ func (f *learner) omClose() {
 
 // nextObserverMaster is the server an observer synchronises with next: the voters but the
 // leader in turn, starting at a place given by this observer's id so that observers spread
-// over the followers, then the leader itself, and round again.
-func (p *Peer) nextObserverMaster(leader uint64) uint64 {
-	cands := p.omCandidates(leader)
-	if len(cands) == 0 {
-		return leader
-	}
-	k := p.omTurn % (len(cands) + 1)
-	p.omTurn++
-	if k == len(cands) {
-		return leader
-	}
-	return cands[(k+int(p.cfg.ID%uint64(len(cands))))%len(cands)]
-}
-
-// omCandidates are the followers an observer may take as its master.
-func (p *Peer) omCandidates(leader uint64) []uint64 {
+// over the followers, then the leader itself, and round again. wrapped: a round starts
+// again (or there is nobody but the leader), after which ZooKeeper's observer waits
+// (QuorumPeer.nextObserverMaster).
+func (p *Peer) nextObserverMaster(leader uint64) (master uint64, wrapped bool) {
 	var cands []uint64
 	for _, id := range p.mem.Voters {
 		if id != leader && id != p.cfg.ID {
 			cands = append(cands, id)
 		}
 	}
-	return cands
-}
-
-// reconnectDelay bounds the wait of an observer before it registers with leader or a
-// master: every time without observer masters, with them each time it has tried them all
-// (QuorumPeer.findLearnerMaster, nextObserverMaster).
-func (p *Peer) reconnectDelay(leader uint64) int {
-	if p.cfg.ObserverMaster {
-		if n := len(p.omCandidates(leader)); n > 0 && (p.omTurn == 0 || p.omTurn%(n+1) != 0) {
-			return 0
-		}
+	if len(cands) == 0 {
+		return leader, true
 	}
-	return p.cfg.ObserverReconnectDelayTicks
+	k := p.omTurn % (len(cands) + 1)
+	wrapped = k == 0 && p.omTurn > 0
+	p.omTurn++
+	if k == len(cands) {
+		return leader, wrapped
+	}
+	return cands[(k+int(p.cfg.ID%uint64(len(cands))))%len(cands)], wrapped
 }
 
 // syncWait is a learner's sync waiting for the leader's SYNC: its own (id) or, on an

@@ -85,6 +85,9 @@ type State struct {
 	// ObserverMasterTurn carries Peer.ObserverMasterTurn over a restart of the protocol,
 	// so that an observer goes on to its next master rather than the first again.
 	ObserverMasterTurn int
+	// ElectionDelayed carries Peer.ElectionDelayed over a restart of the protocol: an
+	// observer that lost its leader still waits before it elects.
+	ElectionDelayed bool
 }
 
 // Log is the peer's durable txn log as the leader reads it to synchronise learners.
@@ -311,8 +314,9 @@ func newPeer(cfg Config, st State, log Log, e elector) *Peer {
 		p.persist(Action{Kind: SetCurrentEpoch, Epoch: e})
 	}
 	p.role = Role{State: Looking}
-	p.elect.Start(p.lastZxid, p.currentEpoch)
-	p.afterElection()
+	if !(st.ElectionDelayed && p.observer && p.observerWait(p.cfg.ObserverElectionDelayTicks, true, p.startElection)) {
+		p.startElection()
+	}
 	return p
 }
 
@@ -433,12 +437,22 @@ func (p *Peer) afterElection() {
 		p.becomeLeader()
 	case state == Observing || (p.observer && state != Leading):
 		p.elect.SetServing(Observing)
-		if !p.observerWait(p.reconnectDelay(leader), false, func() { p.becomeLearner(leader, true) }) {
-			p.becomeLearner(leader, true)
+		// ZooKeeper's observer waits before it registers every time, or with observer
+		// masters each time it has tried them all (QuorumPeer.findLearnerMaster).
+		master, wait := leader, p.cfg.ObserverReconnectDelayTicks
+		if p.cfg.ObserverMaster {
+			var wrapped bool
+			if master, wrapped = p.nextObserverMaster(leader); !wrapped {
+				wait = 0
+			}
+		}
+		register := func() { p.becomeLearner(leader, master, true) }
+		if !p.observerWait(wait, false, register) {
+			register()
 		}
 	case state == Following && leader != p.cfg.ID:
 		p.elect.SetServing(Following)
-		p.becomeLearner(leader, false)
+		p.becomeLearner(leader, leader, false)
 	default:
 		return
 	}
@@ -489,15 +503,20 @@ func (p *Peer) goLooking() {
 	}
 	p.committed = p.lastZxid
 	p.setRole(Role{State: Looking})
-	start := func() {
-		p.elect.Start(p.lastZxid, p.currentEpoch)
-		p.afterElection()
-	}
-	if observed && p.observerWait(p.cfg.ObserverElectionDelayTicks, true, start) {
+	if observed && p.observerWait(p.cfg.ObserverElectionDelayTicks, true, p.startElection) {
 		return
 	}
-	start()
+	p.startElection()
 }
+
+// startElection starts a round of the election and acts on what it decides at once.
+func (p *Peer) startElection() {
+	p.elect.Start(p.lastZxid, p.currentEpoch)
+	p.afterElection()
+}
+
+// ElectionDelayed reports whether this observer waits before it elects (State.ElectionDelayed).
+func (p *Peer) ElectionDelayed() bool { return p.afterWait != nil && p.electWait }
 
 // pushHist appends an applied txn to the in-memory committedLog.
 func (p *Peer) pushHist(t Txn) {

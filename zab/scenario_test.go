@@ -1098,3 +1098,30 @@ func TestObserverWaits(t *testing.T) {
 	c.mustServe(1, 2, 3, 4)
 	c.finish()
 }
+
+// A protocol started again while its observer waited to elect (an observer without a txn
+// log restarts from disk when it loses its leader) waits on (State.ElectionDelayed).
+func TestObserverWaitsOverARestart(t *testing.T) {
+	cfg := Config{ID: 4, Voters: []uint64{1, 2, 3}, Observers: []uint64{4},
+		ObserverElectionDelayTicks: 5, Rand: func(n int) int { return n - 1 }}
+	o := &oracleElection{}
+	p := newPeer(cfg, State{ElectionDelayed: true}, &memLog{}, o)
+	if !p.ElectionDelayed() {
+		t.Fatal("the restarted observer does not wait")
+	}
+	ticks := 0
+	for !o.looking {
+		if ticks++; ticks > 10 {
+			t.Fatal("the observer never elects")
+		}
+		p.ElectionTick()
+	}
+	if ticks != 4 {
+		t.Fatalf("elected after %d election ticks, want 4", ticks)
+	}
+	o = &oracleElection{}
+	newPeer(cfg, State{}, &memLog{}, o)
+	if !o.looking {
+		t.Fatal("a fresh observer waits to elect")
+	}
+}

@@ -1,6 +1,7 @@
 package roundtrip
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -23,19 +24,15 @@ const (
 	session1    = 1<<56 | 7               // a session of server id 1
 )
 
-// ttl353Time is the nodes' ctime and mtime, the same in every copy: a minute ago, so the short
-// TTL is long past.
-var ttl353Time = time.Now().UnixMilli() - 60_000
-
 // session200 is a session of server id 200: negative, its low bits 1e6.
 var session200 = func() int64 { u := uint64(200)<<56 | 1_000_000; return int64(u) }()
 
-// write353DataDir writes a snapshot with those nodes into dir/version-2.
-func write353DataDir(t *testing.T, dir string) {
+// write353DataDir writes a snapshot with those nodes into dir/version-2, created at now, and
+// returns the node count ZooKeeper reports for it (mntr's zk_znode_count).
+func write353DataDir(t *testing.T, dir string, now int64) int {
 	t.Helper()
 	tree := datatree.New()
 	acl := []jute.ACL{{Perms: jute.PermAll, Id: jute.Id{Scheme: "world", ID: "anyone"}}}
-	now := ttl353Time
 	zxid := int64(0)
 	create := func(path string, owner int64) {
 		zxid++
@@ -66,6 +63,7 @@ func write353DataDir(t *testing.T, dir string) {
 	if _, err := persistence.WriteSnapshot(v2, view, map[int64]int32{session200: 30000, session1: 30000}); err != nil {
 		t.Fatal(err)
 	}
+	return tree.ReportedNodeCount()
 }
 
 func TestEmulate353TTLNodesSideBySide(t *testing.T) {
@@ -78,17 +76,26 @@ func TestEmulate353TTLNodesSideBySide(t *testing.T) {
 		name := "emulate353TTLNodes=" + map[bool]string{false: "false", true: "true"}[emulate]
 		t.Run(name, func(t *testing.T) {
 			azDir, zkDir := t.TempDir(), t.TempDir()
-			write353DataDir(t, azDir)
-			write353DataDir(t, zkDir)
+			// A minute ago, the same in both copies: the short TTL is long past.
+			created := time.Now().UnixMilli() - 60_000
+			written := write353DataDir(t, azDir, created)
+			write353DataDir(t, zkDir, created)
 
 			a := zktest.StartApacheDir(t, azDir, "extendedTypesEnabled=true", name)
 			z := startZkgoWith(t, zkDir, map[string]string{
-				"zookeeper.emulate353TTLNodes":    map[bool]string{false: "false", true: "true"}[emulate],
-				"znode.container.checkIntervalMs": "100",
+				"zookeeper.emulate353TTLNodes":     map[bool]string{false: "false", true: "true"}[emulate],
+				"znode.container.checkIntervalMs":  "100",
+				"zookeeper.4lw.commands.whitelist": "mntr",
 			})
-			time.Sleep(time.Second) // several container checks
-			want := dumpApp(t, a.Addr)
-			got := dumpApp(t, z.Addr().String())
+			if emulate {
+				// Both container managers look every 100 ms: wait until both removed the
+				// expired node, asking mntr, as a client's session would be a txn and move
+				// the zxid of the deletion.
+				for _, addr := range []string{a.Addr, z.Addr().String()} {
+					waitNodeCount(t, addr, written-1)
+				}
+			}
+			want, got := dumpApp(t, a.Addr), dumpApp(t, z.Addr().String())
 			compareTrees(t, "Apache vs zkgo, "+name, want, got)
 
 			// What ZooKeeper does, stated, so that a change on both sides is noticed too.
@@ -106,6 +113,22 @@ func TestEmulate353TTLNodesSideBySide(t *testing.T) {
 				// Ephemerals of sessions the snapshot lacks: removed at load.
 				expect["/app/eph200"] = session200
 			}
+			if !emulate {
+				// Removed without a txn, so the start wrote a snapshot without them (a
+				// crash after later writes must not bring them back).
+				names, err := persistence.ZxidFiles(filepath.Join(zkDir, "version-2"), "snapshot")
+				if err != nil || len(names) == 0 {
+					t.Fatalf("snapshots: %v %v", names, err)
+				}
+				newest := names[len(names)-1]
+				snap, err := persistence.ReadSnapshot(newest.Path, newest.Zxid, datatree.OwnersExtended)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if snap.Tree.Get("/app/ttl353-long") != nil {
+					t.Errorf("%s still holds /app/ttl353-long", newest.Path)
+				}
+			}
 			if len(owners) != len(expect) {
 				t.Errorf("nodes %v, want %v", owners, expect)
 			}
@@ -116,6 +139,20 @@ func TestEmulate353TTLNodesSideBySide(t *testing.T) {
 			}
 		})
 	}
+}
+
+// waitNodeCount waits until mntr on addr reports count znodes.
+func waitNodeCount(t *testing.T, addr string, count int) {
+	t.Helper()
+	want := fmt.Sprintf("zk_znode_count\t%d\n", count)
+	var out string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var err error
+		if out, err = zktest.FourLetterWord(addr, "mntr", 5*time.Second); err == nil && strings.Contains(out, want) {
+			return
+		}
+	}
+	t.Fatalf("%s: no %q in mntr:\n%s", addr, want, out)
 }
 
 // dumpApp is dumpTree's part under /app.
