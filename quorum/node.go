@@ -132,6 +132,7 @@ type Node struct {
 	pipelined bool
 	pipe      []*syncJob
 	syncReqs  chan syncReq
+	flush     persistence.FlushPolicy // zookeeper.flushDelay and co., for syncLoop
 	syncDone  chan syncResult
 	syncSeq   uint64 // syncs requested
 	syncedSeq uint64 // syncs completed
@@ -189,8 +190,9 @@ type syncJob struct {
 }
 
 type syncReq struct {
-	seq uint64
-	ls  persistence.LogSync
+	seq  uint64
+	ls   persistence.LogSync
+	txns int
 }
 
 // syncResult reports that syncs up to seq are durable (or that one failed).
@@ -237,6 +239,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Node, error) {
 		snapSize:      cfg.SnapSizeLimitInKb() * 1024,
 		logLimit:      cfg.TxnLogSizeLimit(),
 		obsSync:       cfg.ObserverSyncEnabled(),
+		flush:         cfg.FlushPolicy(),
 		roEnabled:     cfg.ReadOnlyModeEnabled(),
 		lookingSince:  time.Now(),
 	}
@@ -604,21 +607,31 @@ func (n *Node) loop() {
 
 // syncLoop is the sync goroutine of pipelined Readys: one fsync covers every request
 // waiting when it starts (all on the same file: a roll waits for the syncs in flight).
+// With zookeeper.flushDelay set it waits for more, as ZooKeeper's SyncRequestProcessor.
 func (n *Node) syncLoop() {
+	var last time.Time // when the last sync began
 	for req := range n.syncReqs {
-	more:
-		for {
-			select {
-			case r, ok := <-n.syncReqs:
-				if !ok {
-					break more
+		txns, closed := req.txns, false
+		more := func() int {
+			for {
+				select {
+				case r, ok := <-n.syncReqs:
+					if !ok {
+						closed = true
+						return -1 // stopping: no more waiting
+					}
+					req = r
+					txns += r.txns
+				default:
+					return txns
 				}
-				req = r
-			default:
-				break more
 			}
 		}
+		if more(); !closed {
+			n.flush.Hold(last, more)
+		}
 		start := time.Now()
+		last = start
 		err := req.ls.Sync()
 		n.syncDone <- syncResult{seq: req.seq, took: time.Since(start), err: err}
 	}
@@ -1267,7 +1280,7 @@ func (n *Node) executePipelined(rd zab.Ready) error {
 		}
 		n.syncSeq++
 		job = &syncJob{seq: n.syncSeq, ls: ls, txns: appended, times: times}
-		n.syncReqs <- syncReq{seq: n.syncSeq, ls: ls}
+		n.syncReqs <- syncReq{seq: n.syncSeq, ls: ls, txns: appended}
 	case n.syncedSeq < n.syncSeq:
 		job = &syncJob{seq: n.syncSeq} // behind the sync in flight
 	}

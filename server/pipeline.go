@@ -157,6 +157,7 @@ type pipe struct {
 	inflight int        // requests prepared and not yet answered (or dropped)
 	closed   bool       // the prep stage stopped: the sync stage drains open and stops
 
+	max     int // requests in open at most (maxBatch, or a smaller zookeeper.maxBatchSize)
 	applyCh chan applyBatch
 }
 
@@ -166,8 +167,8 @@ type applyBatch struct {
 	failed bool // not made durable: nothing of it is applied, each write fails with SYSTEMERROR
 }
 
-func newPipe(depth int) *pipe {
-	p := &pipe{applyCh: make(chan applyBatch, depth)}
+func newPipe(depth, max int) *pipe {
+	p := &pipe{applyCh: make(chan applyBatch, depth), max: max}
 	p.work = sync.NewCond(&p.mu)
 	p.space = sync.NewCond(&p.mu)
 	return p
@@ -189,7 +190,13 @@ func (s *Server) committer(rr *roleRun) {
 	if s.ens != nil {
 		depth = ensembleApplyDepth
 	}
-	p := newPipe(depth)
+	batch := maxBatch
+	if s.ens == nil && s.flushPolicy.MaxBatch > 0 {
+		// Standalone, the batch is the log sync, which zookeeper.maxBatchSize bounds. An
+		// ensemble leader's batch is a proposal, synced by the quorum layer.
+		batch = min(batch, s.flushPolicy.MaxBatch)
+	}
+	p := newPipe(depth, batch)
 	var stages sync.WaitGroup
 	stages.Add(2)
 	go func() { defer stages.Done(); s.syncStage(p) }()
@@ -211,7 +218,7 @@ func (s *Server) committer(rr *roleRun) {
 			return
 		}
 		p.mu.Lock()
-		for len(p.open) >= maxBatch {
+		for len(p.open) >= p.max {
 			p.space.Wait()
 		}
 		if r.op == jute.OpCloseSession {
@@ -228,7 +235,7 @@ func (s *Server) committer(rr *roleRun) {
 		s.prepForLog(r)
 		p.open = append(p.open, r)
 		p.inflight++
-		if len(s.reqCh) == 0 || len(p.open) >= maxBatch {
+		if len(s.reqCh) == 0 || len(p.open) >= p.max {
 			p.flush = true
 			p.work.Signal()
 		}
@@ -255,12 +262,26 @@ func (s *Server) prepForLog(r *request) {
 // syncStage makes batches durable, one sink call each, and passes them on in order.
 func (s *Server) syncStage(p *pipe) {
 	defer close(p.applyCh)
-	txns := make([]*Txn, 0, maxBatch)
+	txns := make([]*Txn, 0, p.max)
 	stopped := false
+	var last time.Time // when the last sync began
 	for {
 		p.mu.Lock()
 		for !p.closed && !(p.flush && len(p.open) > 0) {
 			p.work.Wait()
+		}
+		if s.ens == nil && s.flushPolicy.Delay > 0 && !p.closed {
+			// zookeeper.flushDelay: wait for more to share the sync.
+			p.mu.Unlock()
+			s.flushPolicy.Hold(last, func() int {
+				p.mu.Lock()
+				defer p.mu.Unlock()
+				if p.closed {
+					return -1
+				}
+				return len(p.open)
+			})
+			p.mu.Lock()
 		}
 		batch := p.open
 		if len(batch) == 0 { // closed and drained
@@ -284,6 +305,7 @@ func (s *Server) syncStage(p *pipe) {
 			}
 		}
 		if len(txns) > 0 {
+			last = time.Now()
 			if err := s.sink.Persist(txns); err != nil {
 				if s.ens != nil {
 					// Leadership was lost: the role is being stopped and every client
@@ -954,7 +976,7 @@ func (s *Server) persistFailed(p *pipe, batch []*request, txns []*Txn, err error
 			return nil, false
 		}
 	}
-	p.open = make([]*request, 0, maxBatch)
+	p.open = make([]*request, 0, p.max)
 	p.flush = false
 	p.space.Broadcast()
 	first := txns[0].Hdr.Zxid

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/zkgo/zkgo/jute"
+	"github.com/zkgo/zkgo/persistence"
 	"github.com/zkgo/zkgo/quorum/config"
 	"github.com/zkgo/zkgo/server/datatree"
 )
@@ -47,6 +48,7 @@ type Server struct {
 	superDigest    string
 	digestHash     func([]byte) []byte // zookeeper.DigestAuthenticationProvider.digestAlg
 	extendedTypes  datatree.OwnerTypes
+	flushPolicy    persistence.FlushPolicy // zookeeper.flushDelay and co. (standalone log syncs)
 	enforceQuota   bool
 	whitelist      map[string]bool
 	serverID       int64
@@ -151,6 +153,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
 		skipACL:         cfg.SkipACL(),
 		superDigest:     cfg.SuperDigest(),
 		extendedTypes:   datatree.OwnerTypesFor(cfg.ExtendedTypesEnabled(), cfg.Emulate353TTLNodes()),
+		flushPolicy:     cfg.FlushPolicy(),
 		enforceQuota:    cfg.EnforceQuota(),
 		whitelist:       cfg.FourLetterWhitelist(),
 		digestEnabled:   cfg.DigestEnabled(),

@@ -4,6 +4,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/zkgo/zkgo/persistence"
 )
 
 // ParseJVMFlags extracts the -Dkey=value words of a JVM flag string such as
@@ -236,6 +239,17 @@ func (c *Config) FourLetterWhitelist() map[string]bool {
 
 // ExtendedTypesEnabled is zookeeper.extendedTypesEnabled (TTL nodes).
 func (c *Config) ExtendedTypesEnabled() bool { return c.PropBool("zookeeper.extendedTypesEnabled") }
+
+// FlushPolicy is zookeeper.flushDelay (ms, 0), zookeeper.maxWriteQueuePollTime (ms,
+// flushDelay/3) and zookeeper.maxBatchSize (1000; it bounds a wait for more txns only).
+func (c *Config) FlushPolicy() persistence.FlushPolicy {
+	delay := c.PropLong("zookeeper.flushDelay", 0)
+	return persistence.FlushPolicy{
+		Delay:    time.Duration(delay) * time.Millisecond,
+		Poll:     time.Duration(c.PropLong("zookeeper.maxWriteQueuePollTime", delay/3)) * time.Millisecond,
+		MaxBatch: c.PropInt("zookeeper.maxBatchSize", 1000),
+	}
+}
 
 // Emulate353TTLNodes is zookeeper.emulate353TTLNodes: with extended types, nodes whose
 // ephemeralOwner is negative are TTL nodes, as ZooKeeper 3.5.3 wrote them.
