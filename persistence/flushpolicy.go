@@ -8,7 +8,7 @@ import "time"
 // starts (group commit), ZooKeeper's behaviour with its default flushDelay of 0.
 type FlushPolicy struct {
 	// Delay (flushDelay): a sync waits for more txns until this long after the previous
-	// one began.
+	// one ended.
 	Delay time.Duration
 	// Poll (maxWriteQueuePollTime, by default Delay/3): it goes ahead once none came for
 	// this long.
@@ -17,7 +17,7 @@ type FlushPolicy struct {
 	MaxBatch int
 }
 
-// Hold blocks while a sync whose predecessor began at last should wait for more txns;
+// Hold blocks while a sync whose predecessor ended at last should wait for more txns;
 // pending reports how many wait now, or -1 to end the wait (the caller is stopping). It looks every millisecond, so that a batch that
 // reaches MaxBatch or a poll time without a new txn ends the wait about as soon as a
 // blocking poll of ZooKeeper's queue would.

@@ -133,9 +133,11 @@ type Node struct {
 	pipe      []*syncJob
 	syncReqs  chan syncReq
 	flush     persistence.FlushPolicy // zookeeper.flushDelay and co., for syncLoop
-	syncDone  chan syncResult
-	syncSeq   uint64 // syncs requested
-	syncedSeq uint64 // syncs completed
+	// syncAwaited: the node loop waits for a sync (awaitSync); syncLoop must not hold it.
+	syncAwaited atomic.Bool
+	syncDone    chan syncResult
+	syncSeq     uint64 // syncs requested
+	syncedSeq   uint64 // syncs completed
 
 	batching bool        // in sendMessages: packets are queued, flushed at its end
 	touched  []*peerConn // connections with packets queued by sendMessages
@@ -609,10 +611,13 @@ func (n *Node) loop() {
 // waiting when it starts (all on the same file: a roll waits for the syncs in flight).
 // With zookeeper.flushDelay set it waits for more, as ZooKeeper's SyncRequestProcessor.
 func (n *Node) syncLoop() {
-	var last time.Time // when the last sync began
+	var last time.Time // when the last sync ended (SyncRequestProcessor's lastFlushTime)
 	for req := range n.syncReqs {
 		txns, closed := req.txns, false
 		more := func() int {
+			if n.syncAwaited.Load() {
+				return -1 // the node loop waits for this sync: nothing more comes
+			}
 			for {
 				select {
 				case r, ok := <-n.syncReqs:
@@ -631,8 +636,8 @@ func (n *Node) syncLoop() {
 			n.flush.Hold(last, more)
 		}
 		start := time.Now()
-		last = start
 		err := req.ls.Sync()
+		last = time.Now()
 		n.syncDone <- syncResult{seq: req.seq, took: time.Since(start), err: err}
 	}
 }
@@ -674,11 +679,20 @@ func (n *Node) synced(r syncResult) error {
 // waitSyncs waits until every sync in flight is done and its Readys completed.
 func (n *Node) waitSyncs() error {
 	for n.syncedSeq < n.syncSeq {
-		if err := n.synced(<-n.syncDone); err != nil {
+		if err := n.awaitSync(); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// awaitSync blocks the node loop until the next sync completes; meanwhile syncLoop does not
+// wait for more txns (flushDelay), as none can come.
+func (n *Node) awaitSync() error {
+	n.syncAwaited.Store(true)
+	r := <-n.syncDone
+	n.syncAwaited.Store(false)
+	return n.synced(r)
 }
 
 // handleMore takes every event already waiting (up to a bound) before the Ready is
@@ -1270,7 +1284,7 @@ func (n *Node) executePipelined(rd zab.Ready) error {
 	switch {
 	case appended > 0:
 		for n.syncSeq-n.syncedSeq >= maxSyncsInFlight {
-			if err := n.synced(<-n.syncDone); err != nil {
+			if err := n.awaitSync(); err != nil {
 				return err
 			}
 		}

@@ -156,6 +156,7 @@ type pipe struct {
 	flush    bool       // open should be taken: the intake ran dry, it is full, or a barrier
 	inflight int        // requests prepared and not yet answered (or dropped)
 	closed   bool       // the prep stage stopped: the sync stage drains open and stops
+	barrier  bool       // the prep stage waits for inflight to drain (closeSession)
 
 	max     int // requests in open at most (maxBatch, or a smaller zookeeper.maxBatchSize)
 	applyCh chan applyBatch
@@ -227,10 +228,12 @@ func (s *Server) committer(rr *roleRun) {
 			// the two reads. Wait until it has answered everything prepared before, as the
 			// committer did when it prepared and applied on one goroutine.
 			p.flush = true
+			p.barrier = true
 			p.work.Signal()
 			for p.inflight > 0 {
 				p.space.Wait()
 			}
+			p.barrier = false
 		}
 		s.prepForLog(r)
 		p.open = append(p.open, r)
@@ -264,19 +267,22 @@ func (s *Server) syncStage(p *pipe) {
 	defer close(p.applyCh)
 	txns := make([]*Txn, 0, p.max)
 	stopped := false
-	var last time.Time // when the last sync began
+	var last time.Time // when the last sync ended (SyncRequestProcessor's lastFlushTime)
+	hold := s.flushPolicy
+	hold.MaxBatch = p.max // open holds no more
 	for {
 		p.mu.Lock()
 		for !p.closed && !(p.flush && len(p.open) > 0) {
 			p.work.Wait()
 		}
-		if s.ens == nil && s.flushPolicy.Delay > 0 && !p.closed {
-			// zookeeper.flushDelay: wait for more to share the sync.
+		if s.ens == nil && hold.Delay > 0 && !p.closed && !p.barrier && hasTxn(p.open) {
+			// zookeeper.flushDelay: wait for more to share the sync, unless nothing more can
+			// come (the prep stage stopped, or waits for this batch at a closeSession).
 			p.mu.Unlock()
-			s.flushPolicy.Hold(last, func() int {
+			hold.Hold(last, func() int {
 				p.mu.Lock()
 				defer p.mu.Unlock()
-				if p.closed {
+				if p.closed || p.barrier {
 					return -1
 				}
 				return len(p.open)
@@ -305,8 +311,9 @@ func (s *Server) syncStage(p *pipe) {
 			}
 		}
 		if len(txns) > 0 {
+			err := s.sink.Persist(txns)
 			last = time.Now()
-			if err := s.sink.Persist(txns); err != nil {
+			if err != nil {
 				if s.ens != nil {
 					// Leadership was lost: the role is being stopped and every client
 					// connection closed; nothing more is applied or answered here.
@@ -326,6 +333,17 @@ func (s *Server) syncStage(p *pipe) {
 		}
 		p.applyCh <- applyBatch{reqs: batch}
 	}
+}
+
+// hasTxn reports whether a request of batch has a txn to log (a batch of syncs and errors
+// does not wait for more: SyncRequestProcessor passes such requests on at once).
+func hasTxn(batch []*request) bool {
+	for _, r := range batch {
+		if r.txn != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // applyStage applies and answers the batches in order.
