@@ -59,17 +59,7 @@ func TestEnsembleClosesDeadSessions(t *testing.T) {
 	e.startAll()
 	var want *zk.Stat
 	for i := 1; i <= 3; i++ {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			_, err := e.readAfterSync(i, "/dead")
-			if err == zk.ErrNoNode {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("node %d: the dead session's ephemeral stays: %v", i, err)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		e.waitGone(i, "/dead", 10*time.Second, "the dead session's ephemeral stays")
 		c := e.connect(i)
 		_, st, err := c.Get("/live")
 		if err != nil || st.EphemeralOwner != live {

@@ -254,16 +254,20 @@ func TestEnsembleEphemeralsGoWithTheirSession(t *testing.T) {
 	}
 	c.Close()
 	for i := 1; i <= 3; i++ {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			_, err := e.readAfterSync(i, "/eph")
-			if err == zk.ErrNoNode {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("node %d: ephemeral outlived its closed session: %v", i, err)
-			}
-			time.Sleep(50 * time.Millisecond)
+		e.waitGone(i, "/eph", 5*time.Second, "ephemeral outlived its closed session")
+	}
+}
+
+// waitGone waits until path is gone on member i, read after a sync.
+func (e *ensemble) waitGone(i int, path string, timeout time.Duration, what string) {
+	e.t.Helper()
+	for deadline := time.Now().Add(timeout); ; time.Sleep(50 * time.Millisecond) {
+		_, err := e.readAfterSync(i, path)
+		if err == zk.ErrNoNode {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("node %d: %s: %v", i, what, err)
 		}
 	}
 }
