@@ -34,6 +34,9 @@ type ensemble struct {
 	cfgs    []string
 	clients []string
 	nodes   []*Node
+	// props, when set for member i, are system properties its config gets at each start
+	// (java.security.auth.login.config and the like, which zoo.cfg cannot set).
+	props map[int]map[string]string
 }
 
 func newEnsemble(t *testing.T, size int, extra string) *ensemble {
@@ -97,6 +100,7 @@ func (e *ensemble) start(i int) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	cfg.ApplySystemProps(e.props[i])
 	log := zerolog.Nop()
 	if os.Getenv("QUORUM_TEST_LOG") != "" {
 		log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).With().Timestamp().Uint64("node", uint64(i)).Logger()

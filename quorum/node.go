@@ -133,6 +133,7 @@ type Node struct {
 	pipe      []*syncJob
 	syncReqs  chan syncReq
 	flush     persistence.FlushPolicy // zookeeper.flushDelay and co., for syncLoop
+	auth      *quorumAuth             // quorum SASL; nil without quorum.auth.enableSasl
 	// syncAwaited: the node loop waits for a sync (awaitSync); syncLoop must not hold it.
 	syncAwaited atomic.Bool
 	syncDone    chan syncResult
@@ -250,6 +251,11 @@ func New(cfg *config.Config, log zerolog.Logger) (*Node, error) {
 		a.Store(-1)
 	}
 	n.setView(&zab.Members{Committed: membershipOf(cfg.Verifier(), cfg.ConfigVersion)})
+	auth, err := newQuorumAuth(cfg, time.Duration(cfg.InitLimit*cfg.TickTime)*time.Millisecond, log)
+	if err != nil {
+		return nil, err
+	}
+	n.auth = auth
 	srv, err := server.New(cfg, log)
 	if err != nil {
 		return nil, err
@@ -300,6 +306,14 @@ func electionSocketTimeout(cfg *config.Config) time.Duration {
 		return time.Duration(ms) * time.Millisecond
 	}
 	return time.Duration(cfg.SyncLimit*cfg.TickTime) * time.Millisecond
+}
+
+// authenticator is n.auth for the election connections, nil without quorum SASL.
+func (n *Node) authenticator() cnx.Authenticator {
+	if n.auth == nil {
+		return nil
+	}
+	return n.auth
 }
 
 // securer is n.tls as the connections' wrapper, nil (no wrapping) without TLS.
@@ -452,6 +466,7 @@ func (n *Node) start() error {
 		SocketTimeout:  electionSocketTimeout(cfg),
 		Log:            n.log,
 		TLS:            n.securer(),
+		Auth:           n.authenticator(),
 	})
 	if err != nil {
 		n.srv.Close()
@@ -1642,23 +1657,23 @@ func (n *Node) listenLearners(port func(config.QuorumAddr) int, what string) []n
 				if err != nil {
 					return
 				}
-				if n.tls == nil {
+				if n.tls == nil && n.auth == nil {
 					n.post(evAccepted{c: newPeerConn(n, nc, 0)})
 					continue
 				}
 				setSocketOptions(nc) // on the TCP connection, before TLS hides it
 				n.wg.Add(1)
-				go n.acceptTLS(nc) // a handshake must not hold up the next learner
+				go n.acceptSecured(nc) // a handshake must not hold up the next learner
 			}
 		}()
 	}
 	return lns
 }
 
-// acceptTLS completes a learner connection's TLS handshake (or lets a plain one through
-// with portUnification) and hands it to the loop; the node's stop ends a handshake in
-// progress, and a connection that arrives after it is closed.
-func (n *Node) acceptTLS(nc net.Conn) {
+// acceptSecured completes a learner connection's TLS handshake (or lets a plain one through
+// with portUnification) and its quorum SASL exchange, and hands it to the loop; the node's
+// stop ends a handshake in progress, and a connection that arrives after it is closed.
+func (n *Node) acceptSecured(nc net.Conn) {
 	defer n.wg.Done()
 	done := make(chan struct{})
 	defer close(done)
@@ -1669,10 +1684,20 @@ func (n *Node) acceptTLS(nc net.Conn) {
 		case <-done:
 		}
 	}()
-	sc, err := n.tls.Accept(nc, n.readTimeout())
-	if err != nil {
-		n.log.Warn().Err(err).Str("remote", nc.RemoteAddr().String()).Msg("learner connection refused")
-		return
+	sc := nc
+	var err error
+	if n.tls != nil {
+		if sc, err = n.tls.Accept(nc, n.readTimeout()); err != nil {
+			n.log.Warn().Err(err).Str("remote", nc.RemoteAddr().String()).Msg("learner connection refused")
+			return
+		}
+	}
+	if n.auth != nil {
+		if sc, err = n.auth.Serve(sc); err != nil {
+			n.log.Warn().Err(err).Str("remote", nc.RemoteAddr().String()).Msg("learner connection refused")
+			nc.Close()
+			return
+		}
 	}
 	select {
 	case n.events <- evAccepted{c: newPeerConn(n, sc, 0)}:
@@ -1837,6 +1862,12 @@ func (n *Node) dialLeader(id uint64) *peerConn {
 		retry := newLeaderRetry(n.cfg)
 		for deadline := time.Now().Add(leaderConnectTime(n.cfg)); ; {
 			nc, err = dialAny(addrs, locals, n.readTimeout(), n.securer())
+			if err == nil && n.auth != nil {
+				if err = n.auth.Learn(nc, nc.RemoteAddr().String()); err != nil {
+					nc.Close() // ZooKeeper's learner gives up on this leader and elects again
+					break
+				}
+			}
 			pause, again := retry.next(time.Until(deadline))
 			if err == nil || !again {
 				break

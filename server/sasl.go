@@ -69,7 +69,31 @@ func (s *Server) saslMatches(id, expr string) bool {
 // JAAS file, or no such section: ServerCnxnFactory.configureSaslLogin), and an error when
 // the file cannot be read or parsed (Apache ZooKeeper refuses to start then).
 func loadSASLUsers(cfg *config.Config) (map[string]string, error) {
-	section := cfg.PropString(propSASLServerSection, defaultSASLServerSection)
+	entries, err := jaasSection(cfg, cfg.PropString(propSASLServerSection, defaultSASLServerSection))
+	if err != nil || len(entries) == 0 {
+		// No such section (an empty one counts as none: getAppConfigurationEntry is null).
+		return nil, err
+	}
+	return jaasUsers(entries), nil
+}
+
+// jaasUsers is every option user_<name> of every login module of a section.
+func jaasUsers(entries []jaasEntry) map[string]string {
+	users := map[string]string{}
+	for _, e := range entries {
+		for k, v := range e.Options {
+			if name, ok := strings.CutPrefix(k, jaasUserPrefix); ok {
+				users[name] = v
+			}
+		}
+	}
+	return users
+}
+
+// jaasSection reads a section of the JAAS file named by java.security.auth.login.config:
+// nil when there is no file or no such section, an error when the file cannot be read or
+// parsed.
+func jaasSection(cfg *config.Config, section string) ([]jaasEntry, error) {
 	file := cfg.JAASConfigFile()
 	if file == "" {
 		return nil, nil
@@ -95,20 +119,59 @@ func loadSASLUsers(cfg *config.Config) (map[string]string, error) {
 	if err != nil {
 		return nil, fail(err)
 	}
-	entries := jc[section]
-	if len(entries) == 0 {
-		// No such section (an empty one counts as none: getAppConfigurationEntry is null).
-		return nil, nil
+	return jc[section], nil
+}
+
+// QuorumSASL is what quorum SASL (quorum.auth.enableSasl) needs from the JAAS file: the
+// users the server section (quorum.auth.server.saslLoginContext, "QuorumServer") accepts, as
+// SaslQuorumServerCallbackHandler reads them, and the name and password of the learner
+// section (quorum.auth.learner.saslLoginContext, "QuorumLearner"), DigestLoginModule's
+// username and password options. Only DIGEST-MD5 is supported: a section with a Kerberos
+// login module (Krb5LoginModule) is an error, as a missing section is (ZooKeeper fails to
+// start then too).
+type QuorumSASL struct {
+	Users                   map[string]string
+	LearnerUser, LearnerPwd string
+}
+
+// CheckQuorumSASL reads the JAAS sections an ensemble member with quorum.auth.enableSasl
+// needs (zkserver checks them before it starts one, as ZooKeeper fails without them).
+func CheckQuorumSASL(cfg *config.Config) error {
+	if !cfg.QuorumEnableSasl || len(cfg.Servers) == 0 {
+		return nil
 	}
-	users := map[string]string{}
-	for _, e := range entries {
-		for k, v := range e.Options {
-			if name, ok := strings.CutPrefix(k, jaasUserPrefix); ok {
-				users[name] = v
+	_, err := LoadQuorumSASL(cfg)
+	return err
+}
+
+// LoadQuorumSASL reads the two sections.
+func LoadQuorumSASL(cfg *config.Config) (*QuorumSASL, error) {
+	serverSection, learnerSection := cfg.QuorumLoginContexts()
+	q := &QuorumSASL{}
+	for _, sec := range []string{serverSection, learnerSection} {
+		entries, err := jaasSection(cfg, sec)
+		if err != nil {
+			return nil, err
+		}
+		if len(entries) == 0 {
+			return nil, fmt.Errorf("SASL-authentication failed because the specified JAAS configuration section '%s' could not be found", sec)
+		}
+		for _, e := range entries {
+			if strings.Contains(e.Module, "Krb5LoginModule") {
+				return nil, fmt.Errorf("JAAS section '%s': zkgo supports DIGEST-MD5 quorum SASL only, not Kerberos (%s)", sec, e.Module)
+			}
+		}
+		if sec == serverSection {
+			q.Users = jaasUsers(entries)
+			continue
+		}
+		for _, e := range entries {
+			if u, ok := e.Options["username"]; ok {
+				q.LearnerUser, q.LearnerPwd = u, e.Options["password"]
 			}
 		}
 	}
-	return users, nil
+	return q, nil
 }
 
 // isSASLSuperUser: zookeeper.superUser, or any zookeeper.superUser.<x>, names the id.

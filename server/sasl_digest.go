@@ -47,6 +47,8 @@ type digestMD5 struct {
 	// (SaslServerCallbackHandler: NameCallback + PasswordCallback).
 	lookup func(user string) (string, bool)
 
+	realm, uri string // the server name, and protocol/server name (SecurityUtils.createSaslServer)
+
 	step     int // 1: expect the (empty) initial token; 3: expect the digest-response; 0: done
 	nonce    []byte
 	complete bool
@@ -54,8 +56,26 @@ type digestMD5 struct {
 }
 
 func newDigestMD5(lookup func(string) (string, bool)) *digestMD5 {
-	return &digestMD5{lookup: lookup, step: 1}
+	return &digestMD5{lookup: lookup, step: 1, realm: saslDigestRealm, uri: saslDigestURI}
 }
+
+// DigestMD5Server is the server side of a DIGEST-MD5 exchange for another protocol than the
+// client port's (quorum SASL: "zookeeper-quorum", "zk-quorum-sasl-md5").
+type DigestMD5Server struct{ d *digestMD5 }
+
+// NewDigestMD5Server starts an exchange; lookup returns a user's password.
+func NewDigestMD5Server(protocol, serverName string, lookup func(user string) (string, bool)) *DigestMD5Server {
+	return &DigestMD5Server{&digestMD5{lookup: lookup, step: 1, realm: serverName, uri: protocol + "/" + serverName}}
+}
+
+// Evaluate consumes the client's token and returns the server's.
+func (s *DigestMD5Server) Evaluate(tok []byte) ([]byte, error) { return s.d.evaluate(tok) }
+
+// Complete reports whether the client has authenticated.
+func (s *DigestMD5Server) Complete() bool { return s.d.complete }
+
+// User is the authenticated user once Complete.
+func (s *DigestMD5Server) User() string { return s.d.authzID }
 
 // evaluate consumes one client token and returns the server's token.
 func (d *digestMD5) evaluate(resp []byte) ([]byte, error) {
@@ -98,7 +118,7 @@ func newDigestNonce() []byte {
 func (d *digestMD5) challenge() []byte {
 	var b []byte
 	b = append(b, `realm="`...)
-	b = appendQuotedValue(b, []byte(saslDigestRealm))
+	b = appendQuotedValue(b, []byte(d.realm))
 	b = append(b, `",nonce="`...)
 	b = appendQuotedValue(b, d.nonce)
 	b = append(b, `",charset=utf-8,algorithm=md5-sess`...)
@@ -284,7 +304,7 @@ func (d *digestMD5) validate(resp []byte) ([]byte, error) {
 	if v[dRealm] != nil {
 		realm = javaUTF8(v[dRealm])
 	}
-	if realm != saslDigestRealm {
+	if realm != d.realm {
 		return nil, saslErrf("digest response format violation. Nonexistent realm: %s", realm)
 	}
 	if v[dNonce] == nil {
@@ -317,8 +337,8 @@ func (d *digestMD5) validate(resp []byte) ([]byte, error) {
 	default:
 		return nil, saslErrf("digest response format violation. Invalid QOP: %s", qop)
 	}
-	if v[dDigestURI] == nil || !strings.EqualFold(javaUTF8(v[dDigestURI]), saslDigestURI) {
-		return nil, saslErrf("digest response format violation. Mismatched URI: %s; expecting: %s", v[dDigestURI], saslDigestURI)
+	if v[dDigestURI] == nil || !strings.EqualFold(javaUTF8(v[dDigestURI]), d.uri) {
+		return nil, saslErrf("digest response format violation. Mismatched URI: %s; expecting: %s", v[dDigestURI], d.uri)
 	}
 	digestURI := javaUTF8(v[dDigestURI])
 	if v[dResponse] == nil {

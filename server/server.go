@@ -132,9 +132,6 @@ type Server struct {
 
 // New prepares a server from cfg; Start binds and serves.
 func New(cfg *config.Config, log zerolog.Logger) (*Server, error) {
-	if err := cfg.Unsupported(); err != nil {
-		return nil, err // protection asked for that zkgo does not give (zkserver checks it first)
-	}
 	s := &Server{
 		cfg:             cfg,
 		leaderServes:    cfg.PropString("zookeeper.leaderServes", "yes") != "no",

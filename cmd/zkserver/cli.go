@@ -134,8 +134,8 @@ func (c *cli) run(args []string) int {
 		return exitUsage
 	}
 	if o.cmd == "start-foreground" || o.cmd == "start" || o.cmd == "restart" {
-		if err := cfg.Unsupported(); err != nil {
-			fmt.Fprintln(c.stderr, err)
+		if err := server.CheckQuorumSASL(cfg); err != nil {
+			fmt.Fprintf(c.stderr, "%s: quorum.auth.enableSasl: %v\n", cfg.File, err)
 			return exitUsage
 		}
 		if err := server.CheckAuth(cfg); err != nil {

@@ -467,10 +467,10 @@ func TestEnsureProcsGivesTheSyncStageASecondP(t *testing.T) {
 	}
 }
 
-// TestUnsupportedProtectionIsRefused: a zoo.cfg that asks for SASL between members, an audit
-// logger class, or TLS
-// (client port or between members) whose settings cannot be honoured, is refused with one
-// line naming the key, rather than served without the protection; status still reads it.
+// TestUnsupportedProtectionIsRefused: a zoo.cfg that asks for SASL between members without
+// the JAAS sections it needs, an audit logger class, or TLS (client port or between members)
+// whose settings cannot be honoured, is refused with one line naming the key, rather than
+// served without the protection; status still reads it.
 func TestUnsupportedProtectionIsRefused(t *testing.T) {
 	// A server that starts after all stops at once, so a regression fails instead of hanging.
 	stopped, cancel := context.WithCancel(context.Background())
@@ -480,13 +480,22 @@ func TestUnsupportedProtectionIsRefused(t *testing.T) {
 		c.signals = stopped
 		return c
 	}
-	for _, tc := range []struct{ extra, key string }{
-		{"quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\nquorum.auth.serverRequireSasl=true\n", "quorum.auth.serverRequireSasl"},
-	} {
-		cfg, _ := writeCfg(t, 2181, tc.extra)
+	{
+		// An ensemble member asking for quorum SASL with no JAAS file.
+		dir := t.TempDir()
+		cfg := filepath.Join(dir, "zoo.cfg")
+		if err := os.WriteFile(filepath.Join(dir, "myid"), []byte("1\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		text := "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=" + dir + "\nclientPort=2181\n" +
+			"server.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889\nserver.3=127.0.0.1:2890:3890\n" +
+			"quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\nquorum.auth.serverRequireSasl=true\n"
+		if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		r := runCLI(t, testCLI(), "start-foreground", cfg)
-		if r.code != exitUsage || !strings.Contains(r.stderr, cfg+": "+tc.key+": zkgo ") {
-			t.Errorf("%q: %+v", tc.extra, r)
+		if r.code != exitUsage || !strings.Contains(r.stderr, cfg+": quorum.auth.enableSasl: ") || !strings.Contains(r.stderr, "'QuorumServer'") {
+			t.Errorf("quorum SASL without JAAS: %+v", r)
 		}
 	}
 	for _, tc := range []struct{ extra, want string }{

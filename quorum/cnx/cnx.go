@@ -83,6 +83,9 @@ type Config struct {
 	RecvCapacity int
 	// TLS, when set, secures connections (sslQuorum, portUnification) before the handshake.
 	TLS Securer
+	// Auth, when set, authenticates connections right after the handshake (quorum SASL),
+	// before the connection challenge, as QuorumCnxManager does.
+	Auth Authenticator
 	// Log gets connection events (the zero Logger logs nothing).
 	Log zerolog.Logger
 }
@@ -93,6 +96,14 @@ type Config struct {
 type Securer interface {
 	Dial(c net.Conn, host string, timeout time.Duration) (net.Conn, error)
 	Accept(c net.Conn, timeout time.Duration) (net.Conn, error)
+}
+
+// Authenticator runs quorum authentication: Learn on a connection this server opened to
+// host, Serve on one it accepted (returning the connection to read from then on). On error
+// the caller closes the connection.
+type Authenticator interface {
+	Learn(c net.Conn, host string) error
+	Serve(c net.Conn) (net.Conn, error)
 }
 
 // Message is a received election message body.
@@ -386,6 +397,15 @@ func (m *Manager) handleIncoming(c net.Conn) {
 		addr = strings.Join(addrs, "|") // a multiAddress peer's, tried in order
 	}
 	c.SetDeadline(time.Time{})
+	if m.cfg.Auth != nil {
+		ac, err := m.cfg.Auth.Serve(c)
+		if err != nil {
+			m.warn("authentication of %s: %v", c.RemoteAddr(), err)
+			c.Close()
+			return
+		}
+		c = ac
+	}
 	if h.SID < 0 {
 		// A pre-3.5 sid is a non-negative long; V1/V2 sids too, unless corrupt.
 		m.warn("handshake from %s: negative sid %d", c.RemoteAddr(), h.SID)
@@ -703,6 +723,13 @@ func (m *Manager) dial(sid uint64, p *peer, addr string) {
 		return
 	}
 	c.SetDeadline(time.Time{})
+	if m.cfg.Auth != nil {
+		if err := m.cfg.Auth.Learn(c, host); err != nil {
+			m.warn("authentication to %d at %s: %v", sid, c.RemoteAddr(), err)
+			c.Close()
+			return
+		}
+	}
 	if sid > m.cfg.MyID {
 		// Lost the challenge: the peer drops this connection and dials me.
 		m.info("dropping my connection to %d: it has the larger id", sid)

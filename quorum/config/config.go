@@ -815,12 +815,15 @@ func javaSplit(s, sep string) []string {
 	return parts
 }
 
-// Unsupported refuses settings that ask for protection zkgo does not give, so that a server
-// never runs without what its operator required: SASL authentication of ensemble members
-// (quorum.auth.*RequireSasl). zkserver checks it before it starts a server.
-func (c *Config) Unsupported() error {
-	if c.QuorumServerRequireSasl || c.QuorumLearnerRequireSasl {
-		return &Error{File: c.File, Key: "quorum.auth.serverRequireSasl", Msg: "zkgo does not authenticate ensemble members with SASL; refusing to run them without it"}
+// QuorumLoginContexts are the JAAS sections of quorum SASL: quorum.auth.server.saslLoginContext
+// ("QuorumServer") and quorum.auth.learner.saslLoginContext ("QuorumLearner").
+func (c *Config) QuorumLoginContexts() (server, learner string) {
+	server, learner = c.QuorumServerLoginContext, c.QuorumLearnerLoginContext
+	if server == "" {
+		server = "QuorumServer"
 	}
-	return nil
+	if learner == "" {
+		learner = "QuorumLearner"
+	}
+	return server, learner
 }

@@ -1,0 +1,157 @@
+package quorum
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/zkgo/zkgo/internal/zktest"
+)
+
+// quorumSASLLines ask every member to authenticate and to be authenticated.
+const quorumSASLLines = "quorum.auth.enableSasl=true\nquorum.auth.learnerRequireSasl=true\nquorum.auth.serverRequireSasl=true\n"
+
+// writeQuorumJAAS writes the JAAS file of ZooKeeper's quorum SASL guide: the server section
+// knows user test, the learner section logs in as test with password.
+func writeQuorumJAAS(t *testing.T, password string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "jaas.conf")
+	text := fmt.Sprintf(`QuorumServer {
+       org.apache.zookeeper.server.auth.DigestLoginModule required
+       user_test="mypassword";
+};
+QuorumLearner {
+       org.apache.zookeeper.server.auth.DigestLoginModule required
+       username="test"
+       password="%s";
+};
+`, password)
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func jaasProps(path string) map[string]string {
+	return map[string]string{"java.security.auth.login.config": path}
+}
+
+// Members with the right password form an ensemble; one with a wrong password is kept
+// out (its election and learner connections fail authentication) until it has the right
+// one.
+func TestEnsembleQuorumSASL(t *testing.T) {
+	good, bad := writeQuorumJAAS(t, "mypassword"), writeQuorumJAAS(t, "wrong")
+	e := newEnsemble(t, 3, quorumSASLLines)
+	e.props = map[int]map[string]string{1: jaasProps(good), 2: jaasProps(good), 3: jaasProps(good)}
+	leader := e.startAll()
+	c := e.connect(follower(e, leader))
+	if _, err := c.Create("/sasl", []byte("x"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		if v, err := e.readAfterSync(i, "/sasl"); err != nil || string(v) != "x" {
+			t.Fatalf("member %d: %q %v", i, v, err)
+		}
+	}
+
+	// A follower restarted with a wrong password.
+	f := follower(e, leader)
+	e.stop(f)
+	e.props[f] = jaasProps(bad)
+	e.start(f)
+	time.Sleep(3 * time.Second) // several election rounds and learner attempts
+	if st := e.nodes[f].Info().PeerState; strings.Contains(st, "broadcast") {
+		t.Fatalf("member %d serves with a wrong quorum password: %s", f, st)
+	}
+	if _, err := e.connect(leader).Create("/still", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatalf("the other two: %v", err)
+	}
+	e.stop(f)
+	e.props[f] = jaasProps(good)
+	e.start(f)
+	e.waitServing(30 * time.Second)
+	if _, err := e.readAfterSync(f, "/still"); err != nil {
+		t.Fatalf("member %d with the right password: %v", f, err)
+	}
+}
+
+// Quorum SASL between zkgo members and an Apache ZooKeeper 3.8 member, with the Apache
+// member as the leader (sid 3, up before the second zkgo member: zkgo learners authenticate
+// to it) and as a follower (sid 1: it authenticates to a zkgo leader); election connections
+// run both ways in each.
+func TestMixedEnsembleQuorumSASL(t *testing.T) {
+	jaas := writeQuorumJAAS(t, "mypassword")
+	for _, c := range []struct {
+		apacheID   int
+		mode, side string // the Apache member's mode, and the side its log shows authenticated
+	}{{3, "leader", "learner addr"}, {1, "follower", "server addr"}} {
+		t.Run(fmt.Sprintf("apache=%d", c.apacheID), func(t *testing.T) {
+			e := newEnsemble(t, 3, quorumSASLLines)
+			members := ensembleMembers(t, e)
+			e.props = map[int]map[string]string{}
+			var zkgo []int
+			for i := 1; i <= 3; i++ {
+				if i != c.apacheID {
+					e.props[i] = jaasProps(jaas)
+					zkgo = append(zkgo, i)
+				}
+			}
+			first := zkgo[0]
+			if c.apacheID == 1 {
+				first = zkgo[1] // the zkgo member that will lead
+			}
+			e.start(first)
+			apache := zktest.StartApacheQuorumPeer(t, uint64(c.apacheID), members, zktest.FreePort(t),
+				strings.Split(strings.TrimSpace(quorumSASLLines), "\n"), "-Djava.security.auth.login.config="+jaas)
+			if c.apacheID == 1 {
+				e.start(zkgo[0])
+			}
+			ac, _, err := zk.Connect([]string{apache.ClientAddr}, 10*time.Second, zk.WithLogger(nopLogger{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ac.Close()
+			deadline := time.Now().Add(60 * time.Second)
+			for {
+				if _, err := ac.Sync("/"); err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the Apache member does not serve with quorum SASL; its log:\n%s", tailLines(apache.Log(), 30))
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			if c.apacheID == 3 {
+				e.start(zkgo[1])
+			}
+			for _, i := range zkgo { // the leader may be the Apache member: wait for each zkgo one
+				for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+					if _, err := e.readAfterSync(i, "/"); err == nil {
+						break
+					} else if time.Now().After(deadline) {
+						t.Fatalf("zkgo member %d does not serve: %v", i, err)
+					}
+				}
+			}
+			if mode, _ := zktest.FourLetterWord(apache.ClientAddr, "srvr", 5*time.Second); !strings.Contains(mode, "Mode: "+c.mode) {
+				t.Fatalf("the Apache member is not the %s:\n%s", c.mode, mode)
+			}
+			if !strings.Contains(apache.Log(), "Successfully completed the authentication using SASL. "+c.side) {
+				t.Errorf("the Apache member logged no SASL authentication (%s):\n%s", c.side, tailLines(apache.Log(), 30))
+			}
+			if _, err := ac.Create("/from-apache", []byte("a"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+				t.Fatal(err)
+			}
+			for _, i := range zkgo {
+				if v, err := e.readAfterSync(i, "/from-apache"); err != nil || string(v) != "a" {
+					t.Errorf("zkgo member %d reads %q, %v", i, v, err)
+				}
+			}
+		})
+	}
+}
