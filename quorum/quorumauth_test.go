@@ -1,7 +1,10 @@
 package quorum
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,8 +12,10 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/rs/zerolog"
 
 	"github.com/zkgo/zkgo/internal/zktest"
+	"github.com/zkgo/zkgo/server"
 )
 
 // quorumSASLLines ask every member to authenticate and to be authenticated.
@@ -155,3 +160,59 @@ func TestMixedEnsembleQuorumSASL(t *testing.T) {
 		})
 	}
 }
+
+// A QuorumAuthPacket from a peer is read within its bounds and reads back as written.
+func FuzzReadAuthPacket(f *testing.F) {
+	for _, p := range []struct {
+		status int32
+		tok    []byte
+	}{{authInProgress, []byte{}}, {authInProgress, []byte(`realm="zk-quorum-sasl-md5",nonce="abc",charset=utf-8,algorithm=md5-sess`)},
+		{authSuccess, []byte("rspauth=0123456789abcdef0123456789abcdef")}, {authError, nil}} {
+		var b bytes.Buffer
+		writeAuthPacket(&b, p.status, p.tok)
+		f.Add(b.Bytes())
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		status, tok, err := readAuthPacket(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		if len(tok) > maxAuthToken {
+			t.Fatalf("token of %d bytes", len(tok))
+		}
+		var out bytes.Buffer
+		writeAuthPacket(&out, status, tok)
+		if !bytes.HasPrefix(b, out.Bytes()) && tok != nil {
+			t.Fatalf("re-encoded %x, read %x", out.Bytes(), b)
+		}
+	})
+}
+
+// Whatever a connecting peer sends, Serve ends (within its deadline) without a panic, and
+// with serverRequireSasl lets nothing through that did not authenticate.
+func FuzzQuorumAuthServe(f *testing.F) {
+	var first bytes.Buffer
+	writeAuthPacket(&first, authInProgress, []byte{})
+	f.Add(first.Bytes())
+	f.Add([]byte{0, 0, 0, 1, 0, 0, 0, 2}) // a quorum packet, not an auth one
+	a := &quorumAuth{learnerRequire: true, serverRequire: true, timeout: 200 * time.Millisecond,
+		sasl: &server.QuorumSASL{Users: map[string]string{"test": "mypassword"}}, log: zerolog.Nop()}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := a.Serve(&scriptedConn{r: bytes.NewReader(b)})
+		if err == nil && c != nil {
+			t.Fatalf("%x let through with serverRequireSasl", b)
+		}
+	})
+}
+
+// scriptedConn reads a script and discards what is written.
+type scriptedConn struct {
+	net.Conn
+	r io.Reader
+}
+
+func (c *scriptedConn) Read(p []byte) (int, error)  { return c.r.Read(p) }
+func (c *scriptedConn) Write(p []byte) (int, error) { return len(p), nil }
+func (c *scriptedConn) SetDeadline(time.Time) error { return nil }
+func (c *scriptedConn) RemoteAddr() net.Addr        { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
+func (c *scriptedConn) Close() error                { return nil }

@@ -44,3 +44,19 @@ func TestDigestMD5ClientServer(t *testing.T) {
 		t.Fatal("a forged rspauth was accepted")
 	}
 }
+
+// A quorum member's challenge and rspauth, whatever they hold, end in a response or an
+// error, and a forged rspauth never completes the exchange.
+func FuzzDigestMD5Client(f *testing.F) {
+	f.Add([]byte(`realm="zk-quorum-sasl-md5",nonce="OA6MG9tEQGm2hh",charset=utf-8,algorithm=md5-sess`), []byte("rspauth=0123456789abcdef0123456789abcdef"))
+	f.Add([]byte(`nonce="x",qop="auth-int"`), []byte(""))
+	f.Fuzz(func(t *testing.T, challenge, rspauth []byte) {
+		c := NewDigestMD5Client("test", "mypassword", "zookeeper-quorum", "zk-quorum-sasl-md5")
+		if _, err := c.Evaluate(challenge); err != nil {
+			return
+		}
+		if _, err := c.Evaluate(rspauth); err == nil && !c.Complete() {
+			t.Fatal("rspauth accepted without completing")
+		}
+	})
+}
