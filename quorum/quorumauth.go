@@ -155,7 +155,12 @@ func (a *quorumAuth) Serve(c net.Conn) (net.Conn, error) {
 	}
 	head, err := br.Peek(8)
 	if err != nil {
-		return nil, err
+		if a.serverRequire {
+			return nil, err
+		}
+		// Not required: the connection goes on as it is (a peer that lost the connection
+		// challenge has closed it, and this side must still dial it back).
+		return rest(), nil
 	}
 	if int64(binary.BigEndian.Uint64(head)) != quorumAuthMagic {
 		if a.serverRequire {
@@ -183,6 +188,10 @@ func (a *quorumAuth) Serve(c net.Conn) (net.Conn, error) {
 			return fail(err)
 		}
 		if srv.Complete() {
+			if z := srv.RequestedAuthorization(); z != "" && z != srv.User() {
+				// SaslQuorumServerCallbackHandler authorises a learner as itself only.
+				return fail(fmt.Errorf("%s may not act as %s", srv.User(), z))
+			}
 			if err := writeAuthPacket(c, authSuccess, challenge); err != nil {
 				return nil, err
 			}

@@ -148,7 +148,7 @@ func CheckQuorumSASL(cfg *config.Config) error {
 func LoadQuorumSASL(cfg *config.Config) (*QuorumSASL, error) {
 	serverSection, learnerSection := cfg.QuorumLoginContexts()
 	q := &QuorumSASL{}
-	for _, sec := range []string{serverSection, learnerSection} {
+	for i, sec := range []string{serverSection, learnerSection} {
 		entries, err := jaasSection(cfg, sec)
 		if err != nil {
 			return nil, err
@@ -161,14 +161,18 @@ func LoadQuorumSASL(cfg *config.Config) (*QuorumSASL, error) {
 				return nil, fmt.Errorf("JAAS section '%s': zkgo supports DIGEST-MD5 quorum SASL only, not Kerberos (%s)", sec, e.Module)
 			}
 		}
-		if sec == serverSection {
+		if i == 0 {
 			q.Users = jaasUsers(entries)
 			continue
 		}
+		found := false
 		for _, e := range entries {
 			if u, ok := e.Options["username"]; ok {
-				q.LearnerUser, q.LearnerPwd = u, e.Options["password"]
+				q.LearnerUser, q.LearnerPwd, found = u, e.Options["password"], true
 			}
+		}
+		if !found {
+			return nil, fmt.Errorf("JAAS section '%s' has no username for the quorum learner", sec)
 		}
 	}
 	return q, nil

@@ -53,6 +53,7 @@ type digestMD5 struct {
 	nonce    []byte
 	complete bool
 	authzID  string // the authorized id once complete (the authentication id: see finish)
+	askedFor string // the authzid the client asked for, if any
 }
 
 func newDigestMD5(lookup func(string) (string, bool)) *digestMD5 {
@@ -76,6 +77,9 @@ func (s *DigestMD5Server) Complete() bool { return s.d.complete }
 
 // User is the authenticated user once Complete.
 func (s *DigestMD5Server) User() string { return s.d.authzID }
+
+// RequestedAuthorization is the authzid the client asked for, "" if none.
+func (s *DigestMD5Server) RequestedAuthorization() string { return s.d.askedFor }
 
 // evaluate consumes one client token and returns the server's token.
 func (d *digestMD5) evaluate(resp []byte) ([]byte, error) {
@@ -356,6 +360,9 @@ func (d *digestMD5) validate(resp []byte) ([]byte, error) {
 	// AuthorizeCallback: every authzid is allowed, and the authorized id is derived from
 	// the authentication id (the user name), not from the authzid the client asked for.
 	d.authzID = username
+	if authzid != nil {
+		d.askedFor = javaUTF8(authzid)
+	}
 	rsp := digestResponseValue("", digestURI, qop, username, realm, password, d.nonce, cnonce, authzid)
 	return append([]byte("rspauth="), rsp...), nil
 }

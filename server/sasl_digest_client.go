@@ -55,8 +55,10 @@ func (c *DigestMD5Client) Evaluate(tok []byte) ([]byte, error) {
 		var b []byte
 		b = append(b, `charset=utf-8,username="`...)
 		b = appendQuotedValue(b, []byte(c.user))
-		b = append(b, `",realm="`...)
-		b = appendQuotedValue(b, []byte(c.realm))
+		if c.realm != "" { // the JDK leaves realm out when the challenge names none
+			b = append(b, `",realm="`...)
+			b = appendQuotedValue(b, []byte(c.realm))
+		}
 		b = append(b, `",nonce="`...)
 		b = appendQuotedValue(b, c.nonce)
 		b = append(b, `",nc=`+saslNonceCount+`,cnonce="`...)

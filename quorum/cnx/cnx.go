@@ -336,12 +336,13 @@ func (m *Manager) acceptLoop(ln net.Listener, i int) {
 		if !m.track(c) {
 			return
 		}
-		if m.cfg.TLS == nil {
+		if m.cfg.TLS == nil && m.cfg.Auth == nil {
 			m.handleIncoming(c)
 			continue
 		}
-		// A TLS handshake (or port unification's wait for the first bytes) must not hold up
-		// the other peers' connections: each runs apart (receiveConnectionAsync).
+		// A TLS handshake (or port unification's wait for the first bytes) or a quorum SASL
+		// exchange must not hold up the other peers' connections: each runs apart
+		// (receiveConnectionAsync, which ZooKeeper also uses with quorum SASL).
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
