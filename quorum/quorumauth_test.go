@@ -147,21 +147,7 @@ func TestMixedEnsembleQuorumSASL(t *testing.T) {
 			if c.apacheID == 1 {
 				e.start(zkgo[0])
 			}
-			ac, _, err := zk.Connect([]string{apache.ClientAddr}, 10*time.Second, zk.WithLogger(nopLogger{}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ac.Close()
-			deadline := time.Now().Add(60 * time.Second)
-			for {
-				if _, err := ac.Sync("/"); err == nil {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the Apache member does not serve with quorum SASL; its log:\n%s", tailLines(apache.Log(), 30))
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
+			ac := connectServing(t, apache, "with quorum SASL")
 			if c.apacheID == 3 {
 				e.start(zkgo[1])
 			}

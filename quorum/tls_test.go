@@ -143,21 +143,7 @@ func TestMixedEnsembleOverTLS(t *testing.T) {
 	if _, err := zc.Create("/from-zkgo", []byte("z"), 0, zk.WorldACL(zk.PermAll)); err != nil {
 		t.Fatal(err)
 	}
-	ac, _, err := zk.Connect([]string{apache.ClientAddr}, 10*time.Second, zk.WithLogger(nopLogger{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ac.Close()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if _, err := ac.Sync("/"); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the Apache member does not serve over a TLS quorum; its log:\n%s", tailLines(apache.Log(), 30))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	ac := connectServing(t, apache, "over a TLS quorum")
 	if v, _, err := ac.Get("/from-zkgo"); err != nil || string(v) != "z" {
 		t.Fatalf("the Apache member reads %q, %v", v, err)
 	}
@@ -167,6 +153,25 @@ func TestMixedEnsembleOverTLS(t *testing.T) {
 	for i := 1; i <= 2; i++ {
 		if v, err := e.readAfterSync(i, "/from-apache"); err != nil || string(v) != "a" {
 			t.Errorf("zkgo member %d reads %q, %v", i, v, err)
+		}
+	}
+}
+
+// connectServing connects to an Apache member and waits until it serves (a sync goes
+// through); the test fails with the member's log if it does not within a minute.
+func connectServing(t *testing.T, apache *zktest.ApachePeer, what string) *zk.Conn {
+	t.Helper()
+	ac, _, err := zk.Connect([]string{apache.ClientAddr}, 10*time.Second, zk.WithLogger(nopLogger{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ac.Close)
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if _, err := ac.Sync("/"); err == nil {
+			return ac
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the Apache member does not serve %s; its log:\n%s", what, tailLines(apache.Log(), 30))
 		}
 	}
 }

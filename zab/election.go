@@ -103,6 +103,7 @@ type Election struct {
 
 	notTimeout int // re-send interval, doubling from MinNotificationTicks up to MaxNotificationTicks
 	idle       int // ticks since the last notification was taken in
+	sinceSend  int // ticks since this peer last notified every voter
 	finalizing bool
 	finIdle    int // ticks of the finalize wait without a notification
 
@@ -507,11 +508,19 @@ func (e *Election) Tick() {
 		return
 	}
 	e.idle++
+	e.sinceSend++
 	if e.idle >= e.notTimeout {
 		// Nothing heard for a whole interval: notify every voter again, and back off.
 		e.idle = 0
 		e.sendNotifications()
 		e.notTimeout = min(2*e.notTimeout, e.cfg.MaxNotificationTicks)
+		e.drain()
+	} else if e.sinceSend >= 2*e.notTimeout {
+		// Unlike Apache, notifications that keep coming do not hold mine back for good:
+		// peers whose votes equal mine (non-voters of my committed configuration that
+		// vote in a pending one) can each restart the interval above, while the voter
+		// whose notifications were lost never hears mine again (found by TestSim).
+		e.sendNotifications()
 		e.drain()
 	}
 }
@@ -519,6 +528,7 @@ func (e *Election) Tick() {
 // sendNotifications sends my proposal, LOOKING, to every voter (myself included, through
 // the loopback).
 func (e *Election) sendNotifications() {
+	e.sinceSend = 0
 	for _, id := range e.voters {
 		e.send(id, Looking, e.proposal.leader, e.proposal.zxid, e.logicalclock, e.proposal.peerEpoch)
 	}

@@ -1347,3 +1347,26 @@ func TestElectionOracle(t *testing.T) {
 		t.Errorf("without an oracle: %s", got)
 	}
 }
+
+// Notifications that keep coming do not hold back a LOOKING peer's own for good: one
+// voter sending a vote equal to mine every tick restarts the re-send interval each time,
+// and the other voters, whose notifications may have been lost, must still hear mine
+// (TestSim seed 947923 stalled so).
+func TestElectionResendDespiteEqualVotes(t *testing.T) {
+	e := NewElection(fleConfig(1, []uint64{1, 2, 3, 4, 5}, nil))
+	e.Start(MakeZxid(1, 1), 1)
+	e.Messages()
+	toTwo := 0
+	for range 40 {
+		e.Step(3, fleN(Looking, 1, MakeZxid(1, 1), 1, 1)) // equal to my proposal
+		e.Tick()
+		for _, m := range e.Messages() {
+			if m.To == 2 {
+				toTwo++
+			}
+		}
+	}
+	if toTwo == 0 {
+		t.Fatal("voter 2 never heard from me while voter 3 kept notifying me")
+	}
+}
