@@ -233,3 +233,34 @@ func (c *scriptedConn) Write(p []byte) (int, error) { return len(p), nil }
 func (c *scriptedConn) SetDeadline(time.Time) error { return nil }
 func (c *scriptedConn) RemoteAddr() net.Addr        { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
 func (c *scriptedConn) Close() error                { return nil }
+
+// Observer masters authenticate their observers too (ObserverMaster's LearnerHandlers run
+// the server side): an observer with the right password follows through a follower, one
+// with a wrong password is kept out.
+func TestEnsembleObserverMasterQuorumSASL(t *testing.T) {
+	good, bad := writeQuorumJAAS(t, "mypassword"), writeQuorumJAAS(t, "wrong")
+	e := newEnsembleOnHosts(t, 3, 1, fmt.Sprintf("observerMasterPort=%d\n", zktest.FreePort(t))+quorumSASLLines)
+	e.props = map[int]map[string]string{}
+	for i := 1; i <= 4; i++ {
+		e.props[i] = jaasProps(good)
+		e.start(i)
+	}
+	leader := e.waitServing(30 * time.Second)
+	if m := int(e.nodes[4].Status().Role.Master); m == leader || m < 1 || m > 3 {
+		t.Fatalf("observer 4 synchronises with %d (leader %d), want a follower", m, leader)
+	}
+	if _, err := e.connect(leader).Create("/om", []byte("x"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := e.readAfterSync(4, "/om"); err != nil || string(v) != "x" {
+		t.Fatalf("observer: %q %v", v, err)
+	}
+	e.stop(4)
+	e.props[4] = jaasProps(bad)
+	e.start(4)
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if st := e.nodes[4].Info().PeerState; strings.Contains(st, "broadcast") {
+			t.Fatalf("the observer serves with a wrong quorum password: %s", st)
+		}
+	}
+}
