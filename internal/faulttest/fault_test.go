@@ -389,17 +389,20 @@ func (m *nemesis) fault(end time.Time) {
 	kind := kinds[m.rng.IntN(len(kinds))]
 	m.counts[kind]++
 	hold := func() { m.sleep(time.Second, 4*time.Second, end.Add(2*time.Second)) }
+	killOne := func(id int) { // kill -9, down for a while, back
+		r.logf("nemesis: kill -9 node %d (%s)", id, kind)
+		c.kill(c.nodes[id])
+		m.down[id] = true
+		m.sleep(200*time.Millisecond, 3*time.Second, end.Add(2*time.Second))
+		m.healAll()
+	}
 	switch kind {
 	case "kill-leader", "kill-follower":
 		id := leader
 		if kind == "kill-follower" {
 			id = other
 		}
-		r.logf("nemesis: kill -9 node %d (%s)", id, kind)
-		c.kill(c.nodes[id])
-		m.down[id] = true
-		m.sleep(200*time.Millisecond, 3*time.Second, end.Add(2*time.Second))
-		m.healAll()
+		killOne(id)
 	case "kill-observer", "kill-observer-master":
 		// An observer, or the follower it synchronises with (its observers move on).
 		id := c.size()
@@ -408,11 +411,7 @@ func (m *nemesis) fault(end time.Time) {
 				id = other
 			}
 		}
-		r.logf("nemesis: kill -9 node %d (%s)", id, kind)
-		c.kill(c.nodes[id])
-		m.down[id] = true
-		m.sleep(200*time.Millisecond, 3*time.Second, end.Add(2*time.Second))
-		m.healAll()
+		killOne(id)
 	case "kill-two", "kill-all":
 		// No quorum left: the survivor (if any) must stop serving; after the restart the
 		// ensemble recovers every acknowledged write from the disks.
