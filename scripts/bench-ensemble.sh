@@ -22,7 +22,7 @@
 #                         that latencies are also compared at the same load ("" skips them)
 #   BENCH_OUT [docs/bench-ensemble-latest.md]        BENCH_KEEP [0]       1 keeps data dirs and logs
 #   BENCH_SYSTEMS ["apache zkgo"]                    BENCH_LABEL_SUFFIX   appended to the labels
-#   BENCH_DRIVER [raw]    zkbench --driver for get/set/mixed (raw or gozk; watch and failover use gozk)
+#   BENCH_DRIVER [raw]    zkbench --driver for get/set/mixed and watch (raw or gozk; failover uses gozk)
 #   SERVER_JVMFLAGS       passed to Apache ZooKeeper (scripts/apache-zk.sh; -Xmx1000m by default)
 #   BENCH_PIN [0]         1: the three nodes on the last CPU and the client on the others (taskset,
 #                         as scripts/bench.sh does for one server): the client as if on another host
@@ -416,7 +416,7 @@ done
 	echo "  only one ensemble runs at a time."
 	echo "- Apache ZooKeeper: Debian libzookeeper-java $zkver, $javaver, JVM flags \`${SERVER_JVMFLAGS:--Xmx1000m}\` per node."
 	echo "- zkgo: \`bin/zkserver start-foreground zoo.cfg\`, commit $commit, binary sha256 $zkgo_sum…"
-	echo "- Client: zkbench, get/set/mixed carried by its $DRIVER driver ($([ "$DRIVER" = raw ] && echo "the wire protocol written and read by each worker" || echo "github.com/go-zookeeper/zk")), watch and failover"
+	echo "- Client: zkbench, get/set/mixed and watch carried by its $DRIVER driver ($([ "$DRIVER" = raw ] && echo "the wire protocol written and read by each worker" || echo "github.com/go-zookeeper/zk")), failover"
 	echo "  by github.com/go-zookeeper/zk; $SESSIONS sessions spread over the three nodes (session i"
 	echo "  connects to node i mod 3 first; each is given all three), one outstanding request per session,"
 	echo "  $VALUE_SIZE-byte values, $ZNODES-znode keyspace; get = reads, set = setData, mixed = 90% get / 10% set,"

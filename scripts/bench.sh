@@ -18,7 +18,7 @@
 #   BENCH_WORKLOADS ["get set create mixed watch"]   BENCH_ROUNDS [1]    runs per pair (median)
 #   BENCH_OUT [docs/bench-latest.md]                 BENCH_KEEP [0]      1 keeps data dirs, logs
 #   BENCH_PRIME [5s]      unreported mixed load on each server first (JIT warm-up); 0 skips
-#   BENCH_DRIVER [raw]    zkbench --driver for get/set/create/mixed (raw or gozk; watch uses gozk)
+#   BENCH_DRIVER [raw]    zkbench --driver for get/set/create/mixed and watch (raw or gozk)
 #   ZKGO_CMD ['bin/zkserver start-foreground "$CFG"'] how to run "ours" in the foreground;
 #         evaluated by bash with CFG (its zoo.cfg), DIR and PORT set; it must exec the server so
 #         that its pid is the one measured (--pid) and stopped.
@@ -268,9 +268,9 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo "none yet")
 	fi
 	echo "- Apache ZooKeeper: Debian libzookeeper-java $zkver, $javaver, JVM flags \`${SERVER_JVMFLAGS:--Xmx1000m}\`."
 	echo "- $ZKGO_LABEL: \`$ZKGO_CMD\`, commit $commit."
-	echo "- Client: zkbench, get/set/create/mixed carried by its $DRIVER driver ($([ "$DRIVER" = raw ] && echo "the wire protocol written and read by each worker" || echo "github.com/go-zookeeper/zk")), watch by"
-	echo "  github.com/go-zookeeper/zk; $SESSIONS sessions, $PIPELINE outstanding request(s) per"
-	echo "  session (closed loop), $VALUE_SIZE-byte values, $ZNODES-znode keyspace for get/set/mixed,"
+	echo "- Client: zkbench, get/set/create/mixed and watch carried by its $DRIVER driver ($([ "$DRIVER" = raw ] && echo "the wire protocol written and read by each worker" || echo "github.com/go-zookeeper/zk"));"
+	echo "  $SESSIONS sessions, $PIPELINE outstanding request(s) per session (watch: one)"
+	echo "  (closed loop), $VALUE_SIZE-byte values, $ZNODES-znode keyspace for get/set/mixed,"
 	echo "  each server primed with ${PRIME} of mixed load, then ${WARMUP} warm-up and ${DURATION} measured per run; runs interleaved Apache/$ZKGO_LABEL, $ROUNDS round(s),"
 	echo "  median-throughput run shown. mixed = 90% get / 10% set; watch = $SESSIONS watchers of one znode, one"
 	echo "  setter; its throughput is notifications/s and its latency is set issued → notification received."

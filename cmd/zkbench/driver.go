@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -25,8 +26,8 @@ type loadConn interface {
 	Idle(d time.Duration)
 }
 
-// Drivers: the client that carries the get/set/mixed/create load. Setup, cleanup, watch and
-// failover always use go-zookeeper.
+// Drivers: the client that carries the get/set/mixed/create load and the watch workload's
+// watchers and setter. Setup, cleanup and failover always use go-zookeeper.
 const (
 	// driverRaw speaks the wire protocol directly: one connection per session, a request
 	// written and its reply read by the worker itself (pipeline 1), no per-request goroutine
@@ -60,6 +61,36 @@ func (g gozkConn) Create(path string, data []byte) error {
 
 func (gozkConn) Idle(d time.Duration) { time.Sleep(d) }
 
+// watchConn is what a watch workload's watcher needs of a session.
+type watchConn interface {
+	// Arm sets a data watch on path (getData with watch=true).
+	Arm(path string) error
+	// Next waits for the next notification and returns its type (jute's event types);
+	// ctx ending, or the run closing the connection, ends the wait.
+	Next(ctx context.Context) (int32, error)
+}
+
+// gozkWatcher: a notification comes on the channel of the GetW that armed it.
+type gozkWatcher struct {
+	c  *zk.Conn
+	ch <-chan zk.Event
+}
+
+func (g *gozkWatcher) Arm(path string) error {
+	_, _, ch, err := g.c.GetW(path)
+	g.ch = ch
+	return err
+}
+
+func (g *gozkWatcher) Next(ctx context.Context) (int32, error) {
+	select {
+	case ev := <-g.ch:
+		return int32(ev.Type), ev.Err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
 // errBroken: the raw session's connection failed; the worker stops using it.
 var errBroken = errors.New("zk: connection closed")
 
@@ -84,6 +115,7 @@ type rawConn struct {
 	direct  bool
 	broken  error
 	last    time.Time // last request written (direct mode: keep-alive pings)
+	events  []int32   // direct mode: notification types read while waiting for a reply
 }
 
 type rawReply struct {
@@ -166,26 +198,35 @@ func (c *rawConn) readFrame() ([]byte, error) {
 	return b, nil
 }
 
-// skipFrame reads one reply and returns its header, discarding the body (the load needs
-// only its error code).
-func (c *rawConn) readReply() (jute.ReplyHeader, error) {
-	var h [20]byte
-	if _, err := io.ReadFull(c.br, h[:]); err != nil {
-		return jute.ReplyHeader{}, err
+// readReply reads one reply and returns its header, discarding the body (the load needs
+// only its error code), and for a notification its event type.
+func (c *rawConn) readReply() (jute.ReplyHeader, int32, error) {
+	var h [24]byte
+	if _, err := io.ReadFull(c.br, h[:20]); err != nil {
+		return jute.ReplyHeader{}, 0, err
 	}
 	n := int32(binary.BigEndian.Uint32(h[:4]))
 	if n < 16 || n > 16<<20 {
-		return jute.ReplyHeader{}, fmt.Errorf("zk: bad frame length %d", n)
+		return jute.ReplyHeader{}, 0, fmt.Errorf("zk: bad frame length %d", n)
 	}
 	hdr := jute.ReplyHeader{
 		Xid:  int32(binary.BigEndian.Uint32(h[4:])),
 		Zxid: int64(binary.BigEndian.Uint64(h[8:])),
 		Err:  int32(binary.BigEndian.Uint32(h[16:])),
 	}
-	if _, err := c.br.Discard(int(n) - 16); err != nil {
-		return jute.ReplyHeader{}, err
+	body, event := int(n)-16, int32(0)
+	if hdr.Xid == jute.XidNotification && body >= 4 {
+		// A WatcherEvent: its type, state and path.
+		if _, err := io.ReadFull(c.br, h[20:24]); err != nil {
+			return jute.ReplyHeader{}, 0, err
+		}
+		event = int32(binary.BigEndian.Uint32(h[20:]))
+		body -= 4
 	}
-	return hdr, nil
+	if _, err := c.br.Discard(body); err != nil {
+		return jute.ReplyHeader{}, 0, err
+	}
+	return hdr, event, nil
 }
 
 // call writes one request (header plus body from enc) and waits for its reply.
@@ -223,7 +264,7 @@ func (c *rawConn) call(op int32, enc func(e *jute.Encoder)) error {
 		return r.err
 	}
 	for {
-		hdr, err := c.readReply()
+		hdr, event, err := c.readReply()
 		if err != nil {
 			c.wmu.Lock()
 			c.fail(err)
@@ -231,7 +272,10 @@ func (c *rawConn) call(op int32, enc func(e *jute.Encoder)) error {
 			return errBroken
 		}
 		switch {
-		case hdr.Xid == jute.XidPing || hdr.Xid == jute.XidNotification:
+		case hdr.Xid == jute.XidPing:
+			continue
+		case hdr.Xid == jute.XidNotification:
+			c.events = append(c.events, event)
 			continue
 		case hdr.Xid != xid:
 			c.wmu.Lock()
@@ -270,7 +314,7 @@ func (c *rawConn) fail(err error) {
 // readLoop (multiplexed mode) completes the waiters in order.
 func (c *rawConn) readLoop() {
 	for {
-		hdr, err := c.readReply()
+		hdr, _, err := c.readReply()
 		c.wmu.Lock()
 		if err == nil && (hdr.Xid == jute.XidPing || hdr.Xid == jute.XidNotification) {
 			c.wmu.Unlock()
@@ -316,6 +360,58 @@ func (c *rawConn) Create(path string, data []byte) error {
 	})
 }
 
+// Arm sets a data watch on path (watchConn; direct mode).
+func (c *rawConn) Arm(path string) error {
+	return c.call(jute.OpGetData, func(e *jute.Encoder) { e.String(path); e.Bool(true) })
+}
+
+// Next (watchConn; direct mode) reads until a notification comes, or takes one that came
+// while a reply was awaited. Closing the connection ends it; keepAlive pings meanwhile.
+func (c *rawConn) Next(ctx context.Context) (int32, error) {
+	if len(c.events) > 0 {
+		ev := c.events[0]
+		c.events = c.events[1:]
+		return ev, nil
+	}
+	for {
+		hdr, event, err := c.readReply()
+		switch {
+		case err != nil:
+			c.wmu.Lock()
+			c.fail(err)
+			c.wmu.Unlock()
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
+			}
+			return 0, errBroken
+		case hdr.Xid == jute.XidNotification:
+			return event, nil
+		case hdr.Xid != jute.XidPing:
+			c.wmu.Lock()
+			c.fail(fmt.Errorf("zk: reply xid %d while awaiting a notification", hdr.Xid))
+			c.wmu.Unlock()
+			return 0, errBroken
+		}
+	}
+}
+
+// keepAlive pings every conn that wrote nothing for a third of its session timeout, until
+// ctx ends: watchers only read while they wait for a notification.
+func keepAlive(ctx context.Context, conns []*rawConn) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, c := range conns {
+			c.sendPing(c.timeout / 3)
+		}
+	}
+}
+
 // Idle sleeps d, sending a ping whenever the connection would otherwise stay silent for a
 // third of the session timeout.
 func (c *rawConn) Idle(d time.Duration) {
@@ -339,9 +435,15 @@ func (c *rawConn) ping() {
 		_ = c.callXid(jute.XidPing, jute.OpPing)
 		return
 	}
+	c.sendPing(0)
+}
+
+// sendPing writes a ping, without waiting for its answer, if nothing was written for idle;
+// whoever reads the connection skips the answer.
+func (c *rawConn) sendPing(idle time.Duration) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if c.broken != nil {
+	if c.broken != nil || time.Since(c.last) < idle {
 		return
 	}
 	b := headerOnly(jute.XidPing, jute.OpPing)
@@ -367,7 +469,7 @@ func (c *rawConn) callXid(xid, op int32) error {
 	}
 	c.last = time.Now()
 	c.wmu.Unlock()
-	hdr, err := c.readReply()
+	hdr, _, err := c.readReply()
 	if err != nil || hdr.Xid != xid {
 		c.wmu.Lock()
 		c.fail(fmt.Errorf("zk: ping reply: %v (xid %d)", err, hdr.Xid))
@@ -398,12 +500,13 @@ func (c *rawConn) Close() {
 	c.wmu.Unlock()
 }
 
-// dialRawAll opens n raw sessions, session i on server i mod len first.
-func dialRawAll(cfg *config, n int) ([]*rawConn, error) {
+// dialRawAll opens n raw sessions with workers workers each, session i on server i mod len
+// first.
+func dialRawAll(cfg *config, n, workers int) ([]*rawConn, error) {
 	deadline := time.Now().Add(cfg.connectTimeout)
 	conns := make([]*rawConn, 0, n)
 	for i := 0; i < n; i++ {
-		c, err := dialRaw(sessionOrder(cfg.servers, i), cfg.sessionTimeout, cfg.pipeline, deadline)
+		c, err := dialRaw(sessionOrder(cfg.servers, i), cfg.sessionTimeout, workers, deadline)
 		if err != nil {
 			for _, c := range conns {
 				c.Close()

@@ -14,8 +14,9 @@
 // one connection per session, each worker writing its request and reading its reply), whose
 // CPU cost per request is about half of github.com/go-zookeeper/zk's; on a machine where the
 // client and the server share the CPUs that leaves more of them to the server under test.
-// --driver gozk carries it with go-zookeeper instead, which also sets up and cleans up every
-// run and carries the watch and failover workloads (one zk.Conn per session).
+// The watch workload's watchers and setter go through the same driver. --driver gozk carries
+// all of it with go-zookeeper instead, which also sets up and cleans up every run and carries
+// the failover workload (one zk.Conn per session).
 // --rate R paces get/set/mixed/create at R requests/s in total (each worker's requests are due
 // on a fixed schedule), to compare latencies of two servers at the same load.
 package main
@@ -134,7 +135,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.DurationVar(&cfg.sessionTimeout, "session-timeout", 30*time.Second, "requested session timeout")
 	fs.DurationVar(&cfg.connectTimeout, "connect-timeout", 30*time.Second, "time allowed to establish all sessions")
 	fs.BoolVar(&cfg.verbose, "verbose", false, "log client library messages to stderr")
-	fs.StringVar(&cfg.driver, "driver", driverRaw, "client carrying the get/set/mixed/create load: raw (the wire protocol on one connection per session, written and read by the worker: the least client CPU) or gozk (github.com/go-zookeeper/zk); setup, watch and failover always use gozk")
+	fs.StringVar(&cfg.driver, "driver", driverRaw, "client carrying the get/set/mixed/create load and the watch workload: raw (the wire protocol on one connection per session, written and read by the worker: the least client CPU) or gozk (github.com/go-zookeeper/zk); setup and failover always use gozk")
 	fs.IntVar(&cfg.fanout, "fanout", 1000, "populate: children per parent znode")
 	fs.StringVar(&cfg.popRoot, "pop-root", "/pop", "populate: root of the znodes, which are left in place")
 	fs.Int64Var(&cfg.since, "since", 0, "firstread: start time in Unix nanoseconds (date +%s%N) that times are measured from (0 = now)")
@@ -213,7 +214,7 @@ type Result struct {
 	Servers    []string       `json:"servers"`
 	Sessions   int            `json:"sessions"`
 	Pipeline   int            `json:"pipeline"`
-	Driver     string         `json:"driver,omitempty"` // client of the get/set/mixed/create load
+	Driver     string         `json:"driver,omitempty"` // client of the get/set/mixed/create load and of watch
 	ValueSize  int            `json:"value_size"`
 	Znodes     int            `json:"znodes"`
 	WarmupS    float64        `json:"warmup_s"`
@@ -393,7 +394,7 @@ func (s *workerStats) fail(err error, counted bool) {
 func run(ctx context.Context, cfg *config) (*Result, error) {
 	nconns := cfg.sessions
 	switch {
-	case cfg.workload == "watch":
+	case cfg.workload == "watch" && cfg.driver == driverGozk:
 		nconns++ // the setter
 	case cfg.driver == driverRaw:
 		// These carry only setup and cleanup; the load has its own sessions. Few, so that
@@ -445,7 +446,7 @@ func run(ctx context.Context, cfg *config) (*Result, error) {
 	if cfg.workload != "watch" {
 		load = make([]loadConn, cfg.sessions)
 		if cfg.driver == driverRaw {
-			raw, err := dialRawAll(cfg, cfg.sessions)
+			raw, err := dialRawAll(cfg, cfg.sessions, cfg.pipeline)
 			if err != nil {
 				return nil, err
 			}
@@ -470,9 +471,37 @@ func run(ctx context.Context, cfg *config) (*Result, error) {
 		WarmupS: cfg.warmup.Seconds(), DurationS: cfg.duration.Seconds(), Unit: "ops/s",
 		Start: w.epoch.UTC(), Pid: cfg.pid,
 	}
-	if load != nil {
-		res.Driver = cfg.driver
+	var watchers []watchConn // the watch workload's, and its setter
+	var setter loadConn
+	var interrupt func() // ends the watchers' waits at the end of the run
+	if cfg.workload == "watch" {
+		if cfg.driver == driverRaw {
+			raw, err := dialRawAll(cfg, cfg.sessions+1, 1)
+			if err != nil {
+				return nil, err
+			}
+			closeRaw := func() {
+				for _, c := range raw {
+					c.Close()
+				}
+			}
+			defer closeRaw()
+			interrupt = closeRaw
+			kctx, stop := context.WithCancel(ctx)
+			defer stop()
+			go keepAlive(kctx, raw[:cfg.sessions])
+			for _, c := range raw[:cfg.sessions] {
+				watchers = append(watchers, c)
+			}
+			setter = raw[cfg.sessions]
+		} else {
+			for _, c := range conns[:cfg.sessions] {
+				watchers = append(watchers, &gozkWatcher{c: c})
+			}
+			setter = gozkConn{c: conns[cfg.sessions], acl: acl}
+		}
 	}
+	res.Driver = cfg.driver
 	if cfg.rate > 0 {
 		// Runs at a fixed rate are reported apart from the closed-loop runs.
 		res.Workload = fmt.Sprintf("%s@%g/s", cfg.workload, cfg.rate)
@@ -481,7 +510,7 @@ func run(ctx context.Context, cfg *config) (*Result, error) {
 	if cfg.workload == "watch" {
 		res.Unit = "events/s"
 		var sets uint64
-		stats, sets = runWatch(ctx, cfg, conns, keys[0], value, w)
+		stats, sets = runWatch(ctx, cfg, watchers, setter, interrupt, keys[0], value, w)
 		res.Sets = sets
 	} else {
 		var created []string
@@ -606,13 +635,12 @@ func runLoad(ctx context.Context, cfg *config, conns []loadConn, root string, ke
 // runWatch measures notification fan-out: each round the setter waits until all watchers hold a
 // data watch on node, stamps the time, and sets node; each watcher records the time from the
 // stamp to its notification and re-arms. Watches are one-shot, so the barrier is what makes
-// every set reach every watcher; throughput is notifications delivered per second.
-func runWatch(ctx context.Context, cfg *config, conns []*zk.Conn, node string, value []byte,
-	w window) ([]*workerStats, uint64) {
+// every set reach every watcher; throughput is notifications delivered per second. interrupt,
+// if not nil, ends the watchers' waits once the run is over.
+func runWatch(ctx context.Context, cfg *config, watchers []watchConn, setter loadConn, interrupt func(),
+	node string, value []byte, w window) ([]*workerStats, uint64) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	watchers := conns[:cfg.sessions]
-	setter := conns[cfg.sessions]
 	armed := make(chan struct{}, len(watchers))
 	var stamp atomic.Int64 // offset from w.epoch at which the current round's set was issued
 	stats := make([]*workerStats, len(watchers)+1)
@@ -624,8 +652,7 @@ func runWatch(ctx context.Context, cfg *config, conns []*zk.Conn, node string, v
 			defer wg.Done()
 			st := stats[i]
 			for rounds := int64(0); ctx.Err() == nil && rounds < cfg.maxOps; rounds++ {
-				_, _, ch, err := conn.GetW(node)
-				if err != nil {
+				if err := conn.Arm(node); err != nil {
 					st.fail(err, w.in(w.now(), w.now()))
 					continue
 				}
@@ -634,16 +661,14 @@ func runWatch(ctx context.Context, cfg *config, conns []*zk.Conn, node string, v
 				case <-ctx.Done():
 					return
 				}
-				var ev zk.Event
-				select {
-				case ev = <-ch:
-				case <-ctx.Done():
+				ev, err := conn.Next(ctx)
+				if ctx.Err() != nil {
 					return
 				}
 				t1 := w.now()
 				t0 := time.Duration(stamp.Load())
-				if ev.Type != zk.EventNodeDataChanged || ev.Err != nil {
-					st.fail(fmt.Errorf("unexpected watch event %v (err %v)", ev.Type, ev.Err), w.in(t0, t1))
+				if ev != int32(zk.EventNodeDataChanged) || err != nil {
+					st.fail(fmt.Errorf("unexpected watch event %v (err %v)", zk.EventType(ev), err), w.in(t0, t1))
 					continue
 				}
 				if w.in(t0, t1) {
@@ -677,7 +702,7 @@ rounds:
 		}
 		t0 := w.now()
 		stamp.Store(int64(t0))
-		_, err := setter.Set(node, value, -1)
+		err := setter.Set(node, value)
 		needArm = err == nil
 		if err != nil {
 			st.fail(err, w.in(t0, w.now()))
@@ -690,6 +715,9 @@ rounds:
 	// Let the last round's notifications arrive before stopping the watchers.
 	time.Sleep(100 * time.Millisecond)
 	cancel()
+	if interrupt != nil {
+		interrupt()
+	}
 	wg.Wait()
 	return stats, sets
 }
