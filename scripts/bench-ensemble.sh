@@ -439,7 +439,7 @@ done
 			[ $((r % 2)) -eq 0 ] && o=($(printf '%s\n' "${o[@]}" | tac))
 			printf '%s ' "${o[@]}"
 		done | sed 's/ $//; s/ /, /g'
-	)); the table shows each pair's median-throughput run; failover pools every kill."
+	)); the table shows each pair's median-throughput run (at a fixed rate: the median-p99 run); failover pools every kill."
 	echo
 	echo "Command: \`$invocation\`"
 	echo

@@ -16,7 +16,8 @@ import (
 // reportMain implements `zkbench report [--baseline LABEL] FILE...`: it reads --json result lines
 // and prints Markdown tables, one row per (workload, label), and the ratio of every other label
 // to the baseline. With several runs of the same pair (BENCH_ROUNDS) the run with the median
-// throughput is shown, so that one noisy run on a shared machine does not decide the table.
+// throughput (at a fixed rate: the median p99) is shown, so that one noisy run on a shared
+// machine does not decide the table.
 func reportMain(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("zkbench report", flag.ContinueOnError)
 	baseline := fs.String("baseline", "apache", "label the ratios are relative to")
@@ -109,7 +110,9 @@ func readResults(name string) ([]Result, []FailoverResult, error) {
 type reportKey struct{ workload, label string }
 
 // medianRuns keeps, per (workload, label), the run with the median throughput (the lower
-// middle one for an even count), in first-seen order of workloads and labels.
+// middle one for an even count), in first-seen order of workloads and labels. Runs at a fixed
+// rate (--rate) all carry the same throughput, so for them it keeps the run with the median
+// p99, the figure they are there to compare.
 func medianRuns(results []Result) (workloads, labels []string, pick map[reportKey]Result) {
 	groups := map[reportKey][]Result{}
 	for _, r := range results {
@@ -124,11 +127,15 @@ func medianRuns(results []Result) (workloads, labels []string, pick map[reportKe
 	}
 	pick = map[reportKey]Result{}
 	for k, rs := range groups {
+		key := func(r Result) float64 { return r.Throughput }
+		if rs[0].Rate > 0 {
+			key = func(r Result) float64 { return r.Latency.P99 }
+		}
 		slices.SortStableFunc(rs, func(a, b Result) int {
 			switch {
-			case a.Throughput < b.Throughput:
+			case key(a) < key(b):
 				return -1
-			case a.Throughput > b.Throughput:
+			case key(a) > key(b):
 				return 1
 			}
 			return 0

@@ -27,6 +27,29 @@ func TestRenderReportMedianAndRatio(t *testing.T) {
 	}
 }
 
+// TestRenderReportFixedRateMedianP99: runs at a fixed rate have the same throughput; the one
+// with the median p99 is shown, whatever their order or tiny throughput differences.
+func TestRenderReportFixedRateMedianP99(t *testing.T) {
+	mk := func(label string, tput, p99 float64) Result {
+		return Result{Label: label, Workload: "set@3000/s", Rate: 3000, Unit: "ops/s", Throughput: tput,
+			Latency: LatencyMS{P50: 0.5, P99: p99, P999: 4}}
+	}
+	results := []Result{
+		mk("apache", 3000, 3.2), mk("zkgo", 3000.2, 1.2), mk("zkgo", 2999.9, 1.5),
+		mk("apache", 2999.8, 1.6), mk("apache", 3000.1, 1.7), mk("zkgo", 3000, 1.6),
+	}
+	got := renderReport(results, "apache")
+	for _, want := range []string{
+		"| set@3000/s | apache | 3000 ops/s | 0.500 | 1.700 |", // p99s 1.6, 1.7, 3.2
+		"| set@3000/s | zkgo | 3000 ops/s | 0.500 | 1.500 |",   // p99s 1.2, 1.5, 1.6
+		"| set@3000/s | 1.00× | 1.00× | 0.88× |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report lacks %q:\n%s", want, got)
+		}
+	}
+}
+
 func TestParseStatusKiB(t *testing.T) {
 	status := "Name:\tjava\nVmPeak:\t 5000 kB\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\n"
 	if got := parseStatusKiB(status, "VmRSS"); got != 102400 {
