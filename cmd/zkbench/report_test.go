@@ -5,49 +5,50 @@ import (
 	"testing"
 )
 
-func TestRenderReportMedianAndRatio(t *testing.T) {
-	mk := func(label string, tput, p99 float64) Result {
-		return Result{Label: label, Workload: "get", Unit: "ops/s", Throughput: tput,
-			Latency: LatencyMS{P50: 1, P99: p99, P999: 4}}
+// benchResult is a run of workload (at rate, if > 0) for the report tests.
+func benchResult(label, workload string, rate, tput, p50, p99 float64) Result {
+	return Result{Label: label, Workload: workload, Rate: rate, Unit: "ops/s", Throughput: tput,
+		Latency: LatencyMS{P50: p50, P99: p99, P999: 4}}
+}
+
+// reportHas checks that the report of results against apache holds every line of want.
+func reportHas(t *testing.T, results []Result, want ...string) {
+	t.Helper()
+	got := renderReport(results, "apache")
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			t.Errorf("report lacks %q:\n%s", w, got)
+		}
 	}
-	results := []Result{
+}
+
+func TestRenderReportMedianAndRatio(t *testing.T) {
+	mk := func(label string, tput, p99 float64) Result { return benchResult(label, "get", 0, tput, 1, p99) }
+	reportHas(t, []Result{
 		mk("apache", 1000, 2), mk("zkgo", 900, 9), mk("apache", 3000, 2),
 		mk("zkgo", 2000, 1), mk("apache", 2000, 2), mk("zkgo", 5000, 9),
-	}
-	got := renderReport(results, "apache")
-	for _, want := range []string{
+	},
 		"| get | apache | 2000 ops/s | 1.000 | 2.000 | 4.000 |", // median of 1000, 2000, 3000
 		"| get | zkgo | 2000 ops/s | 1.000 | 1.000 | 4.000 |",   // median run's own latencies
 		"| get | 1.00× | 1.00× | 0.50× | 1.00× |",
 		"| 3 |\n",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("report lacks %q:\n%s", want, got)
-		}
-	}
+	)
 }
 
 // TestRenderReportFixedRateMedianP99: runs at a fixed rate have the same throughput; the one
 // with the median p99 is shown, whatever their order or tiny throughput differences.
 func TestRenderReportFixedRateMedianP99(t *testing.T) {
 	mk := func(label string, tput, p99 float64) Result {
-		return Result{Label: label, Workload: "set@3000/s", Rate: 3000, Unit: "ops/s", Throughput: tput,
-			Latency: LatencyMS{P50: 0.5, P99: p99, P999: 4}}
+		return benchResult(label, "set@3000/s", 3000, tput, 0.5, p99)
 	}
-	results := []Result{
+	reportHas(t, []Result{
 		mk("apache", 3000, 3.2), mk("zkgo", 3000.2, 1.2), mk("zkgo", 2999.9, 1.5),
 		mk("apache", 2999.8, 1.6), mk("apache", 3000.1, 1.7), mk("zkgo", 3000, 1.6),
-	}
-	got := renderReport(results, "apache")
-	for _, want := range []string{
+	},
 		"| set@3000/s | apache | 3000 ops/s | 0.500 | 1.700 |", // p99s 1.6, 1.7, 3.2
 		"| set@3000/s | zkgo | 3000 ops/s | 0.500 | 1.500 |",   // p99s 1.2, 1.5, 1.6
 		"| set@3000/s | 1.00× | 1.00× | 0.88× |",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("report lacks %q:\n%s", want, got)
-		}
-	}
+	)
 }
 
 func TestParseStatusKiB(t *testing.T) {
