@@ -424,7 +424,8 @@ done
 	echo "  Each ensemble primed with ${PRIME} of mixed load, then ${WARMUP} warm-up and ${DURATION} measured per workload."
 	if [ -n "$RATES" ]; then
 		echo "- W@R/s: workload W at a fixed total rate of R requests/s (\`zkbench --rate R\`: each of the $SESSIONS"
-		echo "  sessions on its own schedule, latency counted from when a request was sent), so both systems carry the"
+		echo "  sessions on its own schedule, slept out with clock_nanosleep so that requests do not bunch at the"
+		echo "  millisecond boundaries of Go's timers, latency counted from when a request was sent), so both systems carry the"
 		echo "  same load; the closed-loop runs above load each system as fast as it answers, zkgo with 1.5-3x the"
 		echo "  requests of Apache on the same two CPUs, which is what their latencies reflect."
 	fi

@@ -22,7 +22,8 @@ type loadConn interface {
 	Get(path string) error
 	Set(path string, data []byte) error
 	Create(path string, data []byte) error
-	// Idle waits d without letting the session expire.
+	// Idle waits d without letting the session expire, waking within tens of
+	// microseconds of d (sleepPrecise), so that paced requests keep their schedule.
 	Idle(d time.Duration)
 }
 
@@ -59,7 +60,7 @@ func (g gozkConn) Create(path string, data []byte) error {
 	return err
 }
 
-func (gozkConn) Idle(d time.Duration) { time.Sleep(d) }
+func (gozkConn) Idle(d time.Duration) { sleepPrecise(d) }
 
 // watchConn is what a watch workload's watcher needs of a session.
 type watchConn interface {
@@ -421,10 +422,10 @@ func (c *rawConn) Idle(d time.Duration) {
 		next := c.last.Add(c.timeout / 3)
 		c.wmu.Unlock()
 		if !next.Before(end) {
-			time.Sleep(time.Until(end))
+			sleepPrecise(time.Until(end))
 			return
 		}
-		time.Sleep(time.Until(next))
+		sleepPrecise(time.Until(next))
 		c.ping()
 	}
 }

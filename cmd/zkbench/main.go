@@ -569,10 +569,12 @@ func runLoad(ctx context.Context, cfg *config, conns []loadConn, root string, ke
 			prefix := fmt.Sprintf("%s/c%d-", root, id)
 			var name []byte
 			// With --rate, this worker's requests are due every interval from a random
-			// phase. Latency counts from when a request is sent: counting from when it was
-			// due would add the client's own timer lateness (the Go runtime's poller sleeps
-			// in whole milliseconds), which on a busy machine dominates the tail. A server
-			// that falls behind still shows: each worker has one request outstanding.
+			// phase, and it sleeps until then with sleepPrecise: with the runtime's timers,
+			// which wake in whole milliseconds, the workers' requests went out in bursts at
+			// millisecond boundaries. Latency counts from when a request is sent: counting
+			// from when it was due would add the client's own wake-up lateness, which on a
+			// busy machine dominates the tail. A server that falls behind still shows: each
+			// worker has one request outstanding.
 			var interval, due time.Duration
 			if cfg.rate > 0 {
 				interval = time.Duration(float64(time.Second) * float64(nworkers) / cfg.rate)
