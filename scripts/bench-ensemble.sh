@@ -292,7 +292,9 @@ bench() {
 			log "$(printf '%-8s %-7s %.0f %s, p50 %.3f p99 %.3f ms, errors %s' "$what" "$label" \
 				"$(jq -r .throughput "$WORK/run.json")" "$(jq -r .unit "$WORK/run.json")" \
 				"$(jq -r .latency_ms.p50 "$WORK/run.json")" "$(jq -r .latency_ms.p99 "$WORK/run.json")" \
-				"$(jq -r .errors "$WORK/run.json")")"
+				"$(jq -r .errors "$WORK/run.json")")$(jq -r 'if .write_latency_ms then
+					" (sets p50 \(.write_latency_ms.p50*1000|round/1000) p90 \(.write_latency_ms.p90*1000|round/1000) p99 \(.write_latency_ms.p99*1000|round/1000) ms)"
+					else "" end' "$WORK/run.json")"
 		fi
 		cat "$WORK/run.err" >>"$WORK/zkbench.log"
 	else

@@ -35,6 +35,15 @@ func TestRunAgainstApache(t *testing.T) {
 			if !(l.Min > 0 && l.Min <= l.P50 && l.P50 <= l.P99 && l.P99 <= l.P999 && l.P999 <= l.Max) {
 				t.Errorf("latencies out of order: %+v", l)
 			}
+			switch w := res.WriteLatency; {
+			case wl != "mixed" && w != nil:
+				t.Errorf("%s reports its sets' latencies apart: %+v", wl, w)
+			case wl == "mixed" && w == nil:
+				t.Error("mixed does not report its sets' latencies apart")
+			case wl == "mixed" && !(w.Min >= l.Min && w.Min <= w.P50 && w.P50 <= w.P90 && w.P90 <= w.P99 && w.P99 <= w.Max && w.Max <= l.Max):
+				// Its sets are among all requests, so they lie within the mix's range.
+				t.Errorf("mixed: sets' latencies out of order or outside the mix's: %+v, all %+v", w, l)
+			}
 			if wl == "watch" && res.Ops < res.Sets*uint64(cfg.sessions)/2 {
 				t.Errorf("watch: %d notifications for %d sets to %d watchers", res.Ops, res.Sets, cfg.sessions)
 			}
