@@ -267,10 +267,7 @@ func (c *rawConn) call(op int32, enc func(e *jute.Encoder)) error {
 	for {
 		hdr, event, err := c.readReply()
 		if err != nil {
-			c.wmu.Lock()
-			c.fail(err)
-			c.wmu.Unlock()
-			return errBroken
+			return c.readFailed(err)
 		}
 		switch {
 		case hdr.Xid == jute.XidPing:
@@ -279,10 +276,7 @@ func (c *rawConn) call(op int32, enc func(e *jute.Encoder)) error {
 			c.events = append(c.events, event)
 			continue
 		case hdr.Xid != xid:
-			c.wmu.Lock()
-			c.fail(fmt.Errorf("zk: reply xid %d, expected %d", hdr.Xid, xid))
-			c.wmu.Unlock()
-			return errBroken
+			return c.readFailed(fmt.Errorf("zk: reply xid %d, expected %d", hdr.Xid, xid))
 		case hdr.Err != 0:
 			return codeError(hdr.Err)
 		}
@@ -310,6 +304,15 @@ func (c *rawConn) fail(err error) {
 		c.broken = err
 		c.nc.Close()
 	}
+}
+
+// readFailed fails the connection from its reader (which does not hold wmu) and returns
+// errBroken, what the worker sees.
+func (c *rawConn) readFailed(err error) error {
+	c.wmu.Lock()
+	c.fail(err)
+	c.wmu.Unlock()
+	return errBroken
 }
 
 // readLoop (multiplexed mode) completes the waiters in order.
@@ -378,20 +381,15 @@ func (c *rawConn) Next(ctx context.Context) (int32, error) {
 		hdr, event, err := c.readReply()
 		switch {
 		case err != nil:
-			c.wmu.Lock()
-			c.fail(err)
-			c.wmu.Unlock()
+			err = c.readFailed(err)
 			if ctx.Err() != nil {
 				return 0, ctx.Err()
 			}
-			return 0, errBroken
+			return 0, err
 		case hdr.Xid == jute.XidNotification:
 			return event, nil
 		case hdr.Xid != jute.XidPing:
-			c.wmu.Lock()
-			c.fail(fmt.Errorf("zk: reply xid %d while awaiting a notification", hdr.Xid))
-			c.wmu.Unlock()
-			return 0, errBroken
+			return 0, c.readFailed(fmt.Errorf("zk: reply xid %d while awaiting a notification", hdr.Xid))
 		}
 	}
 }
@@ -472,10 +470,7 @@ func (c *rawConn) callXid(xid, op int32) error {
 	c.wmu.Unlock()
 	hdr, _, err := c.readReply()
 	if err != nil || hdr.Xid != xid {
-		c.wmu.Lock()
-		c.fail(fmt.Errorf("zk: ping reply: %v (xid %d)", err, hdr.Xid))
-		c.wmu.Unlock()
-		return errBroken
+		return c.readFailed(fmt.Errorf("zk: ping reply: %v (xid %d)", err, hdr.Xid))
 	}
 	return nil
 }
